@@ -1,0 +1,57 @@
+# wsgi-app: build, test and try the charm. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+CHARM := $(BUILD)/wsgi-app
+export CHARM_INTERFACES_DIR := $(CURDIR)/interfaces
+
+.PHONY: help deps dev lint format unit charm e2e test demo bench config clean
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+deps:  ## install the Debian packages everything needs (root)
+	./tools/install-deps
+
+$(BIN)/pytest: requirements-dev.txt wheelhouse-constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -e .
+	touch $@
+
+dev: deps $(BIN)/pytest  ## a virtualenv with the build and test tools
+
+lint: dev  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: dev  ## reformat with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+unit: dev  ## fast tests of the pure parts, no machine needed
+	$(BIN)/pytest tests/unit
+
+charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm
+	$(BIN)/python tools/build_charm.py --output $(BUILD)
+
+e2e: charm  ## end-to-end tests: the built charm on booted machines (root)
+	$(BIN)/pytest tests/e2e
+
+test: lint unit e2e  ## everything CI runs
+
+demo: charm  ## deploy the demo app on a local machine and print its URL (root)
+	$(BIN)/localjuju deploy $(CHARM) --wait
+	$(BIN)/localjuju status
+
+bench: charm  ## run the benchmarks under bench/ (root, several minutes)
+	$(BIN)/python bench/run_all.py
+
+config: dev  ## regenerate config.yaml and the README config reference
+	$(BIN)/python tools/gen_config.py
+
+clean:  ## remove build output (machines: localjuju destroy)
+	rm -rf $(BUILD) wsgi-app.charm

@@ -1,0 +1,196 @@
+"""The wsgi-app charm's demo application: shows the settings the charm gave it and
+checks, on every request, that each configured backend really works.
+
+GET /         an HTML page: release, settings (secrets redacted), backends
+GET /healthz  JSON {"status": "ok"|"degraded", "backends": {...}}; 503 when degraded
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+SHOWN_PREFIXES = (
+    "PORT",
+    "WEB_CONCURRENCY",
+    "APP_",
+    "DATABASE_",
+    "PG",
+    "MEMCACHE_",
+    "CACHE_",
+    "ELASTICSEARCH_",
+    "FORWARDED_",
+    "SECRET_KEY",
+    "DEMO_",
+    "GREETING",
+)
+
+
+def redacted(key: str, value: str) -> str:
+    if any(word in key.upper() for word in SECRET_WORDS):
+        return "<redacted>" if value else ""
+    parts = urlsplit(value) if "://" in value else None
+    if parts and parts.password:
+        return value.replace(f":{parts.password}@", ":<redacted>@")
+    return value
+
+
+def release_info() -> dict:
+    try:
+        return json.loads((Path.cwd().parent / "release.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# -- backends: each returns (ok, detail) ------------------------------------------------
+
+
+def check_database(url: str) -> tuple[bool, str]:
+    marker = uuid.uuid4().hex
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url[len("sqlite:///") :], timeout=5) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at REAL)")
+            db.execute("INSERT INTO demo_visits VALUES (?, ?)", (marker, time.time()))
+            (found,) = db.execute("SELECT count(*) FROM demo_visits WHERE marker = ?", (marker,)).fetchone()
+            (total,) = db.execute("SELECT count(*) FROM demo_visits").fetchone()
+        return found == 1, f"sqlite: row written and read back ({total} visits)"
+    import psycopg2
+
+    with psycopg2.connect(url, connect_timeout=5) as db, db.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at DOUBLE PRECISION)")
+        cursor.execute("INSERT INTO demo_visits VALUES (%s, %s)", (marker, time.time()))
+        cursor.execute("SELECT count(*) FROM demo_visits WHERE marker = %s", (marker,))
+        (found,) = cursor.fetchone()
+        cursor.execute("SELECT count(*), current_database(), inet_server_port() FROM demo_visits")
+        total, name, port = cursor.fetchone()
+    return found == 1, f"postgresql {name} on port {port}: row written and read back ({total} visits)"
+
+
+def check_cache(servers: str) -> tuple[bool, str]:
+    from pymemcache.client.hash import HashClient
+
+    nodes = []
+    for server in servers.split(","):
+        host, _, port = server.rpartition(":")
+        nodes.append((host.strip("[]"), int(port)))
+    client = HashClient(nodes, connect_timeout=3, timeout=3, ignore_exc=False)
+    marker = uuid.uuid4().hex
+    client.set("wsgi-app-demo", marker, expire=60)
+    ok = (client.get("wsgi-app-demo") or b"").decode() == marker
+    return ok, f"memcached x{len(nodes)}: key set and read back"
+
+
+def check_search(url: str) -> tuple[bool, str]:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(url.split(","), request_timeout=5)
+    marker = uuid.uuid4().hex
+    client.index(index="wsgi-app-demo", id=marker, document={"marker": marker}, refresh=True)
+    hits = client.search(index="wsgi-app-demo", query={"term": {"marker": marker}})
+    found = hits["hits"]["total"]["value"]
+    info = client.info()
+    return found == 1, f"elasticsearch {info['version']['number']}: document indexed and found"
+
+
+def backends(environ: dict) -> dict[str, dict]:
+    checks = {
+        "database": (check_database, os.environ.get("DATABASE_URL", "")),
+        "cache": (check_cache, os.environ.get("MEMCACHE_SERVERS", "")),
+        "search": (
+            check_search,
+            os.environ.get("ELASTICSEARCH_URLS", os.environ.get("ELASTICSEARCH_URL", "")),
+        ),
+    }
+    results = {}
+    for name, (check, setting) in checks.items():
+        if not setting:
+            results[name] = {"configured": False, "ok": None, "detail": "not related"}
+            continue
+        try:
+            ok, detail = check(setting)
+        except Exception as error:  # the page reports any backend failure
+            ok, detail = False, f"{error.__class__.__name__}: {str(error)[:200]}"
+        results[name] = {"configured": True, "ok": ok, "detail": detail}
+    return results
+
+
+# -- the WSGI application ---------------------------------------------------------------
+
+
+def health(environ: dict) -> tuple[str, dict]:
+    found = backends(environ)
+    healthy = all(b["ok"] is not False for b in found.values())
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "backends": found,
+        "release": release_info().get("version", ""),
+    }
+    return ("200 OK" if healthy else "503 Service Unavailable"), body
+
+
+def page(environ: dict) -> str:
+    release = release_info()
+    settings = {
+        k: redacted(k, v)
+        for k, v in sorted(os.environ.items())
+        if k.startswith(SHOWN_PREFIXES) or k in os.environ.get("DEMO_SHOW", "").split(",")
+    }
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
+        for k, v in settings.items()
+    )
+    checks = "".join(
+        f"<tr><th>{name}</th><td>{'ok' if b['ok'] else ('not related' if b['ok'] is None else 'FAILING')}"
+        f"</td><td>{html.escape(b['detail'])}</td></tr>"
+        for name, b in backends(environ).items()
+    )
+    client = environ.get("REMOTE_ADDR", "")
+    scheme = environ.get("wsgi.url_scheme", "")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>wsgi-app demo</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+th{{text-align:left;padding-right:1em}}</style>
+</head><body>
+<h1>wsgi-app demo</h1>
+<p>Served by <b>{html.escape(os.environ.get("APP_NAME", "?"))}</b>, release
+<b>{html.escape(str(release.get("version", "?")))}</b> ({html.escape(str(release.get("id", "")))}),
+worker pid {os.getpid()} on {html.escape(socket.gethostname())}.</p>
+<p>Your request: client {html.escape(client)}, scheme {html.escape(scheme)}.</p>
+<h2>Backends</h2><table>{checks}</table>
+<h2>Settings received</h2><table>{rows}</table>
+</body></html>
+"""
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/healthz":
+        status, body = health(environ)
+        payload = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+    if path == "/env":
+        name = unquote(environ.get("QUERY_STRING", ""))
+        value = os.environ.get(name)
+        shown = redacted(name, value) if value is not None else ""
+        payload = json.dumps({"name": name, "set": value is not None, "value": shown}).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        )
+        return [payload]
+    if path != "/":
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+    payload = page(environ).encode()
+    start_response(
+        "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]

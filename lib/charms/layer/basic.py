@@ -1,0 +1,181 @@
+"""The charm's own bootstrap, in the manner of layer-basic (which this layer replaces).
+
+The first hook runs under the machine's ``python3`` with only the standard library.
+:func:`bootstrap_charm_deps` creates a virtualenv beside the charm directory
+(``../.venv``, as layer-basic does), installs the wheelhouse that ``charm-build``
+collected, offline, records what it installed in ``wheelhouse/.bootstrapped`` and
+re-executes the hook inside the virtualenv. Later hooks only re-execute; an upgraded
+charm whose wheelhouse differs installs again. Nothing here imports ``distutils``.
+
+:func:`run_reactive` then maintains layer-basic's ``config.*`` flags around
+``charms.reactive.main()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MARKER = ".bootstrapped"
+# Build requirements installed first when the wheelhouse holds source archives.
+BUILD_KIT = ("setuptools", "wheel", "pbr", "flit_core", "setuptools_scm")
+
+
+def charm_dir() -> Path:
+    """The charm directory of the running hook."""
+    return Path(os.environ.get("JUJU_CHARM_DIR") or os.environ.get("CHARM_DIR") or os.getcwd())
+
+
+def venv_dir() -> Path:
+    """Where the charm's virtualenv lives: beside the charm directory, as layer-basic does."""
+    return charm_dir().parent / ".venv"
+
+
+def wheelhouse_digest(wheelhouse: Path) -> str:
+    """A digest of the wheelhouse's archive names (names carry the versions)."""
+    names = sorted(p.name for p in wheelhouse.iterdir() if not p.name.startswith("."))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+def distribution_name(archive: Path) -> str:
+    """The distribution name of a wheel or source archive, normalised (PEP 503)."""
+    stem = archive.name
+    if stem.endswith(".whl"):
+        name = stem.split("-", 1)[0]
+    else:
+        for suffix in (".tar.gz", ".zip", ".tar.bz2"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+        name = stem.rsplit("-", 1)[0]
+    return name.replace("_", "-").replace(".", "-").lower()
+
+
+def bootstrap_charm_deps() -> None:
+    """Make sure the virtualenv holds the wheelhouse, then run the hook inside it."""
+    venv = venv_dir()
+    wheelhouse = charm_dir() / "wheelhouse"
+    marker = wheelhouse / MARKER
+    digest = wheelhouse_digest(wheelhouse)
+    python = venv / "bin" / "python3"
+    installed = marker.exists() and marker.read_text().strip() == digest
+    if not (installed and python.exists()):
+        _install_wheelhouse(venv, wheelhouse)
+        marker.write_text(digest + "\n")
+    if Path(sys.prefix).resolve() != venv.resolve():
+        activate_venv()
+        os.execv(str(python), [str(python), *sys.argv])
+    activate_venv()
+    teach_charmhelpers_debian()
+
+
+def activate_venv() -> None:
+    """Put the virtualenv first on PATH for this process and its children."""
+    venv = venv_dir()
+    path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    if not path.startswith(f"{venv}/bin:"):
+        os.environ["PATH"] = f"{venv}/bin:{path}"
+    os.environ["VIRTUAL_ENV"] = str(venv)
+
+
+def teach_charmhelpers_debian() -> None:
+    """Let charmhelpers run on Debian, which it means to treat like Ubuntu.
+
+    Its platform check compares ``NAME`` from /etc/os-release case-sensitively with
+    "debian" and so rejects "Debian GNU/Linux" (Launchpad bug 2040958, charm-helpers
+    pull request 865). It runs when charmhelpers.core.host is first imported, so this
+    must come before that import.
+    """
+    from charmhelpers import osplatform
+
+    if getattr(osplatform.get_platform, "knows_debian", False):
+        return
+    strict = osplatform.get_platform
+
+    def get_platform() -> str:
+        try:
+            return str(strict())
+        except RuntimeError:
+            if "debian" in osplatform._get_platform_from_fs().lower():
+                return "ubuntu"
+            raise
+
+    get_platform.knows_debian = True  # type: ignore[attr-defined]
+    osplatform.get_platform = get_platform
+
+
+def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
+    _ensure_venv_module()
+    if not (venv / "bin" / "python3").exists():
+        subprocess.check_call([sys.executable, "-m", "venv", str(venv)])
+    pip = [
+        str(venv / "bin" / "python3"),
+        "-m",
+        "pip",
+        "install",
+        "--no-index",
+        "--disable-pip-version-check",
+        "--find-links",
+        str(wheelhouse),
+    ]
+    archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
+    sources = [p for p in archives if not p.name.endswith(".whl")]
+    if sources:
+        kit = [str(p) for p in archives if distribution_name(p).replace("-", "_") in BUILD_KIT]
+        if kit:
+            subprocess.check_call([*pip, *kit])
+        pip.append("--no-build-isolation")
+    subprocess.check_call([*pip, *(str(p) for p in archives)])
+
+
+def _ensure_venv_module() -> None:
+    """Debian and Ubuntu ship ensurepip separately, in python3-venv."""
+    probe = subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True)
+    if probe.returncode == 0:
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.check_call(["apt-get", "install", "-y", "-q", "python3-venv"], env=env)
+
+
+def init_config_states() -> None:
+    """Set layer-basic's config flags: config.changed[.opt], config.set.opt, config.default.opt."""
+    import yaml
+    from charmhelpers.core import hookenv
+
+    from charms.reactive import set_flag, toggle_flag
+
+    config = hookenv.config()
+    declared = yaml.safe_load((charm_dir() / "config.yaml").read_text()) or {}
+    defaults = {name: spec.get("default") for name, spec in (declared.get("options") or {}).items()}
+    for option, value in config.items():
+        if config.changed(option):
+            set_flag("config.changed")
+            set_flag(f"config.changed.{option}")
+        toggle_flag(f"config.set.{option}", value not in (None, ""))
+        toggle_flag(f"config.default.{option}", value == defaults.get(option))
+
+
+def clear_config_states() -> None:
+    """Drop the per-hook config.changed flags and remember this hook's config."""
+    from charmhelpers.core import hookenv
+
+    from charms.reactive import clear_flag
+
+    config = hookenv.config()
+    for option in config:
+        clear_flag(f"config.changed.{option}")
+    clear_flag("config.changed")
+    config.save()
+
+
+def run_reactive() -> None:
+    """Run charms.reactive's dispatch with the config flags maintained around it."""
+    from charmhelpers.core import hookenv
+
+    from charms.reactive import main
+
+    hookenv.atstart(init_config_states)
+    hookenv.atexit(clear_config_states)
+    main()

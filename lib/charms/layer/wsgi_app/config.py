@@ -1,0 +1,66 @@
+"""The charm config as a typed, validated value (:class:`AppConfig`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .options import OPTIONS
+
+
+class ConfigError(ValueError):
+    """One or more config options hold values the charm cannot use."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{option}: {message}" for option, message in problems))
+
+    @property
+    def summary(self) -> str:
+        """The first problem, for a status line; the log gets all of them."""
+        option, message = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"invalid config {option}: {message}{more}"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Parsed config: see :mod:`.options` for what each field means."""
+
+    app_repo: str = ""
+    app_ref: str = ""
+    wsgi_app: str = ""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    python_packages: tuple[str, ...] = ()
+    apt_packages: tuple[str, ...] = ()
+    release_command: str = ""
+    health_check_path: str = "/"
+    keep_releases: int = 3
+    port: int = 8080
+    workers: int = 0
+    worker_class: str = "gthread"
+    threads: int = 0
+    timeout: int = 30
+    max_requests: int = 2000
+    max_requests_jitter: int = 200
+    log_level: str = "info"
+
+
+def parse_config(raw: Mapping[str, Any]) -> AppConfig:
+    """Validate every option of ``raw`` (as ``config-get`` returns it).
+
+    Missing or ``null`` values take their declared default. Raises :class:`ConfigError`
+    listing every invalid option.
+    """
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for option in OPTIONS:
+        value = raw.get(option.name)
+        try:
+            values[option.name] = option.parse(option.default if value is None else value)
+        except ValueError as error:
+            problems.append((option.name, str(error)))
+    if problems:
+        raise ConfigError(problems)
+    return AppConfig(**values)

@@ -1,0 +1,297 @@
+"""Bring the unit to the desired :class:`~.state.WsgiState`: build a release when the
+source changed, put the rendered files in place, reload or restart, check health and
+roll back a release that does not answer.
+
+This is the charm's one apply step; the reactive handlers call :func:`reconcile` and
+:func:`rollback` and only turn their :class:`Outcome` into a status. Everything that
+fails here for a reason the operator can fix raises :class:`DeployError`, whose text
+is a status message; the serving release is never touched before the new one is known
+to import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import entrypoint, health, python_env, releases, source, system
+from .apply import Action, Running, Service, apply_files, decide, setting_names
+from .commands import CommandFailed, RunAs, run
+from .environment import app_settings
+from .paths import Paths
+from .releases import Release
+from .render import render_all
+from .state import WsgiState
+
+Report = Callable[[str], None]
+IMPORT_CHECK = (
+    "import importlib, sys\n"
+    "module, _, name = sys.argv[1].partition(':')\n"
+    "target = vars(importlib.import_module(module))\n"
+    "app = eval(name or 'application', target)\n"
+    "assert callable(app), sys.argv[1] + ' is not callable'\n"
+)
+RELEASE_COMMAND_TIMEOUT = 1800
+
+
+class DeployError(RuntimeError):
+    """A deploy step failed for a reason the operator can fix; ``str()`` is the status."""
+
+
+class FetchError(DeployError):
+    """The repository could not be reached; worth retrying later."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`reconcile` did."""
+
+    release: Release | None  # what serves now
+    action: Action
+    deployed: bool = False  # a new release went live
+    rolled_back_from: str = ""  # id of a release that failed its health check
+    problem: str = ""  # set when the unit should be blocked
+
+
+def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
+    """The config that decides what a release contains (its code, venv and entry point)."""
+    config = state.config
+    return {
+        "app_repo": config.app_repo,
+        "app_ref": config.app_ref,
+        "wsgi_app": config.wsgi_app,
+        "python_packages": list(config.python_packages),
+        "apt_packages": list(config.apt_packages),
+        "release_command": config.release_command,
+        "worker_class": config.worker_class,
+        "demo": demo_revision if not config.app_repo else "",
+    }
+
+
+def release_spec(inputs: dict[str, Any], commit: str) -> str:
+    blob = json.dumps({**inputs, "commit": commit}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def run_as(state: WsgiState) -> RunAs:
+    return RunAs(user=state.paths.user, home=state.paths.root)
+
+
+def prepare(paths: Paths) -> None:
+    """Packages, user and directories the application needs (idempotent)."""
+    system.install_packages(system.BASE_PACKAGES)
+    system.ensure_user(paths)
+    system.ensure_directories(paths)
+
+
+def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
+    """Make the unit serve ``state``; ``build`` asks for the source to be fetched again."""
+    paths = state.paths
+    prepare(paths)
+    serving = releases.current(paths)
+    new_release: Release | None = None
+    if build or serving is None:
+        new_release = build_release(state, demo_dir=demo_dir, leader=leader, report=report, serving=serving)
+    if new_release is not None:
+        releases.switch(paths, new_release.id)
+    live = new_release or serving
+    assert live is not None
+    action = converge(state, live, release_changed=new_release is not None)
+    if new_release is None and action is Action.NONE:
+        return Outcome(release=live, action=action)
+    healthy, detail = health.wait_healthy(state.config.port, state.config.health_check_path)
+    if healthy:
+        if new_release is not None:
+            releases.prune(paths, state.config.keep_releases)
+            _prune_venvs(state)
+        return Outcome(release=live, action=action, deployed=new_release is not None)
+    if new_release is not None and serving is not None:
+        report(f"release {new_release.version} unhealthy, rolling back to {serving.version}")
+        releases.switch(paths, serving.id)
+        converge(state, serving, release_changed=True)
+        releases.remove(paths, new_release.id)
+        return Outcome(
+            release=serving,
+            action=Action.RESTART,
+            rolled_back_from=new_release.id,
+            problem=f"release {new_release.version} failed health check ({detail}); "
+            f"rolled back to {serving.version}",
+        )
+    return Outcome(release=live, action=action, problem=f"health check failed: {detail}")
+
+
+def build_release(
+    state: WsgiState, *, demo_dir: Path, leader: bool, report: Report, serving: Release | None
+) -> Release | None:
+    """Fetch, install and check a new release; ``None`` when the serving one is still right."""
+    paths, config, account = state.paths, state.config, run_as(state)
+    demo = source.demo_revision(demo_dir)
+    if config.app_repo:
+        report(f"fetching {source.repo_label(config.app_repo)}")
+        try:
+            revision = source.fetch(config.app_repo, config.app_ref, paths.mirror, account)
+        except source.SourceError as error:
+            raise FetchError(str(error)) from None
+    else:
+        revision = demo
+    inputs = source_inputs(state, demo.commit)
+    spec = release_spec(inputs, revision.commit)
+    if serving is not None and serving.spec == spec:
+        return None
+    release_id = releases.new_id(revision.commit)
+    directory = paths.releases / release_id
+    if directory.exists():
+        releases.remove(paths, release_id)
+    try:
+        return _assemble(state, revision, release_id, spec, directory, leader, report, demo_dir)
+    except BaseException:
+        releases.remove(paths, release_id)
+        raise
+
+
+def _assemble(
+    state: WsgiState,
+    revision: source.Revision,
+    release_id: str,
+    spec: str,
+    directory: Path,
+    leader: bool,
+    report: Report,
+    demo_dir: Path,
+) -> Release:
+    paths, config, account = state.paths, state.config, run_as(state)
+    app_dir = directory / "app"
+    directory.mkdir(parents=True)
+    owner = paths.releases.stat()
+    os.chown(directory, owner.st_uid, owner.st_gid)
+    source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
+    if config.apt_packages:
+        report("installing apt packages")
+        try:
+            system.install_packages(config.apt_packages)
+        except CommandFailed as error:
+            raise DeployError(f"apt_packages: {error.tail(1)}") from None
+    try:
+        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir)
+    except entrypoint.EntryPointError as error:
+        raise DeployError(str(error)) from None
+    report(f"installing requirements of {revision.label} ({revision.short})")
+    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, config.worker_class)
+    try:
+        venv = python_env.ensure(venv_plan, paths.venvs, account, paths.cache)
+    except python_env.VenvError as error:
+        raise DeployError(str(error)) from None
+    release = Release(
+        id=release_id,
+        commit=revision.commit,
+        label=revision.label,
+        version=revision.short,
+        wsgi_app=wsgi_app,
+        venv=str(venv),
+        spec=spec,
+        created=time.time(),
+    )
+    releases.write(directory, release)
+    settings = app_settings(state)
+    check_import(release, app_dir, settings, account)
+    if config.release_command and leader:
+        report(f"running release_command for {revision.short}")
+        run_release_command(config.release_command, release, app_dir, settings, account)
+    return release
+
+
+def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[str, str]:
+    """The environment the application's own processes get (settings stay out of argv)."""
+    venv_bin = Path(release.venv) / "bin"
+    return {
+        **settings,
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": release.venv,
+        "PYTHONPATH": str(app_dir),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def check_import(release: Release, app_dir: Path, settings: dict[str, str], account: RunAs) -> None:
+    """Import the entry point in the new venv, as the app user, before anything switches."""
+    python = str(Path(release.venv) / "bin" / "python")
+    try:
+        run(
+            "import check",
+            [python, "-c", IMPORT_CHECK, release.wsgi_app],
+            run_as=account,
+            cwd=app_dir,
+            env=app_env(release, app_dir, settings),
+            timeout=120,
+        )
+    except CommandFailed as error:
+        raise DeployError(f"{release.wsgi_app} does not import: {error.tail(1)}") from None
+
+
+def run_release_command(
+    command: str, release: Release, app_dir: Path, settings: dict[str, str], account: RunAs
+) -> None:
+    try:
+        run(
+            "release_command",
+            ["/bin/sh", "-c", command],
+            run_as=account,
+            cwd=app_dir,
+            env=app_env(release, app_dir, settings),
+            timeout=RELEASE_COMMAND_TIMEOUT,
+        )
+    except CommandFailed as error:
+        raise DeployError(f"release_command failed: {error.tail(3)}") from None
+
+
+def converge(state: WsgiState, live: Release, *, release_changed: bool) -> Action:
+    """Write the rendered files and reload or restart as little as the changes require."""
+    paths = state.paths
+    service = Service(paths)
+    files = render_all(state)
+    changed = apply_files(paths, files)
+    names = setting_names(files.settings)
+    action = decide(
+        socket_changed=changed["socket"],
+        unit_changed=changed["service"],
+        conf_changed=changed["conf"],
+        settings_changed=changed["settings"],
+        release_changed=release_changed,
+        running=service.running(),
+        venv=live.venv,
+        names=names,
+        active=service.active(),
+    )
+    service.perform(action)
+    if action is not Action.NONE:
+        service.remember(Running(venv=live.venv, setting_names=names))
+    return action
+
+
+def rollback(state: WsgiState, report: Report) -> Outcome:
+    """Serve the previous release again (the ``rollback`` action)."""
+    paths = state.paths
+    serving, target = releases.current(paths), releases.previous(paths)
+    if target is None or serving is None:
+        raise DeployError("no previous release to roll back to")
+    report(f"rolling back from {serving.version} to {target.version}")
+    releases.switch(paths, target.id)
+    action = converge(state, target, release_changed=True)
+    healthy, detail = health.wait_healthy(state.config.port, state.config.health_check_path)
+    if not healthy:
+        releases.switch(paths, serving.id)
+        converge(state, serving, release_changed=True)
+        raise DeployError(f"release {target.version} is unhealthy ({detail}); kept {serving.version}")
+    releases.remove(paths, serving.id)
+    return Outcome(release=target, action=action, deployed=True)
+
+
+def _prune_venvs(state: WsgiState) -> None:
+    kept = {Path(r.venv) for r in releases.all_releases(state.paths)}
+    python_env.prune(state.paths.venvs, kept)

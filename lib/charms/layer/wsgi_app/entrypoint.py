@@ -1,0 +1,143 @@
+"""Find an application's WSGI entry point (``module:callable``) in its source tree.
+
+Order: a Procfile ``web:`` line that runs gunicorn, a Django project's ``wsgi.py``, then
+a top-level ``wsgi.py`` or ``app.py`` that binds ``application`` or ``app``. Only files
+are read; nothing is imported (the import is checked later, in the app's virtualenv).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from pathlib import Path
+
+from .validate import wsgi_entry_point
+
+
+class EntryPointError(ValueError):
+    """No entry point could be found, or the one found is malformed."""
+
+
+# gunicorn options that take no value; every other option consumes the next token.
+_GUNICORN_FLAGS = frozenset(
+    {
+        "--reload",
+        "--preload",
+        "--daemon",
+        "-D",
+        "--check-config",
+        "--print-config",
+        "--spew",
+        "--capture-output",
+        "--enable-stdio-inheritance",
+        "--no-sendfile",
+        "--reuse-port",
+        "--strip-header-spaces",
+        "-R",
+        "--help",
+        "-h",
+        "--version",
+        "-v",
+    }
+)
+_DJANGO_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
+
+
+def detect(source: Path) -> str:
+    """The entry point of the application in ``source``; raises :class:`EntryPointError`."""
+    for finder in (_from_procfile, _from_django, _from_module_files):
+        found = finder(source)
+        if found:
+            return found
+    raise EntryPointError(
+        "no WSGI entry point found: set wsgi_app (looked for a Procfile web: line, "
+        "a Django wsgi.py, and app.py or wsgi.py defining application or app)"
+    )
+
+
+def gunicorn_app_argument(command: str) -> str | None:
+    """The ``module:callable`` argument of a gunicorn command line, if it has one."""
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        return None
+    for index, token in enumerate(tokens):  # noqa: B007 - index is used after the loop
+        if Path(token).name == "gunicorn":
+            break
+    else:
+        return None
+    rest = iter(tokens[index + 1 :])
+    for token in rest:
+        if token.startswith("-"):
+            if "=" not in token and token not in _GUNICORN_FLAGS:
+                next(rest, None)
+            continue
+        try:
+            return wsgi_entry_point(token) or None
+        except ValueError:
+            return None
+    return None
+
+
+def _from_procfile(source: Path) -> str | None:
+    procfile = source / "Procfile"
+    if not procfile.is_file():
+        return None
+    for line in _read(procfile).splitlines():
+        process, sep, command = line.partition(":")
+        if sep and process.strip() == "web":
+            return gunicorn_app_argument(command)
+    return None
+
+
+def _from_django(source: Path) -> str | None:
+    candidates = sorted(p for p in source.glob("*/wsgi.py") if "get_wsgi_application" in _read(p))
+    if not candidates:
+        return None
+    manage = source / "manage.py"
+    if manage.is_file():
+        match = _DJANGO_SETTINGS.search(_read(manage))
+        if match:
+            package = match.group(1).split(".")[0]
+            for candidate in candidates:
+                if candidate.parent.name == package:
+                    return f"{package}.wsgi:application"
+    return f"{candidates[0].parent.name}.wsgi:application"
+
+
+def _from_module_files(source: Path) -> str | None:
+    for module in ("wsgi", "app"):
+        path = source / f"{module}.py"
+        if not path.is_file():
+            continue
+        names = _top_level_names(_read(path))
+        for callable_name in ("application", "app"):
+            if callable_name in names:
+                return f"{module}:{callable_name}"
+    return None
+
+
+def _top_level_names(code: str) -> set[str]:
+    """Names bound at module level by assignments, definitions and imports."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[:1_000_000]
+    except OSError:
+        return ""

@@ -1,0 +1,117 @@
+"""The application's settings (environment variables), computed from the state.
+
+One small pure function per source of settings; :func:`app_settings` merges them in a
+fixed order so that the operator's ``environment`` can override relation settings but
+never the charm's own (see :data:`.validate.RESERVED_SETTINGS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .integrations import Database, HostPort, SearchServer
+from .state import WsgiState
+
+# Settings whose values must never be shown (status, logs, actions).
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "PGPASSWORD"})
+REDACTED = "<redacted>"
+
+
+def charm_settings(state: WsgiState) -> dict[str, str]:
+    """Settings every application gets."""
+    settings = {
+        "PORT": str(state.config.port),
+        "WEB_CONCURRENCY": str(state.workers),
+        "APP_NAME": state.app_name,
+        "APP_DATA_DIR": str(state.paths.data),
+    }
+    if state.secret_key:
+        settings["SECRET_KEY"] = state.secret_key
+    return settings
+
+
+def database_settings(database: Database | None, sqlite_path: str) -> dict[str, str]:
+    """``DATABASE_URL`` and libpq's ``PG*`` variables; SQLite when nothing is related."""
+    if database is None:
+        return {"DATABASE_URL": f"sqlite:///{sqlite_path}"}
+    settings = {
+        "DATABASE_URL": database.url(),
+        "PGHOST": database.primary.host,
+        "PGPORT": str(database.primary.port),
+        "PGDATABASE": database.name,
+        "PGUSER": database.user,
+        "PGPASSWORD": database.password,
+    }
+    if database.standbys:
+        settings["DATABASE_READ_URLS"] = ",".join(database.url(s) for s in database.standbys)
+    return settings
+
+
+def cache_settings(caches: tuple[HostPort, ...]) -> dict[str, str]:
+    """``MEMCACHE_SERVERS`` (host:port,...) and a django-environ style ``CACHE_URL``."""
+    if not caches:
+        return {}
+    servers = ",".join(str(server) for server in caches)
+    return {"MEMCACHE_SERVERS": servers, "CACHE_URL": f"pymemcache://{servers}"}
+
+
+def search_settings(search: tuple[SearchServer, ...]) -> dict[str, str]:
+    """``ELASTICSEARCH_URL`` (the first node), every node, and the cluster name."""
+    if not search:
+        return {}
+    settings = {
+        "ELASTICSEARCH_URL": search[0].url,
+        "ELASTICSEARCH_URLS": ",".join(node.url for node in search),
+    }
+    if search[0].cluster_name:
+        settings["ELASTICSEARCH_CLUSTER_NAME"] = search[0].cluster_name
+    return settings
+
+
+def proxy_settings(proxies: tuple[str, ...]) -> dict[str, str]:
+    """The addresses whose X-Forwarded-* headers the app (and gunicorn) may trust."""
+    if not proxies:
+        return {}
+    return {"FORWARDED_ALLOW_IPS": ",".join(proxies)}
+
+
+def app_settings(state: WsgiState) -> dict[str, str]:
+    """Every setting the application receives, in a stable order."""
+    integrations = state.integrations
+    settings: dict[str, str] = {}
+    settings.update(database_settings(integrations.database, str(state.paths.sqlite_database)))
+    settings.update(cache_settings(integrations.caches))
+    settings.update(search_settings(integrations.search))
+    settings.update(proxy_settings(integrations.proxies))
+    settings.update(state.config.environment)
+    settings.update(charm_settings(state))
+    return settings
+
+
+def redact(settings: Mapping[str, str]) -> dict[str, str]:
+    """``settings`` fit to show: secrets replaced, and passwords removed from URLs."""
+    shown = {}
+    for key, value in settings.items():
+        if key in SECRET_SETTINGS or _looks_secret(key):
+            shown[key] = REDACTED
+        else:
+            shown[key] = _redact_url_password(value)
+    return shown
+
+
+def _looks_secret(key: str) -> bool:
+    upper = key.upper()
+    return any(word in upper for word in ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"))
+
+
+def _redact_url_password(value: str) -> str:
+    """``scheme://user:pass@host`` -> ``scheme://user:<redacted>@host`` (in a comma list too)."""
+    parts = []
+    for part in value.split(","):
+        scheme, sep, rest = part.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if sep and at and ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            part = f"{scheme}://{user}:{REDACTED}@{host}"
+        parts.append(part)
+    return ",".join(parts)

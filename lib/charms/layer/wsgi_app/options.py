@@ -1,0 +1,179 @@
+"""Every charm config option, declared once: Juju type, default, description and parser.
+
+``config.yaml`` and the README's config reference are generated from :data:`OPTIONS`
+(``make config``), and a unit test keeps them in step. Parsers are small named
+functions in :mod:`.validate` that convert a raw Juju value or raise ``ValueError``
+with a message fit for a ``blocked`` status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import validate
+
+
+@dataclass(frozen=True)
+class Option:
+    """One config option: how Juju declares it and how the charm reads it."""
+
+    name: str
+    juju_type: str  # "string" | "int" | "boolean"
+    default: Any
+    description: str
+    parse: Callable[[Any], Any]
+    group: str = "Application"
+
+
+OPTIONS: tuple[Option, ...] = (
+    # -- what to serve --------------------------------------------------------------
+    Option(
+        "app_repo",
+        "string",
+        "",
+        "Git URL of the application to deploy: https://, ssh:// or user@host:path, git:// "
+        "or file://. Empty serves the built-in demo application, which shows the "
+        "settings and backends the charm wires in.",
+        validate.repo_url,
+    ),
+    Option(
+        "app_ref",
+        "string",
+        "",
+        "Branch, tag or commit of app_repo to deploy. Empty follows the repository's "
+        "default branch. A branch is resolved again by the redeploy action.",
+        validate.git_ref,
+    ),
+    Option(
+        "wsgi_app",
+        "string",
+        "",
+        "WSGI entry point as module:callable (e.g. mysite.wsgi:application). Empty detects "
+        "it from a Procfile 'web:' line running gunicorn, a Django project's wsgi.py, or "
+        "an app.py/wsgi.py that defines 'application' or 'app'.",
+        validate.wsgi_entry_point,
+    ),
+    Option(
+        "environment",
+        "string",
+        "",
+        "Extra settings for the application, one KEY=value per line (blank lines and "
+        "lines starting with # are ignored). They are added to the settings the charm "
+        "computes and may override them, except SECRET_KEY and the relation settings "
+        "listed in the README.",
+        validate.environment,
+    ),
+    Option(
+        "python_packages",
+        "string",
+        "",
+        "Extra Python requirements installed into the application's virtualenv, separated "
+        "by spaces or newlines (e.g. 'sentry-sdk==2.* whitenoise').",
+        validate.python_requirements,
+    ),
+    Option(
+        "apt_packages",
+        "string",
+        "",
+        "Extra Debian/Ubuntu packages the application needs (e.g. 'libpq5 gettext'), separated by spaces.",
+        validate.apt_packages,
+    ),
+    Option(
+        "release_command",
+        "string",
+        "",
+        "Command run once per release, on the leader, in the new release's directory and "
+        "virtualenv with the application's settings, before it serves traffic (e.g. "
+        "'python manage.py migrate --noinput'). If it fails the previous release keeps "
+        "serving and the unit is blocked with the command's last output lines.",
+        validate.shell_command,
+    ),
+    Option(
+        "health_check_path",
+        "string",
+        "/",
+        "Path the unit requests on its own port after every new release, rollback and "
+        "restart; any 2xx or 3xx answer is healthy. A release that fails it is rolled "
+        "back automatically.",
+        validate.url_path,
+    ),
+    Option(
+        "keep_releases",
+        "int",
+        3,
+        "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
+        validate.bounded_int(1, 20),
+    ),
+    # -- how gunicorn runs it -------------------------------------------------------
+    Option(
+        "port",
+        "int",
+        8080,
+        "TCP port the application listens on (1024-65535). systemd holds the listening "
+        "socket, so restarts never refuse a connection.",
+        validate.port,
+        "Gunicorn",
+    ),
+    Option(
+        "workers",
+        "int",
+        0,
+        "Number of gunicorn worker processes. 0 chooses automatically: 2 x CPU cores + 1, "
+        "capped so that every worker can have 256 MiB of the machine's memory.",
+        validate.bounded_int(0, 256),
+        "Gunicorn",
+    ),
+    Option(
+        "worker_class",
+        "string",
+        "gthread",
+        "Gunicorn worker class: 'gthread' (threads per worker, good for most apps), "
+        "'sync' (one request per process) or 'gevent' (cooperative, installs gevent).",
+        validate.one_of(("gthread", "sync", "gevent")),
+        "Gunicorn",
+    ),
+    Option(
+        "threads",
+        "int",
+        0,
+        "Threads per gthread worker. 0 chooses automatically (4); ignored by other worker classes.",
+        validate.bounded_int(0, 256),
+        "Gunicorn",
+    ),
+    Option(
+        "timeout",
+        "int",
+        30,
+        "Seconds a worker may spend on one request before gunicorn restarts it.",
+        validate.bounded_int(1, 3600),
+        "Gunicorn",
+    ),
+    Option(
+        "max_requests",
+        "int",
+        2000,
+        "Restart each worker after this many requests (guards against memory leaks); 0 disables.",
+        validate.bounded_int(0, 10_000_000),
+        "Gunicorn",
+    ),
+    Option(
+        "max_requests_jitter",
+        "int",
+        200,
+        "Random extra requests added per worker to max_requests, so workers do not all restart at once.",
+        validate.bounded_int(0, 10_000_000),
+        "Gunicorn",
+    ),
+    Option(
+        "log_level",
+        "string",
+        "info",
+        "Gunicorn log level: debug, info, warning, error or critical.",
+        validate.one_of(("debug", "info", "warning", "error", "critical")),
+        "Gunicorn",
+    ),
+)
+
+BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

@@ -1,0 +1,107 @@
+"""The application's own virtualenv: created once per set of requirements, then shared.
+
+A venv's key is a digest of everything that decides its contents (the requirements
+file, or for a ``pyproject.toml``/``setup.py`` project the release itself, plus the
+charm's extra packages and the Python version). A release whose key already has a venv
+reuses it; a new one is built under a temporary name and renamed when complete, so a
+failed install never leaves a half-made venv behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .commands import CommandFailed, RunAs, run
+
+GUNICORN = "gunicorn>=23,<28"
+PIP_TIMEOUT = 1800
+WORKER_CLASS_PACKAGES = {"gevent": ("gevent>=24",)}
+
+
+class VenvError(RuntimeError):
+    """The application's requirements could not be installed; ``str()`` fits a status."""
+
+
+@dataclass(frozen=True)
+class VenvPlan:
+    """What goes into a venv, and the key that names it."""
+
+    requirements_file: Path | None  # requirements.txt in the release
+    project_dir: Path | None  # a pyproject.toml/setup.py project to install itself
+    extra: tuple[str, ...]  # gunicorn, worker class packages, the python_packages option
+    key: str
+
+
+def plan(
+    app_dir: Path,
+    release_id: str,
+    python_packages: tuple[str, ...],
+    worker_class: str,
+    python_version: str = f"{sys.version_info.major}.{sys.version_info.minor}",
+) -> VenvPlan:
+    """Decide how to install the app in ``app_dir`` (pure: reads files, runs nothing)."""
+    extra = (GUNICORN, *WORKER_CLASS_PACKAGES.get(worker_class, ()), *python_packages)
+    digest = hashlib.sha256(f"python {python_version}\n".encode())
+    digest.update("\n".join(extra).encode() + b"\n")
+    requirements = app_dir / "requirements.txt"
+    project = None
+    if requirements.is_file():
+        digest.update(b"requirements.txt\n" + requirements.read_bytes())
+    elif (app_dir / "pyproject.toml").is_file() or (app_dir / "setup.py").is_file():
+        project = app_dir
+        digest.update(f"project of release {release_id}\n".encode())
+    return VenvPlan(
+        requirements_file=requirements if requirements.is_file() else None,
+        project_dir=project,
+        extra=extra,
+        key=digest.hexdigest()[:16],
+    )
+
+
+def ensure(venv_plan: VenvPlan, venvs: Path, run_as: RunAs, cache: Path) -> Path:
+    """The venv for ``venv_plan``, building it if it does not exist yet."""
+    venv = venvs / venv_plan.key
+    if (venv / "bin" / "python").exists():
+        return venv
+    building = venvs / f".{venv_plan.key}.building"
+    if building.exists():
+        shutil.rmtree(building)
+    env = {"PIP_CACHE_DIR": str(cache / "pip"), "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    try:
+        run("create the virtualenv", [sys_python(), "-m", "venv", str(building)], run_as=run_as)
+        pip = [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        args: list[str] = list(venv_plan.extra)
+        if venv_plan.requirements_file is not None:
+            args += ["-r", str(venv_plan.requirements_file)]
+        if venv_plan.project_dir is not None:
+            args.append(str(venv_plan.project_dir))
+        run(
+            "pip install",
+            [*pip, *args],
+            run_as=run_as,
+            env=env,
+            timeout=PIP_TIMEOUT,
+            cwd=venv_plan.project_dir
+            or (venv_plan.requirements_file.parent if venv_plan.requirements_file else None),
+        )
+    except CommandFailed as error:
+        shutil.rmtree(building, ignore_errors=True)
+        raise VenvError(f"{error.what}: {error.tail(2)}") from None
+    building.rename(venv)
+    return venv
+
+
+def sys_python() -> str:
+    """The machine's python3 (the charm's own venv must not leak into the app's)."""
+    return "/usr/bin/python3"
+
+
+def prune(venvs: Path, keep: set[Path]) -> None:
+    """Remove venvs no kept release uses."""
+    for venv in venvs.iterdir():
+        if venv.resolve() not in {k.resolve() for k in keep}:
+            shutil.rmtree(venv, ignore_errors=True)

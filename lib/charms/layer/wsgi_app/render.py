@@ -1,0 +1,122 @@
+"""Pure renderers: the state in, the text of each managed file out.
+
+Templates live in the charm's ``templates/`` directory and are rendered with
+charms.templating.jinja2. Nothing here writes a file; :mod:`.apply` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from charms.templating.jinja2 import render
+
+from .environment import app_settings, proxy_settings
+from .sandbox import sandbox_directives
+from .state import WsgiState
+
+TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
+GRACEFUL_TIMEOUT = 30
+KEEPALIVE = 5
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+
+
+@dataclass(frozen=True)
+class RenderedFiles:
+    """The text of every file the charm manages for one state."""
+
+    socket_unit: str
+    service_unit: str
+    gunicorn_conf: str
+    settings: str
+
+
+def envquote(value: str) -> str:
+    """Escape a value for a double-quoted systemd EnvironmentFile entry.
+
+    Control characters (newlines above all) become spaces: the parsers validate every
+    value, and this makes sure no value can ever add a line to the file.
+    """
+    out = []
+    for char in value:
+        if char in '"\\`$':
+            out.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _render(template: str, context: Mapping[str, Any]) -> str:
+    text = render(
+        source=template,
+        target=None,
+        context=dict(context),
+        templates_dir=str(TEMPLATES),
+        filters={"envquote": envquote},
+    )
+    text = str(text)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _common(state: WsgiState) -> dict[str, Any]:
+    paths = state.paths
+    return {
+        "name": state.app_name,
+        "user": paths.user,
+        "service": paths.service,
+        "socket": paths.socket,
+        "current": str(paths.current),
+        "settings_file": str(paths.settings_file),
+        "gunicorn_conf": str(paths.gunicorn_conf),
+    }
+
+
+def render_socket_unit(state: WsgiState) -> str:
+    return _render("gunicorn.socket.j2", {**_common(state), "port": state.config.port})
+
+
+def render_service_unit(state: WsgiState) -> str:
+    context = {
+        **_common(state),
+        "stop_timeout": GRACEFUL_TIMEOUT + 10,
+        "sandbox": sandbox_directives(state.paths),
+    }
+    return _render("gunicorn.service.j2", context)
+
+
+def render_gunicorn_conf(state: WsgiState) -> str:
+    config = state.config
+    forwarded = proxy_settings(state.integrations.proxies).get("FORWARDED_ALLOW_IPS")
+    context = {
+        **_common(state),
+        "workers": state.workers,
+        "worker_class": config.worker_class,
+        "threads": state.threads,
+        "timeout": config.timeout,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "keepalive": KEEPALIVE,
+        "max_requests": config.max_requests,
+        "max_requests_jitter": config.max_requests_jitter,
+        "runtime_dir": f"/run/{state.app_name}",
+        "forwarded_allow_ips": forwarded or DEFAULT_FORWARDED_ALLOW_IPS,
+        "log_level": config.log_level,
+    }
+    return _render("gunicorn.conf.py.j2", context)
+
+
+def render_settings(state: WsgiState) -> str:
+    context = {**_common(state), "settings": app_settings(state)}
+    return _render("settings.env.j2", context)
+
+
+def render_all(state: WsgiState) -> RenderedFiles:
+    return RenderedFiles(
+        socket_unit=render_socket_unit(state),
+        service_unit=render_service_unit(state),
+        gunicorn_conf=render_gunicorn_conf(state),
+        settings=render_settings(state),
+    )

@@ -1,0 +1,184 @@
+"""Getting the application's code: the built-in demo, or a git repository.
+
+A repository is mirrored once (``repo.git``, a bare mirror owned by the application
+user) and fetched on later deploys; each release is a ``git archive`` of one commit,
+so a release directory never holds ``.git`` and is never modified after it is made.
+Git runs as the application user, without a terminal, with dangerous transports off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .commands import CommandFailed, RunAs, run
+
+GIT_TIMEOUT = 300
+DEMO_NAME = "demo"
+# Git settings that hold whatever the remote or the URL asks for.
+_SAFE_GIT = (
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "protocol.fd.allow=never",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "credential.helper=",
+)
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes",
+}
+
+
+class SourceError(RuntimeError):
+    """The application's code could not be fetched; ``str()`` is fit for a status."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One exact version of the application's code."""
+
+    commit: str  # full hash, or "demo-<digest>" for the built-in demo
+    label: str  # what the status shows: repository name or "demo"
+
+    @property
+    def short(self) -> str:
+        return self.commit.rsplit("-", 1)[-1][:7]
+
+
+def demo_revision(demo_dir: Path) -> Revision:
+    """The demo app's revision: a digest of its files, so a charm upgrade redeploys it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in demo_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(demo_dir)).encode() + b"\0" + path.read_bytes())
+    return Revision(commit=f"{DEMO_NAME}-{digest.hexdigest()[:12]}", label=DEMO_NAME)
+
+
+def repo_label(url: str) -> str:
+    """A short name for a repository URL: its last path component without ``.git``."""
+    name = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return name.removesuffix(".git") or "app"
+
+
+def git(mirror: Path, run_as: RunAs, *args: str, what: str, env: dict[str, str] | None = None) -> str:
+    return run(
+        what,
+        ["git", *_SAFE_GIT, f"--git-dir={mirror}", *args],
+        run_as=run_as,
+        env={**_GIT_ENV, **(env or {})},
+        timeout=GIT_TIMEOUT,
+    )
+
+
+def fetch(url: str, ref: str, mirror: Path, run_as: RunAs, env: dict[str, str] | None = None) -> Revision:
+    """Update the mirror of ``url`` and resolve ``ref`` (empty: the default branch)."""
+    try:
+        if (mirror / "HEAD").exists() and _mirror_url(mirror, run_as) != url:
+            shutil.rmtree(mirror)
+        if not (mirror / "HEAD").exists():
+            mirror.mkdir(parents=True, exist_ok=True)
+            _chown_like(mirror, mirror.parent)
+            git(mirror, run_as, "init", "--bare", "--quiet", what="git init")
+            git(mirror, run_as, "remote", "add", "--mirror=fetch", "origin", "--", url, what="git remote add")
+        git(mirror, run_as, "fetch", "--prune", "--quiet", "origin", what=f"git fetch {url}", env=env)
+        if not ref:
+            _follow_remote_head(mirror, run_as, env)
+        commit = _resolve(mirror, run_as, ref or "HEAD")
+    except CommandFailed as error:
+        raise SourceError(f"cannot fetch {url}: {error.tail(1)}") from None
+    return Revision(commit=commit, label=repo_label(url))
+
+
+def _mirror_url(mirror: Path, run_as: RunAs) -> str:
+    try:
+        return git(mirror, run_as, "config", "--get", "remote.origin.url", what="git config").strip()
+    except CommandFailed:
+        return ""
+
+
+def _follow_remote_head(mirror: Path, run_as: RunAs, env: dict[str, str] | None) -> None:
+    """Point the mirror's HEAD at the remote's default branch."""
+    listing = git(mirror, run_as, "ls-remote", "--symref", "origin", "HEAD", what="git ls-remote", env=env)
+    for line in listing.splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            branch = line[len("ref: ") :].split("\t", 1)[0]
+            git(mirror, run_as, "symbolic-ref", "HEAD", branch, what="git symbolic-ref")
+            return
+
+
+def _resolve(mirror: Path, run_as: RunAs, ref: str) -> str:
+    for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
+        try:
+            return git(
+                mirror,
+                run_as,
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{candidate}^{{commit}}",
+                what="git rev-parse",
+            ).strip()
+        except CommandFailed:
+            continue
+    raise SourceError(f"app_ref {ref!r} is not a branch, tag or commit of the repository")
+
+
+def export(revision: Revision, mirror: Path, target: Path, run_as: RunAs, demo_dir: Path) -> None:
+    """Write the files of ``revision`` into ``target`` (which must not exist yet)."""
+    target.mkdir(parents=True)
+    _chown_like(target, target.parent)
+    if revision.label == DEMO_NAME and revision.commit.startswith(f"{DEMO_NAME}-"):
+        shutil.copytree(demo_dir, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        _chown_tree(target, target.parent)
+        return
+    try:
+        archive = _git_archive(mirror, run_as, revision.commit)
+    except CommandFailed as error:
+        raise SourceError(f"cannot export {revision.short}: {error.tail(1)}") from None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    _chown_tree(target, target.parent)
+
+
+def _git_archive(mirror: Path, run_as: RunAs, commit: str) -> bytes:
+    import subprocess
+
+    from .commands import base_env
+
+    uid, gid = run_as.ids
+    result = subprocess.run(
+        ["git", *_SAFE_GIT, f"--git-dir={mirror}", "archive", "--format=tar", commit],
+        capture_output=True,
+        env={**base_env(), **run_as.env()},
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        timeout=GIT_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise CommandFailed("git archive", result.stderr.decode(errors="replace"))
+    return result.stdout
+
+
+def _chown_like(path: Path, like: Path) -> None:
+    import os
+
+    info = like.stat()
+    os.chown(path, info.st_uid, info.st_gid)
+
+
+def _chown_tree(root: Path, like: Path) -> None:
+    import os
+
+    info = like.stat()
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, info.st_uid, info.st_gid)

@@ -1,0 +1,80 @@
+"""The charm's desired state: one typed, immutable value built from config, leader and
+relation data, and the machine's size. Everything downstream renders from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import AppConfig, parse_config
+from .integrations import Integrations
+from .paths import Paths
+from .workers import effective_threads, effective_workers
+
+SECRET_KEY_FIELD = "secret_key"  # in leader settings
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the charm needs to know of the machine it runs on."""
+
+    cores: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class WsgiState:
+    """Everything that decides what the unit runs and with which settings."""
+
+    app_name: str
+    config: AppConfig
+    machine: Machine
+    secret_key: str | None  # None until the leader has published one
+    integrations: Integrations = field(default_factory=Integrations)
+
+    @property
+    def paths(self) -> Paths:
+        return Paths.for_app(self.app_name)
+
+    @property
+    def workers(self) -> int:
+        return effective_workers(self.config.workers, self.machine.cores, self.machine.memory_bytes)
+
+    @property
+    def threads(self) -> int:
+        return effective_threads(self.config.threads, self.config.worker_class)
+
+
+def machine_facts() -> Machine:
+    """This machine's CPU count and memory, as the worker count needs them."""
+    import os
+
+    memory = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    memory = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return Machine(cores=cores, memory_bytes=memory)
+
+
+def build_state(
+    app_name: str,
+    raw_config: Mapping[str, Any],
+    leader_data: Mapping[str, str],
+    machine: Machine,
+    integrations: Integrations | None = None,
+) -> WsgiState:
+    """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
+    return WsgiState(
+        app_name=app_name,
+        config=parse_config(raw_config),
+        machine=machine,
+        secret_key=leader_data.get(SECRET_KEY_FIELD) or None,
+        integrations=integrations or Integrations(),
+    )

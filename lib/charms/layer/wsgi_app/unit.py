@@ -1,0 +1,169 @@
+"""The glue between Juju and the pure parts: read the hook's inputs, call the apply step,
+report the outcome. The reactive handlers and the actions call only these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from charmhelpers.core import hookenv, unitdata
+
+from . import deploy, releases
+from .apply import Service
+from .config import ConfigError
+from .integrations import Integrations
+from .paths import Paths
+from .source import demo_revision
+from .state import SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
+from .status import Status, unit_status
+
+SOURCE_KEY = "wsgi-app.source"  # the source inputs of the last deploy attempt
+PROBLEM_KEY = "wsgi-app.problem"  # why the unit is blocked, kept across hooks
+PORT_KEY = "wsgi-app.port"
+TRANSIENT_KEY = "wsgi-app.transient"  # the last problem may pass by itself (fetch failed)
+
+
+def app_name() -> str:
+    return os.environ["JUJU_UNIT_NAME"].split("/", 1)[0]
+
+
+def paths() -> Paths:
+    return Paths.for_app(app_name())
+
+
+def demo_dir() -> Path:
+    return Path(hookenv.charm_dir()) / "files" / "demo"
+
+
+def log(message: str, level: str = hookenv.INFO) -> None:
+    hookenv.log(message, level=level)
+
+
+def set_status(status: Status) -> None:
+    hookenv.status_set(status.workload, status.message)
+
+
+def maintenance(message: str) -> None:
+    log(message)
+    hookenv.status_set("maintenance", message)
+
+
+def ensure_secret_key() -> None:
+    """The leader generates SECRET_KEY once and shares it with every unit."""
+    if hookenv.is_leader() and not hookenv.leader_get(SECRET_KEY_FIELD):
+        hookenv.leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
+        log("generated the application's SECRET_KEY and shared it through leader settings")
+
+
+def rotate_secret_key() -> None:
+    if not hookenv.is_leader():
+        raise deploy.DeployError("only the leader can rotate SECRET_KEY")
+    hookenv.leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
+    log("rotated SECRET_KEY")
+
+
+def desired_state(integrations: Integrations | None = None) -> WsgiState:
+    """The state the hook's inputs ask for; raises ConfigError."""
+    return build_state(
+        app_name(), dict(hookenv.config()), hookenv.leader_get() or {}, machine_facts(), integrations
+    )
+
+
+def fingerprint(state: WsgiState) -> dict[str, Any]:
+    """Everything whose change must reach the application (compared with data_changed)."""
+    return {"state": repr(state), "demo": demo_revision(demo_dir()).commit}
+
+
+def needs_build(state: WsgiState) -> bool:
+    inputs = deploy.source_inputs(state, demo_revision(demo_dir()).commit)
+    return bool(unitdata.kv().get(SOURCE_KEY) != inputs)
+
+
+def converge(state: WsgiState, force_build: bool = False) -> bool:
+    """Deploy or update to ``state``; set the status. False when the unit is blocked."""
+    kv = unitdata.kv()
+    inputs = deploy.source_inputs(state, demo_revision(demo_dir()).commit)
+    build = force_build or kv.get(SOURCE_KEY) != inputs
+    if state.secret_key is None:
+        set_status(Status("waiting", "waiting for the leader to share SECRET_KEY"))
+        return False
+    try:
+        outcome = deploy.reconcile(
+            state, demo_dir=demo_dir(), leader=hookenv.is_leader(), build=build, report=maintenance
+        )
+    except deploy.DeployError as error:
+        kv.set(SOURCE_KEY, inputs)
+        kv.set(TRANSIENT_KEY, isinstance(error, deploy.FetchError))
+        return _blocked(str(error), state)
+    kv.set(SOURCE_KEY, inputs)
+    kv.set(TRANSIENT_KEY, False)
+    _open_port(state.config.port)
+    if outcome.release is not None:
+        hookenv.application_version_set(outcome.release.version)
+    if outcome.deployed:
+        log(f"deployed release {outcome.release.id if outcome.release else '?'}")
+    if outcome.action.value != "none":
+        log(f"gunicorn: {outcome.action.value}")
+    if outcome.problem:
+        return _blocked(outcome.problem, state)
+    kv.unset(PROBLEM_KEY)
+    report_status(state)
+    return True
+
+
+def last_problem_is_transient() -> bool:
+    return bool(unitdata.kv().get(TRANSIENT_KEY))
+
+
+def _blocked(problem: str, state: WsgiState | None) -> bool:
+    log(problem, level=hookenv.ERROR)
+    unitdata.kv().set(PROBLEM_KEY, problem)
+    port = state.config.port if state else 0
+    set_status(unit_status(release=releases.current(paths()), port=port, problem=problem))
+    return False
+
+
+def config_problem(error: ConfigError) -> None:
+    for option, message in error.problems:
+        log(f"config {option}: {message}", level=hookenv.ERROR)
+    _blocked(error.summary, None)
+
+
+def report_status(state: WsgiState | None) -> None:
+    """Status from what is on the machine now (cheap: no fetch, no restart)."""
+    problem = unitdata.kv().get(PROBLEM_KEY) or ""
+    current = releases.current(paths())
+    port = state.config.port if state else int(unitdata.kv().get(PORT_KEY) or 0)
+    waiting = ""
+    if state is not None and state.integrations.waiting_for:
+        waiting = "waiting for " + ", ".join(state.integrations.waiting_for)
+    active = Service(paths()).active() if current else True
+    set_status(
+        unit_status(release=current, port=port, problem=problem, waiting=waiting, service_active=active)
+    )
+
+
+def _open_port(port: int) -> None:
+    kv = unitdata.kv()
+    previous = kv.get(PORT_KEY)
+    if previous and int(previous) != port:
+        hookenv.close_port(int(previous))
+    hookenv.open_port(port)
+    kv.set(PORT_KEY, port)
+
+
+def stop() -> None:
+    """The unit is going away: stop serving and remove the units (data stays)."""
+    the_paths = paths()
+    subprocess.run(
+        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket],
+        check=False,
+        capture_output=True,
+    )
+    for unit_file in (the_paths.service_file, the_paths.socket_file):
+        unit_file.unlink(missing_ok=True)
+    subprocess.run(["systemctl", "daemon-reload"], check=False)

@@ -1,0 +1,211 @@
+"""Parsers for config values: each converts a raw Juju value or raises ``ValueError``.
+
+The message of the error names what is wrong in words an operator can act on; the
+caller prefixes the option name. Everything here is pure and strict: a value that
+could reach a command line, a systemd unit or the settings file is checked against
+the narrow shape it is allowed to have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+# Settings the charm owns: an operator cannot override them through `environment`.
+RESERVED_SETTINGS = frozenset(
+    {
+        "PORT",
+        "WEB_CONCURRENCY",
+        "SECRET_KEY",
+        "APP_NAME",
+        "APP_VERSION",
+        "APP_DATA_DIR",
+        # These would change how systemd and gunicorn start the process itself.
+        "GUNICORN_CMD_ARGS",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "LISTEN_FDNAMES",
+        "NOTIFY_SOCKET",
+        "PATH",
+        "VIRTUAL_ENV",
+        "PYTHONHOME",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+    }
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_SETTING_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
+_URL = re.compile(
+    rf"(?P<scheme>https|ssh|git)://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?(?P<host>{_HOST})"
+    r"(?::\d{1,5})?(?P<path>/[^\s]*)?\Z"
+)
+_SCP = re.compile(rf"(?:[A-Za-z0-9._-]+@)?(?P<host>{_HOST}):(?P<path>[^\s]+)\Z")
+_FILE = re.compile(r"file:///[^\s]*\Z")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_ENTRY_POINT = re.compile(rf"{_IDENT}(?:\.{_IDENT})*(?::{_IDENT}(?:\(\))?)?\Z")
+_REQUIREMENT = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"  # name
+    r"(?:\[[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*\])?"  # extras
+    r"(?:(?:===|==|!=|~=|>=|<=|<|>)[A-Za-z0-9.*+!_-]+"  # first version clause
+    r"(?:,(?:===|==|!=|~=|>=|<=|<|>)[A-Za-z0-9.*+!_-]+)*)?\Z"
+)
+_APT_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+~:-]+)?\Z")
+_HEX = re.compile(r"[0-9a-fA-F]{7,40}\Z")
+
+
+def _no_control(value: str, what: str) -> None:
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} contains a control character")
+
+
+def repo_url(value: Any) -> str:
+    """A git URL of an allowed kind: https, ssh (URL or scp-like), git or file."""
+    url = str(value or "").strip()
+    if not url:
+        return ""
+    _no_control(url, "the URL")
+    if url.startswith("-"):
+        raise ValueError("the URL must not start with '-'")
+    if re.search(r"\s", url):
+        raise ValueError("the URL must not contain spaces")
+    if "::" in url.split("/", 1)[0]:
+        raise ValueError("git remote helpers such as ext:: are not allowed")
+    if _FILE.match(url):
+        return url
+    match = _URL.match(url)
+    if match is None and "://" not in url:
+        match = _SCP.match(url)
+    if match is None:
+        raise ValueError("expected an https://, ssh://, git://, file:// or user@host:path URL")
+    path = match.group("path") or ""
+    if path.lstrip("/").startswith("-"):
+        raise ValueError("the repository path must not start with '-'")
+    return url
+
+
+def git_ref(value: Any) -> str:
+    """A branch or tag name git accepts (check-ref-format rules), or a commit hash."""
+    ref = str(value or "").strip()
+    if not ref or _HEX.match(ref):
+        return ref
+    problems = (
+        (bool(_CONTROL.search(ref)) or " " in ref, "contains spaces or control characters"),
+        (any(c in ref for c in "~^:?*[\\"), "contains one of ~ ^ : ? * [ \\"),
+        (ref.startswith(("-", "/")), "starts with '-' or '/'"),
+        (ref.endswith(("/", ".", ".lock")), "ends with '/', '.' or '.lock'"),
+        (".." in ref or "//" in ref or "@{" in ref or ref == "@", "contains '..', '//' or '@{'"),
+        (any(part.startswith(".") for part in ref.split("/")), "has a part starting with '.'"),
+    )
+    for bad, why in problems:
+        if bad:
+            raise ValueError(f"{ref!r} is not a valid branch, tag or commit: it {why}")
+    return ref
+
+
+def wsgi_entry_point(value: Any) -> str:
+    """``module.path[:callable]`` or ``module:factory()``; empty means detect."""
+    entry = str(value or "").strip()
+    if entry and not _ENTRY_POINT.match(entry):
+        raise ValueError(f"{entry!r} is not of the form module.path:callable")
+    return entry
+
+
+def environment(value: Any) -> dict[str, str]:
+    """``KEY=value`` lines into a mapping; comments and blank lines are skipped."""
+    settings: dict[str, str] = {}
+    for number, raw in enumerate(str(value or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, val = line.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"line {number} is not KEY=value")
+        if not _SETTING_KEY.match(key):
+            raise ValueError(f"line {number}: {key[:40]!r} is not a valid name ([A-Za-z_][A-Za-z0-9_]*)")
+        if key in RESERVED_SETTINGS:
+            raise ValueError(f"line {number}: {key} is set by the charm and cannot be overridden")
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", val):
+            raise ValueError(f"line {number}: the value of {key} contains a control character")
+        settings[key] = val.strip()
+    return settings
+
+
+def python_requirements(value: Any) -> tuple[str, ...]:
+    """Requirement specifiers (name, extras, versions); no URLs, paths or pip options."""
+    requirements = tuple(str(value or "").split())
+    for requirement in requirements:
+        if not _REQUIREMENT.match(requirement):
+            raise ValueError(f"{requirement[:60]!r} is not a requirement like name[extra]>=1.0")
+    return requirements
+
+
+def apt_packages(value: Any) -> tuple[str, ...]:
+    """Debian package names, optionally ``=version``."""
+    packages = tuple(str(value or "").split())
+    for package in packages:
+        if not _APT_PACKAGE.match(package):
+            raise ValueError(f"{package[:60]!r} is not a Debian package name")
+    return packages
+
+
+def shell_command(value: Any) -> str:
+    """A shell command; only NUL and other non-text control characters are refused."""
+    command = str(value or "").strip()
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", command):
+        raise ValueError("the command contains a control character")
+    return command
+
+
+def url_path(value: Any) -> str:
+    """An absolute URL path (with an optional query), printable ASCII only."""
+    path = str(value or "/").strip()
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", path):
+        raise ValueError("must be an absolute path such as /healthz, without spaces")
+    return path
+
+
+def port(value: Any) -> int:
+    """An unprivileged TCP port."""
+    number = _as_int(value)
+    if not 1024 <= number <= 65535:
+        raise ValueError(f"{number} is outside 1024-65535")
+    return number
+
+
+def bounded_int(low: int, high: int) -> Callable[[Any], int]:
+    """A parser for integers in ``[low, high]``."""
+
+    def parse(value: Any) -> int:
+        number = _as_int(value)
+        if not low <= number <= high:
+            raise ValueError(f"{number} is outside {low}-{high}")
+        return number
+
+    return parse
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    """A parser for one of ``choices`` (case-insensitive)."""
+
+    def parse(value: Any) -> str:
+        choice = str(value or "").strip().lower()
+        if choice not in choices:
+            raise ValueError(f"{str(value)[:40]!r} is not one of {', '.join(choices)}")
+        return choice
+
+    return parse
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{str(value)[:40]!r} is not a whole number") from None

@@ -1,0 +1,1 @@
+"""localjuju: run a built charm on local systemd machines, as Juju would."""

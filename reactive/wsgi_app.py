@@ -1,0 +1,83 @@
+"""Reactive handlers of the wsgi-app layer: thin, each one line of intent.
+
+Flags:
+  wsgi-app.installed  the machine has the app user, directories and base packages
+  wsgi-app.changed    config, leader or relation data changed since the last apply
+  wsgi-app.serving    the last apply succeeded and the app answered its health check
+  wsgi-app.retry      the last deploy failed for a reason that may pass (fetch); retried
+                      on update-status
+The work itself is in charms.layer.wsgi_app (unit -> state -> render -> deploy).
+"""
+
+from charmhelpers.core import hookenv
+
+from charms.layer.wsgi_app import unit
+from charms.layer.wsgi_app.config import ConfigError
+from charms.layer.wsgi_app.relations import gather_integrations
+from charms.reactive import clear_flag, data_changed, hook, set_flag, when, when_not
+
+
+@when_not("wsgi-app.installed")
+def install():
+    unit.maintenance("preparing the machine")
+    unit.deploy.prepare(unit.paths())
+    set_flag("wsgi-app.installed")
+
+
+@when("wsgi-app.installed")
+def notice_changes():
+    unit.ensure_secret_key()
+    try:
+        state = unit.desired_state(gather_integrations())
+    except ConfigError as error:
+        clear_flag("wsgi-app.changed")
+        data_changed("wsgi-app.desired", None)
+        unit.config_problem(error)
+        return
+    if (
+        data_changed("wsgi-app.desired", unit.fingerprint(state))
+        or unit.needs_build(state)
+        or (hookenv.hook_name() == "update-status" and _retry_due())
+    ):
+        set_flag("wsgi-app.changed")
+
+
+def _retry_due():
+    from charms.reactive import is_flag_set
+
+    return is_flag_set("wsgi-app.retry")
+
+
+@when("wsgi-app.installed", "wsgi-app.changed")
+def apply_changes():
+    clear_flag("wsgi-app.changed")
+    state = unit.desired_state(gather_integrations())
+    retry = hookenv.hook_name() == "update-status"
+    if unit.converge(state, force_build=retry):
+        set_flag("wsgi-app.serving")
+        clear_flag("wsgi-app.retry")
+    else:
+        clear_flag("wsgi-app.serving")
+        if unit.last_problem_is_transient():
+            set_flag("wsgi-app.retry")
+
+
+@when("wsgi-app.installed")
+@when_not("wsgi-app.changed")
+def report_status():
+    try:
+        state = unit.desired_state(gather_integrations())
+    except ConfigError:
+        return
+    unit.report_status(state)
+
+
+@hook("upgrade-charm")
+def upgrade():
+    # the demo app or the templates may have changed with the charm
+    data_changed("wsgi-app.desired", None)
+
+
+@hook("stop")
+def stop():
+    unit.stop()

@@ -1,0 +1,99 @@
+"""charm-build really builds the layer; the built charm has what Juju needs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "build_charm.py"),
+            "--output",
+            str(output),
+            "--pack",
+            str(output / "wsgi-app.charm"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return output
+
+
+def test_every_hook_runs_the_bootstrap(built):
+    hooks = built / "wsgi-app" / "hooks"
+    metadata = yaml.safe_load((built / "wsgi-app" / "metadata.yaml").read_text())
+    expected = {
+        "install",
+        "config-changed",
+        "start",
+        "stop",
+        "upgrade-charm",
+        "update-status",
+        "leader-elected",
+        "leader-settings-changed",
+    }
+    for endpoint in [*metadata["provides"], *metadata["requires"], *metadata["peers"]]:
+        expected |= {f"{endpoint}-relation-{e}" for e in ("joined", "changed", "departed", "broken")}
+    for name in expected:
+        hook = hooks / name
+        assert hook.exists(), name
+        assert hook.stat().st_mode & 0o111, f"{name} is not executable"
+        assert "basic.bootstrap_charm_deps()" in hook.read_text()
+
+
+def test_metadata_and_config_are_the_layers(built):
+    metadata = yaml.safe_load((built / "wsgi-app" / "metadata.yaml").read_text())
+    assert metadata["provides"]["website"]["interface"] == "http"
+    assert {k: v["interface"] for k, v in metadata["requires"].items()} == {
+        "db": "pgsql",
+        "database": "postgresql_client",
+        "cache": "memcache",
+        "search": "elasticsearch",
+    }
+    assert all(v.get("optional") for v in metadata["requires"].values())
+    assert metadata["peers"]
+    config = yaml.safe_load((built / "wsgi-app" / "config.yaml").read_text())["options"]
+    assert {"app_repo", "app_ref", "wsgi_app", "port", "workers", "environment"} <= set(config)
+
+
+def test_wheelhouse_holds_the_charm_libraries(built):
+    names = {
+        p.name.split("-")[0].lower().replace("_", ".") for p in (built / "wsgi-app" / "wheelhouse").iterdir()
+    }
+    assert {"charms.reactive", "charmhelpers", "charms.templating.jinja2", "jinja2"} <= names
+
+
+def test_charm_contents_exclude_development_files(built):
+    charm = built / "wsgi-app"
+    for excluded in ("tests", "localjuju", "tools", "Makefile", ".venv", "build"):
+        assert not (charm / excluded).exists(), excluded
+    assert (charm / "files" / "demo" / "demo.py").exists()
+    assert (charm / "actions" / "rollback").exists()
+
+
+def test_packed_charm_has_a_manifest(built):
+    with zipfile.ZipFile(built / "wsgi-app.charm") as charm:
+        names = set(charm.namelist())
+        assert {"manifest.yaml", "metadata.yaml", "hooks/install", "reactive/wsgi_app.py"} <= names
+        manifest = yaml.safe_load(charm.read("manifest.yaml"))
+        assert manifest["bases"]
+        install = charm.getinfo("hooks/install")
+        assert (install.external_attr >> 16) & 0o111, "hooks must stay executable in the zip"
+
+
+def test_charm_proof_reports_no_errors(built):
+    proof = Path(sys.executable).parent / "charm-proof"
+    result = subprocess.run([str(proof), str(built / "wsgi-app")], capture_output=True, text=True)
+    lines = (result.stdout + result.stderr).splitlines()
+    assert not [line for line in lines if line.startswith("E:")], lines

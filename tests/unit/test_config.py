@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from charms.layer.wsgi_app.config import AppConfig, ConfigError, parse_config
+from charms.layer.wsgi_app.options import OPTIONS
+
+
+def test_defaults_are_valid_and_match_the_declarations():
+    config = parse_config({})
+    assert config == AppConfig()
+    for option in OPTIONS:
+        assert option.parse(option.default) == getattr(config, option.name)
+
+
+def test_null_values_take_the_default():
+    assert parse_config({"port": None, "app_repo": None}).port == 8080
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("app_repo", "ext::sh%20-c%20touch", "not allowed"),
+        ("app_repo", "--upload-pack=touch /tmp/x", "must not start with '-'"),
+        ("app_repo", "https://example.org/a b.git", "spaces"),
+        ("app_repo", "ftp://example.org/x.git", ""),
+        ("app_ref", "main..evil", "not a valid"),
+        ("app_ref", "-rf", ""),
+        ("wsgi_app", "os.system('x')", "module.path:callable"),
+        ("environment", "NOT A LINE", "KEY=value"),
+        ("environment", "1BAD=x", "not a valid name"),
+        ("environment", "SECRET_KEY=mine", "set by the charm"),
+        ("environment", "PORT=1", "set by the charm"),
+        ("port", 80, "outside 1024-65535"),
+        ("port", "http", "not a whole number"),
+        ("workers", -1, "outside"),
+        ("worker_class", "eventlet", "not one of"),
+        ("threads", True, "whole number"),
+        ("python_packages", "--index-url=http://evil flask", ""),
+        ("python_packages", "git+https://x/y.git", ""),
+        ("apt_packages", "libpq5; rm -rf /", ""),
+        ("health_check_path", "healthz", "absolute path"),
+        ("keep_releases", 0, "outside"),
+    ],
+)
+def test_bad_values_are_refused_with_the_option_named(option, value, fragment):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({option: value})
+    assert caught.value.problems[0][0] == option
+    assert fragment in caught.value.problems[0][1]
+    assert caught.value.summary.startswith(f"invalid config {option}: ")
+
+
+def test_every_problem_is_reported_and_summarised():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"port": 1, "workers": -5})
+    assert [option for option, _ in caught.value.problems] == ["port", "workers"]
+    assert caught.value.summary.endswith("(and 1 more)")
+
+
+def test_environment_lines_are_parsed_with_comments_and_equals_in_values():
+    config = parse_config({"environment": "# comment\n\nA=1\nURL=postgres://u:p@h/d?x=y\n  B = two words \n"})
+    assert dict(config.environment) == {"A": "1", "URL": "postgres://u:p@h/d?x=y", "B": "two words"}
+
+
+def test_accepted_repository_urls():
+    for url in (
+        "https://github.com/org/app.git",
+        "ssh://git@host:2222/org/app.git",
+        "git@github.com:org/app.git",
+        "git://host/app",
+        "file:///srv/git/app.git",
+    ):
+        assert parse_config({"app_repo": url}).app_repo == url
+
+
+def test_packages_are_split():
+    config = parse_config(
+        {"python_packages": "sentry-sdk==2.* whitenoise[brotli]>=6", "apt_packages": "libpq5 gettext"}
+    )
+    assert config.python_packages == ("sentry-sdk==2.*", "whitenoise[brotli]>=6")
+    assert config.apt_packages == ("libpq5", "gettext")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from charms.layer.wsgi_app import python_env, releases
+from charms.layer.wsgi_app.paths import Paths
+from charms.layer.wsgi_app.releases import Release
+
+BASE = Release(
+    id="",
+    commit="c" * 40,
+    label="app",
+    version="ccccccc",
+    wsgi_app="app:app",
+    venv="/v/1",
+    spec="s",
+    created=0.0,
+)
+
+
+def make(paths: Paths, release_id: str) -> Release:
+    release = replace(BASE, id=release_id)
+    (paths.releases / release_id / "app").mkdir(parents=True)
+    releases.write(paths.releases / release_id, release)
+    return release
+
+
+def test_switch_previous_and_prune(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    for n in range(1, 6):
+        make(paths, f"2026010{n}000000-ccccccc")
+    releases.switch(paths, "20260105000000-ccccccc")
+    assert releases.current(paths).id == "20260105000000-ccccccc"
+    assert releases.previous(paths).id == "20260104000000-ccccccc"
+    assert Path(paths.current.readlink()) == Path("releases/20260105000000-ccccccc")  # relative
+    kept = releases.prune(paths, keep=3)
+    assert [r.id[:8] for r in kept] == ["20260103", "20260104", "20260105"]
+    assert sorted(p.name[:8] for p in paths.releases.iterdir()) == ["20260103", "20260104", "20260105"]
+
+
+def test_prune_never_removes_current(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    for n in range(1, 4):
+        make(paths, f"2026010{n}000000-ccccccc")
+    releases.switch(paths, "20260101000000-ccccccc")  # rolled back to the oldest
+    kept = {r.id for r in releases.prune(paths, keep=1)}
+    assert kept == {"20260103000000-ccccccc", "20260101000000-ccccccc"}
+
+
+def test_new_id_is_time_then_short_commit():
+    assert releases.new_id("0123456789abcdef", now=0) == "19700101000000-0123456"
+    assert releases.new_id("demo-aaaaaaaaaaaa", now=0) == "19700101000000-aaaaaaa"
+
+
+def test_venv_key_follows_requirements(tmp_path):
+    (tmp_path / "requirements.txt").write_text("flask==3.0\n")
+    first = python_env.plan(tmp_path, "r1", (), "gthread")
+    assert python_env.plan(tmp_path, "r2", (), "gthread").key == first.key  # reused across releases
+    assert python_env.plan(tmp_path, "r1", ("sentry-sdk",), "gthread").key != first.key
+    assert "gevent>=24" in python_env.plan(tmp_path, "r1", (), "gevent").extra
+    (tmp_path / "requirements.txt").write_text("flask==3.1\n")
+    assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
+
+
+def test_pyproject_projects_get_a_venv_per_release(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    first = python_env.plan(tmp_path, "r1", (), "gthread")
+    assert first.project_dir == tmp_path and first.requirements_file is None
+    assert python_env.plan(tmp_path, "r2", (), "gthread").key != first.key

@@ -1,0 +1,149 @@
+"""The rendered unit, gunicorn config and settings file, for the demo and a Django app."""
+
+from __future__ import annotations
+
+import ast
+import stat
+import subprocess
+import sys
+
+from conftest import SECRET
+
+from charms.layer.wsgi_app.environment import app_settings, redact
+from charms.layer.wsgi_app.render import envquote, render_all
+
+
+def directives(unit_text):
+    found = {}
+    for line in unit_text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def test_demo_service_unit(demo_state):
+    unit = directives(render_all(demo_state).service_unit)
+    assert unit["Type"] == ["notify"]
+    assert unit["User"] == ["wsgi-app"] and unit["Group"] == ["wsgi-app"]
+    assert unit["EnvironmentFile"] == ["/etc/wsgi-app/settings.env"]
+    assert unit["ExecStart"] == [
+        "/srv/wsgi-app/current/venv/bin/python -m gunicorn --config /etc/wsgi-app/gunicorn.conf.py"
+    ]
+    assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["Requires"] == ["wsgi-app.socket"]
+    assert unit["ReadWritePaths"] == ["/srv/wsgi-app/data"]
+    assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
+    assert SECRET not in render_all(demo_state).service_unit
+
+
+def test_socket_unit_listens_on_the_port(demo_state, django_state):
+    assert directives(render_all(demo_state).socket_unit)["ListenStream"] == ["8080"]
+    assert directives(render_all(django_state).socket_unit)["ListenStream"] == ["8000"]
+
+
+def test_demo_settings_have_the_defaults(demo_state):
+    settings = app_settings(demo_state)
+    assert settings["PORT"] == "8080"
+    assert settings["WEB_CONCURRENCY"] == "5"  # 2 cores, 4 GiB
+    assert settings["SECRET_KEY"] == SECRET
+    assert settings["DATABASE_URL"] == "sqlite:////srv/wsgi-app/data/db.sqlite3"
+    assert "PGPASSWORD" not in settings and "MEMCACHE_SERVERS" not in settings
+
+
+def test_django_settings_merge_relations_user_and_charm(django_state):
+    settings = app_settings(django_state)
+    assert settings["DATABASE_URL"] == "postgresql://shop_rw:pa%3Ass%40word@10.0.0.5:5432/shop"
+    assert settings["DATABASE_READ_URLS"] == "postgresql://shop_rw:pa%3Ass%40word@10.0.0.6:5432/shop"
+    assert settings["PGPASSWORD"] == "pa:ss@word"
+    assert settings["MEMCACHE_SERVERS"] == "10.0.0.7:11211"
+    assert settings["DJANGO_SETTINGS_MODULE"] == "mysite.settings"
+    assert settings["WEB_CONCURRENCY"] == "3" and settings["PORT"] == "8000"
+
+
+def parse_env_file(text):
+    """Read the settings file the way systemd's EnvironmentFile does (via systemd-run's parser
+    is not available here, so: a strict reimplementation of the double-quoted form)."""
+    found = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        assert value.startswith('"') and value.endswith('"'), line
+        out, escaped = [], False
+        for char in value[1:-1]:
+            if escaped:
+                out.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            else:
+                assert char not in '"$`', f"unescaped {char!r} in {line!r}"
+                out.append(char)
+        found[key] = "".join(out)
+    return found
+
+
+def test_settings_file_round_trips_every_value(django_state):
+    text = render_all(django_state).settings
+    assert parse_env_file(text) == app_settings(django_state)
+    assert 'GREETING="hello \\"world\\" \\$HOME"' in text
+
+
+def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_path):
+    files = render_all(django_state)
+    ast.parse(files.gunicorn_conf)  # valid Python
+    settings = tmp_path / "settings.env"
+    settings.write_text(files.settings)
+    release = tmp_path / "release.json"
+    release.write_text('{"wsgi_app": "mysite.wsgi:application"}')
+    conf = files.gunicorn_conf.replace("/etc/shop/settings.env", str(settings)).replace(
+        "/srv/shop/current/release.json", str(release)
+    )
+    namespace = {}
+    exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    assert dict(item.split("=", 1) for item in namespace["raw_env"]) == app_settings(django_state)
+    assert namespace["wsgi_app"] == "mysite.wsgi:application"
+    assert namespace["workers"] == 3 and namespace["threads"] == 4
+    assert namespace["worker_class"] == "gthread"
+    assert namespace["worker_tmp_dir"] == "/run/shop"
+    assert namespace["max_requests"] == 2000 and namespace["max_requests_jitter"] == 200
+    assert namespace["chdir"] == "/srv/shop/current/app"
+
+
+def test_values_cannot_inject_lines(demo_state):
+    from dataclasses import replace
+
+    config = replace(demo_state.config, environment={"A": 'x"\nEVIL=1', "B": "a\\"})
+    text = render_all(replace(demo_state, config=config)).settings
+    assert "\nEVIL=" not in text
+    assert 'A="x\\" EVIL=1"' in text
+    assert envquote('a"b$c`d\\') == 'a\\"b\\$c\\`d\\\\'
+
+
+def test_systemd_parses_the_rendered_settings(django_state, tmp_path):
+    """systemd itself (systemd-analyze) accepts the unit; skipped where systemd is absent."""
+    analyze = subprocess.run(["which", "systemd-analyze"], capture_output=True, text=True)
+    if analyze.returncode != 0:
+        return
+    unit = tmp_path / "shop.service"
+    unit.write_text(render_all(django_state).service_unit)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+    )
+    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
+
+
+def test_redaction_hides_secrets(django_state):
+    shown = redact(app_settings(django_state))
+    joined = "\n".join(f"{k}={v}" for k, v in shown.items())
+    assert SECRET not in joined and "pa:ss@word" not in joined and "pa%3Ass%40word" not in joined
+    assert shown["SECRET_KEY"] == "<redacted>"
+    assert shown["DATABASE_URL"] == "postgresql://shop_rw:<redacted>@10.0.0.5:5432/shop"
+    assert shown["PORT"] == "8000"
+
+
+def test_mode_constant_for_settings_is_not_world_readable():
+    assert not (0o640 & stat.S_IROTH)
+    assert sys.version_info >= (3, 11)

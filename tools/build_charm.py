@@ -1,0 +1,120 @@
+"""Build the charm with charm-build and pack it as wsgi-app.charm.
+
+charm-build names a layer after its directory, so the repository is staged under a
+directory called ``wsgi-app`` (a symlink) whatever the checkout is called. The
+wheelhouse holds wheels for this machine's Python (fast, offline first hook) plus the
+source archive of every wheel that is not pure Python, so that a machine with another
+Python version builds those from source instead of failing. ``manifest.yaml`` is what
+``juju deploy ./wsgi-app.charm`` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "wsgi-app"
+MANIFEST = """\
+analysis:
+  attributes:
+  - name: language
+    result: python
+  - name: framework
+    result: reactive
+bases:
+- name: ubuntu
+  channel: "22.04"
+  architectures: [amd64]
+- name: ubuntu
+  channel: "24.04"
+  architectures: [amd64]
+"""
+
+
+def run(*command: str, **kwargs: object) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def build(output: Path) -> Path:
+    # Staged outside the repository: a link to the repository inside it would let
+    # charm-build walk into its own output.
+    stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}"
+    stage.mkdir(parents=True, exist_ok=True)
+    layer = stage / NAME
+    if layer.is_symlink() or layer.exists():
+        layer.unlink()
+    layer.symlink_to(ROOT)
+    bin_dir = Path(sys.executable).parent
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        CHARM_INTERFACES_DIR=str(ROOT / "interfaces"),
+        CHARM_LAYERS_DIR=str(stage),
+    )
+    run(
+        str(bin_dir / "charm-build"),
+        "--force",
+        "--binary-wheels",
+        "--upgrade-buildvenv-core-deps",
+        "--log-level",
+        "WARNING",
+        "--build-dir",
+        str(output),
+        str(layer),
+        env=env,
+        cwd=output,
+    )
+    return output / NAME
+
+
+def add_sources_for_platform_wheels(charm: Path) -> None:
+    wheelhouse = charm / "wheelhouse"
+    for wheel in sorted(wheelhouse.glob("*.whl")):
+        if wheel.name.endswith("-none-any.whl"):
+            continue
+        name, version = wheel.name.split("-")[:2]
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            str(wheelhouse),
+            f"{name}=={version}",
+        )
+
+
+def pack(charm: Path, destination: Path) -> None:
+    (charm / "manifest.yaml").write_text(MANIFEST)
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(charm.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(charm))
+    print(f"packed {destination}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=ROOT / "build")
+    parser.add_argument("--pack", type=Path, default=ROOT / f"{NAME}.charm", help="the .charm to write")
+    args = parser.parse_args()
+    output = args.output.resolve()
+    charm = build(output)
+    add_sources_for_platform_wheels(charm)
+    pack(charm, args.pack.resolve())
+    print(f"built {charm}")
+
+
+if __name__ == "__main__":
+    main()
