@@ -127,7 +127,10 @@ def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
         if kit:
             subprocess.check_call([*pip, *kit])
         pip.append("--no-build-isolation")
-    subprocess.check_call([*pip, *(str(p) for p in archives)])
+    # By name, so pip picks the best archive of each (a wheel for this Python if there
+    # is one, else the source archive) from the wheelhouse.
+    names = sorted({distribution_name(p) for p in archives})
+    subprocess.check_call([*pip, *names])
 
 
 def _ensure_venv_module() -> None:

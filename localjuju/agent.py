@@ -1,0 +1,448 @@
+"""What the Juju unit agent does, for a local model: install charms on machines, queue
+hooks in Juju's order, run them with the hook environment and tools, commit what they
+changed and queue the hooks that follow from it (relation-changed on the other side,
+leader-settings-changed on the other units), until the model settles.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import servers
+from .machines import Machine
+from .model import Json, Model
+
+JUJU_VERSION = "3.5.4"
+TOOLS = (
+    "config-get",
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "relation-set",
+    "unit-get",
+    "network-get",
+    "status-set",
+    "status-get",
+    "application-version-set",
+    "juju-log",
+    "open-port",
+    "close-port",
+    "opened-ports",
+    "is-leader",
+    "leader-get",
+    "leader-set",
+    "action-get",
+    "action-set",
+    "action-log",
+    "action-fail",
+)
+JUJUC = Path(__file__).parent / "machine" / "jujuc.py"
+HOOK_TIMEOUT = 1800
+MAX_EVENTS = 1000
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def tag(unit: str) -> str:
+    return "unit-" + unit.replace("/", "-")
+
+
+@dataclass
+class HookResult:
+    unit: str
+    hook: str
+    ok: bool
+    seconds: float
+    output: str = ""
+    action: Json = field(default_factory=dict)
+
+
+Reporter = Callable[[str], None]
+
+
+class Agent:
+    """Runs the hooks of every unit of ``model``."""
+
+    def __init__(self, model: Model, report: Reporter | None = None):
+        self.model = model
+        self.report = report or (lambda line: None)
+
+    # -- machines and charms ---------------------------------------------------------------
+    def machine(self, unit: str) -> Machine:
+        info = self.model.machines[self.model.units[unit]["machine"]]
+        return Machine(
+            name=info["name"],
+            directory=Path(info["dir"]),
+            image=Path(info["image"]),
+            netns=info.get("netns", ""),
+        )
+
+    def charm_dir(self, unit: str) -> str:
+        return f"/var/lib/juju/agents/{tag(unit)}/charm"
+
+    def install_charm(self, unit: str, charm: Path) -> None:
+        """Copy (or unpack) the charm into the unit's directory, keeping the unit's state files."""
+        machine = self.machine(unit)
+        target = machine.root / self.charm_dir(unit).lstrip("/")
+        kept = {}
+        if target.exists():
+            for state in target.glob(".*"):
+                kept[state.name] = state.read_bytes() if state.is_file() else None
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if charm.is_dir():
+            shutil.copytree(charm, target, symlinks=True)
+        else:
+            with zipfile.ZipFile(charm) as archive:
+                archive.extractall(target)
+                for info in archive.infolist():
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode:
+                        (target / info.filename).chmod(mode)
+        for name, content in kept.items():
+            if content is not None and not (target / name).exists():
+                (target / name).write_bytes(content)
+        tools = machine.root / "var/lib/juju/tools" / tag(unit)
+        tools.mkdir(parents=True, exist_ok=True)
+        jujuc = machine.root / "usr/lib/localjuju/jujuc"
+        jujuc.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(JUJUC, jujuc)
+        jujuc.chmod(0o755)
+        for tool in TOOLS:
+            link = tools / tool
+            if not link.is_symlink():
+                link.symlink_to("/usr/lib/localjuju/jujuc")
+
+    # -- events ------------------------------------------------------------------------
+    def enqueue(self, unit: str, hook: str, **details: str) -> None:
+        event = {"unit": unit, "hook": hook, **details}
+        if event not in self.model.queue:
+            self.model.queue.append(event)
+
+    def settle(self, max_events: int = MAX_EVENTS) -> list[HookResult]:
+        """Run queued events in order until none is left (units in error keep theirs)."""
+        results = []
+        for _ in range(max_events):
+            event = next(
+                (e for e in self.model.queue if self.model.units.get(e["unit"], {}).get("agent") != "error"),
+                None,
+            )
+            if event is None:
+                break
+            self.model.queue.remove(event)
+            if event["unit"] not in self.model.units:
+                continue
+            result = self.dispatch(event)
+            if result is not None:
+                results.append(result)
+                self.model.save()
+        return results
+
+    def dispatch(self, event: Json) -> HookResult | None:
+        unit = event["unit"]
+        app = self.model.applications[self.model.units[unit]["app"]]
+        if app.get("kind", "charm") != "charm":
+            servers.handle(self, unit, event)
+            return None
+        return self.run_hook(
+            unit,
+            event["hook"],
+            relation_id=event.get("relation_id", ""),
+            remote_unit=event.get("remote_unit", ""),
+            remote_app=event.get("remote_app", ""),
+            departing=event.get("departing", ""),
+        )
+
+    # -- contexts ------------------------------------------------------------------------
+    def context(self, unit: str, action: Json | None = None) -> Json:
+        """What ``unit`` may see during one hook (the hook tools read and change this)."""
+        info = self.model.units[unit]
+        app_name = info["app"]
+        app = self.model.applications[app_name]
+        relations = {}
+        for rid, rel in self.model.relations_of(app_name):
+            endpoint = rel["apps"][app_name]
+            remote_app = next((a for a in rel["apps"] if a != app_name), app_name)
+            seen = rel["seen"].get(unit, [])
+            visible = [unit, app_name, remote_app, *seen]
+            relations[f"{endpoint}:{rid}"] = {
+                "endpoint": endpoint,
+                "remote_app": remote_app,
+                "units": seen,
+                "data": {e: dict(rel["data"].get(e, {})) for e in visible if e in rel["data"] or e == unit},
+            }
+        machine = self.model.machines[info["machine"]]
+        return {
+            "unit": unit,
+            "app": app_name,
+            "leader": app.get("leader") == unit,
+            "config": self.effective_config(app_name),
+            "leader_data": dict(app.get("leader_data", {})),
+            "relations": relations,
+            "address": machine.get("address", "127.0.0.1"),
+            "cidr": machine.get("cidr", "127.0.0.0/8"),
+            "interface": machine.get("interface", "lo"),
+            "addresses": {
+                "private-address": machine.get("address", "127.0.0.1"),
+                "ingress-address": machine.get("address", "127.0.0.1"),
+                "egress-subnets": f"{machine.get('address', '127.0.0.1')}/32",
+            },
+            "status": {"unit": dict(info["status"]), "application": dict(app.get("status", {}))},
+            "version": app.get("version", ""),
+            "ports": list(info.get("ports", [])),
+            "logs": [],
+            "action": action,
+        }
+
+    def effective_config(self, app: str) -> Json:
+        application = self.model.applications[app]
+        defaults = {k: o.get("default") for k, o in application.get("options", {}).items()}
+        return {**defaults, **application.get("config", {})}
+
+    # -- running hooks -----------------------------------------------------------------
+    def run_hook(
+        self,
+        unit: str,
+        hook: str,
+        *,
+        relation_id: str = "",
+        remote_unit: str = "",
+        remote_app: str = "",
+        departing: str = "",
+        action: Json | None = None,
+    ) -> HookResult:
+        machine = self.machine(unit)
+        info = self.model.units[unit]
+        app_name = info["app"]
+        context = self.context(unit, action)
+        share = machine.directory / "share" / "context"
+        share.mkdir(parents=True, exist_ok=True)
+        context_file = share / f"{tag(unit)}.json"
+        context_file.write_text(json.dumps(context, indent=1, sort_keys=True))
+        context_file.chmod(0o600)
+        charm_dir = self.charm_dir(unit)
+        env = {
+            "JUJU_UNIT_NAME": unit,
+            "JUJU_MODEL_NAME": self.model.name,
+            "JUJU_MODEL_UUID": self.model.data["uuid"],
+            "JUJU_HOOK_NAME": "" if action else hook,
+            "JUJU_DISPATCH_PATH": f"{'actions' if action else 'hooks'}/{hook}",
+            "JUJU_CHARM_DIR": charm_dir,
+            "CHARM_DIR": charm_dir,
+            "JUJU_VERSION": JUJU_VERSION,
+            "JUJU_CONTEXT_ID": f"{unit}-{hook}-{uuid.uuid4().hex[:8]}",
+            "JUJU_MACHINE_ID": info["machine"],
+            "JUJU_PRINCIPAL_UNIT": "",
+            "JUJU_AVAILABILITY_ZONE": "",
+            "JUJU_AGENT_SOCKET_NETWORK": "unix",
+            "PATH": f"/var/lib/juju/tools/{tag(unit)}:{SYSTEM_PATH}",
+            "LOCALJUJU_CONTEXT": f"/var/lib/localjuju/context/{tag(unit)}.json",
+        }
+        if relation_id:
+            rel = self.model.relations[relation_id]
+            endpoint = rel["apps"][app_name]
+            env.update(
+                {
+                    "JUJU_RELATION": endpoint,
+                    "JUJU_RELATION_ID": f"{endpoint}:{relation_id}",
+                    "JUJU_REMOTE_UNIT": remote_unit,
+                    "JUJU_REMOTE_APP": remote_app,
+                }
+            )
+            if departing:
+                env["JUJU_DEPARTING_UNIT"] = departing
+        if action:
+            env.update(
+                {
+                    "JUJU_ACTION_NAME": action["name"],
+                    "JUJU_ACTION_UUID": action["id"],
+                    "JUJU_ACTION_TAG": f"action-{action['id']}",
+                }
+            )
+        for proxy in ("JUJU_CHARM_HTTP_PROXY", "JUJU_CHARM_HTTPS_PROXY", "JUJU_CHARM_NO_PROXY"):
+            value = self.model.data.get("model_config", {}).get(proxy.lower().replace("juju_charm_", "juju-"))
+            if value:
+                env[proxy] = value
+        path = f"{charm_dir}/{'actions' if action else 'hooks'}/{hook}"
+        if not (machine.root / path.lstrip("/")).exists():
+            return HookResult(unit, hook, True, 0.0, "(no such hook)")
+        info["agent"] = "executing"
+        self.report(f"{unit}: running {'action' if action else 'hook'} {hook}")
+        start = time.monotonic()
+        try:
+            completed = machine.run(
+                [path], env=env, check=False, capture=True, timeout=HOOK_TIMEOUT, cwd=charm_dir
+            )
+            ok, output = completed.returncode == 0, completed.stdout
+        except subprocess.TimeoutExpired as error:
+            ok, output = False, f"{error.output or ''}\nhook timed out after {HOOK_TIMEOUT}s"
+        seconds = time.monotonic() - start
+        after = json.loads(context_file.read_text())
+        context_file.unlink()
+        self._append_log(unit, hook, output, after.get("logs", []))
+        self._commit(unit, context, after, ok)
+        if action is not None:
+            info["agent"] = "idle"
+            return HookResult(unit, hook, ok, seconds, output, after.get("action") or {})
+        if ok:
+            info["agent"] = "idle"
+            info.pop("error", None)
+        else:
+            info["agent"] = "error"
+            info["error"] = {
+                "hook": hook,
+                "output": output[-4000:],
+                "relation_id": relation_id,
+                "remote_unit": remote_unit,
+                "remote_app": remote_app,
+            }
+            self.report(f"{unit}: hook {hook} failed")
+        return HookResult(unit, hook, ok, seconds, output)
+
+    def _append_log(self, unit: str, hook: str, output: str, logs: list[list[Any]]) -> None:
+        with open(self.model.dir / "debug.log", "a") as log:
+            for at, level, message in logs:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(at))
+                log.write(f"{unit}: {stamp} {level} juju-log {hook}: {message}\n")
+            for line in output.splitlines():
+                log.write(f"{unit}: {time.strftime('%H:%M:%S')} hook {hook}: {line}\n")
+
+    def _commit(self, unit: str, before: Json, after: Json, ok: bool) -> None:
+        """Keep what the hook changed, and queue the hooks that follow from it."""
+        info = self.model.units[unit]
+        app_name = info["app"]
+        app = self.model.applications[app_name]
+        info["status"] = after["status"]["unit"]
+        if after["status"]["application"]:
+            app["status"] = after["status"]["application"]
+        if not ok:
+            return  # relation and leader settings of a failed hook are discarded, as Juju does
+        if after.get("version"):
+            app["version"] = after["version"]
+        info["ports"] = after["ports"]
+        for key, rel_after in after["relations"].items():
+            self._commit_relation(key.split(":")[-1], rel_after, unit, app_name, before["leader"])
+        if before["leader"] and after["leader_data"] != before["leader_data"]:
+            app["leader_data"] = after["leader_data"]
+            for other in self.model.app_units(app_name):
+                if other != unit:
+                    self.enqueue(other, "leader-settings-changed")
+
+    def _commit_relation(self, rid: str, rel_after: Json, unit: str, app_name: str, leader: bool) -> None:
+        rel = self.model.relations.get(rid)
+        if rel is None:
+            return
+        writers = (unit, app_name) if leader else (unit,)
+        for entity in writers:
+            new = rel_after["data"].get(entity, {})
+            if new != rel["data"].get(entity, {}):
+                rel["data"][entity] = new
+                self._relation_changed(rid, writer=entity, app_level=entity == app_name)
+
+    def _relation_changed(self, rid: str, writer: str, app_level: bool) -> None:
+        rel = self.model.relations[rid]
+        writer_app = writer.split("/")[0]
+        for other, seen in rel["seen"].items():
+            if other == writer or other not in self.model.units:
+                continue
+            other_app = self.model.units[other]["app"]
+            if app_level:
+                if other_app == writer_app and len(rel["apps"]) > 1:
+                    continue
+                self.enqueue(
+                    other,
+                    f"{rel['apps'][other_app]}-relation-changed",
+                    relation_id=rid,
+                    remote_app=writer_app,
+                    remote_unit="",
+                )
+            elif writer in seen:
+                self.enqueue(
+                    other,
+                    f"{rel['apps'][other_app]}-relation-changed",
+                    relation_id=rid,
+                    remote_unit=writer,
+                    remote_app=writer_app,
+                )
+
+    # -- relation lifecycle ------------------------------------------------------------------
+    def join(self, rid: str, unit: str, remote: str) -> None:
+        """``unit`` sees ``remote`` join relation ``rid``: -joined then -changed."""
+        rel = self.model.relations[rid]
+        seen = rel["seen"].setdefault(unit, [])
+        if remote in seen:
+            return
+        seen.append(remote)
+        endpoint = rel["apps"][self.model.units[unit]["app"]]
+        remote_app = remote.split("/")[0]
+        self.enqueue(
+            unit, f"{endpoint}-relation-joined", relation_id=rid, remote_unit=remote, remote_app=remote_app
+        )
+        self.enqueue(
+            unit, f"{endpoint}-relation-changed", relation_id=rid, remote_unit=remote, remote_app=remote_app
+        )
+
+    def depart(self, rid: str, unit: str, remote: str) -> None:
+        rel = self.model.relations[rid]
+        seen = rel["seen"].get(unit, [])
+        if remote not in seen:
+            return
+        seen.remove(remote)
+        endpoint = rel["apps"][self.model.units[unit]["app"]]
+        self.enqueue(
+            unit,
+            f"{endpoint}-relation-departed",
+            relation_id=rid,
+            remote_unit=remote,
+            remote_app=remote.split("/")[0],
+            departing=remote,
+        )
+
+    def relate(self, app_a: str, endpoint_a: str, app_b: str, endpoint_b: str, interface: str) -> str:
+        rid = str(self.model.data["next_relation_id"])
+        self.model.data["next_relation_id"] += 1
+        apps = {app_a: endpoint_a, app_b: endpoint_b}
+        self.model.relations[rid] = {"apps": apps, "interface": interface, "data": {}, "seen": {}}
+        for app in apps:
+            for unit in self.model.app_units(app):
+                self.enqueue(
+                    unit,
+                    f"{apps[app]}-relation-created",
+                    relation_id=rid,
+                    remote_app=next((a for a in apps if a != app), app),
+                )
+        for unit_a in self.model.app_units(app_a):
+            for unit_b in self.model.app_units(app_b):
+                if unit_a != unit_b:
+                    self.join(rid, unit_a, unit_b)
+                    self.join(rid, unit_b, unit_a)
+        return rid
+
+    def unrelate(self, rid: str) -> None:
+        rel = self.model.relations[rid]
+        for unit, seen in list(rel["seen"].items()):
+            for remote in list(seen):
+                self.depart(rid, unit, remote)
+        for app, endpoint in rel["apps"].items():
+            for unit in self.model.app_units(app):
+                self.enqueue(
+                    unit,
+                    f"{endpoint}-relation-broken",
+                    relation_id=rid,
+                    remote_app=next((a for a in rel["apps"] if a != app), app),
+                )
+        rel["removing"] = True
+
+    def forget_broken(self) -> None:
+        """Relations whose -broken hooks all ran leave the model."""
+        pending = {e.get("relation_id") for e in self.model.queue}
+        for rid in [r for r, rel in self.model.relations.items() if rel.get("removing") and r not in pending]:
+            del self.model.relations[rid]

@@ -1,0 +1,230 @@
+"""``localjuju``: deploy a built charm onto local systemd machines and drive its hooks
+as the Juju agent would. Verbs mirror juju's; ``localjuju <verb> --help`` for each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import ops
+from .model import Model
+
+STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
+
+
+def key_values(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {pair!r}")
+        if value.startswith("@") and Path(value[1:]).is_file():
+            value = Path(value[1:]).read_text()
+        values[key] = value
+    return values
+
+
+def paint(text: str, status: str) -> str:
+    colour = STATUS_COLOURS.get(status)
+    return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
+
+
+def status_data(model: Model) -> dict[str, Any]:
+    apps = {}
+    for name, app in model.applications.items():
+        units = {}
+        for unit in model.app_units(name):
+            info = model.units[unit]
+            machine = model.machines.get(info["machine"], {})
+            units[unit] = {
+                "workload-status": info["status"].get("status", ""),
+                "message": info["status"].get("message", ""),
+                "agent-status": info.get("agent", ""),
+                "machine": info["machine"],
+                "address": machine.get("address", ""),
+                "open-ports": info.get("ports", []),
+                "leader": app.get("leader") == unit,
+            }
+            if info.get("error"):
+                units[unit]["workload-status"] = "error"
+                units[unit]["message"] = f'hook failed: "{info["error"]["hook"]}"'
+        apps[name] = {
+            "charm": app.get("charm", app.get("kind")),
+            "version": app.get("version", ""),
+            "units": units,
+            "kind": app.get("kind", "charm"),
+        }
+    relations = [
+        {"id": rid, "endpoints": [f"{a}:{e}" for a, e in rel["apps"].items()], "interface": rel["interface"]}
+        for rid, rel in model.relations.items()
+    ]
+    return {"model": model.name, "applications": apps, "relations": relations}
+
+
+def print_status(data: dict[str, Any]) -> None:
+    print(f"Model: {data['model']}\n")
+    print(f"{'App':<16} {'Version':<10} {'Units':<6} Charm")
+    for name, app in data["applications"].items():
+        print(f"{name:<16} {app['version']:<10} {len(app['units']):<6} {app['charm']}")
+    print(
+        f"\n{'Unit':<18} {'Workload':<12} {'Agent':<10} {'Machine':<8} {'Address':<15} {'Ports':<10} Message"
+    )
+    for app in data["applications"].values():
+        for unit, info in app["units"].items():
+            star = "*" if info["leader"] else ""
+            workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
+            print(
+                f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
+                f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
+            )
+    if data["relations"]:
+        print(f"\n{'Relation':<40} Interface")
+        for rel in data["relations"]:
+            print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="localjuju", description=__doc__)
+    p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", ops.DEFAULT_MODEL))
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    d = sub.add_parser("deploy", help="deploy a built charm (directory or .charm) on new machines")
+    d.add_argument("charm", type=Path)
+    d.add_argument("app", nargs="?", default="")
+    d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
+    d.add_argument("-n", "--num-units", type=int, default=1)
+
+    a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
+    a.add_argument("app")
+
+    c = sub.add_parser("config", help="show or change an application's config")
+    c.add_argument("app")
+    c.add_argument("settings", nargs="*", help="key=value to set, or key to show")
+    c.add_argument("--reset", action="append", default=[])
+
+    r = sub.add_parser("relate", aliases=["integrate"], help="relate two applications")
+    r.add_argument("a")
+    r.add_argument("b")
+    rr = sub.add_parser("remove-relation", help="remove a relation")
+    rr.add_argument("a")
+    rr.add_argument("b")
+
+    run = sub.add_parser("run", help="run an action on a unit")
+    run.add_argument("unit")
+    run.add_argument("action")
+    run.add_argument("params", nargs="*")
+    run.add_argument("--format", choices=("yaml", "json"), default="yaml")
+
+    st = sub.add_parser("status", help="the model's applications, units and relations")
+    st.add_argument("--format", choices=("tabular", "json", "yaml"), default="tabular")
+
+    dl = sub.add_parser("debug-log", help="hook output and juju-log lines")
+    dl.add_argument("--lines", "-n", type=int, default=100)
+    dl.add_argument("--include", default="")
+    dl.add_argument("--replay", action="store_true")
+
+    up = sub.add_parser("upgrade", aliases=["refresh"], help="install a new build of the charm")
+    up.add_argument("app")
+    up.add_argument("--path", type=Path)
+
+    sub.add_parser("destroy", help="stop and remove every machine of the model")
+
+    h = sub.add_parser(
+        "run-hook", help="fire one hook (e.g. update-status) on a unit or every unit of an app"
+    )
+    h.add_argument("unit")
+    h.add_argument("hook")
+    sub.add_parser("tick", help="fire update-status on every unit, as Juju does every 5 minutes")
+    rs = sub.add_parser("resolved", help="clear a unit's hook error and retry the hook")
+    rs.add_argument("unit")
+    rs.add_argument("--no-retry", action="store_true")
+    rb = sub.add_parser("reboot", help="reboot a unit's machine (no hook runs)")
+    rb.add_argument("unit")
+    ex = sub.add_parser("exec", aliases=["ssh"], help="run a command on a unit's machine")
+    ex.add_argument("unit")
+    ex.add_argument("command", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    m = args.model
+    try:
+        return dispatch(args, m)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branch per verb
+    verb = args.verb
+    if verb == "deploy":
+        ops.deploy(args.charm, args.app, key_values(args.config), args.num_units, m)
+        print_status(status_data(Model.load(m)))
+    elif verb == "add-unit":
+        print(ops.add_unit(args.app, m))
+    elif verb == "config":
+        shown = [s for s in args.settings if "=" not in s]
+        changes = key_values([s for s in args.settings if "=" in s])
+        if changes or args.reset:
+            ops.set_config(args.app, changes, args.reset, m)
+        elif shown:
+            for key in shown:
+                print(ops.get_config(args.app, m).get(key, ""))
+        else:
+            sys.stdout.write(yaml.safe_dump(ops.get_config(args.app, m), sort_keys=True))
+    elif verb in ("relate", "integrate"):
+        ops.relate(args.a, args.b, m)
+    elif verb == "remove-relation":
+        ops.remove_relation(args.a, args.b, m)
+    elif verb == "run":
+        result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+        text = (
+            json.dumps(result, indent=2) if args.format == "json" else yaml.safe_dump(result, sort_keys=False)
+        )
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return 0 if result["status"] == "completed" else 1
+    elif verb == "status":
+        data = status_data(Model.load(m))
+        if args.format == "json":
+            print(json.dumps(data, indent=2))
+        elif args.format == "yaml":
+            sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+        else:
+            print_status(data)
+    elif verb == "debug-log":
+        log = Model.load(m).dir / "debug.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        lines = [line for line in lines if line.startswith(args.include)]
+        print("\n".join(lines if args.replay else lines[-args.lines :]))
+    elif verb in ("upgrade", "refresh"):
+        ops.upgrade(args.app, args.path, m)
+    elif verb == "destroy":
+        ops.destroy(m)
+    elif verb == "run-hook":
+        results = ops.run_hook(args.unit, args.hook, m)
+        return 0 if all(r.ok for r in results) else 1
+    elif verb == "tick":
+        start = time.monotonic()
+        for app in Model.load(m).applications:
+            ops.run_hook(app, "update-status", m)
+        print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
+    elif verb == "resolved":
+        ops.resolved(args.unit, not args.no_retry, m)
+    elif verb == "reboot":
+        ops.reboot(args.unit, m)
+    elif verb in ("exec", "ssh"):
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        return int(ops.exec_in(args.unit, command or ["bash"], m).returncode)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,454 @@
+#!/usr/bin/python3
+"""Juju hook tools for a localjuju machine: one script, called by the tool's name.
+
+The host writes the hook's context (what the unit may see: config, relations, leader
+settings, status, ports, action) to a JSON file before each hook and reads it back
+after; these tools read and change that file under a lock, with the arguments, output
+formats and exit codes of Juju's own tools. Standard library + python3-yaml only.
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import sys
+import time
+
+import yaml
+
+CONTEXT = os.environ.get("LOCALJUJU_CONTEXT", "")
+
+
+class ToolError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"ERROR {message}\n")
+        sys.exit(2)
+
+
+def load():
+    handle = open(CONTEXT, "r+")  # noqa: SIM115 - held open (and locked) until save
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle, json.load(handle)
+
+
+def save(handle, context):
+    handle.seek(0)
+    handle.truncate()
+    json.dump(context, handle, indent=1, sort_keys=True)
+    handle.flush()
+
+
+def emit(value, fmt):
+    if fmt == "json":
+        print(json.dumps(value))
+    elif fmt == "yaml":
+        if value is not None:
+            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False))
+    elif value is None:
+        return
+    elif isinstance(value, bool):
+        print("True" if value else "False")
+    elif isinstance(value, (dict, list)):
+        if value:
+            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False))
+    else:
+        print(value)
+
+
+def format_arg(parser):
+    parser.add_argument("--format", default="smart", choices=("smart", "json", "yaml"))
+    parser.add_argument("-o", "--output", default=None)
+
+
+def relation_id(context, given):
+    rid = given or os.environ.get("JUJU_RELATION_ID", "")
+    if not rid:
+        raise ToolError("no relation id specified")
+    if rid not in context["relations"]:
+        # Juju accepts "db:3" and "3"
+        matches = [r for r in context["relations"] if r.split(":")[-1] == rid.split(":")[-1]]
+        if not matches:
+            raise ToolError(f'invalid value "{rid}" for option -r: relation not found')
+        rid = matches[0]
+    return rid
+
+
+def key_values(pairs):
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ToolError(f'expected "key=value", got "{pair}"')
+        settings[key] = value
+    return settings
+
+
+# -- the tools ---------------------------------------------------------------------------
+
+
+def config_get(args, ctx):
+    p = Parser(prog="config-get")
+    p.add_argument("key", nargs="?")
+    p.add_argument("-a", "--all", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    config = ctx["config"]
+    emit(config if a.key is None else config.get(a.key), a.format)
+
+
+def relation_ids(args, ctx):
+    p = Parser(prog="relation-ids")
+    p.add_argument("name", nargs="?")
+    format_arg(p)
+    a = p.parse_args(args)
+    name = a.name or os.environ.get("JUJU_RELATION", "")
+    ids = sorted(
+        (r for r, rel in ctx["relations"].items() if rel["endpoint"] == name),
+        key=lambda r: int(r.split(":")[-1]),
+    )
+    emit(ids, a.format) if a.format != "smart" else [print(i) for i in ids]
+
+
+def relation_list(args, ctx):
+    p = Parser(prog="relation-list")
+    p.add_argument("-r", "--relation", default="")
+    p.add_argument("--app", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    rel = ctx["relations"][relation_id(ctx, a.relation)]
+    value = rel["remote_app"] if a.app else sorted(rel["units"], key=lambda u: int(u.split("/")[-1]))
+    if a.format == "smart" and isinstance(value, list):
+        for unit in value:
+            print(unit)
+    else:
+        emit(value, a.format)
+
+
+def relation_get(args, ctx):
+    p = Parser(prog="relation-get")
+    p.add_argument("key", nargs="?", default="-")
+    p.add_argument("unit", nargs="?", default="")
+    p.add_argument("-r", "--relation", default="")
+    p.add_argument("--app", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    rid = relation_id(ctx, a.relation)
+    rel = ctx["relations"][rid]
+    if a.app:
+        entity = a.unit.split("/")[0] if a.unit else (os.environ.get("JUJU_REMOTE_APP") or rel["remote_app"])
+        if entity == ctx["app"] and not ctx["leader"]:
+            raise ToolError("permission denied: only the leader can read its application's data")
+    else:
+        entity = a.unit or os.environ.get("JUJU_REMOTE_UNIT", "")
+        if not entity:
+            raise ToolError("no unit id specified")
+    if entity not in rel["data"] and entity not in (ctx["unit"], ctx["app"]):
+        raise ToolError(f'cannot read settings for unit "{entity}" in relation "{rid}": unit not found')
+    data = rel["data"].get(entity, {})
+    if entity == ctx["unit"]:
+        data = {**data, **{k: v for k, v in ctx.get("addresses", {}).items() if k not in data}}
+    emit(data if a.key == "-" else data.get(a.key), a.format)
+
+
+def relation_set(args, ctx):
+    p = Parser(prog="relation-set", description="set relation settings (--file reads YAML)")
+    p.add_argument("settings", nargs="*")
+    p.add_argument("-r", "--relation", default="")
+    p.add_argument("--app", action="store_true")
+    p.add_argument("--file", default=None, help="file containing key-value pairs")
+    format_arg(p)
+    a = p.parse_args(args)
+    rid = relation_id(ctx, a.relation)
+    settings = {}
+    if a.file:
+        if a.file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(a.file) as source:
+                text = source.read()
+        loaded = yaml.safe_load(text) or {}
+        if not isinstance(loaded, dict):
+            raise ToolError("expected YAML map of settings")
+        settings.update({str(k): ("" if v is None else str(v)) for k, v in loaded.items()})
+    settings.update(key_values(a.settings))
+    if a.app and not ctx["leader"]:
+        raise ToolError("cannot write relation settings: not the leader")
+    entity = ctx["app"] if a.app else ctx["unit"]
+    data = ctx["relations"][rid]["data"].setdefault(entity, {})
+    for key, value in settings.items():
+        if value == "":
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return True
+
+
+def unit_get(args, ctx):
+    p = Parser(prog="unit-get")
+    p.add_argument("setting", choices=("private-address", "public-address"))
+    format_arg(p)
+    a = p.parse_args(args)
+    emit(ctx["address"], a.format)
+
+
+def network_get(args, ctx):
+    p = Parser(prog="network-get")
+    p.add_argument("binding", nargs="?")
+    p.add_argument("--ingress-address", action="store_true")
+    p.add_argument("--bind-address", action="store_true")
+    p.add_argument("--egress-subnets", action="store_true")
+    p.add_argument("-r", "--relation", default="")
+    p.add_argument("--primary-address", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    address = ctx["address"]
+    cidr = ctx.get("cidr", "127.0.0.0/8")
+    info = {
+        "bind-addresses": [
+            {
+                "mac-address": ctx.get("mac", ""),
+                "interface-name": ctx.get("interface", "lo"),
+                "addresses": [{"hostname": "", "value": address, "cidr": cidr, "address": address}],
+            }
+        ],
+        "egress-subnets": [f"{address}/32"],
+        "ingress-addresses": [address],
+    }
+    if a.ingress_address:
+        emit(address if a.format == "smart" else [address], a.format)
+    elif a.bind_address or a.primary_address:
+        emit(address, a.format)
+    elif a.egress_subnets:
+        emit(info["egress-subnets"], a.format)
+    else:
+        emit(info, a.format)
+
+
+def status_set(args, ctx):
+    p = Parser(prog="status-set")
+    p.add_argument("status", choices=("maintenance", "blocked", "waiting", "active"))
+    p.add_argument("message", nargs="?", default="")
+    p.add_argument("--application", action="store_true")
+    a = p.parse_args(args)
+    if a.application and not ctx["leader"]:
+        raise ToolError("this unit is not the leader")
+    target = "application" if a.application else "unit"
+    ctx["status"][target] = {"status": a.status, "message": a.message, "since": time.time()}
+    ctx.setdefault("status_history", []).append([target, a.status, a.message, time.time()])
+    return True
+
+
+def status_get(args, ctx):
+    p = Parser(prog="status-get")
+    p.add_argument("--include-data", action="store_true")
+    p.add_argument("--application", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    status = ctx["status"]["application" if a.application else "unit"]
+    if a.format == "smart" and not a.include_data:
+        print(status["status"])
+    else:
+        emit(
+            {"status": status["status"], "message": status["message"], "status-data": {}}
+            if a.include_data
+            else status["status"],
+            a.format,
+        )
+
+
+def application_version_set(args, ctx):
+    p = Parser(prog="application-version-set")
+    p.add_argument("version")
+    ctx["version"] = p.parse_args(args).version
+    return True
+
+
+def juju_log(args, ctx):
+    p = Parser(prog="juju-log")
+    p.add_argument("message", nargs="+")
+    p.add_argument("-l", "--log-level", default="INFO")
+    p.add_argument("--debug", action="store_true")
+    a = p.parse_args(args)
+    ctx.setdefault("logs", []).append([time.time(), a.log_level.upper(), " ".join(a.message)])
+    return True
+
+
+def _port_spec(spec):
+    number, _, proto = spec.partition("/")
+    if "-" in number:
+        low, high = (int(x) for x in number.split("-"))
+    else:
+        low = high = int(number)
+    if not 1 <= low <= high <= 65535:
+        raise ToolError(f'invalid port "{spec}"')
+    proto = (proto or "tcp").lower()
+    if proto not in ("tcp", "udp", "icmp"):
+        raise ToolError(f'invalid protocol "{proto}"')
+    return f"{low}/{proto}" if low == high else f"{low}-{high}/{proto}"
+
+
+def open_port(args, ctx):
+    p = Parser(prog="open-port")
+    p.add_argument("port")
+    p.add_argument("--endpoints", default="")
+    spec = _port_spec(p.parse_args(args).port)
+    if spec not in ctx["ports"]:
+        ctx["ports"].append(spec)
+    return True
+
+
+def close_port(args, ctx):
+    p = Parser(prog="close-port")
+    p.add_argument("port")
+    p.add_argument("--endpoints", default="")
+    spec = _port_spec(p.parse_args(args).port)
+    ctx["ports"] = [port for port in ctx["ports"] if port != spec]
+    return True
+
+
+def opened_ports(args, ctx):
+    p = Parser(prog="opened-ports")
+    p.add_argument("--endpoints", action="store_true")
+    format_arg(p)
+    a = p.parse_args(args)
+    if a.format == "smart":
+        for port in ctx["ports"]:
+            print(port)
+    else:
+        emit(ctx["ports"], a.format)
+
+
+def is_leader(args, ctx):
+    p = Parser(prog="is-leader")
+    format_arg(p)
+    emit(bool(ctx["leader"]), p.parse_args(args).format)
+
+
+def leader_get(args, ctx):
+    p = Parser(prog="leader-get")
+    p.add_argument("key", nargs="?", default="-")
+    format_arg(p)
+    a = p.parse_args(args)
+    data = ctx["leader_data"]
+    emit(data if a.key == "-" else data.get(a.key), a.format)
+
+
+def leader_set(args, ctx):
+    p = Parser(prog="leader-set")
+    p.add_argument("settings", nargs="*")
+    a = p.parse_args(args)
+    if not ctx["leader"]:
+        raise ToolError("cannot write leadership settings: cannot write settings: not the leader")
+    for key, value in key_values(a.settings).items():
+        if value == "":
+            ctx["leader_data"].pop(key, None)
+        else:
+            ctx["leader_data"][key] = value
+    return True
+
+
+def _action(ctx):
+    if not ctx.get("action"):
+        raise ToolError("not running an action")
+    return ctx["action"]
+
+
+def action_get(args, ctx):
+    p = Parser(prog="action-get")
+    p.add_argument("key", nargs="?")
+    format_arg(p)
+    a = p.parse_args(args)
+    params = _action(ctx)["params"]
+    if a.key:
+        for part in a.key.split("."):
+            params = params.get(part) if isinstance(params, dict) else None
+    emit(params, a.format)
+
+
+def action_set(args, ctx):
+    p = Parser(prog="action-set")
+    p.add_argument("settings", nargs="+")
+    a = p.parse_args(args)
+    results = _action(ctx)["results"]
+    for key, value in key_values(a.settings).items():
+        parts = key.split(".")
+        for part in parts:
+            if not part or not all(c.islower() or c.isdigit() or c == "-" for c in part):
+                raise ToolError(
+                    f'key "{key}" must start and end with lowercase alphanumeric, '
+                    "and contain only lowercase alphanumeric and hyphens"
+                )
+        target = results
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return True
+
+
+def action_log(args, ctx):
+    p = Parser(prog="action-log")
+    p.add_argument("message", nargs="+")
+    _action(ctx)["log"].append([time.time(), " ".join(p.parse_args(args).message)])
+    return True
+
+
+def action_fail(args, ctx):
+    p = Parser(prog="action-fail")
+    p.add_argument("message", nargs="?", default="action failed without reason given")
+    _action(ctx)["failed"] = p.parse_args(args).message
+    return True
+
+
+TOOLS = {
+    "config-get": config_get,
+    "relation-ids": relation_ids,
+    "relation-list": relation_list,
+    "relation-get": relation_get,
+    "relation-set": relation_set,
+    "unit-get": unit_get,
+    "network-get": network_get,
+    "status-set": status_set,
+    "status-get": status_get,
+    "application-version-set": application_version_set,
+    "juju-log": juju_log,
+    "open-port": open_port,
+    "close-port": close_port,
+    "opened-ports": opened_ports,
+    "is-leader": is_leader,
+    "leader-get": leader_get,
+    "leader-set": leader_set,
+    "action-get": action_get,
+    "action-set": action_set,
+    "action-log": action_log,
+    "action-fail": action_fail,
+}
+
+
+def main():
+    name = os.path.basename(sys.argv[0])
+    tool = TOOLS.get(name)
+    if tool is None:
+        sys.stderr.write(f"ERROR unknown hook tool {name}\n")
+        return 2
+    if not CONTEXT or not os.path.exists(CONTEXT):
+        sys.stderr.write(f"ERROR {name}: not running in a hook context\n")
+        return 1
+    handle, context = load()
+    try:
+        changed = tool(sys.argv[1:], context)
+        if changed:
+            save(handle, context)
+    except ToolError as error:
+        sys.stderr.write(f"ERROR {error}\n")
+        return 1
+    finally:
+        handle.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

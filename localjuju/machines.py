@@ -1,0 +1,283 @@
+"""Debian machines for a local model: a cached debootstrap image, booted with
+``systemd-nspawn --boot`` on an overlay of that image, entered with ``nsenter``.
+
+An image is built once (``debootstrap --variant=minbase``) and reused; each machine
+gets its own writable upper layer, so a reboot keeps its files and ``destroy`` removes
+them. A machine shares the host's network namespace by default; with ``network`` set
+it gets its own namespace with an address on a bridge the model created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .progress import step
+
+SUITE = "bookworm"
+MIRROR = os.environ.get("LOCALJUJU_MIRROR", "http://deb.debian.org/debian")
+IMAGE_PACKAGES = {
+    # what every machine has, as a Juju machine would (systemd, python3, git)
+    "base": (
+        "systemd",
+        "systemd-sysv",
+        "dbus",
+        "python3",
+        "python3-venv",
+        "git",
+        "ca-certificates",
+        "iproute2",
+        "procps",
+        "python3-yaml",
+    ),
+}
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+BOOT_TIMEOUT = 60
+
+
+class MachineError(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LOCALJUJU_CACHE", "/var/cache/localjuju"))
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def image(name: str = "base", extra: Sequence[str] = ()) -> Path:
+    """The root filesystem ``name``, built with debootstrap unless it is cached."""
+    root = cache_dir() / "images" / name
+    packages = (*IMAGE_PACKAGES.get("base", ()), *extra)
+    with locked(cache_dir() / "images" / f".{name}.lock"):
+        if (root / ".localjuju-image").exists():
+            return root
+        building = root.with_name(f".{name}.building")
+        shutil.rmtree(building, ignore_errors=True)
+        with step(f"building the {name} image with debootstrap ({SUITE}, once; cached in {root})"):
+            subprocess.run(
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    f"--include={','.join(packages)}",
+                    SUITE,
+                    str(building),
+                    MIRROR,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        # machines trust what the host trusts (package registries behind a TLS proxy)
+        if HOST_CA_BUNDLE.exists():
+            shutil.copy(HOST_CA_BUNDLE, building / "etc/ssl/certs/ca-certificates.crt")
+            (building / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
+        (building / "etc/hostname").write_text(f"localjuju-{name}\n")
+        (building / "etc/machine-id").write_text("")  # a fresh id on each boot
+        (building / ".localjuju-image").write_text(" ".join(packages) + "\n")
+        if root.exists():
+            shutil.rmtree(root)
+        building.rename(root)
+    return root
+
+
+@dataclass
+class Machine:
+    """One booted machine: an overlay of an image under ``directory``."""
+
+    name: str
+    directory: Path
+    image: Path
+    netns: str = ""  # "" = the host's network namespace
+
+    @property
+    def root(self) -> Path:
+        return self.directory / "root"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "nspawn.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "console.log"
+
+    # -- lifecycle ------------------------------------------------------------------
+    def mount(self) -> None:
+        for sub in ("upper", "work", "root"):
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        if not os.path.ismount(self.root):
+            options = (
+                f"lowerdir={self.image},upperdir={self.directory / 'upper'},workdir={self.directory / 'work'}"
+            )
+            subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(self.root)], check=True)
+
+    def boot(self) -> None:
+        """Start systemd in the machine and wait until it is running."""
+        if self.running():
+            return
+        self.mount()
+        command = [
+            "systemd-nspawn",
+            "--quiet",
+            "-D",
+            str(self.root),
+            "--boot",
+            "--register=no",
+            "--keep-unit",
+            "-M",
+            self.name,
+            "--resolv-conf=copy-host",
+            "--timezone=off",
+            "--link-journal=no",
+            "--bind",
+            f"{self.directory / 'share'}:/var/lib/localjuju",
+        ]
+        (self.directory / "share").mkdir(exist_ok=True)
+        if self.netns:
+            command.append(f"--network-namespace-path=/run/netns/{self.netns}")
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env={"PATH": os.environ["PATH"], "SYSTEMD_LOG_LEVEL": "warning"},
+            )
+        self.pid_file.write_text(str(process.pid))
+        self._wait_running(process)
+
+    def _wait_running(self, process: subprocess.Popen[bytes] | None = None) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        state = ""
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise MachineError(f"{self.name} exited while booting; see {self.log_file}")
+            if self.init_pid():
+                result = self.run(["systemctl", "is-system-running"], check=False, capture=True)
+                state = result.stdout.strip()
+                if state in ("running", "degraded"):
+                    return
+            time.sleep(0.3)
+        raise MachineError(f"{self.name} did not finish booting in {BOOT_TIMEOUT}s (state {state!r})")
+
+    def nspawn_pid(self) -> int:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return 0
+        return pid if Path(f"/proc/{pid}").exists() and _comm(pid) == "systemd-nspawn" else 0
+
+    def init_pid(self) -> int:
+        """The machine's PID 1, as the host sees it."""
+        parent = self.nspawn_pid()
+        if not parent:
+            return 0
+        for task in Path(f"/proc/{parent}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                if _comm(int(child)) == "systemd":
+                    return int(child)
+        return 0
+
+    def running(self) -> bool:
+        return bool(self.init_pid())
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        capture: bool = False,
+        input: bytes | None = None,
+        timeout: float | None = None,
+        cwd: str = "/",
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the machine (all its namespaces), as root."""
+        pid = self.init_pid()
+        if not pid:
+            raise MachineError(f"{self.name} is not running")
+        base = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": "/root",
+        }
+        environment = [f"{k}={v}" for k, v in {**base, **(env or {})}.items()]
+        command = [
+            "nsenter",
+            "-t",
+            str(pid),
+            "-a",
+            "env",
+            "-i",
+            *environment,
+            "sh",
+            "-c",
+            'cd "$0" && exec "$@"',
+            cwd,
+            *argv,
+        ]
+        return subprocess.run(
+            command,
+            check=check,
+            text=True,
+            timeout=timeout,
+            input=input.decode() if input is not None else None,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.STDOUT if capture else None,
+        )
+
+    def poweroff(self, timeout: float = 60) -> None:
+        """Shut the machine down cleanly (falls back to killing it)."""
+        pid = self.nspawn_pid()
+        if not pid:
+            return
+        with contextlib.suppress(subprocess.SubprocessError, MachineError):
+            self.run(["systemctl", "poweroff", "--no-block"], check=False, timeout=10)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.nspawn_pid():
+            time.sleep(0.2)
+        if self.nspawn_pid():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.5)
+
+    def reboot(self) -> None:
+        """Power off and boot again: the machine keeps its files, processes start afresh."""
+        self.poweroff()
+        self.boot()
+
+    def destroy(self) -> None:
+        """Stop the machine, unmount and remove its files; leaves nothing behind."""
+        self.poweroff(timeout=30)
+        for _ in range(10):
+            if not os.path.ismount(self.root):
+                break
+            result = subprocess.run(["umount", str(self.root)], check=False, capture_output=True)
+            if result.returncode != 0:
+                time.sleep(0.5)
+        if os.path.ismount(self.root):
+            subprocess.run(["umount", "-l", str(self.root)], check=False)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""

@@ -1,0 +1,119 @@
+"""The model file: every application, unit, machine and relation of a local model, with
+the data Juju would keep for them (config, relation settings, leader settings, status,
+ports, logs). One JSON file under ``$LOCALJUJU_HOME/<model>/``; commands hold its lock
+while they change it, and tests may read and change it between commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+
+
+def home() -> Path:
+    return Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
+
+
+def model_dir(name: str) -> Path:
+    return home() / name
+
+
+class Model:
+    """A loaded model; :meth:`save` writes it back."""
+
+    def __init__(self, name: str, data: Json):
+        self.name = name
+        self.data = data
+
+    @property
+    def dir(self) -> Path:
+        return model_dir(self.name)
+
+    @property
+    def path(self) -> Path:
+        return self.dir / "model.json"
+
+    @classmethod
+    def empty(cls, name: str) -> Model:
+        return cls(
+            name,
+            {
+                "name": name,
+                "uuid": str(uuid.uuid4()),
+                "applications": {},
+                "units": {},
+                "machines": {},
+                "relations": {},
+                "next_relation_id": 0,
+                "next_machine": 0,
+                "queue": [],
+            },
+        )
+
+    @classmethod
+    def load(cls, name: str) -> Model:
+        path = model_dir(name) / "model.json"
+        if not path.exists():
+            return cls.empty(name)
+        return cls(name, json.loads(path.read_text()))
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        temporary.replace(self.path)
+
+    # -- accessors ---------------------------------------------------------------------
+    @property
+    def applications(self) -> dict[str, Json]:
+        return self.data["applications"]  # type: ignore[no-any-return]
+
+    @property
+    def units(self) -> dict[str, Json]:
+        return self.data["units"]  # type: ignore[no-any-return]
+
+    @property
+    def machines(self) -> dict[str, Json]:
+        return self.data["machines"]  # type: ignore[no-any-return]
+
+    @property
+    def relations(self) -> dict[str, Json]:
+        return self.data["relations"]  # type: ignore[no-any-return]
+
+    @property
+    def queue(self) -> list[Json]:
+        return self.data["queue"]  # type: ignore[no-any-return]
+
+    def app_units(self, app: str) -> list[str]:
+        return sorted(
+            (u for u, d in self.units.items() if d["app"] == app), key=lambda u: int(u.split("/")[1])
+        )
+
+    def relations_of(self, app: str) -> list[tuple[str, Json]]:
+        return [(rid, rel) for rid, rel in self.relations.items() if app in rel["apps"]]
+
+    def relation_id(self, rid: str) -> str:
+        """``db:3`` as Juju names it, for the endpoint of ``app``."""
+        return rid
+
+
+@contextlib.contextmanager
+def open_model(name: str) -> Iterator[Model]:
+    """Load the model under its lock; save it when the block ends (also on errors)."""
+    directory = model_dir(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        model = Model.load(name)
+        try:
+            yield model
+        finally:
+            model.save()

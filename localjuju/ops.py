@@ -1,0 +1,371 @@
+"""The runner's operations, one function per CLI verb; each loads the model under its
+lock, changes it, queues the hooks Juju would run and lets the model settle."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import signal
+import sys
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import machines
+from .agent import Agent, HookResult
+from .model import Json, Model, model_dir, open_model
+from .progress import step
+
+DEFAULT_MODEL = "default"
+
+
+def say(line: str) -> None:
+    print(f"   {line}", file=sys.stderr, flush=True)
+
+
+def read_charm_file(charm: Path, name: str) -> Any:
+    if charm.is_dir():
+        path = charm / name
+        return yaml.safe_load(path.read_text()) if path.exists() else None
+    with zipfile.ZipFile(charm) as archive:
+        if name not in archive.namelist():
+            return None
+        return yaml.safe_load(io.BytesIO(archive.read(name)))
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so callers' cleanup runs either way."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def settle(agent: Agent) -> list[HookResult]:
+    results = agent.settle()
+    agent.forget_broken()
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        tail = "\n".join(result.output.strip().splitlines()[-15:])
+        say(f"{result.unit}: hook {result.hook} failed:\n{tail}")
+    return results
+
+
+# -- machines -------------------------------------------------------------------------------
+
+
+def add_machine(model: Model, image_name: str = "base", extra_packages: tuple[str, ...] = ()) -> str:
+    number = str(model.data["next_machine"])
+    model.data["next_machine"] += 1
+    image = machines.image(image_name, extra_packages)
+    name = f"lj-{model.name}-{number}"[:60]
+    directory = model_dir(model.name) / "machines" / number
+    model.machines[number] = {
+        "name": name,
+        "dir": str(directory),
+        "image": str(image),
+        "netns": "",
+        "address": "127.0.0.1",
+    }
+    model.save()
+    machine = machines.Machine(name=name, directory=directory, image=image)
+    with step(f"booting machine {number} ({name})"):
+        machine.boot()
+    return number
+
+
+def machine_of(model: Model, number: str) -> machines.Machine:
+    info = model.machines[number]
+    return machines.Machine(
+        name=info["name"], directory=Path(info["dir"]), image=Path(info["image"]), netns=info.get("netns", "")
+    )
+
+
+# -- verbs ------------------------------------------------------------------------------
+
+
+def deploy(
+    charm: Path, app: str = "", config: Json | None = None, units: int = 1, model_name: str = DEFAULT_MODEL
+) -> None:
+    charm = charm.resolve()
+    metadata = read_charm_file(charm, "metadata.yaml") or {}
+    options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
+    app = app or metadata["name"]
+    with open_model(model_name) as model, interruptible():
+        if app in model.applications:
+            raise SystemExit(f"application {app} already exists")
+        model.applications[app] = {
+            "kind": "charm",
+            "charm": str(charm),
+            "options": options,
+            "config": dict(config or {}),
+            "leader": None,
+            "leader_data": {},
+            "status": {},
+            "version": "",
+            "endpoints": {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")},
+        }
+        try:
+            for _ in range(units):
+                _add_unit(model, app, charm)
+            with step(f"running the hooks of {app}"):
+                settle(Agent(model, say))
+        except KeyboardInterrupt:
+            say("interrupted: removing the machines this deploy started")
+            _destroy_app(model, app)
+            raise
+
+
+def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
+    with open_model(model_name) as model, interruptible():
+        unit = _add_unit(model, app, Path(model.applications[app]["charm"]))
+        with step(f"running the hooks of {unit}"):
+            settle(Agent(model, say))
+        return unit
+
+
+def _add_unit(model: Model, app: str, charm: Path) -> str:
+    application = model.applications[app]
+    number = application.setdefault("next_unit", 0)
+    application["next_unit"] = number + 1
+    unit = f"{app}/{number}"
+    machine = add_machine(model)
+    model.units[unit] = {
+        "app": app,
+        "machine": machine,
+        "agent": "allocating",
+        "ports": [],
+        "status": {"status": "waiting", "message": "agent initialising"},
+    }
+    agent = Agent(model, say)
+    agent.install_charm(unit, charm)
+    agent.enqueue(unit, "install")
+    for endpoint in application["endpoints"].get("peers", {}):
+        rid = next((r for r, rel in model.relations.items() if rel["apps"] == {app: endpoint}), None)
+        if rid is None:
+            rid = str(model.data["next_relation_id"])
+            model.data["next_relation_id"] += 1
+            model.relations[rid] = {"apps": {app: endpoint}, "interface": "peer", "data": {}, "seen": {}}
+        agent.enqueue(unit, f"{endpoint}-relation-created", relation_id=rid, remote_app=app)
+    if not application.get("leader"):
+        application["leader"] = unit
+        agent.enqueue(unit, "leader-elected")
+    else:
+        agent.enqueue(unit, "leader-settings-changed")
+    agent.enqueue(unit, "config-changed")
+    agent.enqueue(unit, "start")
+    for rid, rel in model.relations_of(app):
+        for other_app in rel["apps"]:
+            for other in model.app_units(other_app):
+                if other != unit:
+                    agent.join(rid, unit, other)
+                    agent.join(rid, other, unit)
+    return unit
+
+
+def set_config(app: str, values: Json, reset: list[str], model_name: str = DEFAULT_MODEL) -> bool:
+    """Change config; config-changed runs only when a value really changed (as in Juju)."""
+    with open_model(model_name) as model:
+        application = model.applications[app]
+        options = application.get("options", {})
+        before = dict(application["config"])
+        for key, raw in values.items():
+            if key not in options:
+                raise SystemExit(f'unknown option "{key}"')
+            application["config"][key] = _typed(raw, options[key].get("type", "string"))
+        for key in reset:
+            application["config"].pop(key, None)
+        if application["config"] == before:
+            return False
+        agent = Agent(model, say)
+        for unit in model.app_units(app):
+            agent.enqueue(unit, "config-changed")
+        settle(agent)
+        return True
+
+
+def _typed(raw: Any, kind: str) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SystemExit(f"option value {raw!r} is not an int") from None
+    if kind == "float":
+        return float(raw)
+    if kind == "boolean":
+        return raw.lower() in ("true", "yes", "1")
+    return raw
+
+
+def get_config(app: str, model_name: str = DEFAULT_MODEL) -> Json:
+    model = Model.load(model_name)
+    return Agent(model).effective_config(app)
+
+
+def _endpoint(model: Model, spec: str, other_interface: str = "") -> tuple[str, str, str]:
+    app, _, endpoint = spec.partition(":")
+    application = model.applications.get(app)
+    if application is None:
+        raise SystemExit(f'application "{app}" not found')
+    candidates = []
+    for role in ("provides", "requires"):
+        for name, info in application["endpoints"].get(role, {}).items():
+            interface = info["interface"] if isinstance(info, dict) else info
+            if (not endpoint or name == endpoint) and (not other_interface or interface == other_interface):
+                candidates.append((name, interface, role))
+    if not candidates:
+        raise SystemExit(f"no matching endpoint for {spec}")
+    name, interface, role = candidates[0]
+    return name, interface, role
+
+
+def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
+    with open_model(model_name) as model:
+        end_a, interface, role_a = _endpoint(model, a)
+        end_b, interface_b, role_b = _endpoint(model, b, interface)
+        if interface != interface_b or role_a == role_b:
+            raise SystemExit(f"cannot relate {a} ({role_a} {interface}) to {b} ({role_b} {interface_b})")
+        app_a, app_b = a.split(":")[0], b.split(":")[0]
+        for rel in model.relations.values():
+            if rel["apps"] == {app_a: end_a, app_b: end_b} and not rel.get("removing"):
+                raise SystemExit("relation already exists")
+        agent = Agent(model, say)
+        rid = agent.relate(app_a, end_a, app_b, end_b, interface)
+        with step(f"relating {app_a}:{end_a} and {app_b}:{end_b} ({interface})"):
+            settle(agent)
+        return rid
+
+
+def remove_relation(a: str, b: str, model_name: str = DEFAULT_MODEL) -> None:
+    with open_model(model_name) as model:
+        app_a, app_b = a.split(":")[0], b.split(":")[0]
+        for rid, rel in model.relations.items():
+            if set(rel["apps"]) == {app_a, app_b} and not rel.get("removing"):
+                agent = Agent(model, say)
+                agent.unrelate(rid)
+                with step(f"removing relation {rid} between {app_a} and {app_b}"):
+                    settle(agent)
+                return
+        raise SystemExit(f"no relation between {a} and {b}")
+
+
+def run_action(unit: str, name: str, params: Json, model_name: str = DEFAULT_MODEL) -> Json:
+    with open_model(model_name) as model:
+        if unit not in model.units:
+            raise SystemExit(f'unit "{unit}" not found')
+        agent = Agent(model, say)
+        action: Json = {
+            "name": name,
+            "id": uuid.uuid4().hex[:12],
+            "params": params,
+            "results": {},
+            "log": [],
+            "failed": None,
+        }
+        result = agent.run_hook(unit, name, action=action)
+        settle(agent)
+        outcome = result.action or action
+        status = "failed" if (not result.ok or outcome.get("failed")) else "completed"
+        summary: Json = {
+            "unit": unit,
+            "id": action["id"],
+            "status": status,
+            "results": outcome.get("results", {}),
+        }
+        if outcome.get("failed"):
+            summary["message"] = outcome["failed"]
+        elif not result.ok:
+            last = (result.output.strip().splitlines() or ["no output"])[-1]
+            summary["message"] = f"action script exited with an error: {last}"
+        summary["log"] = [entry[1] for entry in outcome.get("log", [])]
+        return summary
+
+
+def run_hook(unit: str, hook: str, model_name: str = DEFAULT_MODEL) -> list[HookResult]:
+    with open_model(model_name) as model:
+        agent = Agent(model, say)
+        units = model.app_units(unit) if "/" not in unit else [unit]
+        for name in units:
+            agent.enqueue(name, hook)
+        return settle(agent)
+
+
+def resolved(unit: str, retry: bool = True, model_name: str = DEFAULT_MODEL) -> None:
+    with open_model(model_name) as model:
+        info = model.units[unit]
+        error = info.pop("error", None)
+        info["agent"] = "idle"
+        agent = Agent(model, say)
+        if retry and error:
+            details = {k: error[k] for k in ("relation_id", "remote_unit", "remote_app") if error.get(k)}
+            model.queue.insert(0, {"unit": unit, "hook": error["hook"], **details})
+        settle(agent)
+
+
+def upgrade(app: str, path: Path | None = None, model_name: str = DEFAULT_MODEL) -> None:
+    with open_model(model_name) as model:
+        application = model.applications[app]
+        charm = (path or Path(application["charm"])).resolve()
+        application["charm"] = str(charm)
+        application["options"] = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
+        agent = Agent(model, say)
+        for unit in model.app_units(app):
+            agent.install_charm(unit, charm)
+            agent.enqueue(unit, "upgrade-charm")
+            agent.enqueue(unit, "config-changed")
+        with step(f"upgrading {app} to {charm}"):
+            settle(agent)
+
+
+def reboot(unit: str, model_name: str = DEFAULT_MODEL) -> None:
+    """Reboot the unit's machine. No hook runs: services come back through systemd alone."""
+    model = Model.load(model_name)
+    with step(f"rebooting the machine of {unit}"):
+        machine_of(model, model.units[unit]["machine"]).reboot()
+
+
+def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture: bool = False) -> Any:
+    model = Model.load(model_name)
+    return machine_of(model, model.units[unit]["machine"]).run(argv, check=False, capture=capture)
+
+
+def _destroy_app(model: Model, app: str) -> None:
+    for unit in model.app_units(app):
+        number = model.units[unit]["machine"]
+        if number in model.machines:
+            machine_of(model, number).destroy()
+            del model.machines[number]
+        del model.units[unit]
+    model.applications.pop(app, None)
+    model.data["queue"] = [e for e in model.queue if e["unit"] in model.units]
+
+
+def destroy(model_name: str = DEFAULT_MODEL) -> None:
+    """Stop every machine, unmount and remove the model's files."""
+    directory = model_dir(model_name)
+    if not directory.exists():
+        return
+    with open_model(model_name) as model, step(f"destroying model {model_name}"):
+        for number in list(model.machines):
+            machine_of(model, number).destroy()
+        model.machines.clear()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.5) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
