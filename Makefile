@@ -44,8 +44,9 @@ e2e: charm  ## end-to-end tests: the built charm on booted machines (root)
 test: lint unit e2e  ## everything CI runs
 
 demo: charm  ## deploy the demo app on a local machine and print its URL (root)
-	$(BIN)/localjuju deploy $(CHARM) --wait
-	$(BIN)/localjuju status
+	$(BIN)/localjuju -m demo destroy
+	$(BIN)/localjuju -m demo deploy $(CHARM)
+	@echo "Try: curl http://127.0.0.1:8080/   Remove it: $(BIN)/localjuju -m demo destroy"
 
 bench: charm  ## run the benchmarks under bench/ (root, several minutes)
 	$(BIN)/python bench/run_all.py

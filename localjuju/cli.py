@@ -90,6 +90,18 @@ def print_status(data: dict[str, Any]) -> None:
             print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
 
 
+def unit_urls(data: dict[str, Any]) -> list[str]:
+    """``unit: http://address:port/`` for every opened TCP port, as a user would browse it."""
+    urls = []
+    for app in data["applications"].values():
+        for unit, info in app["units"].items():
+            for port in info["open-ports"]:
+                number, _, protocol = port.partition("/")
+                if protocol in ("", "tcp") and info["address"]:
+                    urls.append(f"{unit}: http://{info['address']}:{number}/")
+    return urls
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localjuju", description=__doc__)
     p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", ops.DEFAULT_MODEL))
@@ -167,7 +179,10 @@ def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branc
     verb = args.verb
     if verb == "deploy":
         ops.deploy(args.charm, args.app, key_values(args.config), args.num_units, m)
-        print_status(status_data(Model.load(m)))
+        data = status_data(Model.load(m))
+        print_status(data)
+        for url in unit_urls(data):
+            print(f"\n{url}")
     elif verb == "add-unit":
         print(ops.add_unit(args.app, m))
     elif verb == "config":

@@ -51,6 +51,7 @@ def build(output: Path) -> Path:
     if layer.is_symlink() or layer.exists():
         layer.unlink()
     layer.symlink_to(ROOT)
+    output.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     env = dict(
         os.environ,
