@@ -1,0 +1,36 @@
+"""End-to-end tests: the built charm, deployed by localjuju on booted Debian machines.
+
+Every test module gets its own model; the model is destroyed when the module ends,
+whatever happened. Machines share the host's network namespace, so the app answers on
+127.0.0.1 and the modules run one after the other (one app on a port at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localmodel import CHARM, ROOT, LocalModel
+
+
+@pytest.fixture(scope="session")
+def charm() -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("end-to-end tests boot machines: run them as root (make e2e)")
+    if not (CHARM / "metadata.yaml").exists():
+        subprocess.run([sys.executable, str(ROOT / "tools" / "build_charm.py")], check=True)
+    return CHARM
+
+
+@pytest.fixture(scope="module")
+def model(request: pytest.FixtureRequest, charm: Path) -> Iterator[LocalModel]:
+    name = f"e2e-{request.module.__name__.rsplit('.', 1)[-1].removeprefix('test_')}-{os.getpid()}"
+    local = LocalModel(name.replace("_", "-"))
+    try:
+        yield local
+    finally:
+        local.cli("destroy", check=False)

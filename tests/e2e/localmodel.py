@@ -1,0 +1,112 @@
+"""Drive a localjuju model from tests through its CLI, and talk HTTP to what it serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARM = ROOT / "build" / "wsgi-app"
+APP = "wsgi-app"
+UNIT = "wsgi-app/0"
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_get(url: str, timeout: float = 10) -> Response:
+    """GET ``url`` (loopback only); HTTP errors are responses, not exceptions."""
+    assert url.startswith("http://127.0.0.1:"), url
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return Response(answer.status, answer.read().decode())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.read().decode())
+
+
+class LocalModel:
+    """Drives one localjuju model through its CLI, as a user would."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "localjuju.cli", "-m", self.name, *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    # -- what `juju status` and friends show ---------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.cli("status", "--format", "json").stdout)
+
+    def unit(self, unit: str = UNIT) -> dict[str, Any]:
+        app = unit.split("/")[0]
+        info: dict[str, Any] = self.status()["applications"][app]["units"][unit]
+        return info
+
+    def version(self, app: str = APP) -> str:
+        return str(self.status()["applications"][app]["version"])
+
+    def hooks_run(self, unit: str = UNIT) -> int:
+        """How many hooks have run on ``unit`` so far (from the debug log)."""
+        log = self.cli("debug-log", "--replay", "--include", unit).stdout
+        return log.count("Reactive main running for hook")
+
+    def config(self, **settings: str) -> None:
+        self.cli("config", APP, *(f"{key}={value}" for key, value in settings.items()))
+
+    def action(self, name: str, unit: str = UNIT, **params: str) -> dict[str, Any]:
+        result = self.cli(
+            "run", unit, name, *(f"{k}={v}" for k, v in params.items()), "--format", "json", check=False
+        )
+        outcome: dict[str, Any] = json.loads(result.stdout)
+        return outcome
+
+    def sh(self, command: str, unit: str = UNIT) -> str:
+        """Run a shell command on the unit's machine as root; its stdout."""
+        return self.cli("exec", unit, "--", "sh", "-c", command).stdout
+
+    def main_pid(self, unit: str = UNIT) -> int:
+        return int(self.sh(f"systemctl show -P MainPID {APP}.service", unit).strip())
+
+    def machine_share(self, unit: str = UNIT) -> Path:
+        """The host directory a machine sees as /var/lib/localjuju."""
+        model = json.loads(
+            (
+                Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju")) / self.name / "model.json"
+            ).read_text()
+        )
+        machine = model["machines"][model["units"][unit]["machine"]]
+        return Path(machine["dir"]) / "share"
+
+    def wait_serving(self, url: str, timeout: float = 60) -> Response:
+        end = time.monotonic() + timeout
+        last: Exception | Response | None = None
+        while time.monotonic() < end:
+            try:
+                last = http_get(url, timeout=5)
+                if last.status == 200:
+                    return last
+            except OSError as error:
+                last = error
+            time.sleep(0.5)
+        raise AssertionError(f"{url} not serving after {timeout}s: {last}")

@@ -1,0 +1,85 @@
+"""The demo app with default config: deploy, settings changes, no-op hooks, reboot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from localmodel import APP, LocalModel, http_get
+
+URL = "http://127.0.0.1:8080"
+
+
+@pytest.fixture(scope="module")
+def demo(model: LocalModel, charm: Path) -> LocalModel:
+    model.cli("deploy", str(charm))
+    return model
+
+
+def test_demo_is_active_and_serves_its_page(demo: LocalModel) -> None:
+    unit = demo.unit()
+    assert unit["workload-status"] == "active", unit
+    assert unit["message"].startswith("serving demo ("), unit
+    assert unit["open-ports"] == ["8080/tcp"]
+    version = demo.version()
+    assert len(version) == 7 and version in unit["message"]
+
+    page = http_get(f"{URL}/")
+    assert page.status == 200
+    assert "wsgi-app" in page.body and "sqlite:///" in page.body
+    health = http_get(f"{URL}/healthz").json()
+    assert health["status"] == "ok"
+    assert health["backends"]["database"]["ok"] is True, health
+
+
+def test_secret_key_is_shared_but_never_shown(demo: LocalModel) -> None:
+    settings = demo.sh(f"cat /etc/{APP}/settings.env")
+    secret = next(
+        line.split("=", 1)[1].strip('"') for line in settings.splitlines() if line.startswith("SECRET_KEY=")
+    )
+    assert len(secret) >= 32
+    assert secret not in http_get(f"{URL}/").body
+    assert secret not in demo.cli("debug-log", "--replay").stdout
+    shown = demo.action("show-settings")
+    assert shown["status"] == "completed" and secret not in str(shown)
+
+
+def test_service_runs_unprivileged_and_settings_are_private(demo: LocalModel) -> None:
+    assert demo.sh(f"systemctl show -P User {APP}.service").strip() == APP
+    owners = set(demo.sh(f"ps -o user= --ppid $(systemctl show -P MainPID {APP}.service)").split())
+    assert owners == {APP}, owners  # the workers
+    mode = demo.sh(f"stat -c '%a %U %G' /etc/{APP}/settings.env").split()
+    assert mode == ["640", "root", APP]
+    # the service sees its code read-only: only its data and runtime directories are writable
+    sandbox = demo.sh(f"systemctl show -P ProtectSystem -P NoNewPrivileges -P ReadWritePaths {APP}.service")
+    assert sorted(sandbox.split()) == sorted(["strict", "yes", f"/srv/{APP}/data"]), sandbox
+
+
+def test_environment_change_reaches_the_app_without_dropping_the_master(demo: LocalModel) -> None:
+    assert http_get(f"{URL}/env?GREETING").json()["set"] is False
+    demo.config(environment="GREETING=hello from e2e")
+    answer = demo.wait_serving(f"{URL}/env?GREETING").json()
+    assert answer == {"name": "GREETING", "set": True, "value": "hello from e2e"}
+    assert demo.unit()["workload-status"] == "active"
+
+
+def test_noop_config_changed_and_update_status_restart_nothing(demo: LocalModel) -> None:
+    pid = demo.main_pid()
+    workers = demo.sh(f"ps -o pid= --ppid {pid}").split()
+    demo.cli("run-hook", "wsgi-app/0", "config-changed")
+    demo.cli("run-hook", "wsgi-app/0", "update-status")
+    demo.cli("config", APP, "environment=GREETING=hello from e2e")  # the same value again
+    assert demo.main_pid() == pid
+    assert demo.sh(f"ps -o pid= --ppid {pid}").split() == workers  # not even a reload
+    assert demo.unit()["workload-status"] == "active"
+
+
+def test_reboot_serves_again_without_any_hook(demo: LocalModel) -> None:
+    hooks = demo.hooks_run()
+    old_pid = demo.main_pid()
+    demo.cli("reboot", "wsgi-app/0")
+    health = demo.wait_serving(f"{URL}/healthz", timeout=90).json()
+    assert health["status"] == "ok"
+    assert http_get(f"{URL}/env?GREETING").json()["value"] == "hello from e2e"
+    assert demo.hooks_run() == hooks
+    assert demo.main_pid() != old_pid
