@@ -31,6 +31,13 @@ class CommandFailed(RuntimeError):
         kept = [line.strip() for line in self.output.splitlines() if line.strip()][-lines:]
         return " | ".join(kept)[-width:] or "no output"
 
+    def reason(self, width: int = 200) -> str:
+        """The first ``fatal:``/``error:`` line (what git and pip lead with), else the last line."""
+        for line in self.output.splitlines():
+            if line.strip().lower().startswith(("fatal:", "error:")):
+                return line.strip()[:width]
+        return self.tail(1, width)
+
 
 @dataclass(frozen=True)
 class RunAs:

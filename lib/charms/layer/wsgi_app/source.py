@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shlex
 import shutil
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .commands import CommandFailed, RunAs, run
 
@@ -87,13 +88,27 @@ def fetch(url: str, ref: str, mirror: Path, run_as: RunAs, env: dict[str, str] |
             _chown_like(mirror, mirror.parent)
             git(mirror, run_as, "init", "--bare", "--quiet", what="git init")
             git(mirror, run_as, "remote", "add", "--mirror=fetch", "origin", "--", url, what="git remote add")
-        git(mirror, run_as, "fetch", "--prune", "--quiet", "origin", what=f"git fetch {url}", env=env)
+        trust = _trust_local_repository(url)
+        git(mirror, run_as, *trust, "fetch", "--prune", "--quiet", "origin", what=f"git fetch {url}", env=env)
         if not ref:
-            _follow_remote_head(mirror, run_as, env)
+            _follow_remote_head(mirror, run_as, env, trust)
         commit = _resolve(mirror, run_as, ref or "HEAD")
     except CommandFailed as error:
-        raise SourceError(f"cannot fetch {url}: {error.tail(1)}") from None
+        raise SourceError(f"app_repo: cannot fetch {url}: {error.reason()}") from None
     return Revision(commit=commit, label=repo_label(url))
+
+
+def _trust_local_repository(url: str) -> tuple[str, ...]:
+    """Let git read a ``file://`` repository owned by another user (the operator chose it).
+
+    git refuses a repository its user does not own ("dubious ownership"), and does not
+    pass ``-c`` settings on to the local upload-pack; so the upload-pack command itself
+    carries the exception, for that one path only.
+    """
+    if not url.startswith("file://"):
+        return ()
+    path = url[len("file://") :].rstrip("/")
+    return ("-c", f"remote.origin.uploadpack=git -c safe.directory={shlex.quote(path)} upload-pack")
 
 
 def _mirror_url(mirror: Path, run_as: RunAs) -> str:
@@ -103,9 +118,13 @@ def _mirror_url(mirror: Path, run_as: RunAs) -> str:
         return ""
 
 
-def _follow_remote_head(mirror: Path, run_as: RunAs, env: dict[str, str] | None) -> None:
+def _follow_remote_head(
+    mirror: Path, run_as: RunAs, env: dict[str, str] | None, trust: tuple[str, ...] = ()
+) -> None:
     """Point the mirror's HEAD at the remote's default branch."""
-    listing = git(mirror, run_as, "ls-remote", "--symref", "origin", "HEAD", what="git ls-remote", env=env)
+    listing = git(
+        mirror, run_as, *trust, "ls-remote", "--symref", "origin", "HEAD", what="git ls-remote", env=env
+    )
     for line in listing.splitlines():
         if line.startswith("ref: ") and line.endswith("\tHEAD"):
             branch = line[len("ref: ") :].split("\t", 1)[0]
@@ -142,10 +161,37 @@ def export(revision: Revision, mirror: Path, target: Path, run_as: RunAs, demo_d
     try:
         archive = _git_archive(mirror, run_as, revision.commit)
     except CommandFailed as error:
-        raise SourceError(f"cannot export {revision.short}: {error.tail(1)}") from None
+        raise SourceError(f"cannot export {revision.short}: {error.reason()}") from None
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
+        members = checked_members(tar)
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 checks again, for good measure
+            tar.extractall(target, members=members, filter="data")
+        else:
+            tar.extractall(target, members=members)
     _chown_tree(target, target.parent)
+
+
+def checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's entries, refusing any that could write outside the release directory.
+
+    Only files, directories and symlinks; no absolute or ``..`` paths; nothing below a
+    symlink; no set-id bits. ``git archive`` never produces those, a crafted tree might.
+    """
+    links: set[PurePosixPath] = set()
+    members = []
+    for member in tar.getmembers():
+        path = PurePosixPath(member.name)
+        if path.is_absolute() or ".." in path.parts:
+            raise SourceError(f"the repository holds an unsafe path: {member.name[:80]!r}")
+        if not (member.isfile() or member.isdir() or member.issym()):
+            raise SourceError(f"the repository holds a special file: {member.name[:80]!r}")
+        if any(parent in links for parent in path.parents):
+            raise SourceError(f"the repository holds a path below a symlink: {member.name[:80]!r}")
+        if member.issym():
+            links.add(path)
+        member.mode &= 0o777
+        members.append(member)
+    return members
 
 
 def _git_archive(mirror: Path, run_as: RunAs, commit: str) -> bytes:

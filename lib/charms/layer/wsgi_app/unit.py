@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,11 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
         kv.set(SOURCE_KEY, inputs)
         kv.set(TRANSIENT_KEY, isinstance(error, deploy.FetchError))
         return _blocked(str(error), state)
+    except Exception as error:  # a bug or a machine fault: keep serving, say so, retry later
+        log(traceback.format_exc(), level=hookenv.ERROR)
+        kv.set(SOURCE_KEY, inputs)
+        kv.set(TRANSIENT_KEY, True)
+        return _blocked(f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log", state)
     kv.set(SOURCE_KEY, inputs)
     kv.set(TRANSIENT_KEY, False)
     _open_port(state.config.port)

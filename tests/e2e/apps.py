@@ -1,0 +1,176 @@
+"""Real Flask and Django applications, written into git repositories by the tests.
+
+The repositories are bare ones inside a machine's shared directory, so the charm clones
+them over ``file://`` with no network; a host-side working copy pushes new commits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+MACHINE_REPOS = "/var/lib/localjuju/repos"  # where the machine sees <share>/repos
+
+FLASK_APP = """\
+import os
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return f"hello from flask {VERSION}; greeting={os.environ.get('GREETING', '')}\\n"
+
+
+@app.route("/healthz")
+def healthz():
+    return "ok\\n"
+
+
+VERSION = "v1"
+"""
+
+DJANGO_FILES = {
+    "requirements.txt": "Django>=4.2,<6\n",
+    "manage.py": """\
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+""",
+    "mysite/__init__.py": "",
+    "mysite/settings.py": """\
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ["SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "notes"]
+MIDDLEWARE = []
+ROOT_URLCONF = "mysite.urls"
+WSGI_APPLICATION = "mysite.wsgi.application"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+_url = os.environ["DATABASE_URL"]
+if _url.startswith("sqlite:///"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _url[len("sqlite:///") :]}}
+else:
+    _parts = urlsplit(_url)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _parts.path.lstrip("/"),
+            "USER": _parts.username,
+            "PASSWORD": _parts.password,
+            "HOST": _parts.hostname,
+            "PORT": _parts.port or 5432,
+        }
+    }
+""",
+    "mysite/urls.py": """\
+from django.urls import path
+
+from notes import views
+
+urlpatterns = [path("", views.index)]
+""",
+    "mysite/wsgi.py": """\
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+application = get_wsgi_application()
+""",
+    "notes/__init__.py": "",
+    "notes/models.py": """\
+from django.db import models
+
+
+class Note(models.Model):
+    text = models.CharField(max_length=200)
+""",
+    "notes/migrations/__init__.py": "",
+    "notes/migrations/0001_initial.py": """\
+from django.db import migrations, models
+
+
+def first_note(apps, schema_editor):
+    apps.get_model("notes", "Note").objects.create(text="written by the release command")
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Note",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("text", models.CharField(max_length=200)),
+            ],
+        ),
+        migrations.RunPython(first_note, migrations.RunPython.noop),
+    ]
+""",
+    "notes/views.py": """\
+from django.conf import settings
+from django.http import HttpResponse
+
+from notes.models import Note
+
+
+def index(request):
+    texts = "; ".join(note.text for note in Note.objects.order_by("id"))
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return HttpResponse(f"django notes ({engine}): {texts}\\n", content_type="text/plain")
+""",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.org", *args]
+    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+class AppRepo:
+    """A bare repository under ``share/repos`` and the working copy that feeds it."""
+
+    def __init__(self, share: Path, name: str, work: Path):
+        self.bare = share / "repos" / f"{name}.git"
+        self.work = work / name
+        self.url = f"file://{MACHINE_REPOS}/{name}.git"
+        self.bare.parent.mkdir(parents=True, exist_ok=True)
+        git(self.bare.parent, "init", "--quiet", "--bare", "--initial-branch=main", self.bare.name)
+        self.work.mkdir(parents=True)
+        git(self.work, "init", "--quiet", "--initial-branch=main")
+        git(self.work, "remote", "add", "origin", str(self.bare))
+
+    def commit(self, files: dict[str, str], message: str) -> str:
+        """Write ``files``, commit and push them; the commit's short hash."""
+        for name, text in files.items():
+            path = self.work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git(self.work, "add", "-A")
+        git(self.work, "commit", "--quiet", "-m", message)
+        git(self.work, "push", "--quiet", "--tags", "origin", "main")
+        return git(self.work, "rev-parse", "--short=7", "HEAD")
+
+    def tag(self, name: str) -> None:
+        git(self.work, "tag", name)
+        git(self.work, "push", "--quiet", "origin", name)
+
+
+def flask_files(version: str) -> dict[str, str]:
+    return {"requirements.txt": "flask>=2.2\n", "app.py": FLASK_APP.replace('"v1"', f'"{version}"')}
