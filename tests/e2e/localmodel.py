@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -110,3 +111,45 @@ class LocalModel:
                 last = error
             time.sleep(0.5)
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
+
+
+class SteadyLoad:
+    """Requests in a loop from a few threads while changes happen; counts what failed.
+
+    Bounded: it stops when asked or after ``max_seconds``, whichever comes first.
+    """
+
+    def __init__(self, url: str, threads: int = 4, max_seconds: float = 300):
+        self.url = url
+        self.threads = threads
+        self.deadline = time.monotonic() + max_seconds
+        self.ok = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self.deadline:
+            try:
+                answer = http_get(self.url, timeout=30)
+                failed = "" if answer.status == 200 else f"HTTP {answer.status}"
+            except OSError as error:
+                failed = f"{type(error).__name__}: {error}"
+            with self._lock:
+                if failed:
+                    self.failures.append(failed)
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> SteadyLoad:
+        for worker in self._workers:
+            worker.start()
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(1)
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=60)
