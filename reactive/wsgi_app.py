@@ -6,15 +6,19 @@ Flags:
   wsgi-app.serving    the last apply succeeded and the app answered its health check
   wsgi-app.retry      the last deploy failed for a reason that may pass (fetch); retried
                       on update-status
+Relation hooks need no handler of their own: notice_changes runs in every hook and
+re-reads every relation, so joined, changed, departed and broken all converge (and
+restart only when the settings changed). The interface layers (interfaces/) set
+<endpoint>.connected and consume the automatic endpoint.<endpoint>.changed/departed flags.
 The work itself is in charms.layer.wsgi_app (unit -> state -> render -> deploy).
 """
 
 from charmhelpers.core import hookenv
 
-from charms.layer.wsgi_app import unit
+from charms.layer.wsgi_app import relations, unit
 from charms.layer.wsgi_app.config import ConfigError
 from charms.layer.wsgi_app.relations import gather_integrations
-from charms.reactive import clear_flag, data_changed, hook, set_flag, when, when_not
+from charms.reactive import clear_flag, data_changed, hook, set_flag, when, when_any, when_not
 
 
 @when_not("wsgi-app.installed")
@@ -22,6 +26,12 @@ def install():
     unit.maintenance("preparing the machine")
     unit.deploy.prepare(unit.paths())
     set_flag("wsgi-app.installed")
+
+
+@when("wsgi-app.installed")
+@when_any("endpoint.db.joined", "endpoint.database.joined", "endpoint.website.joined")
+def publish_relation_data():
+    relations.publish()
 
 
 @when("wsgi-app.installed")

@@ -64,40 +64,100 @@ def check_database(url: str) -> tuple[bool, str]:
         return found == 1, f"sqlite: row written and read back ({total} visits)"
     import psycopg2
 
-    with psycopg2.connect(url, connect_timeout=5) as db, db.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at DOUBLE PRECISION)")
-        cursor.execute("INSERT INTO demo_visits VALUES (%s, %s)", (marker, time.time()))
-        cursor.execute("SELECT count(*) FROM demo_visits WHERE marker = %s", (marker,))
-        (found,) = cursor.fetchone()
-        cursor.execute("SELECT count(*), current_database(), inet_server_port() FROM demo_visits")
-        total, name, port = cursor.fetchone()
-    return found == 1, f"postgresql {name} on port {port}: row written and read back ({total} visits)"
+    connection = psycopg2.connect(url, connect_timeout=5)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at DOUBLE PRECISION)")
+            cursor.execute("INSERT INTO demo_visits VALUES (%s, %s)", (marker, time.time()))
+            cursor.execute("SELECT count(*) FROM demo_visits WHERE marker = %s", (marker,))
+            (found,) = cursor.fetchone()
+            cursor.execute("SELECT count(*), current_database(), inet_server_port() FROM demo_visits")
+            total, name, port = cursor.fetchone()
+    finally:
+        connection.close()
+    detail = f"postgresql {name} on port {port}: row written and read back ({total} visits)"
+    readers = [u for u in os.environ.get("DATABASE_READ_URLS", "").split(",") if u]
+    if readers:
+        detail += f"; {check_readers(readers)} of {len(readers)} standbys answer"
+    return found == 1, detail
+
+
+def check_readers(urls: list[str]) -> int:
+    """How many read-only standbys answer a query (they lag, so no marker check)."""
+    import psycopg2
+
+    answering = 0
+    for url in urls:
+        try:
+            connection = psycopg2.connect(url, connect_timeout=3)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    answering += cursor.fetchone() == (1,)
+            finally:
+                connection.close()
+        except psycopg2.Error:
+            continue
+    return answering
 
 
 def check_cache(servers: str) -> tuple[bool, str]:
-    from pymemcache.client.hash import HashClient
+    """Set and read back a key on every memcached server, one by one."""
+    from pymemcache.client.base import Client
 
-    nodes = []
-    for server in servers.split(","):
+    marker = uuid.uuid4().hex
+    failing = []
+    nodes = [server for server in servers.split(",") if server]
+    for server in nodes:
         host, _, port = server.rpartition(":")
-        nodes.append((host.strip("[]"), int(port)))
-    client = HashClient(nodes, connect_timeout=3, timeout=3, ignore_exc=False)
+        client = Client((host.strip("[]"), int(port)), connect_timeout=3, timeout=3)
+        try:
+            client.set("wsgi-app-demo", marker, expire=60, noreply=False)
+            if (client.get("wsgi-app-demo") or b"").decode() != marker:
+                failing.append(server)
+        except Exception:  # reported as failing below
+            failing.append(server)
+        finally:
+            client.close()
+    if failing:
+        return False, f"memcached: {len(failing)} of {len(nodes)} servers failing ({', '.join(failing)})"
+    return True, f"memcached x{len(nodes)}: key set and read back on every server"
+
+
+def check_search(urls: str) -> tuple[bool, str]:
+    """Index a document and find it again, with the official client (Elasticsearch 8) or,
+    for older servers the 8.x client refuses, with plain HTTP."""
+    nodes = [url for url in urls.split(",") if url]
     marker = uuid.uuid4().hex
-    client.set("wsgi-app-demo", marker, expire=60)
-    ok = (client.get("wsgi-app-demo") or b"").decode() == marker
-    return ok, f"memcached x{len(nodes)}: key set and read back"
+    try:
+        from elasticsearch import Elasticsearch
+
+        client = Elasticsearch(nodes, request_timeout=5)
+        version = client.info()["version"]["number"]
+        client.index(index="wsgi-app-demo", id=marker, document={"marker": marker}, refresh=True)
+        hits = client.search(index="wsgi-app-demo", query={"term": {"marker": marker}})["hits"]
+    except Exception as error:  # UnsupportedProductError from servers older than 8, or no client
+        if "Unsupported" not in error.__class__.__name__ and not isinstance(error, ImportError):
+            raise
+        version, hits = search_over_http(nodes[0], marker)
+    total = hits["total"]["value"] if isinstance(hits["total"], dict) else hits["total"]
+    return total == 1, f"elasticsearch {version}: document indexed and found"
 
 
-def check_search(url: str) -> tuple[bool, str]:
-    from elasticsearch import Elasticsearch
+def search_over_http(url: str, marker: str) -> tuple[str, dict]:
+    from urllib.request import Request, urlopen
 
-    client = Elasticsearch(url.split(","), request_timeout=5)
-    marker = uuid.uuid4().hex
-    client.index(index="wsgi-app-demo", id=marker, document={"marker": marker}, refresh=True)
-    hits = client.search(index="wsgi-app-demo", query={"term": {"marker": marker}})
-    found = hits["hits"]["total"]["value"]
-    info = client.info()
-    return found == 1, f"elasticsearch {info['version']['number']}: document indexed and found"
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = Request(f"{url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urlopen(request, timeout=5) as answer:
+            return json.loads(answer.read())
+
+    version = call("GET", "/")["version"]["number"]
+    call("PUT", f"/wsgi-app-demo/_doc/{marker}?refresh=true", {"marker": marker})
+    found = call("POST", "/wsgi-app-demo/_search", {"query": {"term": {"marker": marker}}})
+    return version, found["hits"]
 
 
 def backends(environ: dict) -> dict[str, dict]:

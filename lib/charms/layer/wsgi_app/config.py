@@ -45,6 +45,9 @@ class AppConfig:
     max_requests: int = 2000
     max_requests_jitter: int = 200
     log_level: str = "info"
+    database_name: str = ""
+    database_roles: tuple[str, ...] = ()
+    database_extensions: tuple[str, ...] = ()
 
 
 def parse_config(raw: Mapping[str, Any]) -> AppConfig:

@@ -174,6 +174,36 @@ OPTIONS: tuple[Option, ...] = (
         validate.one_of(("debug", "info", "warning", "error", "critical")),
         "Gunicorn",
     ),
+    # -- what the relations ask for -------------------------------------------------
+    Option(
+        "database_name",
+        "string",
+        "",
+        "Name of the database to request over the db (pgsql) and database "
+        "(postgresql_client) relations. Empty uses the application's name.",
+        validate.database_name,
+        "Relations",
+    ),
+    Option(
+        "database_roles",
+        "string",
+        "",
+        "Comma-separated PostgreSQL roles the database user should be granted, requested "
+        "over the db (pgsql) relation and as extra-user-roles over the database relation. "
+        "Leave empty unless needed: the newest PostgreSQL charm refuses pgsql clients that "
+        "ask for roles.",
+        validate.database_roles,
+        "Relations",
+    ),
+    Option(
+        "database_extensions",
+        "string",
+        "",
+        "Comma-separated PostgreSQL extensions the db (pgsql) relation asks the server to "
+        "enable, each 'name' or 'name:schema' (e.g. 'citext,hstore').",
+        validate.database_extensions,
+        "Relations",
+    ),
 )
 
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

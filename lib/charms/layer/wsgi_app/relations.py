@@ -1,15 +1,157 @@
-"""Read what related applications provide into :class:`~.integrations.Integrations`.
+"""The Juju side of the relations: read every endpoint's raw data, publish our requests.
 
-Each relation endpoint of metadata.yaml has a reader that validates the raw relation
-data of every remote unit and keeps only what is usable; units with bad data are
-skipped and logged, never fatal.
+Reading goes through the hook tools directly (not the Endpoint objects), so it works
+the same in hooks and in actions; everything it reads is handed to the pure readers
+of :mod:`.relation_data`, which validate it. Publishing goes through the interface
+layers' Endpoint classes (``interfaces/``), which exist only inside a reactive hook.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+from typing import Any
+
+from charmhelpers.core import hookenv
+
+from . import options
 from .integrations import Integrations
+from .relation_data import http, postgresql_client
+from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
+from .relation_data.common import RawRelation, RemoteUnit, as_strings
+from .relation_data.pgsql import DatabaseRequest
+
+__all__ = ["RelationConflict", "database_request", "gather_integrations", "publish"]
+
+_logged: set[str] = set()  # notes already logged by this hook (state is gathered several times)
+
+
+def database_request(raw_config: dict[str, Any] | None = None) -> DatabaseRequest:
+    """The database this application asks for, from the charm config (bad values: defaults).
+
+    An invalid value is reported by the config parser; the request then falls back to the
+    defaults rather than asking the server for something unchecked.
+    """
+    config = dict(hookenv.config()) if raw_config is None else raw_config
+    values = {}
+    for name in ("database_name", "database_roles", "database_extensions"):
+        option = options.BY_NAME[name]
+        try:
+            values[name] = option.parse(config.get(name) or option.default)
+        except ValueError:
+            values[name] = option.parse(option.default)
+    app = hookenv.local_unit().split("/", 1)[0]
+    return DatabaseRequest(
+        name=values["database_name"] or app,
+        roles=values["database_roles"],
+        extensions=values["database_extensions"],
+    )
+
+
+def _departing() -> tuple[str, str, bool]:
+    """(relation id, departing unit, relation broken) of the running hook, if any."""
+    hook = hookenv.hook_name()
+    if "-relation-" not in hook:
+        return "", "", False
+    return hookenv.relation_id() or "", hookenv.remote_unit() or "", hook.endswith("-relation-broken")
+
+
+def _read_relations(endpoint: str) -> tuple[RawRelation, ...]:
+    relation_id, departing, broken = _departing()
+    me = hookenv.local_unit()
+    found = []
+    for rid in sorted(hookenv.relation_ids(endpoint) or []):
+        if broken and rid == relation_id:
+            continue  # the relation is being removed: its data must go
+        units = []
+        for name in sorted(hookenv.related_units(rid) or []):
+            if rid == relation_id and name == departing and hookenv.hook_name().endswith("-departed"):
+                continue  # Juju may still list the unit that is leaving
+            units.append(RemoteUnit(name, as_strings(hookenv.relation_get(rid=rid, unit=name))))
+        app_data: dict[str, str] = {}
+        if units:
+            app_name = units[0].name.split("/", 1)[0]
+            app_data = as_strings(_relation_get_app(rid, app_name))
+        own = as_strings(hookenv.relation_get(rid=rid, unit=me))
+        found.append(RawRelation(rid, tuple(units), app_data, own))
+    return tuple(found)
+
+
+def _relation_get_app(rid: str, app: str) -> Any:
+    try:
+        return hookenv.relation_get(rid=rid, app=app)
+    except subprocess.CalledProcessError:  # Juju before 2.7 has no application data
+        return {}
+
+
+def _with_secret(relation: RawRelation) -> RawRelation:
+    """The database relation with the credentials of its Juju secret merged into the app data."""
+    secret_id = relation.app.get(postgresql_client.SECRET_KEY)
+    if not secret_id or relation.app.get("username"):
+        return relation
+    try:
+        result = subprocess.run(
+            ["secret-get", secret_id, "--format=json"], capture_output=True, text=True, check=True
+        )
+        content = as_strings(json.loads(result.stdout))
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        hookenv.log(
+            f"database: cannot read the credentials secret of {relation.relation_id}", hookenv.WARNING
+        )
+        return relation
+    merged = {**relation.app, **{k: content[k] for k in ("username", "password") if k in content}}
+    return RawRelation(relation.relation_id, relation.units, merged, relation.own)
+
+
+def _log(gathered: Gathered) -> None:
+    for endpoint, note in gathered.notes:
+        line = f"{endpoint} relation: {note.message}"
+        if line not in _logged:
+            _logged.add(line)
+            hookenv.log(line, level=note.level)
 
 
 def gather_integrations() -> Integrations:
-    """Everything the related applications currently provide to this unit."""
-    return Integrations()
+    """Everything the related applications currently provide to this unit.
+
+    Raises :class:`RelationConflict` (a ConfigError) when both PostgreSQL endpoints are related.
+    """
+    relations = {endpoint: _read_relations(endpoint) for endpoint in ENDPOINTS}
+    relations["database"] = tuple(_with_secret(relation) for relation in relations["database"])
+    gathered = integrations_from(relations, database_request(), hookenv.local_unit())
+    _log(gathered)
+    return gathered.integrations
+
+
+def _own_address(rid: str) -> str:
+    address = hookenv.relation_get("ingress-address", unit=hookenv.local_unit(), rid=rid)
+    return str(address or hookenv.unit_private_ip())
+
+
+def _port(raw_config: dict[str, Any]) -> int | None:
+    try:
+        return int(options.BY_NAME["port"].parse(raw_config.get("port") or options.BY_NAME["port"].default))
+    except ValueError:
+        return None  # the config problem is reported elsewhere; keep what proxies have
+
+
+def publish() -> None:
+    """Publish our requests and address on every relation that needs them (reactive hooks only).
+
+    The Endpoint classes write only values that differ, so unchanged data triggers no hook
+    on the other side.
+    """
+    from charms.reactive import endpoint_from_name
+
+    raw_config = dict(hookenv.config())
+    request = database_request(raw_config)
+    db = endpoint_from_name("db")
+    if db is not None and db.is_joined:
+        db.request(request.relation_data())
+    database = endpoint_from_name("database")
+    if database is not None and database.is_joined and hookenv.is_leader():
+        database.request(postgresql_client.request_data(request))
+    website, port = endpoint_from_name("website"), _port(raw_config)
+    if website is not None and port is not None:
+        for relation in website.relations:
+            website.publish(relation, http.website_data(_own_address(relation.relation_id), port))

@@ -168,6 +168,36 @@ def url_path(value: Any) -> str:
     return path
 
 
+_PG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}\Z")
+_PG_EXTENSION = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,62}(?::[A-Za-z_][A-Za-z0-9_]{0,62})?\Z")
+
+
+def database_name(value: Any) -> str:
+    """A PostgreSQL database name the server can create without quoting tricks; empty allowed."""
+    name = str(value or "").strip()
+    if name and not _PG_NAME.match(name):
+        raise ValueError(f"{name[:70]!r} is not a database name (letters, digits, _ - $; at most 63)")
+    return name
+
+
+def _comma_list(value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in str(value or "").split(",") if item.strip())
+    for item in items:
+        if not pattern.match(item):
+            raise ValueError(f"{item[:70]!r} is not {what}")
+    return items
+
+
+def database_roles(value: Any) -> tuple[str, ...]:
+    """Comma-separated PostgreSQL role names."""
+    return _comma_list(value, _PG_NAME, "a role name (letters, digits, _ - $)")
+
+
+def database_extensions(value: Any) -> tuple[str, ...]:
+    """Comma-separated PostgreSQL extensions, each ``name`` or ``name:schema``."""
+    return _comma_list(value, _PG_EXTENSION, "an extension name, optionally name:schema")
+
+
 def port(value: Any) -> int:
     """An unprivileged TCP port."""
     number = _as_int(value)

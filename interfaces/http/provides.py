@@ -1,0 +1,57 @@
+"""Provides side of the ``http`` interface: tell proxies where this unit serves.
+
+Flags (``website`` stands for the endpoint's name in metadata.yaml):
+  website.connected   a proxy (apache2, haproxy...) has joined; publish with
+                      :meth:`HttpProvides.publish`
+The automatic ``endpoint.website.changed*`` and ``.departed`` flags are cleared once
+seen. apache2 and haproxy read ``port`` and ``private-address``, others ``hostname``::
+
+    @when("website.connected")
+    def publish():
+        website = endpoint_from_name("website")
+        for relation in website.relations:
+            website.publish(relation, {"hostname": ip, "private-address": ip, "port": "8080"})
+"""
+
+from charms.reactive import Endpoint, clear_flag, get_flags, set_flag, when, when_any, when_not
+
+
+def publish_changes(view, values):
+    """Write only the values that differ: every write reaches the other side as a hook."""
+    for key, value in values.items():
+        if (view.get(key) or "") != value:
+            view[key] = value
+
+
+class HttpProvides(Endpoint):
+    """The server end of an http relation."""
+
+    def publish(self, relation, values):
+        """Set this unit's data on ``relation`` (values are plain strings)."""
+        publish_changes(relation.to_publish_raw, values)
+
+    def remote_addresses(self):
+        """``{unit name: address}`` of every joined proxy unit (ingress, else private address)."""
+        found = {}
+        for unit in self.all_joined_units:
+            data = unit.received_raw
+            found[unit.unit_name] = data.get("ingress-address") or data.get("private-address") or ""
+        return found
+
+    @when("endpoint.{endpoint_name}.joined")
+    def _joined(self):
+        set_flag(self.expand_name("{endpoint_name}.connected"))
+
+    @when_not("endpoint.{endpoint_name}.joined")
+    def _gone(self):
+        clear_flag(self.expand_name("{endpoint_name}.connected"))
+
+    @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
+    def _seen(self):
+        # the charm re-reads the whole relation on every hook: the events are consumed
+        prefix = self.expand_name("changed")
+        for flag in get_flags():
+            if flag == prefix or flag.startswith(prefix + "."):
+                clear_flag(flag)
+        self.all_departed_units.clear()
+        clear_flag(self.expand_name("departed"))

@@ -1,0 +1,88 @@
+"""All relations' raw data into one :class:`~..integrations.Integrations` value.
+
+The endpoint names are those of metadata.yaml. Relating both PostgreSQL endpoints is
+an operator error (which database would the application use?): it raises
+:class:`RelationConflict`, which the unit reports as ``blocked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..config import ConfigError
+from ..integrations import Integrations
+from . import elasticsearch, http, memcache, pgsql, postgresql_client
+from .common import Note, RawRelation
+
+ENDPOINTS = ("db", "database", "cache", "search", "website")
+
+
+class RelationConflict(ConfigError):
+    """Relations that cannot be used together; the message says what to remove."""
+
+    def __init__(self, message: str):
+        super().__init__([("relations", message)])
+
+    @property
+    def summary(self) -> str:
+        return self.problems[0][1]
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The integrations, and what was skipped on the way (for the log)."""
+
+    integrations: Integrations
+    notes: tuple[tuple[str, Note], ...] = ()  # (endpoint, note)
+
+
+def _joined(relations: tuple[RawRelation, ...]) -> bool:
+    return any(relation.units for relation in relations)
+
+
+def own_address(relations: tuple[RawRelation, ...], unit_name: str) -> pgsql.OwnAddress:
+    """This unit as the pgsql server sees it: its egress subnets, else its ingress address."""
+    for relation in relations:
+        own = relation.own
+        subnets = [s.strip() for s in (own.get("egress-subnets") or "").split(",") if s.strip()]
+        if not subnets:
+            address = (own.get("ingress-address") or own.get("private-address") or "").strip()
+            subnets = [f"{address}/{128 if ':' in address else 32}"] if address else []
+        if subnets:
+            return pgsql.OwnAddress(unit_name, tuple(subnets))
+    return pgsql.OwnAddress(unit_name)
+
+
+def integrations_from(
+    relations: Mapping[str, tuple[RawRelation, ...]], request: pgsql.DatabaseRequest, unit_name: str
+) -> Gathered:
+    """What every related application provides to this unit; raises :class:`RelationConflict`."""
+    db, database = relations.get("db", ()), relations.get("database", ())
+    if _joined(db) and _joined(database):
+        raise RelationConflict(
+            "both db (pgsql) and database (postgresql_client) are related: remove one of the two relations"
+        )
+    notes: list[tuple[str, Note]] = []
+    waiting: list[str] = []
+
+    def track(endpoint: str, ready: bool, found: list[Note], why: str) -> None:
+        notes.extend((endpoint, note) for note in found)
+        if _joined(relations.get(endpoint, ())) and not ready:
+            waiting.append(why)
+
+    chosen, found = pgsql.read_database(db, request, own_address(db, unit_name))
+    track("db", chosen is not None, found, pgsql.WAITING)
+    if chosen is None:
+        chosen, found = postgresql_client.read_database(database, request)
+        track("database", chosen is not None, found, postgresql_client.WAITING)
+    caches, found = memcache.read_servers(relations.get("cache", ()))
+    track("cache", bool(caches), found, memcache.WAITING)
+    search, found = elasticsearch.read_nodes(relations.get("search", ()))
+    track("search", bool(search), found, elasticsearch.WAITING)
+    proxies, found = http.read_proxies(relations.get("website", ()))
+    notes.extend(("website", note) for note in found)
+    integrations = Integrations(
+        database=chosen, caches=caches, search=search, proxies=proxies, waiting_for=tuple(waiting)
+    )
+    return Gathered(integrations, tuple(notes))

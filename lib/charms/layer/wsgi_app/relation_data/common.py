@@ -1,0 +1,117 @@
+"""What every relation reader shares: the raw data's shape and strict value checks.
+
+Values come from other applications, so each one is checked against the narrow shape
+it may have before it can reach a settings file, a command line or a log line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+
+
+class BadData(ValueError):
+    """A remote unit's relation data cannot be used; the message names the key, never a secret."""
+
+
+@dataclass(frozen=True)
+class RemoteUnit:
+    """One remote unit's data on a relation."""
+
+    name: str
+    data: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RawRelation:
+    """One established relation as Juju shows it to this unit, in hook-tool form."""
+
+    relation_id: str
+    units: tuple[RemoteUnit, ...] = ()
+    app: Mapping[str, str] = field(default_factory=dict)  # the remote application's data
+    own: Mapping[str, str] = field(default_factory=dict)  # this unit's data (Juju adds addresses)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a reader skipped, for the log. ``level`` is a juju-log level name."""
+
+    message: str
+    level: str = "WARNING"
+
+
+def as_strings(raw: Mapping[str, object] | None) -> dict[str, str]:
+    """Keep the string values of a ``relation-get`` answer (``null`` values are absent keys)."""
+    return {str(k): v for k, v in (raw or {}).items() if isinstance(v, str)}
+
+
+def text(data: Mapping[str, str], key: str, *, multiline: bool = False) -> str:
+    """The value of ``key``: present, non-empty, and free of control characters."""
+    value = data.get(key)
+    if value is None or not value.strip():
+        raise BadData(f"no {key}")
+    checked = value.replace("\n", "") if multiline else value
+    if _CONTROL.search(checked):
+        raise BadData(f"{key} contains a control character")
+    return value.strip() if multiline else value
+
+
+def optional_text(data: Mapping[str, str], *keys: str) -> str:
+    """The first non-empty value of ``keys`` (checked like :func:`text`), or ``""``."""
+    for key in keys:
+        if (data.get(key) or "").strip():
+            return text(data, key)
+    return ""
+
+
+def host(value: str, key: str = "host") -> str:
+    """An IP address (IPv6 with or without brackets) or a DNS name."""
+    candidate = value.strip()
+    if candidate.startswith("[") and candidate.endswith("]"):
+        candidate = candidate[1:-1]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        pass
+    if _HOSTNAME.match(candidate) and ".." not in candidate:
+        return candidate
+    raise BadData(f"{key} is not an IP address or host name")
+
+
+def ip_address(value: str, key: str) -> str:
+    """An IP address only (what gunicorn can match a client against)."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise BadData(f"{key} is not an IP address") from None
+
+
+def port(value: str, key: str = "port") -> int:
+    """A TCP port number, 1-65535, written as plain digits."""
+    digits = value.strip()
+    if not digits.isascii() or not digits.isdigit():
+        raise BadData(f"{key} is not a port number")
+    number = int(digits)
+    if not 1 <= number <= 65535:
+        raise BadData(f"{key} {number} is outside 1-65535")
+    return number
+
+
+def host_port(value: str, key: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` into its parts."""
+    where, sep, number = value.strip().rpartition(":")
+    if not sep or not where:
+        raise BadData(f"{key} entry is not host:port")
+    if ":" in where and not where.startswith("["):
+        raise BadData(f"{key} entry has an IPv6 address without brackets")
+    return host(where, key), port(number, key)
+
+
+def split_list(value: str) -> list[str]:
+    """Items of a list separated by commas and/or whitespace."""
+    return [item for item in re.split(r"[\s,]+", value) if item]

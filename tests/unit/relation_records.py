@@ -1,0 +1,126 @@
+"""Relation data as the real charms publish it (see /work/shared/reference/relations.md).
+
+Shared by the test_relation_* modules; values are strings, as ``relation-get`` returns them.
+"""
+
+from __future__ import annotations
+
+from charms.layer.wsgi_app.relation_data.common import RawRelation, RemoteUnit
+
+ME = "wsgi-app/0"
+PASSWORD = "Vq8s3kPzN2mXrT4w"
+
+# Our own data on the relation: Juju adds the addresses.
+OWN = {"egress-subnets": "10.0.0.10/32", "ingress-address": "10.0.0.10", "private-address": "10.0.0.10"}
+
+
+def classic_master(**changes: str) -> dict[str, str]:
+    """A classic (stub42) PostgreSQL master unit that has granted wsgi-app/0 and wsgi-app/1."""
+    data = {
+        "allowed-subnets": "10.0.0.10/32,10.0.0.11/32",
+        "allowed-units": "wsgi-app/0 wsgi-app/1",
+        "database": "wsgi-app",
+        "egress-subnets": "10.0.0.5/32",
+        "extensions": "",
+        "host": "10.0.0.5",
+        "ingress-address": "10.0.0.5",
+        "master": f"dbname=wsgi-app host=10.0.0.5 password={PASSWORD} port=5432 user=juju_wsgi-app",
+        "password": PASSWORD,
+        "port": "5432",
+        "private-address": "10.0.0.5",
+        "roles": "",
+        "schema_password": "schemaSecret99",
+        "schema_user": "juju_wsgi-app_schema",
+        "standbys": (
+            f"dbname=wsgi-app host=10.0.0.6 password={PASSWORD} port=5432 user=juju_wsgi-app\n"
+            f"dbname=wsgi-app host=10.0.0.7 password={PASSWORD} port=5432 user=juju_wsgi-app"
+        ),
+        "state": "master",
+        "user": "juju_wsgi-app",
+        "version": "12",
+    }
+    data.update(changes)
+    return data
+
+
+def classic_standby(address: str, **changes: str) -> dict[str, str]:
+    data = classic_master(host=address, state="hot standby", **changes)
+    data["ingress-address"] = data["private-address"] = address
+    return data
+
+
+def relation(*units: tuple[str, dict[str, str]], rid: str = "db:3", app=None, own=None) -> RawRelation:
+    return RawRelation(rid, tuple(RemoteUnit(n, d) for n, d in units), app or {}, OWN if own is None else own)
+
+
+def ops_db_app(**changes: str) -> dict[str, str]:
+    """The newer ops PostgreSQL charm's legacy db relation (unit and application data alike)."""
+    data = {
+        "allowed-subnets": "10.0.0.10/32",
+        "allowed-units": "wsgi-app/0",
+        "database": "wsgi-app",
+        "extensions": "",
+        "host": "10.0.0.20",
+        "master": f"dbname=wsgi-app host=10.0.0.20 password={PASSWORD} port=5432 user=relation-5",
+        "password": PASSWORD,
+        "port": "5432",
+        "roles": "",
+        "standbys": (
+            f"dbname=wsgi-app host=10.0.0.21 password={PASSWORD} port=5432 user=relation-5,"
+            f"dbname=wsgi-app host=10.0.0.22 password={PASSWORD} port=5432 user=relation-5"
+        ),
+        "state": "master",
+        "user": "relation-5",
+        "version": "14.9",
+    }
+    data.update(changes)
+    return data
+
+
+def postgresql_client_app(**changes: str) -> dict[str, str]:
+    """The current PostgreSQL charm's application data on a postgresql_client relation."""
+    data = {
+        "data": '{"database": "wsgi-app", "extra-user-roles": ""}',
+        "database": "wsgi-app",
+        "endpoints": "10.0.0.30:5432",
+        "password": PASSWORD,
+        "read-only-endpoints": "10.0.0.31:5432,10.0.0.32:5432",
+        "tls": "False",
+        "tls-ca": "",
+        "uris": f"postgresql://relation_id_7:{PASSWORD}@10.0.0.30:5432/wsgi-app",
+        "username": "relation_id_7",
+        "version": "16.4",
+    }
+    data.update(changes)
+    return data
+
+
+def memcached(address: str, **changes: str) -> dict[str, str]:
+    data = {
+        "egress-subnets": f"{address}/32",
+        "host": address,
+        "ingress-address": address,
+        "port": "11211",
+        "private-address": address,
+        "udp-port": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def elasticsearch(address: str, **changes: str) -> dict[str, str]:
+    data = {
+        "cluster-name": "elasticsearch",
+        "egress-subnets": f"{address}/32",
+        "host": address,
+        "ingress-address": address,
+        "port": "9200",
+        "private-address": address,
+    }
+    data.update(changes)
+    return data
+
+
+def proxy(address: str) -> dict[str, str]:
+    """apache2/haproxy on a reverseproxy relation: only Juju's own keys."""
+    return {"egress-subnets": f"{address}/32", "ingress-address": address, "private-address": address}

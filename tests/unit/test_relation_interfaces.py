@@ -1,0 +1,89 @@
+"""The interface layers (interfaces/): each loads as charm-build will place it, publishes
+only what changed, and documents its flags."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from charmhelpers.core import hookenv
+from conftest import ROOT
+
+from charms.reactive import Endpoint
+from charms.reactive.endpoints import UnitDataView
+
+LAYERS = {
+    "pgsql": ("requires", "PgsqlRequires"),
+    "postgresql_client": ("requires", "PostgresqlClientRequires"),
+    "memcache": ("requires", "MemcacheRequires"),
+    "elasticsearch": ("requires", "ElasticsearchRequires"),
+    "http": ("provides", "HttpProvides"),
+}
+
+
+@pytest.fixture(autouse=True)
+def charm_dir(monkeypatch):
+    """The handlers' decorators find their endpoints in the charm's metadata.yaml."""
+    monkeypatch.setenv("CHARM_DIR", str(ROOT))
+    hookenv.cache.clear()
+    yield
+    hookenv.cache.clear()
+
+
+def load(interface):
+    role, _ = LAYERS[interface]
+    path = ROOT / "interfaces" / interface / f"{role}.py"
+    spec = importlib.util.spec_from_file_location(f"relations.{interface}.{role}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("interface", sorted(LAYERS))
+def test_interface_layer_defines_its_endpoint(interface):
+    module = load(interface)
+    endpoint = getattr(module, LAYERS[interface][1])
+    assert issubclass(endpoint, Endpoint)
+    assert ".connected" in module.__doc__
+    yaml_text = (ROOT / "interfaces" / interface / "interface.yaml").read_text()
+    assert f"name: {interface}\n" in yaml_text
+
+
+class FakeRelation:
+    def __init__(self, unit=None, app=None):
+        self.to_publish_raw = UnitDataView(dict(unit or {}), writeable=True)
+        self.to_publish_app_raw = UnitDataView(dict(app or {}), writeable=True)
+
+
+def test_unchanged_values_are_not_written_again(monkeypatch):
+    module = load("pgsql")
+    relation = FakeRelation(unit={"database": "shop", "roles": "", "private-address": "10.0.0.10"})
+    monkeypatch.setattr(module.PgsqlRequires, "relations", [relation])
+    monkeypatch.setattr(module.hookenv, "is_leader", lambda: False)
+    module.PgsqlRequires("db").request({"database": "shop", "roles": "", "extensions": ""})
+    assert not relation.to_publish_raw.modified
+    module.PgsqlRequires("db").request({"database": "shop2", "roles": "", "extensions": ""})
+    assert relation.to_publish_raw.modified and relation.to_publish_raw["database"] == "shop2"
+    assert not relation.to_publish_app_raw.modified  # only the leader writes application data
+
+
+def test_leader_writes_application_data(monkeypatch):
+    for interface, cls in (("pgsql", "PgsqlRequires"), ("postgresql_client", "PostgresqlClientRequires")):
+        module = load(interface)
+        relation = FakeRelation()
+        endpoint = getattr(module, cls)
+        monkeypatch.setattr(endpoint, "relations", [relation])
+        monkeypatch.setattr(module.hookenv, "is_leader", lambda: True)
+        endpoint("x").request({"database": "shop"})
+        assert relation.to_publish_app_raw["database"] == "shop", interface
+
+
+def test_http_publishes_plain_strings():
+    module = load("http")
+    relation = FakeRelation(unit={"private-address": "10.0.0.10"})
+    module.HttpProvides("website").publish(relation, {"hostname": "10.0.0.10", "port": "8080"})
+    assert dict(relation.to_publish_raw) == {
+        "private-address": "10.0.0.10",
+        "hostname": "10.0.0.10",
+        "port": "8080",
+    }
