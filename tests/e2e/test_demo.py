@@ -42,6 +42,9 @@ def test_secret_key_is_shared_but_never_shown(demo: LocalModel) -> None:
     assert secret not in demo.cli("debug-log", "--replay").stdout
     shown = demo.action("show-settings")
     assert shown["status"] == "completed" and secret not in str(shown)
+    assert "SECRET_KEY=<redacted>" in shown["results"]["settings"]
+    assert secret not in demo.sh("ps -eo args")  # not on any command line
+    assert secret not in str(demo.status())
 
 
 def test_service_runs_unprivileged_and_settings_are_private(demo: LocalModel) -> None:
@@ -83,3 +86,12 @@ def test_reboot_serves_again_without_any_hook(demo: LocalModel) -> None:
     assert http_get(f"{URL}/env?GREETING").json()["value"] == "hello from e2e"
     assert demo.hooks_run() == hooks
     assert demo.main_pid() != old_pid
+
+
+def test_systemd_sandbox_exposure_is_ok(demo: LocalModel) -> None:
+    report = demo.sh(f"systemd-analyze security {APP}.service 2>&1")
+    line = next(line for line in report.splitlines() if "Overall exposure level" in line)
+    exposure = float(line.split(":")[1].split()[0])
+    print(line)
+    assert exposure <= 2.0, report
+    assert http_get(f"{URL}/healthz").json()["status"] == "ok"  # and the app still works inside it
