@@ -162,7 +162,7 @@ class Agent:
         )
 
     # -- contexts ------------------------------------------------------------------------
-    def context(self, unit: str, action: Json | None = None) -> Json:
+    def context(self, unit: str, action: Json | None = None, departing: str = "") -> Json:
         """What ``unit`` may see during one hook (the hook tools read and change this)."""
         info = self.model.units[unit]
         app_name = info["app"]
@@ -179,6 +179,11 @@ class Agent:
                 "units": seen,
                 "data": {e: dict(rel["data"].get(e, {})) for e in visible if e in rel["data"] or e == unit},
             }
+            # Juju keeps the addresses in every unit's data from the moment it joins, and a departing
+            # unit's data stays readable during -departed
+            for remote in [*seen, *([departing] if departing.split("/")[0] in rel["apps"] else [])]:
+                data = relations[f"{endpoint}:{rid}"]["data"]
+                data[remote] = {**self.unit_addresses(remote), **data.get(remote, {})}
         machine = self.model.machines[info["machine"]]
         return {
             "unit": unit,
@@ -202,6 +207,12 @@ class Agent:
             "action": action,
         }
 
+    def unit_addresses(self, unit: str) -> dict[str, str]:
+        """The addresses Juju puts in every unit's relation data."""
+        info = self.model.units.get(unit, {})
+        address = self.model.machines.get(info.get("machine", ""), {}).get("address", "127.0.0.1")
+        return {"private-address": address, "ingress-address": address, "egress-subnets": f"{address}/32"}
+
     def effective_config(self, app: str) -> Json:
         application = self.model.applications[app]
         defaults = {k: o.get("default") for k, o in application.get("options", {}).items()}
@@ -222,7 +233,7 @@ class Agent:
         machine = self.machine(unit)
         info = self.model.units[unit]
         app_name = info["app"]
-        context = self.context(unit, action)
+        context = self.context(unit, action, departing)
         share = machine.directory / "share" / "context"
         share.mkdir(parents=True, exist_ok=True)
         context_file = share / f"{tag(unit)}.json"
@@ -303,6 +314,7 @@ class Agent:
                 "relation_id": relation_id,
                 "remote_unit": remote_unit,
                 "remote_app": remote_app,
+                "departing": departing,
             }
             self.report(f"{unit}: hook {hook} failed")
         return HookResult(unit, hook, ok, seconds, output)
@@ -346,6 +358,15 @@ class Agent:
             if new != rel["data"].get(entity, {}):
                 rel["data"][entity] = new
                 self._relation_changed(rid, writer=entity, app_level=entity == app_name)
+
+    def publish(self, rid: str, entity: str, data: Json) -> None:
+        """Set ``entity``'s (a unit or an app) data in relation ``rid`` as a hook would, and queue
+        relation-changed on the other side when it changed (used by server units, which run no hooks)."""
+        rel = self.model.relations.get(rid)
+        if rel is None or rel["data"].get(entity, {}) == data:
+            return
+        rel["data"][entity] = dict(data)
+        self._relation_changed(rid, writer=entity, app_level="/" not in entity)
 
     def _relation_changed(self, rid: str, writer: str, app_level: bool) -> None:
         rel = self.model.relations[rid]

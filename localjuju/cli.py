@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
-from . import ops
+from . import ops, servers
 from .model import Model
 
+BUILT_CHARM = Path("build/wsgi-app")
 STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
 
 
@@ -48,7 +49,8 @@ def status_data(model: Model) -> dict[str, Any]:
                 "message": info["status"].get("message", ""),
                 "agent-status": info.get("agent", ""),
                 "machine": info["machine"],
-                "address": machine.get("address", ""),
+                "address": machine.get("address")
+                or (servers.HOST_ADDRESS if info["machine"] == "host" else ""),
                 "open-ports": info.get("ports", []),
                 "leader": app.get("leader") == unit,
             }
@@ -107,11 +109,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", ops.DEFAULT_MODEL))
     sub = p.add_subparsers(dest="verb", required=True)
 
-    d = sub.add_parser("deploy", help="deploy a built charm (directory or .charm) on new machines")
-    d.add_argument("charm", type=Path)
+    d = sub.add_parser(
+        "deploy",
+        help="deploy a built charm (directory or .charm) on new machines, a server "
+        "(postgresql, memcached, elasticsearch, apache2; or server:<name>) on the host, or a bundle (.yaml)",
+    )
+    d.add_argument("charm", help="charm path, server name or bundle file")
     d.add_argument("app", nargs="?", default="")
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
+    d.add_argument("--charm", dest="bundle_charm", type=Path, default=BUILT_CHARM, help="(bundles) our charm")
+
+    b = sub.add_parser(
+        "deploy-bundle", help="deploy a bundle: our charm's apps from --charm, others as servers"
+    )
+    b.add_argument("bundle", type=Path)
+    b.add_argument("--charm", type=Path, default=BUILT_CHARM, help=f"the built charm (default {BUILT_CHARM})")
+
+    fo = sub.add_parser("failover", help="promote a postgresql server's standby (added if missing)")
+    fo.add_argument("app")
+    for verb, what in (("withhold-access", "leave out of"), ("grant-access", "put back in")):
+        w = sub.add_parser(verb, help=f"{what} a postgresql server's allowed-units/allowed-subnets")
+        w.add_argument("app")
+        w.add_argument("unit", help="the client unit, e.g. wsgi-app/0")
 
     a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
     a.add_argument("app")
@@ -165,6 +185,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def deploy(args: argparse.Namespace, m: str) -> None:
+    """``deploy`` picks a bundle, a server or a charm from its argument; ``deploy-bundle`` a bundle."""
+    if args.verb == "deploy-bundle":
+        ops.deploy_bundle(args.bundle, args.charm, m)
+        return
+    spec = args.charm
+    if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
+        ops.deploy_bundle(Path(spec), args.bundle_charm, m)
+    elif not Path(spec).exists() and (name := ops.server_name(spec)):
+        ops.deploy_server(name, args.app, key_values(args.config), args.num_units, m)
+    else:
+        ops.deploy(Path(spec), args.app, key_values(args.config), args.num_units, m)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     m = args.model
@@ -177,12 +211,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branch per verb
     verb = args.verb
-    if verb == "deploy":
-        ops.deploy(args.charm, args.app, key_values(args.config), args.num_units, m)
+    if verb in ("deploy", "deploy-bundle"):
+        deploy(args, m)
         data = status_data(Model.load(m))
         print_status(data)
         for url in unit_urls(data):
             print(f"\n{url}")
+    elif verb == "failover":
+        print(f"{args.app}: master is now {ops.failover(args.app, m)}")
+    elif verb in ("withhold-access", "grant-access"):
+        ops.set_access(args.app, args.unit, verb == "grant-access", m)
     elif verb == "add-unit":
         print(ops.add_unit(args.app, m))
     elif verb == "config":

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from . import machines
+from . import machines, servers
 from .agent import Agent, HookResult
 from .model import Json, Model, model_dir, open_model
 from .progress import step
@@ -126,7 +126,12 @@ def deploy(
 
 def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
     with open_model(model_name) as model, interruptible():
-        unit = _add_unit(model, app, Path(model.applications[app]["charm"]))
+        if app not in model.applications:
+            raise SystemExit(f'application "{app}" not found')
+        if _is_server(model, app):
+            unit = _add_server_unit(model, app)
+        else:
+            unit = _add_unit(model, app, Path(model.applications[app]["charm"]))
         with step(f"running the hooks of {unit}"):
             settle(Agent(model, say))
         return unit
@@ -249,8 +254,10 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
 def remove_relation(a: str, b: str, model_name: str = DEFAULT_MODEL) -> None:
     with open_model(model_name) as model:
         app_a, app_b = a.split(":")[0], b.split(":")[0]
+        wanted = {app: end for app, _, end in (a.partition(":"), b.partition(":")) if end}
         for rid, rel in model.relations.items():
-            if set(rel["apps"]) == {app_a, app_b} and not rel.get("removing"):
+            ends_match = all(rel["apps"].get(app) == end for app, end in wanted.items())
+            if set(rel["apps"]) == {app_a, app_b} and ends_match and not rel.get("removing"):
                 agent = Agent(model, say)
                 agent.unrelate(rid)
                 with step(f"removing relation {rid} between {app_a} and {app_b}"):
@@ -307,7 +314,8 @@ def resolved(unit: str, retry: bool = True, model_name: str = DEFAULT_MODEL) -> 
         info["agent"] = "idle"
         agent = Agent(model, say)
         if retry and error:
-            details = {k: error[k] for k in ("relation_id", "remote_unit", "remote_app") if error.get(k)}
+            keys = ("relation_id", "remote_unit", "remote_app", "departing")
+            details = {k: error[k] for k in keys if error.get(k)}
             model.queue.insert(0, {"unit": unit, "hook": error["hook"], **details})
         settle(agent)
 
@@ -340,6 +348,10 @@ def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture
 
 
 def _destroy_app(model: Model, app: str) -> None:
+    if _is_server(model, app):
+        kind = servers.kind_of(model, app)
+        for unit in model.app_units(app):
+            kind.teardown(model, unit)
     for unit in model.app_units(app):
         number = model.units[unit]["machine"]
         if number in model.machines:
@@ -356,6 +368,7 @@ def destroy(model_name: str = DEFAULT_MODEL) -> None:
     if not directory.exists():
         return
     with open_model(model_name) as model, step(f"destroying model {model_name}"):
+        servers.teardown(model)
         for number in list(model.machines):
             machine_of(model, number).destroy()
         model.machines.clear()
@@ -369,3 +382,148 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.5) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+# -- server applications: the other side of relations, played by real servers on the host ---------
+
+
+def _is_server(model: Model, app: str) -> bool:
+    return str(model.applications[app].get("kind", "charm")).startswith("server:")
+
+
+def server_name(spec: str) -> str | None:
+    """The server for a deploy argument (``server:postgresql``, ``postgresql``, ``ch:memcached``...),
+    or ``None`` when it names no known server."""
+    name = spec.removeprefix("server:").removeprefix("ch:").removeprefix("cs:").rsplit("/", 1)[-1]
+    if name not in servers.kinds():
+        name = name.rsplit("-", 1)[0]  # a charm store revision suffix: postgresql-123
+    return name if name in servers.kinds() else None
+
+
+def deploy_server(
+    name: str, app: str = "", config: Json | None = None, units: int = 1, model_name: str = DEFAULT_MODEL
+) -> None:
+    """Add a server application (no charm, no machine) with ``units`` units, and run its events."""
+    kind = servers.kinds().get(name)
+    if kind is None:
+        raise SystemExit(f"unknown server {name!r} (known: {', '.join(sorted(servers.kinds()))})")
+    app = app or kind.charm
+    with open_model(model_name) as model, interruptible():
+        if app in model.applications:
+            raise SystemExit(f"application {app} already exists")
+        values = {
+            key: _typed(value, kind.options.get(key, {}).get("type", "string"))
+            for key, value in (config or {}).items()
+        }
+        model.applications[app] = {
+            "kind": f"server:{name}",
+            "charm": f"server:{name}",
+            "options": kind.options,
+            "config": values,
+            "leader": None,
+            "leader_data": {},
+            "status": {},
+            "version": "",
+            "endpoints": kind.endpoints(),
+        }
+        try:
+            for _ in range(units):
+                _add_server_unit(model, app)
+            with step(f"starting {app} ({kind.description})"):
+                settle(Agent(model, say))
+        except KeyboardInterrupt:
+            say("interrupted: stopping the servers this deploy started")
+            _destroy_app(model, app)
+            raise
+
+
+def _add_server_unit(model: Model, app: str) -> str:
+    """A unit of a server application, on the host; queues the events a new unit gets."""
+    application = model.applications[app]
+    number = application.setdefault("next_unit", 0)
+    application["next_unit"] = number + 1
+    unit = f"{app}/{number}"
+    model.units[unit] = {
+        "app": app,
+        "machine": "host",
+        "agent": "idle",
+        "ports": [],
+        "status": {"status": "waiting", "message": "starting"},
+    }
+    agent = Agent(model, say)
+    agent.enqueue(unit, "install")
+    if not application.get("leader"):
+        application["leader"] = unit
+        agent.enqueue(unit, "leader-elected")
+    agent.enqueue(unit, "config-changed")
+    agent.enqueue(unit, "start")
+    for rid, rel in model.relations_of(app):
+        for other_app in rel["apps"]:
+            for other in model.app_units(other_app):
+                if other != unit:
+                    agent.join(rid, unit, other)
+                    agent.join(rid, other, unit)
+    return unit
+
+
+def _postgresql_app(model: Model, app: str) -> None:
+    if app not in model.applications or model.applications[app].get("kind") != "server:postgresql":
+        raise SystemExit(f'"{app}" is not a postgresql server application')
+
+
+def failover(app: str, model_name: str = DEFAULT_MODEL) -> str:
+    """Promote a standby of server ``app`` (adding one first if there is none); return the new master."""
+    from . import servers_postgresql
+
+    with open_model(model_name) as model, interruptible():
+        _postgresql_app(model, app)
+        if len(model.app_units(app)) < 2:
+            _add_server_unit(model, app)
+            with step(f"adding a standby to {app}"):
+                settle(Agent(model, say))
+        agent = Agent(model, say)
+        with step(f"failing {app} over to its standby"):
+            new = servers_postgresql.failover(agent, app)
+            settle(agent)
+        return new
+
+
+def set_access(app: str, client_unit: str, granted: bool, model_name: str = DEFAULT_MODEL) -> None:
+    """Grant or withhold ``client_unit``'s access (allowed-units/allowed-subnets) on server ``app``."""
+    from . import servers_postgresql
+
+    with open_model(model_name) as model:
+        _postgresql_app(model, app)
+        agent = Agent(model, say)
+        servers_postgresql.set_withheld(agent, app, client_unit, withheld=not granted)
+        settle(agent)
+
+
+def deploy_bundle(bundle: Path, charm: Path, model_name: str = DEFAULT_MODEL) -> list[str]:
+    """Deploy a Juju bundle: applications of the charm from ``charm``, the others as server
+    applications, then its relations. Returns the relation ids."""
+    data = yaml.safe_load(bundle.read_text()) or {}
+    applications: dict[str, Json] = data.get("applications") or data.get("services") or {}
+    metadata = read_charm_file(charm.resolve(), "metadata.yaml") or {}
+    planned = []
+    for app, spec in applications.items():
+        source = str(spec.get("charm", app))
+        local = source.startswith((".", "/")) or source.removeprefix("ch:") == metadata.get("name")
+        name = None if local else server_name(source)
+        if not local and name is None:
+            raise SystemExit(f"{app}: no server stands in for charm {source!r}, and it is not {charm}")
+        planned.append((app, name, dict(spec.get("options") or {}), int(spec.get("num_units", 1))))
+    for app, name, options, units in sorted(planned, key=lambda p: p[1] is None):
+        if name is None:
+            deploy(charm, app, options, units, model_name)
+        else:
+            deploy_server(name, app, options, units, model_name)
+    return [relate(_first(pair), _second(pair), model_name) for pair in data.get("relations") or []]
+
+
+def _first(pair: list[Any]) -> str:
+    return str(pair[0][0] if isinstance(pair[0], list) else pair[0])
+
+
+def _second(pair: list[Any]) -> str:
+    return str(pair[1][0] if isinstance(pair[1], list) else pair[1])

@@ -1,34 +1,249 @@
 """The other side of a relation, played by the runner with a real server.
 
-An application of kind ``server:<name>`` has no charm: when one of its relations
-changes, the handler registered under ``<name>`` sets the server up the way that
-charm would and publishes the same relation data. See localjuju/servers_*.py.
+An application of kind ``server:<name>`` has no charm and no machine: its units are
+servers the runner starts on the host (machines share the host's network namespace,
+so the charm's units reach them on 127.0.0.1). Each server module
+(``servers_<name>.py``) registers a :class:`ServerKind`: the endpoints of the charm it
+stands in for, a handler that reconciles one unit on any of its events (start the
+server, create what clients asked for, publish the relation data that charm would),
+and a teardown that stops the unit's processes and removes its files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .model import Model
 
+Json = dict[str, Any]
 Handler = Callable[["Agent", str, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
+Teardown = Callable[["Model", str], None]
+MODULES = ("servers_postgresql", "servers_memcached", "servers_elasticsearch", "servers_apache2")
+HOST_ADDRESS = "127.0.0.1"
 
 
-def register(name: str) -> Callable[[Handler], Handler]:
-    def add(handler: Handler) -> Handler:
-        HANDLERS[name] = handler
-        return handler
+@dataclass(frozen=True)
+class ServerKind:
+    """What a server stands in for (``charm``, its endpoints) and how to run one unit of it."""
 
-    return add
+    name: str
+    charm: str
+    provides: dict[str, str]
+    requires: dict[str, str]
+    handle: Handler
+    teardown: Teardown
+    options: Json = field(default_factory=dict)
+    description: str = ""
+
+    def endpoints(self) -> Json:
+        """The ``endpoints`` entry of the application in the model, as read from metadata."""
+        return {
+            "provides": {name: {"interface": i} for name, i in self.provides.items()},
+            "requires": {name: {"interface": i} for name, i in self.requires.items()},
+            "peers": {},
+        }
+
+
+KINDS: dict[str, ServerKind] = {}
+
+
+def register(kind: ServerKind) -> ServerKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kinds() -> dict[str, ServerKind]:
+    """Every known server, by name (importing the server modules registers them)."""
+    for module in MODULES:
+        importlib.import_module(f"{__package__}.{module}")
+    return KINDS
+
+
+def kind_of(model: Model, app: str) -> ServerKind:
+    name = model.applications[app]["kind"].split(":", 1)[1]
+    kind = kinds().get(name)
+    if kind is None:
+        raise RuntimeError(f"no server handler for {name}")
+    return kind
 
 
 def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
-    kind = agent.model.applications[agent.model.units[unit]["app"]]["kind"]
-    name = kind.split(":", 1)[1]
-    handler = HANDLERS.get(name)
-    if handler is None:
-        raise RuntimeError(f"no server handler for {name}")
-    handler(agent, unit, event)
+    """Run the unit's handler; a failure puts the unit in error, as a failed hook does."""
+    model = agent.model
+    info = model.units[unit]
+    kind = kind_of(model, info["app"])
+    agent.report(f"{unit}: {event['hook']} (server {kind.name})")
+    try:
+        kind.handle(agent, unit, event)
+    except Exception as error:  # any failure is reported on the unit, like a hook error
+        info["agent"] = "error"
+        info["error"] = {
+            "hook": event["hook"],
+            "output": traceback.format_exc()[-4000:],
+            **{k: event.get(k, "") for k in ("relation_id", "remote_unit", "remote_app")},
+        }
+        agent.report(f"{unit}: {event['hook']} failed: {error}")
+        with open(model.dir / "debug.log", "a") as log:
+            log.write(f"{unit}: {time.strftime('%H:%M:%S')} server {kind.name}: {error}\n")
+        return
+    info["agent"] = "idle"
+    info.pop("error", None)
+
+
+def teardown(model: Model) -> None:
+    """Stop every server of ``model`` and remove its files (errors are reported, not raised)."""
+    for app, application in model.applications.items():
+        if not str(application.get("kind", "")).startswith("server:"):
+            continue
+        kind = kind_of(model, app)
+        for unit in model.app_units(app):
+            try:
+                kind.teardown(model, unit)
+            except Exception as error:  # keep tearing the others down
+                print(f"   {unit}: teardown failed: {error}", flush=True)
+    shutil.rmtree(model.dir / "servers", ignore_errors=True)
+
+
+# -- helpers shared by the server modules ---------------------------------------------------
+
+
+def unit_dir(model: Model, unit: str) -> Path:
+    """The unit's own directory (config, data, logs, pid file), under the model's directory."""
+    path = model.dir / "servers" / unit.replace("/", "-")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def state(model: Model, unit: str) -> Json:
+    """The unit's server record in the model (port, pid file...), created empty."""
+    return model.units[unit].setdefault("server", {})  # type: ignore[no-any-return]
+
+
+def set_status(model: Model, unit: str, status: str, message: str) -> None:
+    model.units[unit]["status"] = {"status": status, "message": message}
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST_ADDRESS, port))
+        except OSError:
+            return False
+    return True
+
+
+def allocate_port(model: Model, unit: str, start: int, avoid: Iterable[int] = ()) -> int:
+    """The unit's port: kept once chosen, else the first free one from ``start`` on."""
+    record = state(model, unit)
+    if record.get("port"):
+        return int(record["port"])
+    taken = {int(u.get("server", {}).get("port", 0)) for u in model.units.values()} | set(avoid)
+    port = start
+    while port in taken or not port_is_free(port):
+        port += 1
+    record["port"] = port
+    return port
+
+
+def ensure_packages(binary: str, packages: Iterable[str]) -> None:
+    """apt-get install ``packages`` on the host unless ``binary`` is already there."""
+    if shutil.which(binary) or Path(binary).exists():
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run ``command``; return its output, or raise RuntimeError carrying its error output."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()[-2000:]
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {detail}")
+    return result.stdout
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """The pid in ``pidfile`` if that process is alive."""
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
+def stop_pid(pidfile: Path, timeout: float = 10.0) -> None:
+    """SIGTERM the process in ``pidfile`` and wait for it to go (SIGKILL after ``timeout``)."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``; raise after ``timeout``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((HOST_ADDRESS, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {HOST_ADDRESS}:{port} after {timeout:.0f}s")
+
+
+def juju_keys(model: Model, unit: str) -> dict[str, str]:
+    """What Juju itself keeps in every unit's relation data."""
+    address = unit_address(model, unit)
+    return {"private-address": address, "ingress-address": address, "egress-subnets": f"{address}/32"}
+
+
+def unit_address(model: Model, unit: str) -> str:
+    """A unit's address: its machine's, or the host's loopback for a server unit."""
+    info = model.units.get(unit, {})
+    return str(model.machines.get(info.get("machine", ""), {}).get("address", HOST_ADDRESS))
+
+
+def live_relations(model: Model, app: str) -> list[tuple[str, Json]]:
+    """The relations of ``app`` that are not being removed, by id."""
+    return [(rid, rel) for rid, rel in model.relations_of(app) if not rel.get("removing")]
+
+
+def remote_units(model: Model, rel: Json, unit: str) -> list[str]:
+    """The remote units ``unit`` has seen join ``rel`` (sorted by name, still in the model)."""
+    return sorted(
+        (u for u in rel["seen"].get(unit, []) if u in model.units), key=lambda u: int(u.split("/")[1])
+    )
+
+
+def publish(agent: Agent, rid: str, entity: str, data: dict[str, str]) -> None:
+    """Write ``entity``'s (a unit or the app) data in relation ``rid``; empty values are dropped."""
+    agent.publish(rid, entity, {k: v for k, v in data.items() if v not in ("", None)})

@@ -1,0 +1,89 @@
+"""Elasticsearch, played by the stand-in server of :mod:`localjuju.es_standin` (the real
+server cannot be installed here): one stand-in daemon per unit on the host's loopback
+(port 9200 and up), and on every ``client`` relation the keys the elasticsearch charm
+sets on client-relation-joined: ``cluster-name``, ``host`` and ``port``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import servers
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .model import Model
+
+BASE_PORT = 9200
+STANDIN = Path(__file__).resolve().parent / "es_standin.py"
+OPTIONS = {"cluster-name": {"type": "string", "default": "elasticsearch", "description": "cluster name"}}
+
+
+def relation_data(cluster_name: str, host: str, port: int) -> dict[str, str]:
+    """What an elasticsearch unit publishes to a client."""
+    return {"cluster-name": cluster_name, "host": host, "port": str(port)}
+
+
+def ensure_running(model: Model, unit: str, cluster_name: str) -> int:
+    """Start the unit's stand-in unless it runs; return its port."""
+    port = servers.allocate_port(model, unit, BASE_PORT)
+    directory = servers.unit_dir(model, unit)
+    pidfile = directory / "es_standin.pid"
+    if servers.read_pid(pidfile) is None:
+        with open(directory / "es_standin.log", "ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(STANDIN),
+                    "--port",
+                    str(port),
+                    "--cluster-name",
+                    cluster_name,
+                    "--node-name",
+                    unit.replace("/", "-"),
+                ],
+                cwd=directory,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        pidfile.write_text(f"{process.pid}\n")
+        servers.wait_for_port(port)
+    return port
+
+
+def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
+    """Any event: keep the stand-in running and publish its address on every relation."""
+    model = agent.model
+    app = model.units[unit]["app"]
+    cluster_name = str(agent.effective_config(app).get("cluster-name") or app)
+    port = ensure_running(model, unit, cluster_name)
+    data = {
+        **servers.juju_keys(model, unit),
+        **relation_data(cluster_name, servers.unit_address(model, unit), port),
+    }
+    for rid, _ in servers.live_relations(model, app):
+        servers.publish(agent, rid, unit, data)
+    servers.set_status(model, unit, "active", f"ready (stand-in, {servers.HOST_ADDRESS}:{port})")
+
+
+def teardown(model: Model, unit: str) -> None:
+    servers.stop_pid(servers.unit_dir(model, unit) / "es_standin.pid")
+
+
+servers.register(
+    servers.ServerKind(
+        name="elasticsearch",
+        charm="elasticsearch",
+        provides={"client": "elasticsearch"},
+        requires={},
+        handle=handle,
+        teardown=teardown,
+        options=OPTIONS,
+        description="an Elasticsearch 8 stand-in (localjuju/es_standin.py), one per unit",
+    )
+)
