@@ -1,0 +1,148 @@
+"""Fuzz: hundreds of adversarial config values through the real hooks of a serving unit.
+
+Each round sets several options at once to generated hostile values, runs the real
+config-changed hook, checks the unit, then restores the options. Values that reach the
+network or run commands by design (a valid app_repo, packages, release_command) are
+never generated valid: the point is what the charm does with input it must refuse.
+Asserts: no hook error, refused values leave the unit `blocked` naming the option, the
+demo keeps serving throughout, environment values reach the app byte for byte, no file
+is written outside the charm's and the app's directories, and SECRET_KEY is never logged.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import pytest
+from localmodel import APP, LocalModel, http_get
+
+URL = "http://127.0.0.1:8080"
+SEED = 20261125
+VALUES = 520
+PER_ROUND = 8
+
+NASTY = [
+    "\n",
+    "\r\n",
+    "\x01",
+    "\x1b[31m",
+    "$(touch /tmp/owned)",
+    "`id`",
+    "'; rm -rf / #",
+    '"',
+    "\\",
+    "${HOME}",
+    "%s%n",
+    "../../../../etc/passwd",
+    "--upload-pack=touch /tmp/owned",
+    "-oProxyCommand=sh",
+    "ext::sh -c touch% /tmp/owned",
+    "é中\u202e",
+    " ",
+    "{{ 7*7 }}",
+    "{% raw %}",
+]
+# options that act on the world when valid are only given values they must refuse
+MUST_REFUSE = {
+    "app_repo": [
+        "-u",
+        "ext::sh -c id",
+        "https://exa mple.org/x",
+        "file:///x\ny",
+        "--upload-pack=id",
+        "fd::3",
+    ],
+    "python_packages": ["-e /", "--index-url=http://evil", "pkg; rm", "a\nb"],
+    "apt_packages": ["-o APT::x", "pkg; rm", "../x", "a\nb", "UPPER"],
+    "app_ref": ["--orphan", "a..b", "-x", "ref with space", "a\nb", "@{-1}"],
+    "wsgi_app": ["os:system('id')", "a b:c", "-m:x", "x:y\nz"],
+    "port": ["0", "-1", "65536", "9223372036854775807", "80"],
+    "workers": ["-1", "100000"],
+    "threads": ["-3", "4096"],
+    "timeout": ["-1", "0", "9" * 18],
+    "max_requests": ["-5", "-2000000"],
+    "keep_releases": ["0", "-2"],
+    "worker_class": ["eventlet; rm", "../sync", "sync\nx", "gevent"],
+    "log_level": ["loud", "info\nerror", ""],
+    "health_check_path": ["no-slash", "/\n", "http://elsewhere/", "/a b"],
+    "database_name": ["a;b", "x\ny", "-d", "'quoted'"],
+    "database_roles": ["r;DROP", "a b", "x\ny"],
+    "database_extensions": ["plpgsql;DROP", "a b"],
+    "environment": ["NO_EQUALS", "1BAD=x", "BAD KEY=x", "PORT=1", "SECRET_KEY=mine", "A=b\nSECRET_KEY=x"],
+}
+# Juju itself refuses a non-integer for an int option, so those only get integers
+INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases"}
+DEFAULTS = {"port": "8080", "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
+DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": "/"}
+WRITABLE = (f"/srv/{APP}/", f"/etc/{APP}/", "/var/lib/juju/", "/var/log/", "/var/lib/systemd/", "/var/cache/")
+
+
+def hostile(rng: random.Random) -> str:
+    """A short string built from the pieces above and random printable noise."""
+    parts = [rng.choice(NASTY) for _ in range(rng.randint(1, 3))]
+    parts.append("".join(rng.choice(string.printable) for _ in range(rng.randint(0, 12))))
+    rng.shuffle(parts)
+    return "".join(parts)
+
+
+def refused_value(rng: random.Random, option: str) -> str:
+    base = rng.choice(MUST_REFUSE[option])
+    if rng.random() < 0.5 or option in INTEGERS | {"log_level"}:
+        return base
+    return base + rng.choice(["\n", "\t", "\x7f", " x"])
+
+
+def safe_environment_value(rng: random.Random) -> str:
+    """A value the app must receive exactly: anything printable, no newline or NUL."""
+    value = hostile(rng)
+    return "".join(ch for ch in value if ch.isprintable() and ch != "#").strip() or "x"
+
+
+@pytest.fixture(scope="module")
+def demo(model: LocalModel, charm: Path) -> LocalModel:
+    model.cli("deploy", str(charm))
+    model.sh("touch /run/fuzz-start && sleep 1")
+    return model
+
+
+def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
+    rng = random.Random(SEED)
+    secret = next(
+        line.split("=", 1)[1].strip('"')
+        for line in demo.sh(f"cat /etc/{APP}/settings.env").splitlines()
+        if line.startswith("SECRET_KEY=")
+    )
+    tried = 0
+    while tried < VALUES:
+        options = rng.sample(sorted(MUST_REFUSE), 3)
+        bad = {option: refused_value(rng, option) for option in options}
+        demo.config(**bad)
+        unit = demo.unit()
+        assert unit["agent-status"] == "idle", (bad, unit)
+        assert unit["workload-status"] == "blocked", (bad, unit)
+        assert "invalid config" in unit["message"] and any(o in unit["message"] for o in bad), (bad, unit)
+        assert http_get(f"{URL}/healthz").json()["status"] == "ok", bad
+        tried += len(bad)
+
+        # values the app must get exactly, however hostile
+        greeting, note = safe_environment_value(rng), safe_environment_value(rng)
+        environment = f"GREETING={greeting}\nDEMO_NOTE={note}"
+        demo.config(**({o: DEFAULTS.get(o, "") for o in options} | {"environment": environment}))
+        unit = demo.unit()
+        assert unit["workload-status"] == "active", (environment, unit)
+        assert http_get(f"{URL}/env?GREETING").json()["value"] == greeting
+        assert http_get(f"{URL}/env?DEMO_NOTE").json()["value"] == note
+        tried += 2
+    print(f"fuzz: {tried} adversarial values, seed {SEED}")
+
+    stray = [
+        path
+        for path in demo.sh("find / -xdev -newer /run/fuzz-start -type f 2>/dev/null").split("\n")
+        if path and not path.startswith(WRITABLE)
+    ]
+    assert stray == [], stray
+    assert not demo.sh("ls /tmp/owned 2>/dev/null || true").strip()
+    assert secret not in demo.cli("debug-log", "--replay").stdout
+    assert demo.unit()["workload-status"] == "active"
