@@ -2,6 +2,8 @@
 checks, on every request, that each configured backend really works.
 
 GET /         an HTML page: release, settings (secrets redacted), backends
+GET /request  JSON {"client", "scheme"}: the request as the app sees it behind a proxy
+GET /env?NAME JSON: one setting (secrets redacted)
 GET /healthz  JSON {"status": "ok"|"degraded", "backends": {...}}; 503 when degraded
 """
 
@@ -212,7 +214,7 @@ def page(environ: dict) -> str:
         f"</td><td>{html.escape(b['detail'])}</td></tr>"
         for name, b in backends(environ).items()
     )
-    client = environ.get("REMOTE_ADDR", "")
+    client = client_address(environ)
     scheme = environ.get("wsgi.url_scheme", "")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>wsgi-app demo</title>
@@ -230,12 +232,39 @@ worker pid {os.getpid()} on {html.escape(socket.gethostname())}.</p>
 """
 
 
+def _bare(address: str) -> str:
+    address = address.strip()
+    return address[len("::ffff:") :] if address.startswith("::ffff:") else address
+
+
+def client_address(environ) -> str:
+    """The client's address: the peer's, or, when the peer is a proxy the charm trusts
+    (FORWARDED_ALLOW_IPS, from the website relation), the last untrusted hop it forwarded."""
+    peer = _bare(environ.get("REMOTE_ADDR", ""))
+    trusted = {_bare(a) for a in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if a.strip()}
+    hops = [_bare(a) for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if peer not in trusted or not hops:
+        return peer
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return hops[0]
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     if path == "/healthz":
         status, body = health(environ)
         payload = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+    if path == "/request":  # what the app knows of the request, after any trusted proxy
+        payload = json.dumps(
+            {"client": client_address(environ), "scheme": environ.get("wsgi.url_scheme", "")}
+        ).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        )
         return [payload]
     if path == "/env":
         name = unquote(environ.get("QUERY_STRING", ""))

@@ -33,4 +33,7 @@ def model(request: pytest.FixtureRequest, charm: Path) -> Iterator[LocalModel]:
     try:
         yield local
     finally:
-        local.cli("destroy", check=False)
+        if os.environ.get("E2E_KEEP"):  # debugging: keep the machines, remove them by hand
+            print(f"\nkept model {local.name}: localjuju -m {local.name} destroy")
+        else:
+            local.cli("destroy", check=False)

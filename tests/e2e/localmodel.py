@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,23 @@ class Response:
         return json.loads(self.body)
 
 
-def http_get(url: str, timeout: float = 10) -> Response:
-    """GET ``url`` (loopback only); HTTP errors are responses, not exceptions."""
-    assert url.startswith("http://127.0.0.1:"), url
+def http_get(
+    url: str, timeout: float = 10, headers: dict[str, str] | None = None, source: str = ""
+) -> Response:
+    """GET ``url`` (loopback only), optionally from another loopback ``source`` address."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.hostname == "127.0.0.1" and parts.port, url
+    assert not source or source.startswith("127."), source
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
-            return Response(answer.status, answer.read().decode())
-    except urllib.error.HTTPError as error:
-        return Response(error.code, error.read().decode())
+        path = parts.path or "/"
+        connection.request("GET", f"{path}?{parts.query}" if parts.query else path, headers=headers or {})
+        answer = connection.getresponse()
+        return Response(answer.status, answer.read().decode())
+    finally:
+        connection.close()
 
 
 class LocalModel:
@@ -107,7 +116,7 @@ class LocalModel:
                 last = http_get(url, timeout=5)
                 if last.status == 200:
                     return last
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:
                 last = error
             time.sleep(0.5)
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
@@ -134,7 +143,7 @@ class SteadyLoad:
             try:
                 answer = http_get(self.url, timeout=30)
                 failed = "" if answer.status == 200 else f"HTTP {answer.status}"
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:
                 failed = f"{type(error).__name__}: {error}"
             with self._lock:
                 if failed:

@@ -13,7 +13,7 @@ from typing import Any
 
 from charms.templating.jinja2 import render
 
-from .environment import app_settings, proxy_settings
+from .environment import app_settings
 from .sandbox import sandbox_directives
 from .state import WsgiState
 
@@ -88,9 +88,23 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
+def gunicorn_trusted_proxies(proxies: tuple[str, ...]) -> str:
+    """gunicorn's ``forwarded_allow_ips`` for ``proxies`` (default: this machine).
+
+    gunicorn listens on a dual-stack socket, where an IPv4 peer shows as ``::ffff:a.b.c.d``
+    and gunicorn compares addresses as text: each IPv4 address is listed in both forms.
+    """
+    addresses = proxies or tuple(DEFAULT_FORWARDED_ALLOW_IPS.split(","))
+    listed: list[str] = []
+    for address in addresses:
+        listed.append(address)
+        if "." in address and ":" not in address:
+            listed.append(f"::ffff:{address}")
+    return ",".join(listed)
+
+
 def render_gunicorn_conf(state: WsgiState) -> str:
     config = state.config
-    forwarded = proxy_settings(state.integrations.proxies).get("FORWARDED_ALLOW_IPS")
     context = {
         **_common(state),
         "workers": state.workers,
@@ -102,7 +116,7 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "max_requests": config.max_requests,
         "max_requests_jitter": config.max_requests_jitter,
         "runtime_dir": f"/run/{state.app_name}",
-        "forwarded_allow_ips": forwarded or DEFAULT_FORWARDED_ALLOW_IPS,
+        "forwarded_allow_ips": gunicorn_trusted_proxies(state.integrations.proxies),
         "log_level": config.log_level,
     }
     return _render("gunicorn.conf.py.j2", context)

@@ -1,0 +1,149 @@
+"""Relations against real servers: PostgreSQL 15 (pgsql and postgresql_client, failover,
+access not yet granted), memcached (several units), apache2 in front (http, forwarded
+client address). Elasticsearch is a STAND-IN (localjuju/es_standin.py): no ES server can
+be installed here.
+
+Servers run on the host (localjuju plays their charms); the wsgi-app unit reaches them on
+127.0.0.1, as does apache2 reaching the unit.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localmodel import APP, LocalModel, http_get
+
+URL = "http://127.0.0.1:8080"
+APACHE = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def stack(model: LocalModel, charm: Path) -> LocalModel:
+    model.cli("deploy", str(charm))
+    model.cli("deploy", "postgresql", "-n", "2")
+    model.cli("deploy", "memcached", "-n", "2")
+    model.cli("deploy", "elasticsearch")
+    model.cli("deploy", "apache2", "--config", "port=8000")
+    return model
+
+
+def settings(model: LocalModel) -> dict[str, str]:
+    lines = model.sh(f"cat /etc/{APP}/settings.env").splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {key: value.strip('"') for key, value in pairs}
+
+
+def backends(model: LocalModel) -> dict[str, Any]:
+    health = http_get(f"{URL}/healthz").json()
+    result: dict[str, Any] = health["backends"]
+    return result
+
+
+def visits(model: LocalModel) -> int:
+    detail = backends(model)["database"]["detail"]
+    match = re.search(r"\((\d+) visits\)", detail)
+    assert match, detail
+    return int(match.group(1))
+
+
+def test_database_waits_for_access_then_serves_from_postgresql(stack: LocalModel) -> None:
+    stack.cli("relate", "wsgi-app:db", "postgresql:db")
+    assert settings(stack)["DATABASE_URL"].startswith("postgresql://")
+    stack.cli("withhold-access", "postgresql", "wsgi-app/0")
+    unit = stack.unit()
+    assert unit["workload-status"] == "waiting" and "database access" in unit["message"], unit
+    stack.cli("grant-access", "postgresql", "wsgi-app/0")
+    unit = stack.unit()
+    assert unit["workload-status"] == "active", unit
+    env = settings(stack)
+    assert env["DATABASE_URL"].startswith(f"postgresql://{env['PGUSER']}:")
+    assert env["PGHOST"] == "127.0.0.1" and env["PGDATABASE"] == APP
+    assert env["DATABASE_READ_URLS"].startswith("postgresql://")  # the streaming standby
+    database = backends(stack)["database"]
+    assert database["ok"] is True and "postgresql" in database["detail"], database
+    password = env["PGPASSWORD"]
+    assert password not in stack.cli("debug-log", "--replay").stdout
+    assert password not in str(stack.action("show-settings"))
+    assert stack.sh(f"stat -c %a /etc/{APP}/settings.env").strip() == "640"
+
+
+def test_unchanged_relation_data_restarts_nothing(stack: LocalModel) -> None:
+    pid = stack.main_pid()
+    stack.cli("grant-access", "postgresql", "wsgi-app/0")  # publishes the same data again
+    stack.cli("run-hook", "wsgi-app/0", "update-status")
+    assert stack.main_pid() == pid
+
+
+def test_failover_follows_the_new_master(stack: LocalModel) -> None:
+    before = settings(stack)["PGPORT"]
+    count = visits(stack)
+    stack.cli("failover", "postgresql")
+    after = settings(stack)
+    assert after["PGPORT"] != before
+    assert backends(stack)["database"]["ok"] is True
+    assert visits(stack) > count  # the rows written before the failover are still there
+    assert stack.unit()["workload-status"] == "active"
+
+
+def test_both_database_relations_block(stack: LocalModel) -> None:
+    stack.cli("relate", "wsgi-app:database", "postgresql:database")
+    unit = stack.unit()
+    assert unit["workload-status"] == "blocked" and "remove one" in unit["message"], unit
+    assert http_get(f"{URL}/healthz").json()["status"] == "ok"  # still serving
+    stack.cli("remove-relation", "wsgi-app:db", "postgresql:db")
+    assert stack.unit()["workload-status"] == "active"
+    env = settings(stack)
+    assert env["DATABASE_URL"].startswith("postgresql://") and "PGPASSWORD" in env  # postgresql_client
+    # the tables of the old relation's user are not this user's: ask for a database of its own
+    stack.config(database_name="shop")
+    env = settings(stack)
+    assert env["PGDATABASE"] == "shop" and stack.unit()["workload-status"] == "active"
+    assert backends(stack)["database"]["ok"] is True
+
+
+def test_every_memcached_unit_is_used(stack: LocalModel) -> None:
+    stack.cli("relate", "wsgi-app:cache", "memcached:cache")
+    servers = settings(stack)["MEMCACHE_SERVERS"].split(",")
+    assert len(servers) == 2 and all(s.startswith("127.0.0.1:") for s in servers)
+    cache = backends(stack)["cache"]
+    assert cache["ok"] is True and "2" in cache["detail"], cache
+    stack.cli("add-unit", "memcached")
+    assert len(settings(stack)["MEMCACHE_SERVERS"].split(",")) == 3
+    assert backends(stack)["cache"]["ok"] is True
+
+
+def test_search_with_the_elasticsearch_standin(stack: LocalModel) -> None:
+    stack.cli("relate", "wsgi-app:search", "elasticsearch:client")
+    env = settings(stack)
+    assert env["ELASTICSEARCH_URL"].startswith("http://127.0.0.1:")
+    search = backends(stack)["search"]
+    assert search["ok"] is True, search
+
+
+def test_apache2_in_front_forwards_the_client(stack: LocalModel) -> None:
+    spoofed = {"X-Forwarded-For": "203.0.113.7"}
+    direct = http_get(f"{URL}/request", headers=spoofed, source="127.0.0.2").json()
+    assert direct["client"] == "127.0.0.2"  # no proxy trusted yet: a forged header is ignored
+    stack.cli("relate", "apache2:balancer", "wsgi-app:website")
+    assert settings(stack)["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
+    answer = stack.wait_serving(f"{APACHE}/request")
+    assert answer.status == 200
+    through = http_get(f"{APACHE}/request", source="127.0.0.2", headers={"X-Forwarded-Proto": "https"}).json()
+    assert through == {"client": "127.0.0.2", "scheme": "https"}, through
+    page = http_get(f"{APACHE}/")
+    assert "wsgi-app demo" in page.body
+
+
+def test_unrelating_removes_the_settings(stack: LocalModel) -> None:
+    for a, b in [("wsgi-app:cache", "memcached:cache"), ("wsgi-app:search", "elasticsearch:client")]:
+        stack.cli("remove-relation", a, b)
+    stack.cli("remove-relation", "wsgi-app:database", "postgresql:database")
+    env = settings(stack)
+    assert not {"MEMCACHE_SERVERS", "ELASTICSEARCH_URL", "PGPASSWORD"} & set(env), env
+    assert env["DATABASE_URL"].startswith("sqlite:///")
+    assert stack.unit()["workload-status"] == "active"
+    assert backends(stack)["cache"]["ok"] is None
+    assert http_get(f"{URL}/healthz").json()["status"] == "ok"
