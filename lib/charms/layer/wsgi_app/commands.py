@@ -18,6 +18,16 @@ from typing import Any
 DEFAULT_TIMEOUT = 600
 
 
+_SSH_ERRORS = (
+    "Permission denied",
+    "Host key verification failed",
+    "Could not resolve hostname",
+    "Connection refused",
+    "Connection timed out",
+    "No route to host",
+)
+
+
 class CommandFailed(RuntimeError):
     """A command exited non-zero, timed out or could not start."""
 
@@ -32,10 +42,15 @@ class CommandFailed(RuntimeError):
         return " | ".join(kept)[-width:] or "no output"
 
     def reason(self, width: int = 200) -> str:
-        """The first ``fatal:``/``error:`` line (what git and pip lead with), else the last line."""
-        for line in self.output.splitlines():
-            if line.strip().lower().startswith(("fatal:", "error:")):
-                return line.strip()[:width]
+        """The lines that say what went wrong (git's and pip's ``fatal:``/``error:``, ssh's
+        complaints) joined, else the last line."""
+        significant = [
+            line.strip()
+            for line in self.output.splitlines()
+            if line.strip().lower().startswith(("fatal:", "error:")) or any(m in line for m in _SSH_ERRORS)
+        ]
+        if significant:
+            return " | ".join(significant[:2])[:width]
         return self.tail(1, width)
 
 

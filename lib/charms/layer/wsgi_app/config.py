@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import validate
 from .options import OPTIONS
 
 
@@ -30,6 +31,8 @@ class AppConfig:
 
     app_repo: str = ""
     app_ref: str = ""
+    deploy_key: str = field(default="", repr=False)  # a secret: never in reprs or logs
+    known_hosts: str = ""
     wsgi_app: str = ""
     environment: Mapping[str, str] = field(default_factory=dict)
     python_packages: tuple[str, ...] = ()
@@ -64,6 +67,17 @@ def parse_config(raw: Mapping[str, Any]) -> AppConfig:
             values[option.name] = option.parse(option.default if value is None else value)
         except ValueError as error:
             problems.append((option.name, str(error)))
+    if not problems:
+        problems.extend(_combination_problems(values))
     if problems:
         raise ConfigError(problems)
     return AppConfig(**values)
+
+
+def _combination_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Options that are each valid but do not work together."""
+    if values["deploy_key"] and not validate.is_ssh_url(values["app_repo"]):
+        return [("deploy_key", "is set but app_repo is not an ssh URL (ssh://... or user@host:path)")]
+    if values["deploy_key"] and not values["known_hosts"]:
+        return [("known_hosts", "is required with deploy_key: the git server's host key must be pinned")]
+    return []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import entrypoint, health, python_env, releases, source, system
+from . import entrypoint, git_ssh, health, python_env, releases, source, system
 from .apply import Action, Running, Service, apply_files, decide, setting_names
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
@@ -65,6 +65,10 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
     return {
         "app_repo": config.app_repo,
         "app_ref": config.app_ref,
+        # a new key or host key is worth a new fetch; only a digest is kept
+        "ssh": hashlib.sha256((config.deploy_key + config.known_hosts).encode()).hexdigest()[:16]
+        if config.deploy_key or config.known_hosts
+        else "",
         "wsgi_app": config.wsgi_app,
         "python_packages": list(config.python_packages),
         "apt_packages": list(config.apt_packages),
@@ -135,9 +139,12 @@ def build_release(
     if config.app_repo:
         report(f"fetching {source.repo_label(config.app_repo)}")
         try:
-            revision = source.fetch(config.app_repo, config.app_ref, paths.mirror, account)
+            ssh_env = git_ssh.git_ssh_environment(config, account)
+            revision = source.fetch(config.app_repo, config.app_ref, paths.mirror, account, env=ssh_env)
         except source.SourceError as error:
             raise FetchError(str(error)) from None
+        except CommandFailed as error:  # installing the ssh client
+            raise FetchError(f"app_repo: cannot install the ssh client: {error.reason()}") from None
     else:
         revision = demo
     inputs = source_inputs(state, demo.commit)

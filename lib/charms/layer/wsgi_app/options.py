@@ -47,6 +47,24 @@ OPTIONS: tuple[Option, ...] = (
         validate.git_ref,
     ),
     Option(
+        "deploy_key",
+        "string",
+        "",
+        "Private SSH key (OpenSSH or PEM format) for cloning a private app_repo over ssh, "
+        "e.g. a read-only deploy key. Stored 0600, readable by the application user only, "
+        "and never logged. Requires known_hosts.",
+        validate.ssh_private_key,
+    ),
+    Option(
+        "known_hosts",
+        "string",
+        "",
+        "known_hosts lines pinning the git server's host keys (e.g. the output of "
+        "'ssh-keyscan -t ed25519 git.example.org', checked out of band). With an ssh "
+        "app_repo, host keys are always checked strictly.",
+        validate.known_hosts,
+    ),
+    Option(
         "wsgi_app",
         "string",
         "",

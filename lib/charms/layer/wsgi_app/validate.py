@@ -86,6 +86,67 @@ def repo_url(value: Any) -> str:
     return url
 
 
+_KEY_BEGIN = re.compile(r"-----BEGIN ((?:OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----\Z")
+_KEY_END = re.compile(r"-----END ((?:OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----\Z")
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+\Z|[A-Za-z-]+: .*\Z")
+_HOST_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    }
+)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}\Z")
+_KNOWN_HOST_PATTERNS = re.compile(r"[A-Za-z0-9.:\[\]*?!,_|=+/-]+\Z")
+
+
+def ssh_private_key(value: Any) -> str:
+    """An SSH private key in OpenSSH or PEM armour; the messages never quote the key."""
+    lines = [line.strip() for line in str(value or "").strip().splitlines()]
+    if not lines or lines == [""]:
+        return ""
+    if len(lines) < 3 or not _KEY_BEGIN.match(lines[0]) or not _KEY_END.match(lines[-1]):
+        raise ValueError("expected a private key between -----BEGIN ... PRIVATE KEY----- lines")
+    if "ENCRYPTED" in " ".join(lines[1:3]) or any(not _KEY_BODY.match(line) for line in lines[1:-1] if line):
+        raise ValueError("the key must be unencrypted and contain only its armoured body")
+    return "\n".join(lines) + "\n"
+
+
+def known_hosts(value: Any) -> str:
+    """known_hosts lines: [@marker] patterns keytype base64-key [comment]."""
+    kept = []
+    for number, raw in enumerate(str(value or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        _no_control(line, f"line {number}")
+        fields = line.split()
+        if fields[0] in ("@cert-authority", "@revoked"):
+            fields = fields[1:]
+        if len(fields) < 3:
+            raise ValueError(f"line {number} is not 'host keytype key'")
+        hosts, key_type, key = fields[:3]
+        if not _KNOWN_HOST_PATTERNS.match(hosts) or hosts.startswith("-"):
+            raise ValueError(f"line {number}: bad host pattern")
+        if key_type not in _HOST_KEY_TYPES:
+            raise ValueError(f"line {number}: unknown key type {key_type[:40]!r}")
+        if not _BASE64.match(key):
+            raise ValueError(f"line {number}: the key is not base64")
+        kept.append(line)
+    return "\n".join(kept) + "\n" if kept else ""
+
+
+def is_ssh_url(url: str) -> bool:
+    """True for ssh:// and scp-like (user@host:path) URLs."""
+    return url.startswith(("ssh://", "git+ssh://", "ssh+git://")) or (
+        "://" not in url and _SCP.match(url) is not None
+    )
+
+
 def git_ref(value: Any) -> str:
     """A branch or tag name git accepts (check-ref-format rules), or a commit hash."""
     ref = str(value or "").strip()

@@ -1,0 +1,91 @@
+"""deploy_key and known_hosts: validation, the files written and the ssh command git gets."""
+
+from __future__ import annotations
+
+import getpass
+import shlex
+import stat
+from pathlib import Path
+
+import pytest
+
+from charms.layer.wsgi_app import git_ssh
+from charms.layer.wsgi_app.commands import RunAs
+from charms.layer.wsgi_app.config import ConfigError, parse_config
+from charms.layer.wsgi_app.validate import is_ssh_url, known_hosts, ssh_private_key
+
+KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBi0fAKEm3Z3b2Y2ZrbW9ja2tleWZvcnRlc3RzAAAAAAAAAAAAAAAAAAAA
+-----END OPENSSH PRIVATE KEY-----
+"""
+HOSTS = "git.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGLR8AoSbdndvZjZmtt\n"
+SSH_REPO = "git@git.example.org:acme/shop.git"
+
+
+def test_a_key_is_kept_exactly() -> None:
+    assert ssh_private_key(KEY) == KEY
+    assert ssh_private_key("") == ""
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not a key",
+        KEY.replace("PRIVATE", "PUBLIC"),
+        KEY.replace("b3Bl", "b3 Bl"),
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nabc\n-----END RSA PRIVATE KEY-----\n",
+    ],
+)
+def test_bad_keys_are_refused_without_quoting_them(bad: str) -> None:
+    with pytest.raises(ValueError) as error:
+        ssh_private_key(bad)
+    assert "b3Bl" not in str(error.value)
+
+
+def test_known_hosts_lines() -> None:
+    assert known_hosts(HOSTS + "# comment\n\n") == HOSTS
+    assert known_hosts("[git.example.org]:2222 ssh-ed25519 AAAA x@y\n").startswith("[git.example.org]:2222")
+    for bad in ("host", "host ssh-dss AAAA", "-oProxyCommand=x ssh-rsa AAAA", "h ssh-rsa not$base64"):
+        with pytest.raises(ValueError):
+            known_hosts(bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "ssh"),
+    [
+        ("ssh://git@example.org/x.git", True),
+        ("git@example.org:x.git", True),
+        ("https://example.org/x.git", False),
+        ("file:///srv/x.git", False),
+    ],
+)
+def test_is_ssh_url(url: str, ssh: bool) -> None:
+    assert is_ssh_url(url) is ssh
+
+
+def test_key_needs_an_ssh_repo_and_pinned_hosts() -> None:
+    with pytest.raises(ConfigError, match="deploy_key"):
+        parse_config({"deploy_key": KEY, "known_hosts": HOSTS, "app_repo": "https://example.org/x.git"})
+    with pytest.raises(ConfigError, match="known_hosts"):
+        parse_config({"deploy_key": KEY, "app_repo": SSH_REPO})
+    config = parse_config({"deploy_key": KEY, "known_hosts": HOSTS, "app_repo": SSH_REPO})
+    assert KEY.splitlines()[1] not in repr(config)
+
+
+def test_files_and_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(git_ssh.system, "install_packages", lambda packages: None)
+    run_as = RunAs(user=getpass.getuser(), home=tmp_path)
+    config = parse_config({"deploy_key": KEY, "known_hosts": HOSTS, "app_repo": SSH_REPO})
+    env = git_ssh.git_ssh_environment(config, run_as)
+    key_file = tmp_path / ".ssh" / "deploy_key"
+    assert key_file.read_text() == KEY
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / ".ssh").stat().st_mode) == 0o700
+    command = shlex.split(env["GIT_SSH_COMMAND"])
+    assert command[:1] == ["ssh"] and "StrictHostKeyChecking=yes" in command and "BatchMode=yes" in command
+    assert f"UserKnownHostsFile={tmp_path / '.ssh' / 'known_hosts'}" in command
+    assert command[command.index("-i") + 1] == str(key_file)
+    # back to https: the key is removed
+    assert git_ssh.git_ssh_environment(parse_config({"app_repo": "https://example.org/x.git"}), run_as) == {}
+    assert not key_file.exists()
