@@ -4,8 +4,8 @@ Flags:
   wsgi-app.installed  the machine has the app user, directories and base packages
   wsgi-app.changed    config, leader or relation data changed since the last apply
   wsgi-app.serving    the last apply succeeded and the app answered its health check
-  wsgi-app.retry      the last deploy failed for a reason that may pass (fetch); retried
-                      on update-status
+  wsgi-app.retry      the last deploy (from a hook or an action) failed for a reason that
+                      may pass (fetch); update-status retries it
 Relation hooks need no handler of their own: notice_changes runs in every hook and
 re-reads every relation, so joined, changed, departed and broken all converge (and
 restart only when the settings changed). The interface layers (interfaces/) set
@@ -47,15 +47,9 @@ def notice_changes():
     if (
         data_changed("wsgi-app.desired", unit.fingerprint(state))
         or unit.needs_build(state)
-        or (hookenv.hook_name() == "update-status" and _retry_due())
+        or (hookenv.hook_name() == "update-status" and unit.last_problem_is_transient())
     ):
         set_flag("wsgi-app.changed")
-
-
-def _retry_due():
-    from charms.reactive import is_flag_set
-
-    return is_flag_set("wsgi-app.retry")
 
 
 @when("wsgi-app.installed", "wsgi-app.changed")

@@ -3,6 +3,8 @@ and the Juju glue (departing units and broken relations drop out, nothing is log
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from relation_records import (
     ME,
@@ -172,3 +174,23 @@ def test_database_request_uses_the_app_name_and_survives_bad_config(monkeypatch)
     assert relations.database_request() == DatabaseRequest("shop", ("a", "b"), ("citext", "x:y"))
     juju.config.update(database_name="shop; DROP", database_roles="bad role")
     assert relations.database_request() == DatabaseRequest("wsgi-app", (), ("citext", "x:y"))
+
+
+def test_a_relation_removed_while_the_hook_runs_is_skipped(monkeypatch):
+    """relation-get fails for a relation another unit's request just removed."""
+    juju = FakeJuju("config-changed")
+    juju.data = {
+        "cache:4": {"memcached/0": memcached("10.0.0.40")},
+        "cache:5": {"memcached/1": memcached("10.0.0.41")},
+    }
+    juju.install(monkeypatch)
+    answer = juju.relation_get
+
+    def vanishing(attribute=None, unit=None, rid=None, app=None):
+        if rid == "cache:5":
+            raise subprocess.CalledProcessError(1, ["relation-get"], "ERROR relation not found")
+        return answer(attribute, unit, rid, app)
+
+    monkeypatch.setattr(relations.hookenv, "relation_get", vanishing)
+    assert relations.gather_integrations().caches == (HostPort("10.0.0.40", 11211),)
+    assert ("WARNING", "cache relation cache:5 went away while it was read") in juju.logged

@@ -63,18 +63,27 @@ def _read_relations(endpoint: str) -> tuple[RawRelation, ...]:
     for rid in sorted(hookenv.relation_ids(endpoint) or []):
         if broken and rid == relation_id:
             continue  # the relation is being removed: its data must go
-        units = []
-        for name in sorted(hookenv.related_units(rid) or []):
-            if rid == relation_id and name == departing and hookenv.hook_name().endswith("-departed"):
-                continue  # Juju may still list the unit that is leaving
-            units.append(RemoteUnit(name, as_strings(hookenv.relation_get(rid=rid, unit=name))))
-        app_data: dict[str, str] = {}
-        if units:
-            app_name = units[0].name.split("/", 1)[0]
-            app_data = as_strings(_relation_get_app(rid, app_name))
-        own = as_strings(hookenv.relation_get(rid=rid, unit=me))
-        found.append(RawRelation(rid, tuple(units), app_data, own))
+        try:
+            found.append(_read_relation(rid, relation_id, departing, me))
+        except subprocess.CalledProcessError:
+            # removed while this hook ran (on another unit's request): the hooks that
+            # follow its removal bring this unit up to date
+            hookenv.log(f"{endpoint} relation {rid} went away while it was read", hookenv.WARNING)
     return tuple(found)
+
+
+def _read_relation(rid: str, relation_id: str, departing: str, me: str) -> RawRelation:
+    units = []
+    for name in sorted(hookenv.related_units(rid) or []):
+        if rid == relation_id and name == departing and hookenv.hook_name().endswith("-departed"):
+            continue  # Juju may still list the unit that is leaving
+        units.append(RemoteUnit(name, as_strings(hookenv.relation_get(rid=rid, unit=name))))
+    app_data: dict[str, str] = {}
+    if units:
+        app_name = units[0].name.split("/", 1)[0]
+        app_data = as_strings(_relation_get_app(rid, app_name))
+    own = as_strings(hookenv.relation_get(rid=rid, unit=me))
+    return RawRelation(rid, tuple(units), app_data, own)
 
 
 def _relation_get_app(rid: str, app: str) -> Any:

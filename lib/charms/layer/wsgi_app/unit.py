@@ -13,7 +13,7 @@ from typing import Any
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import deploy, releases
+from . import backends, deploy, releases
 from .apply import Service
 from .config import ConfigError
 from .integrations import Integrations
@@ -144,9 +144,10 @@ def report_status(state: WsgiState | None) -> None:
     problem = unitdata.kv().get(PROBLEM_KEY) or ""
     current = releases.current(paths())
     port = state.config.port if state else int(unitdata.kv().get(PORT_KEY) or 0)
-    waiting = ""
-    if state is not None and state.integrations.waiting_for:
-        waiting = "waiting for " + ", ".join(state.integrations.waiting_for)
+    waiting_for: tuple[str, ...] = ()
+    if state is not None:
+        waiting_for = state.integrations.waiting_for + backends.unreachable(state.integrations)
+    waiting = "waiting for " + ", ".join(waiting_for) if waiting_for else ""
     active = Service(paths()).active() if current else True
     set_status(
         unit_status(release=current, port=port, problem=problem, waiting=waiting, service_active=active)
