@@ -114,3 +114,29 @@ def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, AppRepo]) ->
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"], check=True)
     model.cli("run-hook", "wsgi-app/0", "update-status")
     assert model.unit()["workload-status"] == "active"
+
+
+def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, AppRepo]) -> None:
+    model, repo = app
+    # move the app's tree onto a small filesystem of its own, then fill it
+    model.sh(
+        "systemctl stop wsgi-app.service wsgi-app.socket && cp -a /srv/wsgi-app /srv/.copy && "
+        "mount -t tmpfs -o size=400m,mode=0750 tmpfs /srv/wsgi-app && cp -a /srv/.copy/. /srv/wsgi-app/ && "
+        "rm -rf /srv/.copy && systemctl start wsgi-app.socket wsgi-app.service"
+    )
+    assert model.wait_serving(f"{URL}/").body == "plain v3\n"
+    before = model.version()
+    try:
+        model.sh("dd if=/dev/zero of=/srv/wsgi-app/filler bs=1M 2>/dev/null; sync; true")
+        repo.commit(plain_app("v4"), "v4")
+        assert model.action("redeploy")["status"] == "failed"
+        unit = model.unit()
+        assert unit["workload-status"] == "blocked" and unit["agent-status"] == "idle", unit
+        assert "No space left on device" in unit["message"], unit
+        assert http_get(f"{URL}/").body == "plain v3\n" and model.version() == before
+        model.sh("rm /srv/wsgi-app/filler")
+        model.cli("run-hook", "wsgi-app/0", "update-status")  # retried once there is room
+        assert model.unit()["workload-status"] == "active"
+        assert http_get(f"{URL}/").body == "plain v4\n"
+    finally:
+        model.sh("rm -f /srv/wsgi-app/filler")

@@ -44,8 +44,16 @@ class DeployError(RuntimeError):
     """A deploy step failed for a reason the operator can fix; ``str()`` is the status."""
 
 
-class FetchError(DeployError):
-    """The repository could not be reached; worth retrying later."""
+class RetryableError(DeployError):
+    """A failure that may pass by itself; update-status tries again."""
+
+
+class FetchError(RetryableError):
+    """The repository could not be reached."""
+
+
+class MachineFault(RetryableError):
+    """The machine could not hold the new release (disk full, I/O error)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,9 @@ def build_release(
         releases.remove(paths, release_id)
     try:
         return _assemble(state, revision, release_id, spec, directory, leader, report, demo_dir)
+    except OSError as error:  # ENOSPC, EIO...: the new release is dropped, the old one serves
+        releases.remove(paths, release_id)
+        raise MachineFault(f"cannot build release {revision.short}: {error.strerror or error}") from None
     except BaseException:
         releases.remove(paths, release_id)
         raise

@@ -98,7 +98,7 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
         )
     except deploy.DeployError as error:
         kv.set(SOURCE_KEY, inputs)
-        kv.set(TRANSIENT_KEY, isinstance(error, deploy.FetchError))
+        kv.set(TRANSIENT_KEY, isinstance(error, deploy.RetryableError))
         return _blocked(str(error), state)
     except Exception as error:  # a bug or a machine fault: keep serving, say so, retry later
         log(traceback.format_exc(), level=hookenv.ERROR)
