@@ -282,6 +282,7 @@ class Agent:
             value = self.model.data.get("model_config", {}).get(proxy.lower().replace("juju_charm_", "juju-"))
             if value:
                 env[proxy] = value
+        env.update(self.model.machines[info["machine"]].get("hook_env", {}))  # e.g. an offline pip
         path = f"{charm_dir}/{'actions' if action else 'hooks'}/{hook}"
         if not (machine.root / path.lstrip("/")).exists():
             return HookResult(unit, hook, True, 0.0, "(no such hook)")

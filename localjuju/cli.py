@@ -119,6 +119,20 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
     d.add_argument("--charm", dest="bundle_charm", type=Path, default=BUILT_CHARM, help="(bundles) our charm")
+    d.add_argument(
+        "--isolated",
+        action="store_true",
+        help="machines on the model's own network (10.231.0.x), with an offline wheelhouse; add-unit follows",
+    )
+    d.add_argument(
+        "--wheels",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="REQUIREMENTS",
+        help="give the machines an offline wheelhouse of these requirements (default with --isolated: "
+        "the charm's files/demo/requirements.txt)",
+    )
 
     b = sub.add_parser(
         "deploy-bundle", help="deploy a bundle: our charm's apps from --charm, others as servers"
@@ -196,7 +210,9 @@ def deploy(args: argparse.Namespace, m: str) -> None:
     elif not Path(spec).exists() and (name := ops.server_name(spec)):
         ops.deploy_server(name, args.app, key_values(args.config), args.num_units, m)
     else:
-        ops.deploy(Path(spec), args.app, key_values(args.config), args.num_units, m)
+        ops.deploy(
+            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,12 @@
 
 An image is built once (``debootstrap --variant=minbase``) and reused; each machine
 gets its own writable upper layer, so a reboot keeps its files and ``destroy`` removes
-them. A machine shares the host's network namespace by default; with ``network`` set
-it gets its own namespace with an address on a bridge the model created.
+them. A machine shares the host's network namespace by default; with ``netns`` set it
+boots in that namespace (see :mod:`localjuju.network`).
+
+An isolated machine cannot reach a package index, so :func:`wheelhouse` fills its share
+directory with the wheels its charm will pip-install, as an air-gapped Juju deployment
+would; downloads are cached on the host, so a second run needs no network.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +48,10 @@ IMAGE_PACKAGES = {
 }
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BOOT_TIMEOUT = 60
+SHARE = "/var/lib/localjuju"  # a machine's share directory, as the machine sees it
+# the machines' Python (Debian bookworm) and the wheel platforms it runs (glibc 2.36)
+MACHINE_PYTHON = "3.11"
+MACHINE_PLATFORMS = ("manylinux2014_x86_64", *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)))
 
 
 class MachineError(RuntimeError):
@@ -125,6 +136,9 @@ class Machine:
                 f"lowerdir={self.image},upperdir={self.directory / 'upper'},workdir={self.directory / 'work'}"
             )
             subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(self.root)], check=True)
+        hostname = self.root / "etc/hostname"  # each machine its own, as Juju's machines have
+        if not hostname.exists() or hostname.read_text().strip() != self.name:
+            hostname.write_text(f"{self.name}\n")
 
     def boot(self) -> None:
         """Start systemd in the machine and wait until it is running."""
@@ -281,3 +295,91 @@ def _comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+# -- wheelhouses --------------------------------------------------------------------------
+
+
+def wheelhouse(requirements: Sequence[str], dest: Path) -> list[str]:
+    """Fill ``dest`` with wheels for ``requirements`` (requirement lines) and their
+    dependencies, for the machines' Python; return the file names.
+
+    Resolved offline from the host cache (``<cache>/wheels``) when it holds them; what it
+    lacks is downloaded into it first. ``dest`` also gets a PEP 503 index in ``simple/``.
+    """
+    cache = cache_dir() / "wheels"
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="localjuju-wheels-") as temporary:
+        listing = Path(temporary) / "requirements.txt"
+        listing.write_text("".join(f"{line}\n" for line in requirements))
+        with locked(cache / ".lock"):
+            offline = ["--no-index", "--find-links", str(cache)]
+            if _pip_download(listing, dest, offline).returncode != 0:
+                with step(f"downloading wheels for Python {MACHINE_PYTHON} (once; cached in {cache})"):
+                    _pip_download(listing, cache, [], check=True)
+                _pip_download(listing, dest, offline, check=True)
+    names = sorted(p.name for p in dest.glob("*.whl"))
+    write_index(dest, names)
+    for path in (dest, *dest.rglob("*")):  # pip runs as the application's user
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return names
+
+
+def _pip_download(
+    listing: Path, dest: Path, options: Sequence[str], check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        MACHINE_PYTHON,
+        "--implementation",
+        "cp",
+        "--abi",
+        f"cp{MACHINE_PYTHON.replace('.', '')}",
+        *(f"--platform={platform}" for platform in MACHINE_PLATFORMS),
+        "--dest",
+        str(dest),
+        *options,
+        "-r",
+        str(listing),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise MachineError(f"pip download failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result
+
+
+def project_name(wheel: str) -> str:
+    """The normalised project name (PEP 503) of a wheel file name."""
+    return re.sub(r"[-_.]+", "-", wheel.split("-", 1)[0]).lower()
+
+
+def write_index(directory: Path, wheels: Sequence[str]) -> None:
+    """A PEP 503 simple index of ``wheels`` (files in ``directory``) under ``directory/simple``."""
+    simple = directory / "simple"
+    shutil.rmtree(simple, ignore_errors=True)
+    projects: dict[str, list[str]] = {}
+    for wheel in wheels:
+        projects.setdefault(project_name(wheel), []).append(wheel)
+    for project, files in projects.items():
+        (simple / project).mkdir(parents=True)
+        (simple / project / "index.html").write_text(_page({f"../../{name}": name for name in sorted(files)}))
+    simple.mkdir(parents=True, exist_ok=True)
+    (simple / "index.html").write_text(_page({f"{project}/": project for project in sorted(projects)}))
+
+
+def _page(links: dict[str, str]) -> str:
+    anchors = "".join(f'<a href="{href}">{text}</a>\n' for href, text in links.items())
+    return f"<!DOCTYPE html>\n<html><body>\n{anchors}</body></html>\n"
+
+
+def offline_pip_env(wheels: str = f"{SHARE}/wheels") -> dict[str, str]:
+    """Hook environment that keeps pip on a machine's wheelhouse (``PIP_INDEX_URL`` too, for
+    charms that pass ``PIP_FIND_LINKS`` and ``PIP_INDEX_URL`` on but not ``PIP_NO_INDEX``)."""
+    return {"PIP_FIND_LINKS": wheels, "PIP_NO_INDEX": "1", "PIP_INDEX_URL": f"file://{wheels}/simple"}

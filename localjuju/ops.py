@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import signal
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from . import machines, servers
+from . import machines, network, servers
 from .agent import Agent, HookResult
 from .model import Json, Model, model_dir, open_model
 from .progress import step
@@ -30,13 +31,18 @@ def say(line: str) -> None:
 
 
 def read_charm_file(charm: Path, name: str) -> Any:
+    text = read_charm_text(charm, name)
+    return None if text is None else yaml.safe_load(io.StringIO(text))
+
+
+def read_charm_text(charm: Path, name: str) -> str | None:
     if charm.is_dir():
         path = charm / name
-        return yaml.safe_load(path.read_text()) if path.exists() else None
+        return path.read_text() if path.exists() else None
     with zipfile.ZipFile(charm) as archive:
         if name not in archive.namelist():
             return None
-        return yaml.safe_load(io.BytesIO(archive.read(name)))
+        return archive.read(name).decode()
 
 
 @contextlib.contextmanager
@@ -62,22 +68,34 @@ def settle(agent: Agent) -> list[HookResult]:
 # -- machines -------------------------------------------------------------------------------
 
 
-def add_machine(model: Model, image_name: str = "base", extra_packages: tuple[str, ...] = ()) -> str:
+def add_machine(
+    model: Model,
+    image_name: str = "base",
+    extra_packages: tuple[str, ...] = (),
+    isolated: bool = False,
+    wheels: Path | None = None,
+) -> str:
+    """Boot a new machine: in the host's network namespace, or ``isolated`` on the model's
+    own network; ``wheels`` (a wheelhouse directory) becomes its only package index."""
     number = str(model.data["next_machine"])
     model.data["next_machine"] += 1
     image = machines.image(image_name, extra_packages)
     name = f"lj-{model.name}-{number}"[:60]
     directory = model_dir(model.name) / "machines" / number
-    model.machines[number] = {
-        "name": name,
-        "dir": str(directory),
-        "image": str(image),
-        "netns": "",
-        "address": "127.0.0.1",
-    }
-    model.save()
-    machine = machines.Machine(name=name, directory=directory, image=image)
-    with step(f"booting machine {number} ({name})"):
+    info: Json = {"name": name, "dir": str(directory), "image": str(image), "netns": ""}
+    info["address"] = "127.0.0.1"
+    if isolated:
+        wire = network.attachment(model.name, int(number))
+        info.update(netns=wire.netns, address=wire.address, cidr=wire.cidr, interface=network.INTERFACE)
+    if wheels is not None:
+        shutil.copytree(wheels, directory / "share" / "wheels", dirs_exist_ok=True)
+        info["hook_env"] = machines.offline_pip_env()
+    model.machines[number] = info
+    model.save()  # recorded before anything is created, so destroy finds it all
+    if isolated:
+        network.attach(model.name, int(number))
+    machine = machine_of(model, number)
+    with step(f"booting machine {number} ({name}{', ' + info['address'] if isolated else ''})"):
         machine.boot()
     return number
 
@@ -93,8 +111,16 @@ def machine_of(model: Model, number: str) -> machines.Machine:
 
 
 def deploy(
-    charm: Path, app: str = "", config: Json | None = None, units: int = 1, model_name: str = DEFAULT_MODEL
+    charm: Path,
+    app: str = "",
+    config: Json | None = None,
+    units: int = 1,
+    model_name: str = DEFAULT_MODEL,
+    isolated: bool = False,
+    wheels: list[Path] | None = None,
 ) -> None:
+    """Deploy ``charm``; ``isolated`` puts its machines on the model's own network, with a
+    wheelhouse from ``wheels`` (requirements files) or, by default, from the charm."""
     charm = charm.resolve()
     metadata = read_charm_file(charm, "metadata.yaml") or {}
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
@@ -112,8 +138,13 @@ def deploy(
             "status": {},
             "version": "",
             "endpoints": {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")},
+            "isolated": isolated,
         }
         try:
+            if isolated or wheels:
+                requirements = wheel_requirements(charm, wheels or [], dict(config or {}))
+                model.applications[app]["wheels"] = requirements
+                _wheelhouse(model, app)
             for _ in range(units):
                 _add_unit(model, app, charm)
             with step(f"running the hooks of {app}"):
@@ -137,12 +168,38 @@ def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
         return unit
 
 
+def wheel_requirements(charm: Path, files: list[Path], config: Json) -> list[str]:
+    """What an offline machine's wheelhouse holds: the lines of ``files`` or, without any,
+    the charm's demo app requirements (``files/demo/requirements.txt``); plus the
+    application server the charm installs (wsgi-app's ``GUNICORN``) and ``python_packages``."""
+    texts = [f.read_text() for f in files] or [read_charm_text(charm, "files/demo/requirements.txt") or ""]
+    lines = [line.split("#", 1)[0].strip() for text in texts for line in text.splitlines()]
+    source = read_charm_text(charm, "lib/charms/layer/wsgi_app/python_env.py") or ""
+    server = re.search(r'^GUNICORN = "([^"]+)"', source, re.MULTILINE)
+    extra = [server.group(1)] if server else []
+    extra += str(config.get("python_packages") or "").split()
+    return [line for line in [*extra, *lines] if line]
+
+
+def _wheelhouse(model: Model, app: str) -> Path | None:
+    """The application's wheelhouse in the model directory (made once), or ``None``."""
+    requirements = model.applications[app].get("wheels")
+    if requirements is None:
+        return None
+    directory = model.dir / "wheels" / app
+    if not (directory / "simple").is_dir():
+        with step(f"collecting the wheels {app} installs ({len(requirements)} requirements)"):
+            names = machines.wheelhouse(requirements, directory)
+        say(f"{app}: offline wheelhouse of {len(names)} wheels")
+    return directory
+
+
 def _add_unit(model: Model, app: str, charm: Path) -> str:
     application = model.applications[app]
     number = application.setdefault("next_unit", 0)
     application["next_unit"] = number + 1
     unit = f"{app}/{number}"
-    machine = add_machine(model)
+    machine = add_machine(model, isolated=bool(application.get("isolated")), wheels=_wheelhouse(model, app))
     model.units[unit] = {
         "app": app,
         "machine": machine,
@@ -241,6 +298,9 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
         if interface != interface_b or role_a == role_b:
             raise SystemExit(f"cannot relate {a} ({role_a} {interface}) to {b} ({role_b} {interface_b})")
         app_a, app_b = a.split(":")[0], b.split(":")[0]
+        isolated = [x for x in (app_a, app_b) if model.applications[x].get("isolated")]
+        if isolated and any(_is_server(model, x) for x in (app_a, app_b)):
+            raise SystemExit(f"{isolated[0]} is isolated: it cannot reach servers on the host")
         for rel in model.relations.values():
             if rel["apps"] == {app_a: end_a, app_b: end_b} and not rel.get("removing"):
                 raise SystemExit("relation already exists")
@@ -356,8 +416,17 @@ def _destroy_app(model: Model, app: str) -> None:
         number = model.units[unit]["machine"]
         if number in model.machines:
             machine_of(model, number).destroy()
+            network.detach(model.machines[number].get("netns", ""))
             del model.machines[number]
         del model.units[unit]
+    for number, info in list(model.machines.items()):  # interrupted before its unit was recorded
+        if number not in {u["machine"] for u in model.units.values()}:
+            machine_of(model, number).destroy()
+            network.detach(info.get("netns", ""))
+            del model.machines[number]
+    if not any(info.get("netns") for info in model.machines.values()):
+        network.teardown(model.name)
+    shutil.rmtree(model.dir / "wheels" / app, ignore_errors=True)
     model.applications.pop(app, None)
     model.data["queue"] = [e for e in model.queue if e["unit"] in model.units]
 
@@ -366,12 +435,14 @@ def destroy(model_name: str = DEFAULT_MODEL) -> None:
     """Stop every machine, unmount and remove the model's files."""
     directory = model_dir(model_name)
     if not directory.exists():
+        network.teardown(model_name)
         return
     with open_model(model_name) as model, step(f"destroying model {model_name}"):
         servers.teardown(model)
         for number in list(model.machines):
             machine_of(model, number).destroy()
         model.machines.clear()
+        network.teardown(model_name)
     shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -2,7 +2,8 @@
 
 Every test module gets its own model; the model is destroyed when the module ends,
 whatever happened. Machines share the host's network namespace, so the app answers on
-127.0.0.1 and the modules run one after the other (one app on a port at a time).
+127.0.0.1 and the modules run one after the other (one app on a port at a time); the
+multi-unit tests use isolated networks instead (``deploy --isolated``).
 """
 
 from __future__ import annotations

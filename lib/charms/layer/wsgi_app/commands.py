@@ -84,6 +84,7 @@ def base_env() -> dict[str, str]:
         "PIP_INDEX_URL",
         "PIP_EXTRA_INDEX_URL",
         "PIP_FIND_LINKS",
+        "PIP_NO_INDEX",
         "PIP_CERT",
         "SSL_CERT_FILE",
         "PIP_DEFAULT_TIMEOUT",

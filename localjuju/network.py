@@ -1,0 +1,122 @@
+"""Isolated networks for a model: each isolated machine gets a network namespace of its own.
+
+A model's network is a "switch" namespace (``lj-<model>-sw``) holding a bridge, and one
+namespace per machine (``lj-<model>-<n>``) whose ``eth0`` is one end of a veth pair; the
+other end is enslaved to the bridge. Addresses are ``10.231.0.<10+n>/24``. Every model has
+its own switch, so models never see each other, and nothing is added to the host's own
+namespace: the host cannot reach the machines (and they cannot reach anything else).
+Deleting the namespaces removes the veths with them.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SUBNET = "10.231.0"
+PREFIX_LENGTH = 24
+FIRST_HOST = 10
+LAST_HOST = 254
+BRIDGE = "br0"
+INTERFACE = "eth0"
+IFNAMSIZ = 15  # the longest interface name the kernel takes
+NETNS_DIR = Path("/run/netns")
+
+
+class NetworkError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where machine ``number`` of a model sits on the model's network."""
+
+    netns: str
+    address: str
+    port: str  # the veth end on the bridge, in the switch namespace
+
+    @property
+    def cidr(self) -> str:
+        return f"{SUBNET}.0/{PREFIX_LENGTH}"
+
+
+def switch_netns(model: str) -> str:
+    return f"lj-{model}-sw"
+
+
+def machine_netns(model: str, number: int) -> str:
+    return f"lj-{model}-{number}"
+
+
+def address(number: int) -> str:
+    host = FIRST_HOST + number
+    if not FIRST_HOST <= host <= LAST_HOST:
+        raise NetworkError(f"machine {number} has no address in {SUBNET}.0/{PREFIX_LENGTH}")
+    return f"{SUBNET}.{host}"
+
+
+def attachment(model: str, number: int) -> Attachment:
+    port = f"m{number}"  # interface names are per namespace: short, and unique within the switch
+    return Attachment(machine_netns(model, number), address(number), port)
+
+
+def owned_by(model: str, netns: str) -> bool:
+    """Whether ``netns`` is one of ``model``'s (not a model whose name merely starts the same)."""
+    return re.fullmatch(re.escape(f"lj-{model}-") + r"(sw|\d+)", netns) is not None
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise NetworkError(f"ip {' '.join(args)}: {result.stderr.strip()}")
+    return result
+
+
+def exists(netns: str) -> bool:
+    return (NETNS_DIR / netns).exists()
+
+
+def ensure_switch(model: str) -> str:
+    """The model's switch namespace with its bridge up (created once)."""
+    switch = switch_netns(model)
+    if not exists(switch):
+        _ip("netns", "add", switch)
+    if _ip("-n", switch, "link", "show", BRIDGE, check=False).returncode != 0:
+        _ip("-n", switch, "link", "add", BRIDGE, "type", "bridge")
+    _ip("-n", switch, "link", "set", BRIDGE, "up")
+    return switch
+
+
+def attach(model: str, number: int) -> Attachment:
+    """Create machine ``number``'s namespace, wired to the model's switch."""
+    switch = ensure_switch(model)
+    wire = attachment(model, number)
+    if exists(wire.netns):
+        _ip("netns", "delete", wire.netns)  # a leftover from an interrupted run: start clean
+    _ip("-n", switch, "link", "delete", wire.port, check=False)
+    _ip("netns", "add", wire.netns)
+    _ip("-n", switch, "link", "add", wire.port, "type", "veth", "peer", INTERFACE, "netns", wire.netns)
+    _ip("-n", switch, "link", "set", wire.port, "master", BRIDGE, "up")
+    _ip("-n", wire.netns, "addr", "add", f"{wire.address}/{PREFIX_LENGTH}", "dev", INTERFACE)
+    _ip("-n", wire.netns, "link", "set", INTERFACE, "up")
+    _ip("-n", wire.netns, "link", "set", "lo", "up")
+    return wire
+
+
+def detach(netns: str) -> None:
+    """Delete a machine's namespace (its veth pair goes with it)."""
+    if netns and exists(netns):
+        _ip("netns", "delete", netns, check=False)
+
+
+def namespaces() -> list[str]:
+    return sorted(p.name for p in NETNS_DIR.iterdir()) if NETNS_DIR.is_dir() else []
+
+
+def teardown(model: str) -> None:
+    """Delete every namespace of ``model``: its machines' and its switch."""
+    for netns in namespaces():
+        if owned_by(model, netns):
+            detach(netns)
