@@ -222,6 +222,13 @@ def _add_unit(model: Model, app: str, charm: Path) -> str:
         agent.enqueue(unit, "leader-elected")
     else:
         agent.enqueue(unit, "leader-settings-changed")
+    _start_and_join(agent, model, app, unit)
+    return unit
+
+
+def _start_and_join(agent: Agent, model: Model, app: str, unit: str) -> None:
+    """Queue what follows a new unit's install: config-changed, start, and joining the
+    units of every relation its application already has."""
     agent.enqueue(unit, "config-changed")
     agent.enqueue(unit, "start")
     for rid, rel in model.relations_of(app):
@@ -230,7 +237,6 @@ def _add_unit(model: Model, app: str, charm: Path) -> str:
                 if other != unit:
                     agent.join(rid, unit, other)
                     agent.join(rid, other, unit)
-    return unit
 
 
 def set_config(app: str, values: Json, reset: list[str], model_name: str = DEFAULT_MODEL) -> bool:
@@ -526,14 +532,7 @@ def _add_server_unit(model: Model, app: str) -> str:
     if not application.get("leader"):
         application["leader"] = unit
         agent.enqueue(unit, "leader-elected")
-    agent.enqueue(unit, "config-changed")
-    agent.enqueue(unit, "start")
-    for rid, rel in model.relations_of(app):
-        for other_app in rel["apps"]:
-            for other in model.app_units(other_app):
-                if other != unit:
-                    agent.join(rid, unit, other)
-                    agent.join(rid, other, unit)
+    _start_and_join(agent, model, app, unit)
     return unit
 
 

@@ -11,6 +11,7 @@ Python version builds those from source instead of failing. ``manifest.yaml`` is
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def run(*command: str, **kwargs: object) -> None:
 def build(output: Path) -> Path:
     # Staged outside the repository: a link to the repository inside it would let
     # charm-build walk into its own output.
-    stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}"
+    # one staging directory per checkout, so that two checkouts can build at once
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+    stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}-{checkout}"
     stage.mkdir(parents=True, exist_ok=True)
     layer = stage / NAME
     if layer.is_symlink() or layer.exists():

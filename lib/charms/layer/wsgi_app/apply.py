@@ -41,25 +41,29 @@ class Running:
 
 
 def write_if_changed(path: Path, text: str, mode: int, group: str | None = None) -> bool:
-    """Atomically replace ``path`` with ``text`` unless it already holds it."""
+    """Atomically replace ``path`` (owned by root, ``group``) unless it already holds ``text``."""
     try:
         if path.read_text() == text:
             path.chmod(mode)
             return False
     except OSError:
         pass
-    gid = grp.getgrnam(group).gr_gid if group else 0
+    write_atomically(path, text, mode, uid=0, gid=grp.getgrnam(group).gr_gid if group else 0)
+    return True
+
+
+def write_atomically(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
+    """Replace ``path`` in one rename; the file has its mode and owner before it has content."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, mode)
-        os.fchown(fd, 0, gid)
+        os.fchown(fd, uid, gid)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return True
 
 
 def setting_names(settings_text: str) -> tuple[str, ...]:

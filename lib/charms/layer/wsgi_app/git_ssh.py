@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import pwd
 import shlex
-import tempfile
 from pathlib import Path
 
 from . import system
+from .apply import write_atomically
 from .commands import RunAs
 from .config import AppConfig
 from .validate import is_ssh_url
@@ -39,25 +39,11 @@ def git_ssh_environment(config: AppConfig, run_as: RunAs) -> dict[str, str]:
     directory.chmod(0o700)
     command = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
     if config.known_hosts:
-        _write_owned(hosts_file, config.known_hosts, 0o644, uid, gid)
+        write_atomically(hosts_file, config.known_hosts, 0o644, uid=uid, gid=gid)
         command += ["-o", f"UserKnownHostsFile={hosts_file}", "-o", "GlobalKnownHostsFile=/dev/null"]
     if config.deploy_key:
-        _write_owned(key_file, config.deploy_key, 0o600, uid, gid)
+        write_atomically(key_file, config.deploy_key, 0o600, uid=uid, gid=gid)
         command += ["-i", str(key_file), "-o", "IdentitiesOnly=yes"]
     else:
         key_file.unlink(missing_ok=True)
     return {"GIT_SSH_COMMAND": shlex.join(command)}
-
-
-def _write_owned(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
-    """Atomically write ``path``, created with ``mode`` and owned by ``uid`` from the start."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        os.fchown(fd, uid, gid)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
