@@ -48,8 +48,8 @@ demo: charm  ## deploy the demo app on a local machine and print its URL (root)
 	$(BIN)/localjuju -m demo deploy $(CHARM)
 	@echo "Try: curl http://127.0.0.1:8080/   Remove it: $(BIN)/localjuju -m demo destroy"
 
-bench: charm  ## run the benchmarks under bench/ (root, several minutes)
-	$(BIN)/python bench/run_all.py
+bench: charm  ## run the benchmarks under bench/ (root, about 15 minutes; summary in build/bench/)
+	$(BIN)/python -m bench.run_all
 
 config: dev  ## regenerate config.yaml and the README config reference
 	$(BIN)/python tools/gen_config.py

@@ -1,0 +1,1 @@
+"""Benchmarks of the built charm on booted machines (issue 6): ``make bench``."""

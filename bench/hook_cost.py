@@ -1,0 +1,252 @@
+"""What the charm's hooks cost: ``update-status``, a no-op ``config-changed``, and a
+full deploy on a fresh machine against the same steps done by hand.
+
+* Idle hooks: on a deployed unit, ``localjuju run-hook`` of ``update-status`` and of
+  ``config-changed`` with nothing changed, interleaved with a bare ``localjuju exec
+  -- true`` (what the runner itself costs); gunicorn's MainPID must not change.
+* Fresh deploy: the time from the first hook to ``active`` (localjuju's own timing of
+  "running the hooks"; booting the machine is excluded) against the same result built
+  by hand on a fresh machine of an empty charm: apt packages, a system user, git
+  clone, venv, pip install, a unit file, ``systemctl start`` and a request that
+  answers 200. Fresh machines alternate charm, hand, hand, charm...
+
+Run: ``.venv/bin/python -m bench.hook_cost [--rounds 3] [--idle-rounds 5]`` (root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.machine import (
+    CHARM,
+    UNIT,
+    AppRepo,
+    Model,
+    bench_app_files,
+    model,
+    require_root,
+    wait_serving,
+)
+from bench.stats import interleaved, median, ratio, table
+
+CHARM_PORT = 8104
+HAND_PORT = 8105
+BLANK_UNIT = "bench-blank/0"
+GUNICORN = "gunicorn>=23,<28"  # what the charm installs (python_env.GUNICORN)
+
+# The steps an operator would type to serve the same application on a fresh machine.
+HAND_STEPS = """\
+set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends git python3-venv ca-certificates >/dev/null
+useradd --system --user-group --home-dir /srv/benchapp --shell /usr/sbin/nologin benchapp
+install -d -o benchapp -g benchapp -m 0750 /srv/benchapp
+cd /srv/benchapp
+as_app() {{ runuser -u benchapp -- env HOME=/srv/benchapp "$@"; }}
+# the repository belongs to root: trust it for this clone only, as the charm does
+as_app git clone --quiet --upload-pack 'git -c safe.directory={path} upload-pack' {url} /srv/benchapp/app
+as_app python3 -m venv /srv/benchapp/venv
+as_app /srv/benchapp/venv/bin/pip install --quiet --disable-pip-version-check '{gunicorn}' \
+    -r /srv/benchapp/app/requirements.txt
+cat > /etc/systemd/system/benchapp.service <<EOF
+[Unit]
+Description=benchapp under gunicorn, set up by hand
+[Service]
+User=benchapp
+WorkingDirectory=/srv/benchapp/app
+ExecStart=/srv/benchapp/venv/bin/gunicorn --bind 127.0.0.1:{port} --workers 5 --threads 4 app:application
+[Install]
+WantedBy=multi-user.target
+EOF
+systemctl daemon-reload
+systemctl enable --now --quiet benchapp.service
+python3 - <<EOF
+import time, urllib.request
+for attempt in range(300):
+    try:
+        if urllib.request.urlopen("http://127.0.0.1:{port}/healthz", timeout=5).status == 200:
+            break
+    except OSError:
+        time.sleep(0.2)
+else:
+    raise SystemExit("not serving")
+EOF
+"""
+
+
+def hook_timeline(deploy_stderr: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds per hook from localjuju's progress lines, each stamped when it arrived.
+
+    A hook lasts from its "running hook" line to the next line; the last one ends at
+    the "done in" line that closes "running the hooks". Raises ``ValueError`` when the
+    lines hold no hook.
+    """
+    seconds: dict[str, float] = {}
+    current: tuple[str, float] | None = None
+    for at, line in deploy_stderr:
+        if current is not None:
+            seconds[current[0]] = seconds.get(current[0], 0.0) + at - current[1]
+            current = None
+        if found := re.search(r"running hook (\S+)", line):
+            current = (found.group(1), at)
+    if not seconds:
+        raise ValueError("no hook in the deploy's output")
+    return seconds
+
+
+def deploy_timed(local: Model, charm: Path, **config: str | int) -> list[tuple[float, str]]:
+    """``localjuju deploy``, every progress line stamped with when it arrived (monotonic)."""
+    options = [arg for key, value in config.items() for arg in ("--config", f"{key}={value}")]
+    command = [sys.executable, "-m", "localjuju.cli", "-m", local.name, "deploy", str(charm), *options]
+    lines: list[tuple[float, str]] = []
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as deploy:
+        assert deploy.stderr is not None
+        for line in deploy.stderr:
+            lines.append((time.monotonic(), line.rstrip()))
+    if deploy.returncode != 0:
+        raise RuntimeError(f"deploy exited {deploy.returncode}: {lines[-20:]}")
+    return lines
+
+
+def blank_charm(directory: Path) -> Path:
+    """A charm with no hooks: deploying it only boots a fresh machine."""
+    charm = directory / "bench-blank"
+    charm.mkdir()
+    (charm / "metadata.yaml").write_text(
+        "name: bench-blank\nsummary: an empty machine\ndescription: no hooks\nseries: [bookworm]\n"
+    )
+    return charm
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` took."""
+    start = time.monotonic()
+    action()
+    return time.monotonic() - start
+
+
+@dataclass
+class Idle:
+    """Idle hook timings (seconds) per kind."""
+
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, kind: str, value: float) -> None:
+        self.seconds.setdefault(kind, []).append(value)
+
+
+def idle_hooks(local: Model, rounds: int) -> Idle:
+    """update-status, no-op config-changed and a bare exec, interleaved; MainPID must stay."""
+    pid = local.main_pid()
+    idle = Idle()
+    runs = {
+        "update-status": lambda: local.cli("run-hook", UNIT, "update-status"),
+        "config-changed (no-op)": lambda: local.cli("run-hook", UNIT, "config-changed"),
+        "exec true (runner)": lambda: local.cli("exec", UNIT, "--", "true"),
+    }
+    for _, kind in interleaved(list(runs), rounds):
+        idle.add(kind, timed(runs[kind]))
+        if (now := local.main_pid()) != pid:
+            raise RuntimeError(f"{kind} changed gunicorn's MainPID from {pid} to {now}")
+    if local.unit_status()["workload-status"] != "active":
+        raise RuntimeError(f"unit not active after idle hooks: {local.unit_status()}")
+    return idle
+
+
+@dataclass
+class Deploys:
+    """Fresh-deploy seconds: the charm's hooks in total and one by one, and the hand steps."""
+
+    charm: list[float] = field(default_factory=list)
+    hand: list[float] = field(default_factory=list)
+    hooks: dict[str, list[float]] = field(default_factory=dict)
+
+
+def charm_deploy(name: str, deploys: Deploys, idle_rounds: int) -> Idle | None:
+    """Deploy the charm on a fresh machine, recording its hook seconds (and idle hooks, if asked)."""
+    with model(name) as local:
+        repo = AppRepo(local.share())  # in place before the machine boots
+        repo.commit(bench_app_files("v1"), "v1")
+        lines = deploy_timed(local, CHARM, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
+        status = local.unit_status()
+        if status["workload-status"] != "active":
+            raise RuntimeError(f"charm deploy not active: {status}")
+        wait_serving(CHARM_PORT, "/healthz", timeout=10)
+        hooks = hook_timeline(lines)
+        for hook, seconds in hooks.items():
+            deploys.hooks.setdefault(hook, []).append(seconds)
+        deploys.charm.append(sum(hooks.values()))
+        return idle_hooks(local, idle_rounds) if idle_rounds else None
+
+
+def hand_deploy(name: str, blank: Path) -> float:
+    """The same application by hand on a fresh machine: seconds of the steps."""
+    with model(name) as local:
+        repo = AppRepo(local.share())
+        repo.commit(bench_app_files("v1"), "v1")
+        local.deploy(blank)
+        script = HAND_STEPS.format(
+            url=repo.url, path=repo.url.removeprefix("file://"), gunicorn=GUNICORN, port=HAND_PORT
+        )
+        seconds = timed(lambda: local.sh(script, unit=BLANK_UNIT))
+        wait_serving(HAND_PORT, "/healthz", timeout=10)
+        return seconds
+
+
+def run(rounds: int = 3, idle_rounds: int = 5) -> str:
+    """Fresh deploys by charm and by hand in interleaved rounds, idle hooks on the first; the report."""
+    require_root()
+    deploys = Deploys()
+    idle: Idle | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-blank-") as scratch:
+        blank = blank_charm(Path(scratch))
+        for number, kind in interleaved(["charm", "hand"], rounds):
+            print(f"-> round {number + 1}/{rounds}: {kind} deploy on a fresh machine", file=sys.stderr)
+            name = f"bench-hook-{kind}-{number}"
+            if kind == "charm":
+                idle = charm_deploy(name, deploys, idle_rounds if idle is None else 0) or idle
+            else:
+                deploys.hand.append(hand_deploy(name, blank))
+            print(f"    {kind}: {getattr(deploys, kind)[-1]:.1f}s", file=sys.stderr, flush=True)
+    assert idle is not None
+    return report(deploys, idle, rounds)
+
+
+def report(deploys: Deploys, idle: Idle, rounds: int) -> str:
+    charm, hand = median(deploys.charm), median(deploys.hand)
+    idle_rows = [[kind, len(values), f"{median(values):.2f}s"] for kind, values in idle.seconds.items()]
+    deploy_rows = [
+        ["charm: all hooks", f"{charm:.1f}s", ", ".join(f"{value:.1f}" for value in deploys.charm)],
+        *(
+            [f"charm: {hook}", f"{median(values):.1f}s", ", ".join(f"{value:.1f}" for value in values)]
+            for hook, values in deploys.hooks.items()
+        ),
+        ["by hand: same steps", f"{hand:.1f}s", ", ".join(f"{value:.1f}" for value in deploys.hand)],
+    ]
+    return (
+        f"Hook cost (medians; fresh deploys in {rounds} interleaved rounds)\n\n"
+        + table(["idle hook", "n", "median (gunicorn MainPID unchanged)"], idle_rows)
+        + "\n\n"
+        + table(["fresh deploy to serving", "median", "runs (s)"], deploy_rows)
+        + f"\n\nratio charm/hand: {ratio(charm, hand):.2f} (target <= 1.2)\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--idle-rounds", type=int, default=5)
+    args = parser.parse_args()
+    print(run(args.rounds, args.idle_rounds))
+
+
+if __name__ == "__main__":
+    main()
