@@ -162,6 +162,12 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("a")
     rr.add_argument("b")
 
+    rd = sub.add_parser("set-relation-data", help="write a unit's or app's relation data by hand (tests)")
+    rd.add_argument("relation_id", help="as `status --format json` lists it")
+    rd.add_argument("entity", help="the unit or application whose data it is")
+    rd.add_argument("settings", nargs="+", help="key=value; an empty value deletes the key")
+    rd.add_argument("--replace", action="store_true", help="drop the keys not given")
+
     run = sub.add_parser("run", help="run an action on a unit")
     run.add_argument("unit")
     run.add_argument("action")
@@ -253,6 +259,8 @@ def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branc
         ops.relate(args.a, args.b, m)
     elif verb == "remove-relation":
         ops.remove_relation(args.a, args.b, m)
+    elif verb == "set-relation-data":
+        ops.set_relation_data(args.relation_id, args.entity, key_values(args.settings), args.replace, m)
     elif verb == "run":
         result = ops.run_action(args.unit, args.action, key_values(args.params), m)
         text = (

@@ -332,6 +332,25 @@ def remove_relation(a: str, b: str, model_name: str = DEFAULT_MODEL) -> None:
         raise SystemExit(f"no relation between {a} and {b}")
 
 
+def set_relation_data(
+    rid: str, entity: str, values: Json, replace: bool = False, model_name: str = DEFAULT_MODEL
+) -> None:
+    """Write ``entity``'s (a unit's or an application's) data in relation ``rid`` as its own
+    relation-set would, and run the hooks that follow on the other side. An empty value
+    deletes the key. For tests: data no real charm would send."""
+    with open_model(model_name) as model:
+        rel = model.relations.get(rid)
+        if rel is None:
+            raise SystemExit(f"no relation {rid} (localjuju status lists them)")
+        if entity.split("/")[0] not in rel["apps"]:
+            raise SystemExit(f"{entity} is not in relation {rid}")
+        merged = {} if replace else dict(rel["data"].get(entity, {}))
+        merged.update(values)
+        agent = Agent(model, say)
+        agent.publish(rid, entity, {key: str(value) for key, value in merged.items() if value != ""})
+        settle(agent)
+
+
 def run_action(unit: str, name: str, params: Json, model_name: str = DEFAULT_MODEL) -> Json:
     with open_model(model_name) as model:
         if unit not in model.units:

@@ -12,6 +12,7 @@ is written outside the charm's and the app's directories, and SECRET_KEY is neve
 from __future__ import annotations
 
 import random
+import re
 import string
 from pathlib import Path
 
@@ -146,3 +147,43 @@ def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
     assert not demo.sh("ls /tmp/owned 2>/dev/null || true").strip()
     assert secret not in demo.cli("debug-log", "--replay").stdout
     assert demo.unit()["workload-status"] == "active"
+
+
+RELATION_VALUES = 150
+ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')  # as render.envquote writes
+
+
+def hostile_relation_value(rng: random.Random, key: str) -> str:
+    if key == "port" and rng.random() < 0.5:
+        return rng.choice(["0", "-1", "65536", "1e3", "11211\nMEMCACHE_SERVERS=evil:1", "0x2bcb", " 11211"])
+    return hostile(rng).replace("\x00", "")
+
+
+def test_adversarial_relation_data_never_breaks_the_unit(demo: LocalModel) -> None:
+    """A memcached unit that publishes garbage: skipped and logged, never a hook error,
+    never a line injected into the settings file, and the app keeps serving."""
+    rng = random.Random(SEED + 1)
+    demo.cli("deploy", "memcached")
+    demo.cli("relate", "wsgi-app:cache", "memcached:cache")
+    rid = next(rel["id"] for rel in demo.status()["relations"] if "memcached:cache" in rel["endpoints"])
+    good = {"host": "127.0.0.1", "port": settings_of(demo)["MEMCACHE_SERVERS"].rsplit(":", 1)[1]}
+    tried = 0
+    while tried < RELATION_VALUES:
+        keys = rng.sample(["host", "port", "udp-port", "private-address", "ingress-address"], 3)
+        data = {key: hostile_relation_value(rng, key) or "x" for key in keys}
+        demo.cli("set-relation-data", rid, "memcached/0", *(f"{k}={v}" for k, v in data.items()))
+        unit = demo.unit()
+        assert unit["agent-status"] == "idle" and unit["workload-status"] != "error", (data, unit)
+        lines = [line for line in demo.sh(f"cat /etc/{APP}/settings.env").splitlines() if line[:1] != "#"]
+        assert all(ENV_LINE.match(line) for line in lines), (data, lines)
+        assert http_get(f"{URL}/env?APP_NAME").json()["value"] == APP
+        tried += len(data)
+    print(f"fuzz: {tried} adversarial relation values, seed {SEED + 1}")
+    demo.cli("set-relation-data", rid, "memcached/0", "--replace", *(f"{k}={v}" for k, v in good.items()))
+    assert demo.unit()["workload-status"] == "active"
+    assert http_get(f"{URL}/healthz").json()["backends"]["cache"]["ok"] is True
+
+
+def settings_of(model: LocalModel) -> dict[str, str]:
+    lines = model.sh(f"cat /etc/{APP}/settings.env").splitlines()
+    return {k: v.strip('"') for k, _, v in (line.partition("=") for line in lines if line[:1] != "#")}

@@ -157,6 +157,22 @@ def test_added_unit_gets_the_secret_key_and_serves(units: LocalModel) -> None:
     assert peers_seen(units) == {first: [second, new], second: [first, new], new: [first, second]}
 
 
+def test_rotate_secret_key_reaches_every_unit_without_a_restart(units: LocalModel) -> None:
+    names = unit_names(units)
+    chief = leader(units)
+    before = secret_digest(units, chief)
+    pids = {unit: units.main_pid(unit) for unit in names}
+    follower = next(unit for unit in names if unit != chief)
+    refused = units.action("rotate-secret-key", unit=follower)
+    assert refused["status"] == "failed" and "leader" in refused.get("message", ""), refused
+    result = units.action("rotate-secret-key", unit=chief)
+    assert result["status"] == "completed", result
+    digests = {unit: secret_digest(units, unit) for unit in names}
+    assert len(set(digests.values())) == 1 and before not in digests.values(), digests
+    assert {unit: units.main_pid(unit) for unit in names} == pids  # reloaded, not restarted
+    assert "SECRET_KEY" not in str(result["results"]).replace("SECRET_KEY rotated", "")
+
+
 def test_destroy_leaves_no_network_namespaces(units: LocalModel) -> None:
     units.cli("destroy")
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout

@@ -33,9 +33,10 @@ def test_settings_config_and_code_reload(change):
     assert choose(**{change: True}) is Action.RELOAD
 
 
-def test_new_setting_names_reload_but_removed_ones_restart():
+def test_added_and_removed_settings_both_reload():
+    # gunicorn.conf.py drops removed settings from the master's environment on reload
     assert choose(settings_changed=True, names=("A", "B", "PORT")) is Action.RELOAD
-    assert choose(settings_changed=True, names=("PORT",)) is Action.RESTART
+    assert choose(settings_changed=True, names=("PORT",)) is Action.RELOAD
 
 
 def test_venv_unit_or_stopped_service_restart():

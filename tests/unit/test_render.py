@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import stat
 import subprocess
 import sys
@@ -91,6 +92,23 @@ def test_settings_file_round_trips_every_value(django_state):
     assert 'GREETING="hello \\"world\\" \\$HOME"' in text
 
 
+def test_a_reload_forgets_removed_settings(django_state, tmp_path, monkeypatch):
+    """gunicorn keeps its environment across reloads; the conf drops what was removed."""
+    files = render_all(django_state)
+    settings, release = tmp_path / "settings.env", tmp_path / "release.json"
+    settings.write_text('KEPT="1"\n')
+    release.write_text('{"wsgi_app": "mysite.wsgi:application"}')
+    conf = files.gunicorn_conf.replace("/etc/shop/settings.env", str(settings)).replace(
+        "/srv/shop/current/release.json", str(release)
+    )
+    monkeypatch.setenv("WSGI_APP_SETTING_NAMES", "KEPT,GONE")
+    monkeypatch.setenv("GONE", "old value")
+    monkeypatch.setenv("KEPT", "1")
+    monkeypatch.setenv("NOT_OURS", "x")
+    exec(compile(conf, "gunicorn.conf.py", "exec"), {})
+    assert "GONE" not in os.environ and os.environ["KEPT"] == "1" and os.environ["NOT_OURS"] == "x"
+
+
 def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_path):
     files = render_all(django_state)
     ast.parse(files.gunicorn_conf)  # valid Python
@@ -103,7 +121,9 @@ def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_pa
     )
     namespace = {}
     exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
-    assert dict(item.split("=", 1) for item in namespace["raw_env"]) == app_settings(django_state)
+    received = dict(item.split("=", 1) for item in namespace["raw_env"])
+    assert received.pop("WSGI_APP_SETTING_NAMES") == ",".join(app_settings(django_state))
+    assert received == app_settings(django_state)
     assert namespace["wsgi_app"] == "mysite.wsgi:application"
     assert namespace["workers"] == 3 and namespace["threads"] == 4
     assert namespace["worker_class"] == "gthread"

@@ -22,6 +22,6 @@ def test_configured_count_wins():
 
 def test_threads_only_for_gthread():
     assert effective_threads(0, "gthread") == 4
-    assert effective_threads(8, "gthread") == 8
+    assert effective_threads(3, "gthread") == 3
     assert effective_threads(8, "sync") == 1
     assert effective_threads(8, "gevent") == 1

@@ -92,8 +92,6 @@ def decide(
         return Action.RESTART_SOCKET
     if not active or running is None or unit_changed or running.venv != venv:
         return Action.RESTART
-    if set(running.setting_names) - set(names):
-        return Action.RESTART  # a removed setting would survive a reload (EnvironmentFile)
     if conf_changed or settings_changed or release_changed:
         return Action.RELOAD
     return Action.NONE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 MIB = 1024 * 1024
 MEMORY_PER_WORKER = 256 * MIB
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 4  # 8 served the I/O-bound bench page faster but cut connections on back-to-back reloads
 
 
 def auto_workers(cores: int, memory_bytes: int) -> int:
