@@ -9,7 +9,7 @@ release, virtualenv, settings and gunicorn configuration:
 
 Steady load (a few client threads, one new connection per request, short timeouts)
 runs against both while 20 changes are applied: environment changes (half of them
-remove a setting, which the charm applies by restart), timeout changes, a new commit
+remove a setting, which takes the charm a reload too), timeout changes, a new commit
 with the ``redeploy`` action, the ``rollback`` action and a no-op ``config-changed``.
 Every change is applied to the charm, then the baseline is restarted: each change is
 one round, and failed requests (refused, reset, timed out, non-200) are counted per
