@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from charms.layer.wsgi_app.apply import Action, Running, decide, setting_names, write_if_changed
+from charms.layer.wsgi_app.apply import Action, Running, decide, write_if_changed
 
-RUNNING = Running(venv="/srv/a/venvs/1", setting_names=("A", "PORT"))
+RUNNING = Running(venv="/srv/a/venvs/1")
 
 
 def choose(**changes):
@@ -18,7 +18,6 @@ def choose(**changes):
         release_changed=False,
         running=RUNNING,
         venv="/srv/a/venvs/1",
-        names=("A", "PORT"),
         active=True,
     )
     return decide(**{**base, **changes})
@@ -33,12 +32,6 @@ def test_settings_config_and_code_reload(change):
     assert choose(**{change: True}) is Action.RELOAD
 
 
-def test_added_and_removed_settings_both_reload():
-    # gunicorn.conf.py drops removed settings from the master's environment on reload
-    assert choose(settings_changed=True, names=("A", "B", "PORT")) is Action.RELOAD
-    assert choose(settings_changed=True, names=("PORT",)) is Action.RELOAD
-
-
 def test_venv_unit_or_stopped_service_restart():
     assert choose(release_changed=True, venv="/srv/a/venvs/2") is Action.RESTART
     assert choose(unit_changed=True) is Action.RESTART
@@ -48,10 +41,6 @@ def test_venv_unit_or_stopped_service_restart():
 
 def test_port_change_restarts_the_socket():
     assert choose(socket_changed=True, settings_changed=True) is Action.RESTART_SOCKET
-
-
-def test_setting_names():
-    assert setting_names('# c\nB="1"\nA="x=y"\n') == ("A", "B")
 
 
 def test_write_if_changed_is_atomic_and_idempotent(tmp_path):

@@ -2,10 +2,11 @@
 to them with the least disruptive action that makes every change effective.
 
 * nothing changed -> nothing happens (no reload, no restart);
-* settings or gunicorn config changed, or new code on the same venv -> ``reload``
-  (gunicorn re-reads its config and settings and replaces its workers gracefully);
-* the unit file, the venv or the set of setting names changed -> ``restart`` (the
-  socket unit keeps the listening socket open, so connections wait rather than fail);
+* settings added, changed or removed, gunicorn config changed, or new code on the same
+  venv -> ``reload`` (gunicorn re-reads its config and settings, drops removed ones, and
+  replaces its workers gracefully);
+* the unit file or the venv changed -> ``restart`` (the socket unit keeps the listening
+  socket open, so connections wait rather than fail);
 * the port changed -> the socket itself is restarted (unavoidable: a new port).
 """
 
@@ -37,7 +38,6 @@ class Running:
     """What the running gunicorn was started with (kept in the runtime state file)."""
 
     venv: str
-    setting_names: tuple[str, ...]
 
 
 def write_if_changed(path: Path, text: str, mode: int, group: str | None = None) -> bool:
@@ -66,15 +66,6 @@ def write_atomically(path: Path, text: str, mode: int, uid: int, gid: int) -> No
         raise
 
 
-def setting_names(settings_text: str) -> tuple[str, ...]:
-    names = []
-    for line in settings_text.splitlines():
-        key, sep, _ = line.partition("=")
-        if sep and not key.startswith("#"):
-            names.append(key)
-    return tuple(sorted(names))
-
-
 def decide(
     *,
     socket_changed: bool,
@@ -84,7 +75,6 @@ def decide(
     release_changed: bool,
     running: Running | None,
     venv: str,
-    names: tuple[str, ...],
     active: bool,
 ) -> Action:
     """The least disruptive action that makes every change effective (pure)."""
@@ -115,14 +105,12 @@ class Service:
     def running(self) -> Running | None:
         try:
             data = json.loads(self.state_file.read_text())
-            return Running(venv=data["venv"], setting_names=tuple(data["setting_names"]))
+            return Running(venv=data["venv"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def remember(self, running: Running) -> None:
-        self.state_file.write_text(
-            json.dumps({"venv": running.venv, "setting_names": list(running.setting_names)})
-        )
+        self.state_file.write_text(json.dumps({"venv": running.venv}))
 
     def perform(self, action: Action) -> None:
         unit, socket = self.paths.service, self.paths.socket

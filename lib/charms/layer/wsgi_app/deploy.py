@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import entrypoint, git_ssh, health, python_env, releases, source, system
-from .apply import Action, Running, Service, apply_files, decide, setting_names
+from .apply import Action, Running, Service, apply_files, decide
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
 from .paths import Paths
@@ -274,7 +274,6 @@ def converge(state: WsgiState, live: Release, *, release_changed: bool) -> Actio
     service = Service(paths)
     files = render_all(state)
     changed = apply_files(paths, files)
-    names = setting_names(files.settings)
     action = decide(
         socket_changed=changed["socket"],
         unit_changed=changed["service"],
@@ -283,12 +282,11 @@ def converge(state: WsgiState, live: Release, *, release_changed: bool) -> Actio
         release_changed=release_changed,
         running=service.running(),
         venv=live.venv,
-        names=names,
         active=service.active(),
     )
     service.perform(action)
     if action is not Action.NONE:
-        service.remember(Running(venv=live.venv, setting_names=names))
+        service.remember(Running(venv=live.venv))
     return action
 
 
