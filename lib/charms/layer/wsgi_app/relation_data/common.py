@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+T = TypeVar("T")
 
 
 class BadData(ValueError):
@@ -115,3 +117,32 @@ def host_port(value: str, key: str) -> tuple[str, int]:
 def split_list(value: str) -> list[str]:
     """Items of a list separated by commas and/or whitespace."""
     return [item for item in re.split(r"[\s,]+", value) if item]
+
+
+def read_each_unit(
+    relations: Iterable[RawRelation], read: Callable[[Mapping[str, str]], T]
+) -> tuple[tuple[T, ...], list[Note]]:
+    """``read`` every remote unit's data, in unit order, without duplicates.
+
+    A unit ``read`` refuses is skipped with a note: DEBUG while it has published neither
+    ``host`` nor ``port`` (it has not answered yet), WARNING otherwise.
+    """
+    found: dict[str, T] = {}
+    notes: list[Note] = []
+    for relation in relations:
+        for unit in relation.units:
+            try:
+                found[unit.name] = read(unit.data)
+            except BadData as error:
+                level = "DEBUG" if not unit.data.get("host") and not unit.data.get("port") else "WARNING"
+                notes.append(Note(f"{unit.name} skipped: {error}", level))
+    values: list[T] = []
+    for name in sorted(found, key=_unit_order):
+        if found[name] not in values:
+            values.append(found[name])
+    return tuple(values), notes
+
+
+def _unit_order(unit_name: str) -> tuple[str, int]:
+    app, _, number = unit_name.rpartition("/")
+    return app, int(number) if number.isdigit() else -1

@@ -6,32 +6,19 @@ relation; the reactive interface layer spells the last ``cluster_name``: both ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..integrations import HostPort, SearchServer
-from .common import BadData, Note, RawRelation, host, optional_text, port, text
-from .memcache import _unit_order
+from .common import Note, RawRelation, host, optional_text, port, read_each_unit, text
 
 WAITING = "elasticsearch address"
 
 
 def read_nodes(relations: Iterable[RawRelation]) -> tuple[tuple[SearchServer, ...], list[Note]]:
     """Every usable Elasticsearch node, ordered by unit name."""
-    found: dict[str, SearchServer] = {}
-    notes: list[Note] = []
-    for relation in relations:
-        for unit in relation.units:
-            data = unit.data
-            try:
-                address = HostPort(host(text(data, "host")), port(text(data, "port")))
-                cluster = optional_text(data, "cluster-name", "cluster_name")
-            except BadData as error:
-                level = "DEBUG" if not data.get("host") and not data.get("port") else "WARNING"
-                notes.append(Note(f"{unit.name} skipped: {error}", level))
-                continue
-            found[unit.name] = SearchServer(address, cluster)
-    nodes: list[SearchServer] = []
-    for name in sorted(found, key=_unit_order):
-        if found[name] not in nodes:
-            nodes.append(found[name])
-    return tuple(nodes), notes
+    return read_each_unit(relations, _node)
+
+
+def _node(data: Mapping[str, str]) -> SearchServer:
+    address = HostPort(host(text(data, "host")), port(text(data, "port")))
+    return SearchServer(address, optional_text(data, "cluster-name", "cluster_name"))
