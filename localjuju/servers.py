@@ -247,3 +247,11 @@ def remote_units(model: Model, rel: Json, unit: str) -> list[str]:
 def publish(agent: Agent, rid: str, entity: str, data: dict[str, str]) -> None:
     """Write ``entity``'s (a unit or the app) data in relation ``rid``; empty values are dropped."""
     agent.publish(rid, entity, {k: v for k, v in data.items() if v not in ("", None)})
+
+
+def publish_everywhere(agent: Agent, unit: str, data: dict[str, str]) -> None:
+    """Publish ``data`` with Juju's own address keys as ``unit``'s on every live relation of its app."""
+    model = agent.model
+    merged = {**juju_keys(model, unit), **data}
+    for rid, _ in live_relations(model, model.units[unit]["app"]):
+        publish(agent, rid, unit, merged)

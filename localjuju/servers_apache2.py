@@ -170,9 +170,7 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     port = servers.allocate_port(model, unit, BASE_PORT, AVOID_PORTS)
     servername = str(config.get("servername") or servers.unit_address(model, unit))
     members = apply(model, unit, port, servername)
-    data = {**servers.juju_keys(model, unit), "servername": servername}
-    for rid, _ in servers.live_relations(model, app):
-        servers.publish(agent, rid, unit, data)
+    servers.publish_everywhere(agent, unit, {"servername": servername})
     model.units[unit]["ports"] = [f"{port}/tcp"]  # the real charm opens its port too
     backends = sum(len(m) for m in members.values())
     servers.set_status(model, unit, "active", f"ready (:{port}, {backends} backend(s))")

@@ -62,12 +62,9 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     app = model.units[unit]["app"]
     cluster_name = str(agent.effective_config(app).get("cluster-name") or app)
     port = ensure_running(model, unit, cluster_name)
-    data = {
-        **servers.juju_keys(model, unit),
-        **relation_data(cluster_name, servers.unit_address(model, unit), port),
-    }
-    for rid, _ in servers.live_relations(model, app):
-        servers.publish(agent, rid, unit, data)
+    servers.publish_everywhere(
+        agent, unit, relation_data(cluster_name, servers.unit_address(model, unit), port)
+    )
     servers.set_status(model, unit, "active", f"ready (stand-in, {servers.HOST_ADDRESS}:{port})")
 
 

@@ -74,9 +74,7 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     """Any event: keep the daemon running and publish its address on every relation."""
     model = agent.model
     port = ensure_running(model, unit)
-    data = {**servers.juju_keys(model, unit), **relation_data(servers.unit_address(model, unit), port)}
-    for rid, _ in servers.live_relations(model, model.units[unit]["app"]):
-        servers.publish(agent, rid, unit, data)
+    servers.publish_everywhere(agent, unit, relation_data(servers.unit_address(model, unit), port))
     servers.set_status(model, unit, "active", f"ready ({servers.HOST_ADDRESS}:{port})")
 
 
