@@ -31,6 +31,7 @@ def test_null_values_take_the_default():
         ("environment", "1BAD=x", "not a valid name"),
         ("environment", "SECRET_KEY=mine", "set by the charm"),
         ("environment", "PORT=1", "set by the charm"),
+        ("environment", "WSGI_APP_SETTING_NAMES=PGPASSWORD", "set by the charm"),
         ("port", 80, "outside 1024-65535"),
         ("port", "http", "not a whole number"),
         ("workers", -1, "outside"),

@@ -23,6 +23,7 @@ RESERVED_SETTINGS = frozenset(
         "APP_DATA_DIR",
         # These would change how systemd and gunicorn start the process itself.
         "GUNICORN_CMD_ARGS",
+        "WSGI_APP_SETTING_NAMES",  # gunicorn.conf.py's record of what it loaded
         "LISTEN_FDS",
         "LISTEN_PID",
         "LISTEN_FDNAMES",
