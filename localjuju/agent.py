@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import servers
+from . import network, servers
 from .machines import Machine
 from .model import Json, Model
 
@@ -48,6 +48,7 @@ TOOLS = (
 JUJUC = Path(__file__).parent / "machine" / "jujuc.py"
 HOOK_TIMEOUT = 1800
 MAX_EVENTS = 1000
+REMOVED = "localjuju:unit-removed"  # not a hook: the agent's last step for a removed unit
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -140,6 +141,11 @@ class Agent:
             self.model.queue.remove(event)
             if event["unit"] not in self.model.units:
                 continue
+            if event["hook"] == REMOVED:
+                self.finish_removal(event["unit"])
+                continue
+            if self.model.units[event["unit"]].get("agent") == "lost":
+                continue  # its machine is down: nothing runs there
             result = self.dispatch(event)
             if result is not None:
                 results.append(result)
@@ -412,7 +418,9 @@ class Agent:
             unit, f"{endpoint}-relation-changed", relation_id=rid, remote_unit=remote, remote_app=remote_app
         )
 
-    def depart(self, rid: str, unit: str, remote: str) -> None:
+    def depart(self, rid: str, unit: str, remote: str, departing: str = "") -> None:
+        """``unit`` sees ``remote`` leave relation ``rid`` (``departing``: the unit that goes,
+        ``remote`` unless ``unit`` itself is the one removed)."""
         rel = self.model.relations[rid]
         seen = rel["seen"].get(unit, [])
         if remote not in seen:
@@ -425,7 +433,7 @@ class Agent:
             relation_id=rid,
             remote_unit=remote,
             remote_app=remote.split("/")[0],
-            departing=remote,
+            departing=departing or remote,
         )
 
     def relate(self, app_a: str, endpoint_a: str, app_b: str, endpoint_b: str, interface: str) -> str:
@@ -462,6 +470,62 @@ class Agent:
                     remote_app=next((a for a in rel["apps"] if a != app), app),
                 )
         rel["removing"] = True
+
+    # -- unit lifecycle ----------------------------------------------------------------------
+    def remove_unit(self, unit: str) -> None:
+        """Queue what Juju runs when a unit is removed: every other unit sees it depart
+        (so a proxy drops it first), then the unit itself departs and breaks each relation,
+        stops, and goes, with its machine. A lost unit runs no hooks of its own."""
+        app = self.model.units[unit]["app"]
+        self.model.units[unit]["life"] = "dying"
+        for rid, rel in self.model.relations_of(app):
+            for other, seen in list(rel["seen"].items()):
+                if other != unit and unit in seen:
+                    self.depart(rid, other, unit)
+        for rid, rel in self.model.relations_of(app):
+            for remote in list(rel["seen"].get(unit, [])):
+                self.depart(rid, unit, remote, departing=unit)
+            other_app = next((a for a in rel["apps"] if a != app), app)
+            self.enqueue(unit, f"{rel['apps'][app]}-relation-broken", relation_id=rid, remote_app=other_app)
+        self.enqueue(unit, "stop")
+        self.enqueue(unit, "remove")
+        self.enqueue(unit, REMOVED)
+
+    def finish_removal(self, unit: str) -> None:
+        """The unit and its machine leave the model; a new leader is elected if it led."""
+        info = self.model.units[unit]
+        app = self.model.applications[info["app"]]
+        number = info["machine"]
+        if number in self.model.machines:
+            self.machine(unit).destroy()
+            network.detach(self.model.machines[number].get("netns", ""))
+            del self.model.machines[number]
+        del self.model.units[unit]
+        for rel in self.model.relations.values():
+            rel["seen"].pop(unit, None)
+            rel["data"].pop(unit, None)
+            for seen in rel["seen"].values():
+                if unit in seen:
+                    seen.remove(unit)
+        self.model.data["queue"] = [e for e in self.model.queue if e["unit"] != unit]
+        self.report(f"{unit}: removed")
+        if app.get("leader") == unit:
+            self.elect(info["app"])
+
+    def elect(self, app: str, unit: str = "") -> str:
+        """Give ``app``'s leadership to ``unit`` (default: the first unit whose agent is up),
+        which runs leader-elected; returns the new leader ("" when no unit can lead)."""
+        candidates = [
+            u
+            for u in self.model.app_units(app)
+            if self.model.units[u].get("agent") != "lost" and self.model.units[u].get("life") != "dying"
+        ]
+        chosen = unit or (candidates[0] if candidates else "")
+        self.model.applications[app]["leader"] = chosen or None
+        if chosen:
+            self.enqueue(chosen, "leader-elected")
+            self.report(f"{chosen}: elected leader of {app}")
+        return chosen
 
     def forget_broken(self) -> None:
         """Relations whose -broken hooks all ran leave the model."""

@@ -50,7 +50,7 @@ def status_data(model: Model) -> dict[str, Any]:
                 "agent-status": info.get("agent", ""),
                 "machine": info["machine"],
                 "address": machine.get("address")
-                or (servers.HOST_ADDRESS if info["machine"] == "host" else ""),
+                or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
                 "open-ports": info.get("ports", []),
                 "leader": app.get("leader") == unit,
             }
@@ -122,7 +122,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--isolated",
         action="store_true",
-        help="machines on the model's own network (10.231.0.x), with an offline wheelhouse; add-unit follows",
+        help="on the model's own network (10.231.0.x): machines with an offline wheelhouse, "
+        "servers in its server namespace (10.231.0.2); add-unit follows",
     )
     d.add_argument(
         "--wheels",
@@ -149,6 +150,15 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
     a.add_argument("app")
+
+    ru = sub.add_parser("remove-unit", help="remove a unit: its relations depart, it stops, its machine goes")
+    ru.add_argument("unit")
+    km = sub.add_parser(
+        "kill-machine", help="pull the plug on a unit's machine (tests): its agent is lost, leadership moves"
+    )
+    km.add_argument("unit")
+    el = sub.add_parser("elect", help="make a unit its application's leader now (tests)")
+    el.add_argument("unit")
 
     c = sub.add_parser("config", help="show or change an application's config")
     c.add_argument("app")
@@ -214,7 +224,7 @@ def deploy(args: argparse.Namespace, m: str) -> None:
     if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
         ops.deploy_bundle(Path(spec), args.bundle_charm, m)
     elif not Path(spec).exists() and (name := ops.server_name(spec)):
-        ops.deploy_server(name, args.app, key_values(args.config), args.num_units, m)
+        ops.deploy_server(name, args.app, key_values(args.config), args.num_units, m, args.isolated)
     else:
         ops.deploy(
             Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels
@@ -245,6 +255,12 @@ def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branc
         ops.set_access(args.app, args.unit, verb == "grant-access", m)
     elif verb == "add-unit":
         print(ops.add_unit(args.app, m))
+    elif verb == "remove-unit":
+        ops.remove_unit(args.unit, m)
+    elif verb == "kill-machine":
+        print(f"leader: {ops.kill_machine(args.unit, m) or '(none)'}")
+    elif verb == "elect":
+        ops.elect(args.unit, m)
     elif verb == "config":
         shown = [s for s in args.settings if "=" not in s]
         changes = key_values([s for s in args.settings if "=" in s])

@@ -244,8 +244,10 @@ class StandIn(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, cluster_name: str, node_name: str = "es-standin-0"):
-        super().__init__(("127.0.0.1", port), Handler)
+    def __init__(
+        self, port: int, cluster_name: str, node_name: str = "es-standin-0", host: str = "127.0.0.1"
+    ):
+        super().__init__((host, port), Handler)
         self.cluster_name, self.node_name = cluster_name, node_name
         self.cluster_uuid = uuid.uuid4().hex[:22]
         self.store = Store()
@@ -332,11 +334,12 @@ class StandIn(ThreadingHTTPServer):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="es_standin", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=9200)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--cluster-name", default="elasticsearch")
     parser.add_argument("--node-name", default="es-standin-0")
     parser.add_argument("--pidfile", type=Path)
     args = parser.parse_args(argv)
-    server = StandIn(args.port, args.cluster_name, args.node_name)
+    server = StandIn(args.port, args.cluster_name, args.node_name, args.host)
     if args.pidfile:
         import os
 

@@ -271,6 +271,21 @@ class Machine:
                 os.killpg(pid, signal.SIGKILL)
             time.sleep(0.5)
 
+    def kill(self, timeout: float = 30) -> None:
+        """Pull the plug: SIGKILL the machine's PID 1, which takes every process of the
+        machine with it (no shutdown, no stop hooks). Its files stay."""
+        init = self.init_pid()
+        if init:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.nspawn_pid():
+            time.sleep(0.1)
+        pid = self.nspawn_pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
     def reboot(self) -> None:
         """Power off and boot again: the machine keeps its files, processes start afresh."""
         self.poweroff()

@@ -6,12 +6,22 @@ other end is enslaved to the bridge. Addresses are ``10.231.0.<10+n>/24``. Every
 its own switch, so models never see each other, and nothing is added to the host's own
 namespace: the host cannot reach the machines (and they cannot reach anything else).
 Deleting the namespaces removes the veths with them.
+
+Server applications deployed ``--isolated`` (PostgreSQL, memcached, apache2...) run on
+the same network in one more namespace, ``lj-<model>-srv`` at ``10.231.0.2``: the runner
+enters it (:func:`entered`, a thread-level ``setns``) to start their processes and to
+send a test's requests, so nothing ever leaves the namespaces the runner made.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import re
 import subprocess
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +33,8 @@ BRIDGE = "br0"
 INTERFACE = "eth0"
 IFNAMSIZ = 15  # the longest interface name the kernel takes
 NETNS_DIR = Path("/run/netns")
+SERVERS_HOST = 2  # 10.231.0.2: the namespace of the model's server applications
+CLONE_NEWNET = 0x40000000
 
 
 class NetworkError(RuntimeError):
@@ -50,6 +62,14 @@ def machine_netns(model: str, number: int) -> str:
     return f"lj-{model}-{number}"
 
 
+def servers_netns(model: str) -> str:
+    return f"lj-{model}-srv"
+
+
+def servers_address() -> str:
+    return f"{SUBNET}.{SERVERS_HOST}"
+
+
 def address(number: int) -> str:
     host = FIRST_HOST + number
     if not FIRST_HOST <= host <= LAST_HOST:
@@ -64,7 +84,7 @@ def attachment(model: str, number: int) -> Attachment:
 
 def owned_by(model: str, netns: str) -> bool:
     """Whether ``netns`` is one of ``model``'s (not a model whose name merely starts the same)."""
-    return re.fullmatch(re.escape(f"lj-{model}-") + r"(sw|\d+)", netns) is not None
+    return re.fullmatch(re.escape(f"lj-{model}-") + r"(sw|srv|\d+)", netns) is not None
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -91,8 +111,19 @@ def ensure_switch(model: str) -> str:
 
 def attach(model: str, number: int) -> Attachment:
     """Create machine ``number``'s namespace, wired to the model's switch."""
+    return _wire(model, attachment(model, number))
+
+
+def ensure_servers(model: str) -> Attachment:
+    """The server applications' namespace on the model's network (created once)."""
+    wire = Attachment(servers_netns(model), servers_address(), "srv")
+    if exists(wire.netns) and _ip("-n", wire.netns, "link", "show", INTERFACE, check=False).returncode == 0:
+        return wire
+    return _wire(model, wire)
+
+
+def _wire(model: str, wire: Attachment) -> Attachment:
     switch = ensure_switch(model)
-    wire = attachment(model, number)
     if exists(wire.netns):
         _ip("netns", "delete", wire.netns)  # a leftover from an interrupted run: start clean
     _ip("-n", switch, "link", "delete", wire.port, check=False)
@@ -120,3 +151,44 @@ def teardown(model: str) -> None:
     for netns in namespaces():
         if owned_by(model, netns):
             detach(netns)
+
+
+@contextlib.contextmanager
+def entered(netns: str) -> Iterator[None]:
+    """Run the block with the calling thread in ``netns`` (processes it starts inherit it).
+
+    Only the thread moves (``setns`` on a thread's network namespace), and it moves back
+    to the namespace it came from when the block ends.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(NETNS_DIR / netns, os.O_RDONLY)
+    try:
+        if libc.setns(target, CLONE_NEWNET) != 0:
+            raise NetworkError(f"setns {netns}: {os.strerror(ctypes.get_errno())}")
+        try:
+            yield
+        finally:
+            if libc.setns(home, CLONE_NEWNET) != 0:
+                raise NetworkError(f"setns back from {netns}: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+def call_in(netns: str, function: Callable[[], object]) -> None:
+    """Call ``function`` in a thread that entered ``netns``; its exception is raised here."""
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            with entered(netns):
+                function()
+        except BaseException as error:  # handed to the caller's thread
+            errors.append(error)
+
+    worker = threading.Thread(target=body, name=f"in-{netns}")
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]

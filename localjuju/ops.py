@@ -168,6 +168,49 @@ def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
         return unit
 
 
+def remove_unit(unit: str, model_name: str = DEFAULT_MODEL) -> None:
+    """Remove a unit as Juju does: its relations depart and break, it stops, its machine goes."""
+    with open_model(model_name) as model, interruptible():
+        if unit not in model.units:
+            raise SystemExit(f'unit "{unit}" not found')
+        if _is_server(model, model.units[unit]["app"]):
+            raise SystemExit(f"{unit} is a server unit: remove-unit takes charm units")
+        agent = Agent(model, say)
+        agent.remove_unit(unit)
+        with step(f"removing {unit}"):
+            settle(agent)
+
+
+def elect(unit: str, model_name: str = DEFAULT_MODEL) -> None:
+    """Move leadership to ``unit`` now (Juju moves it when a leader's lease lapses)."""
+    with open_model(model_name) as model:
+        if unit not in model.units:
+            raise SystemExit(f'unit "{unit}" not found')
+        agent = Agent(model, say)
+        agent.elect(model.units[unit]["app"], unit)
+        settle(agent)
+
+
+def kill_machine(unit: str, model_name: str = DEFAULT_MODEL) -> str:
+    """Pull the plug on ``unit``'s machine: no hook runs there, its agent is lost, and a
+    leader it held passes to another unit (as when Juju's leadership lease lapses).
+    Returns the application's leader afterwards."""
+    with open_model(model_name) as model, interruptible():
+        info = model.units.get(unit)
+        if info is None or info["machine"] == "host":
+            raise SystemExit(f'"{unit}" is not a unit on a machine')
+        with step(f"killing the machine of {unit}"):
+            machine_of(model, info["machine"]).kill()
+        info["agent"] = "lost"
+        info["status"] = {"status": "unknown", "message": "agent lost, see juju show-status-log"}
+        agent = Agent(model, say)
+        app = model.applications[info["app"]]
+        if app.get("leader") == unit:
+            agent.elect(info["app"])
+        settle(agent)
+        return str(app.get("leader") or "")
+
+
 def wheel_requirements(charm: Path, files: list[Path], config: Json) -> list[str]:
     """What an offline machine's wheelhouse holds: the lines of ``files`` or, without any,
     the charm's demo app requirements (``files/demo/requirements.txt``); plus the
@@ -305,8 +348,10 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
             raise SystemExit(f"cannot relate {a} ({role_a} {interface}) to {b} ({role_b} {interface_b})")
         app_a, app_b = a.split(":")[0], b.split(":")[0]
         isolated = [x for x in (app_a, app_b) if model.applications[x].get("isolated")]
-        if isolated and any(_is_server(model, x) for x in (app_a, app_b)):
-            raise SystemExit(f"{isolated[0]} is isolated: it cannot reach servers on the host")
+        if len(isolated) == 1 and any(_is_server(model, x) for x in (app_a, app_b)):
+            raise SystemExit(
+                f"{isolated[0]} is isolated and the other is not: deploy both --isolated, or neither"
+            )
         for rel in model.relations.values():
             if rel["apps"] == {app_a: end_a, app_b: end_b} and not rel.get("removing"):
                 raise SystemExit("relation already exists")
@@ -436,7 +481,7 @@ def _destroy_app(model: Model, app: str) -> None:
     if _is_server(model, app):
         kind = servers.kind_of(model, app)
         for unit in model.app_units(app):
-            kind.teardown(model, unit)
+            servers.in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
     for unit in model.app_units(app):
         number = model.units[unit]["machine"]
         if number in model.machines:
@@ -497,9 +542,15 @@ def server_name(spec: str) -> str | None:
 
 
 def deploy_server(
-    name: str, app: str = "", config: Json | None = None, units: int = 1, model_name: str = DEFAULT_MODEL
+    name: str,
+    app: str = "",
+    config: Json | None = None,
+    units: int = 1,
+    model_name: str = DEFAULT_MODEL,
+    isolated: bool = False,
 ) -> None:
-    """Add a server application (no charm, no machine) with ``units`` units, and run its events."""
+    """Add a server application (no charm, no machine) with ``units`` units, and run its events;
+    ``isolated`` runs them in the model network's server namespace."""
     kind = servers.kinds().get(name)
     if kind is None:
         raise SystemExit(f"unknown server {name!r} (known: {', '.join(sorted(servers.kinds()))})")
@@ -521,6 +572,7 @@ def deploy_server(
             "status": {},
             "version": "",
             "endpoints": kind.endpoints(),
+            "isolated": isolated,
         }
         try:
             for _ in range(units):

@@ -1,8 +1,10 @@
 """The other side of a relation, played by the runner with a real server.
 
 An application of kind ``server:<name>`` has no charm and no machine: its units are
-servers the runner starts on the host (machines share the host's network namespace,
-so the charm's units reach them on 127.0.0.1). Each server module
+servers the runner starts on the host. Machines that share the host's network namespace
+reach them on 127.0.0.1; an application deployed ``--isolated`` runs its servers in the
+model network's server namespace instead (``10.231.0.2``, see :mod:`.network`), where
+the isolated machines reach them. Each server module
 (``servers_<name>.py``) registers a :class:`ServerKind`: the endpoints of the charm it
 stands in for, a handler that reconciles one unit on any of its events (start the
 server, create what clients asked for, publish the relation data that charm would),
@@ -23,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from . import network
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -87,7 +91,7 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     kind = kind_of(model, info["app"])
     agent.report(f"{unit}: {event['hook']} (server {kind.name})")
     try:
-        kind.handle(agent, unit, event)
+        in_place(model, info["app"], lambda: kind.handle(agent, unit, event))
     except Exception as error:  # any failure is reported on the unit, like a hook error
         info["agent"] = "error"
         info["error"] = {
@@ -111,10 +115,28 @@ def teardown(model: Model) -> None:
         kind = kind_of(model, app)
         for unit in model.app_units(app):
             try:
-                kind.teardown(model, unit)
+                in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
             except Exception as error:  # keep tearing the others down
                 print(f"   {unit}: teardown failed: {error}", flush=True)
     shutil.rmtree(model.dir / "servers", ignore_errors=True)
+
+
+def isolated(model: Model, app: str) -> bool:
+    return bool(model.applications.get(app, {}).get("isolated"))
+
+
+def in_place(model: Model, app: str, work: Callable[[], object]) -> None:
+    """Do ``work`` where ``app``'s servers live: the host, or the model's server namespace."""
+    if isolated(model, app):
+        network.ensure_servers(model.name)
+        network.call_in(network.servers_netns(model.name), work)
+    else:
+        work()
+
+
+def app_address(model: Model, app: str) -> str:
+    """Where ``app``'s servers listen (and what their units' addresses are)."""
+    return network.servers_address() if isolated(model, app) else HOST_ADDRESS
 
 
 # -- helpers shared by the server modules ---------------------------------------------------
@@ -137,6 +159,7 @@ def set_status(model: Model, unit: str, status: str, message: str) -> None:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether ``port`` is free on the loopback of the namespace the thread is in."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -208,16 +231,16 @@ def stop_pid(pidfile: Path, timeout: float = 10.0) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
-    """Return once something accepts connections on 127.0.0.1:``port``; raise after ``timeout``."""
+def wait_for_port(port: int, timeout: float = 15.0, host: str = HOST_ADDRESS) -> None:
+    """Return once something accepts connections on ``host``:``port``; raise after ``timeout``."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         with socket.socket() as probe:
             probe.settimeout(0.5)
-            if probe.connect_ex((HOST_ADDRESS, port)) == 0:
+            if probe.connect_ex((host, port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {HOST_ADDRESS}:{port} after {timeout:.0f}s")
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
 def juju_keys(model: Model, unit: str) -> dict[str, str]:
@@ -227,8 +250,10 @@ def juju_keys(model: Model, unit: str) -> dict[str, str]:
 
 
 def unit_address(model: Model, unit: str) -> str:
-    """A unit's address: its machine's, or the host's loopback for a server unit."""
+    """A unit's address: its machine's, or where its application's servers listen."""
     info = model.units.get(unit, {})
+    if info.get("machine") == "host":
+        return app_address(model, info["app"])
     return str(model.machines.get(info.get("machine", ""), {}).get("address", HOST_ADDRESS))
 
 

@@ -29,6 +29,7 @@ def relation_data(cluster_name: str, host: str, port: int) -> dict[str, str]:
 
 def ensure_running(model: Model, unit: str, cluster_name: str) -> int:
     """Start the unit's stand-in unless it runs; return its port."""
+    host = servers.unit_address(model, unit)
     port = servers.allocate_port(model, unit, BASE_PORT)
     directory = servers.unit_dir(model, unit)
     pidfile = directory / "es_standin.pid"
@@ -38,6 +39,8 @@ def ensure_running(model: Model, unit: str, cluster_name: str) -> int:
                 [
                     sys.executable,
                     str(STANDIN),
+                    "--host",
+                    host,
                     "--port",
                     str(port),
                     "--cluster-name",
@@ -52,7 +55,7 @@ def ensure_running(model: Model, unit: str, cluster_name: str) -> int:
                 start_new_session=True,
             )
         pidfile.write_text(f"{process.pid}\n")
-        servers.wait_for_port(port)
+        servers.wait_for_port(port, host=host)
     return port
 
 
@@ -62,10 +65,9 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     app = model.units[unit]["app"]
     cluster_name = str(agent.effective_config(app).get("cluster-name") or app)
     port = ensure_running(model, unit, cluster_name)
-    servers.publish_everywhere(
-        agent, unit, relation_data(cluster_name, servers.unit_address(model, unit), port)
-    )
-    servers.set_status(model, unit, "active", f"ready (stand-in, {servers.HOST_ADDRESS}:{port})")
+    host = servers.unit_address(model, unit)
+    servers.publish_everywhere(agent, unit, relation_data(cluster_name, host, port))
+    servers.set_status(model, unit, "active", f"ready (stand-in, {host}:{port})")
 
 
 def teardown(model: Model, unit: str) -> None:

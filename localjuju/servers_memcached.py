@@ -25,14 +25,14 @@ def relation_data(host: str, port: int) -> dict[str, str]:
     return {"host": host, "port": str(port), "udp-port": "0"}
 
 
-def command(port: int, pidfile: str) -> list[str]:
+def command(host: str, port: int, pidfile: str) -> list[str]:
     return [
         "memcached",
         "-d",
         "-u",
         "memcache",
         "-l",
-        servers.HOST_ADDRESS,
+        host,
         "-p",
         str(port),
         "-U",
@@ -49,9 +49,10 @@ def ensure_running(model: Model, unit: str) -> int:
     servers.ensure_packages("memcached", ["memcached"])
     port = servers.allocate_port(model, unit, BASE_PORT)
     pidfile = run_dir(model, unit) / "memcached.pid"
+    host = servers.unit_address(model, unit)
     if servers.read_pid(pidfile) is None:
-        servers.run(command(port, str(pidfile)))
-        servers.wait_for_port(port)
+        servers.run(command(host, port, str(pidfile)))
+        servers.wait_for_port(port, host=host)
         for _ in range(50):  # the daemon writes its pid file just after it starts listening
             if servers.read_pid(pidfile):
                 break
@@ -74,8 +75,9 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     """Any event: keep the daemon running and publish its address on every relation."""
     model = agent.model
     port = ensure_running(model, unit)
-    servers.publish_everywhere(agent, unit, relation_data(servers.unit_address(model, unit), port))
-    servers.set_status(model, unit, "active", f"ready ({servers.HOST_ADDRESS}:{port})")
+    host = servers.unit_address(model, unit)
+    servers.publish_everywhere(agent, unit, relation_data(host, port))
+    servers.set_status(model, unit, "active", f"ready ({host}:{port})")
 
 
 def teardown(model: Model, unit: str) -> None:

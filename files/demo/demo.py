@@ -2,7 +2,8 @@
 checks, on every request, that each configured backend really works.
 
 GET /         an HTML page: release, settings (secrets redacted), backends
-GET /request  JSON {"client", "scheme"}: the request as the app sees it behind a proxy
+GET /request  JSON {"client", "scheme", "unit"}: the request as the app sees it behind a
+              proxy, and which unit answered it (APP_UNIT)
 GET /env?NAME JSON: one setting (secrets redacted)
 GET /healthz  JSON {"status": "ok"|"degraded", "backends": {...}}; 503 when degraded
 """
@@ -222,7 +223,7 @@ def page(environ: dict) -> str:
 th{{text-align:left;padding-right:1em}}</style>
 </head><body>
 <h1>wsgi-app demo</h1>
-<p>Served by <b>{html.escape(os.environ.get("APP_NAME", "?"))}</b>, release
+<p>Served by <b>{html.escape(os.environ.get("APP_UNIT") or os.environ.get("APP_NAME", "?"))}</b>, release
 <b>{html.escape(str(release.get("version", "?")))}</b> ({html.escape(str(release.get("id", "")))}),
 worker pid {os.getpid()} on {html.escape(socket.gethostname())}.</p>
 <p>Your request: client {html.escape(client)}, scheme {html.escape(scheme)}.</p>
@@ -260,7 +261,11 @@ def application(environ, start_response):
         return [payload]
     if path == "/request":  # what the app knows of the request, after any trusted proxy
         payload = json.dumps(
-            {"client": client_address(environ), "scheme": environ.get("wsgi.url_scheme", "")}
+            {
+                "client": client_address(environ),
+                "scheme": environ.get("wsgi.url_scheme", ""),
+                "unit": os.environ.get("APP_UNIT", ""),
+            }
         ).encode()
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]

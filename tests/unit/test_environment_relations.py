@@ -65,3 +65,7 @@ def test_removed_relations_leave_no_settings(demo_state):
     settings = app_settings(demo_state)
     assert settings["DATABASE_URL"].startswith("sqlite:///")
     assert not (set(RELATION_KEYS) - {"DATABASE_URL"}) & set(settings)
+
+
+def test_the_app_knows_which_unit_serves_it(demo_state):
+    assert app_settings(replace(demo_state, unit_name="wsgi-app/2"))["APP_UNIT"] == "wsgi-app/2"

@@ -18,6 +18,8 @@ def test_names_and_addresses_of_a_machine() -> None:
     assert wire.cidr == "10.231.0.0/24"
     assert network.switch_netns("units-42") == "lj-units-42-sw"
     assert network.address(0) == "10.231.0.10"
+    assert network.servers_netns("units-42") == "lj-units-42-srv"
+    assert network.servers_address() == "10.231.0.2"  # below every machine's address
 
 
 @pytest.mark.parametrize("number", [0, 9, 99, 244])
@@ -36,6 +38,7 @@ def test_the_subnet_has_room_for_245_machines() -> None:
 def test_a_model_owns_only_its_own_namespaces() -> None:
     assert network.owned_by("units-a", "lj-units-a-sw")
     assert network.owned_by("units-a", "lj-units-a-12")
+    assert network.owned_by("units-a", network.servers_netns("units-a"))
     # a model whose name starts the same is another model
     assert not network.owned_by("units-a", "lj-units-a-b-sw")
     assert not network.owned_by("units-a", "lj-units-a-1-0")

@@ -155,9 +155,9 @@ def test_postgresql_client_application_data() -> None:
 
 
 def test_pg_hba_grants_each_user_its_database_from_the_address() -> None:
-    assert pg.render_hba([("shop", "juju_app"), ("shop", "juju_app")], "127.0.0.1").splitlines()[4:] == [
-        'host    "shop"  "juju_app"  127.0.0.1/32  scram-sha-256'
-    ]
+    assert pg.render_hba(
+        [("shop", "juju_app", "127.0.0.1/32"), ("shop", "juju_app", "127.0.0.1/32")]
+    ).splitlines()[4:] == ['host    "shop"  "juju_app"  127.0.0.1/32  scram-sha-256']
 
 
 # -- apache2 ---------------------------------------------------------------------------------------

@@ -56,6 +56,17 @@ class MachineFault(RetryableError):
     """The machine could not hold the new release (disk full, I/O error)."""
 
 
+class WaitingForLeader(RetryableError):
+    """The new release needs release_command, which only the leader runs: this unit
+    switches once the leader has published the release as done (leader settings)."""
+
+
+def waits_for_leader(release_command: str, leader: bool, released: str, spec: str) -> bool:
+    """Whether a unit must not switch to release ``spec`` yet: another unit (the leader)
+    runs ``release_command`` for it, and has not said it ran it (``released``)."""
+    return bool(release_command) and not leader and released != spec
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What :func:`reconcile` did."""
@@ -159,6 +170,8 @@ def build_release(
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
+    if waits_for_leader(config.release_command, leader, state.released, spec):
+        raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     release_id = releases.new_id(revision.commit)
     directory = paths.releases / release_id
     if directory.exists():

@@ -23,6 +23,7 @@ def charm_settings(state: WsgiState) -> dict[str, str]:
         "PORT": str(state.config.port),
         "WEB_CONCURRENCY": str(state.workers),
         "APP_NAME": state.app_name,
+        "APP_UNIT": state.unit_name,
         "APP_DATA_DIR": str(state.paths.data),
     }
     if state.secret_key:

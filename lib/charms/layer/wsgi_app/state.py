@@ -13,6 +13,9 @@ from .paths import Paths
 from .workers import effective_threads, effective_workers
 
 SECRET_KEY_FIELD = "secret_key"  # in leader settings
+# in leader settings: the spec of the release whose release_command the leader ran; the
+# other units switch to a release only once it is this one
+RELEASED_FIELD = "released_spec"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class WsgiState:
     machine: Machine
     secret_key: str | None  # None until the leader has published one
     integrations: Integrations = field(default_factory=Integrations)
+    unit_name: str = ""  # e.g. wsgi-app/0
+    released: str = ""  # RELEASED_FIELD: what the leader migrated
 
     @property
     def paths(self) -> Paths:
@@ -69,6 +74,7 @@ def build_state(
     leader_data: Mapping[str, str],
     machine: Machine,
     integrations: Integrations | None = None,
+    unit_name: str = "",
 ) -> WsgiState:
     """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
     return WsgiState(
@@ -77,4 +83,6 @@ def build_state(
         machine=machine,
         secret_key=leader_data.get(SECRET_KEY_FIELD) or None,
         integrations=integrations or Integrations(),
+        unit_name=unit_name,
+        released=leader_data.get(RELEASED_FIELD, ""),
     )

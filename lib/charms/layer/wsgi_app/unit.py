@@ -19,13 +19,14 @@ from .config import ConfigError
 from .integrations import Integrations
 from .paths import Paths
 from .source import demo_revision
-from .state import SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
+from .state import RELEASED_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
 from .status import Status, unit_status
 
 SOURCE_KEY = "wsgi-app.source"  # the source inputs of the last deploy attempt
 PROBLEM_KEY = "wsgi-app.problem"  # why the unit is blocked, kept across hooks
 PORT_KEY = "wsgi-app.port"
 TRANSIENT_KEY = "wsgi-app.transient"  # the last problem may pass by itself (fetch failed)
+WAITING_KEY = "wsgi-app.waiting"  # what the unit waits for before it can switch releases
 
 
 def app_name() -> str:
@@ -70,7 +71,12 @@ def rotate_secret_key() -> None:
 def desired_state(integrations: Integrations | None = None) -> WsgiState:
     """The state the hook's inputs ask for; raises ConfigError."""
     return build_state(
-        app_name(), dict(hookenv.config()), hookenv.leader_get() or {}, machine_facts(), integrations
+        app_name(),
+        dict(hookenv.config()),
+        hookenv.leader_get() or {},
+        machine_facts(),
+        integrations,
+        unit_name=os.environ["JUJU_UNIT_NAME"],
     )
 
 
@@ -92,10 +98,17 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
     if state.secret_key is None:
         set_status(Status("waiting", "waiting for the leader to share SECRET_KEY"))
         return False
+    leader = hookenv.is_leader()
     try:
-        outcome = deploy.reconcile(
-            state, demo_dir=demo_dir(), leader=hookenv.is_leader(), build=build, report=maintenance
-        )
+        outcome = deploy.reconcile(state, demo_dir=demo_dir(), leader=leader, build=build, report=maintenance)
+    except deploy.WaitingForLeader as error:  # fetched again once the leader says it is done
+        log(str(error))
+        kv.unset(SOURCE_KEY)
+        kv.set(TRANSIENT_KEY, True)
+        kv.set(WAITING_KEY, str(error).removeprefix("waiting for "))
+        kv.unset(PROBLEM_KEY)
+        report_status(state)
+        return False
     except deploy.DeployError as error:
         kv.set(SOURCE_KEY, inputs)
         kv.set(TRANSIENT_KEY, isinstance(error, deploy.RetryableError))
@@ -107,7 +120,10 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
         return _blocked(f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log", state)
     kv.set(SOURCE_KEY, inputs)
     kv.set(TRANSIENT_KEY, False)
+    kv.unset(WAITING_KEY)
     _open_port(state.config.port)
+    if leader and outcome.release is not None:
+        _publish_released(state, outcome.release.spec)
     if outcome.release is not None:
         hookenv.application_version_set(outcome.release.version)
     if outcome.deployed:
@@ -119,6 +135,13 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
     kv.unset(PROBLEM_KEY)
     report_status(state)
     return True
+
+
+def _publish_released(state: WsgiState, spec: str) -> None:
+    """The leader tells the other units which release they may switch to."""
+    if state.config.release_command and state.released != spec:
+        hookenv.leader_set({RELEASED_FIELD: spec})
+        log(f"release {spec} is ready for every unit (release_command ran)")
 
 
 def last_problem_is_transient() -> bool:
@@ -147,6 +170,8 @@ def report_status(state: WsgiState | None) -> None:
     waiting_for: tuple[str, ...] = ()
     if state is not None:
         waiting_for = state.integrations.waiting_for + backends.unreachable(state.integrations)
+        if unitdata.kv().get(WAITING_KEY):
+            waiting_for += (str(unitdata.kv().get(WAITING_KEY)),)
     waiting = "waiting for " + ", ".join(waiting_for) if waiting_for else ""
     active = Service(paths()).active() if current else True
     set_status(

@@ -19,6 +19,7 @@ RESERVED_SETTINGS = frozenset(
         "WEB_CONCURRENCY",
         "SECRET_KEY",
         "APP_NAME",
+        "APP_UNIT",
         "APP_VERSION",
         "APP_DATA_DIR",
         # These would change how systemd and gunicorn start the process itself.
