@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,32 @@ def http_get(
     try:
         path = parts.path or "/"
         connection.request("GET", f"{path}?{parts.query}" if parts.query else path, headers=headers or {})
+        answer = connection.getresponse()
+        return Response(answer.status, answer.read().decode())
+    finally:
+        connection.close()
+
+
+ISOLATED_NETWORK = "10.231.0."  # localjuju's model networks (deploy --isolated)
+
+
+def netns_get(netns: str, url: str, timeout: float = 10) -> Response:
+    """GET ``url`` on a model's own network, from inside its namespace ``netns`` (the
+    server namespace, lj-<model>-srv): the request never touches the host's network."""
+    from localjuju import network
+
+    answer: list[Response] = []
+    network.call_in(netns, lambda: answer.append(_get_on_model_network(url, timeout)))
+    return answer[0]
+
+
+def _get_on_model_network(url: str, timeout: float) -> Response:
+    parts = urllib.parse.urlsplit(url)
+    assert (parts.hostname or "").startswith(ISOLATED_NETWORK) and parts.port, url
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = parts.path or "/"
+        connection.request("GET", f"{path}?{parts.query}" if parts.query else path)
         answer = connection.getresponse()
         return Response(answer.status, answer.read().decode())
     finally:
@@ -128,10 +155,17 @@ class SteadyLoad:
     Bounded: it stops when asked or after ``max_seconds``, whichever comes first.
     """
 
-    def __init__(self, url: str, threads: int = 4, max_seconds: float = 300):
+    def __init__(
+        self, url: str, threads: int = 4, max_seconds: float = 300, netns: str = "", count: str = ""
+    ):
+        """``netns``: send from that namespace (a model network's address); ``count``: a
+        key of the JSON answers whose values are counted in :attr:`seen`."""
         self.url = url
         self.threads = threads
         self.deadline = time.monotonic() + max_seconds
+        self.netns = netns
+        self.count = count
+        self.seen: Counter[str] = Counter()
         self.ok = 0
         self.failures: list[str] = []
         self._stop = threading.Event()
@@ -139,17 +173,30 @@ class SteadyLoad:
         self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
 
     def _loop(self) -> None:
+        if self.netns:
+            from localjuju import network
+
+            with network.entered(self.netns):
+                self._requests(lambda: _get_on_model_network(self.url, 30))
+        else:
+            self._requests(lambda: http_get(self.url, timeout=30))
+
+    def _requests(self, get: Any) -> None:
         while not self._stop.is_set() and time.monotonic() < self.deadline:
+            value = ""
             try:
-                answer = http_get(self.url, timeout=30)
+                answer = get()
                 failed = "" if answer.status == 200 else f"HTTP {answer.status}"
-            except (OSError, http.client.HTTPException) as error:
+                if not failed and self.count:
+                    value = str(answer.json().get(self.count, ""))
+            except (OSError, http.client.HTTPException, ValueError) as error:
                 failed = f"{type(error).__name__}: {error}"
             with self._lock:
                 if failed:
                     self.failures.append(failed)
                 else:
                     self.ok += 1
+                    self.seen[value] += 1
 
     def __enter__(self) -> SteadyLoad:
         for worker in self._workers:
