@@ -18,6 +18,8 @@ LAYERS = {
     "memcache": ("requires", "MemcacheRequires"),
     "elasticsearch": ("requires", "ElasticsearchRequires"),
     "http": ("provides", "HttpProvides"),
+    "prometheus": ("provides", "PrometheusProvides"),
+    "wsgi-app-logs": ("provides", "LogsProvides"),
 }
 
 

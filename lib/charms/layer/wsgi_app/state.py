@@ -32,6 +32,7 @@ class WsgiState:
     machine: Machine
     secret_key: str | None  # None until the leader has published one
     integrations: Integrations = field(default_factory=Integrations)
+    unit_name: str = ""  # wsgi-app/0; names the journal identifier and the metrics
 
     @property
     def paths(self) -> Paths:
@@ -69,6 +70,7 @@ def build_state(
     leader_data: Mapping[str, str],
     machine: Machine,
     integrations: Integrations | None = None,
+    unit_name: str = "",
 ) -> WsgiState:
     """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
     return WsgiState(
@@ -77,4 +79,5 @@ def build_state(
         machine=machine,
         secret_key=leader_data.get(SECRET_KEY_FIELD) or None,
         integrations=integrations or Integrations(),
+        unit_name=unit_name,
     )
