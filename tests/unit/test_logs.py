@@ -16,7 +16,7 @@ from charms.layer.wsgi_app.logs import (
 from charms.layer.wsgi_app.render import render_all
 
 JOURNAL = f"""\
-2026-11-25T17:00:01+00:00 unit-shop-0[812]: remote=10.0.0.1 method=GET path="/login" query="next=/&key={SECRET}" status=302
+2026-11-25T17:00:01+00:00 unit-shop-0[812]: method=GET path="/login" query="next=/&key={SECRET}" status=302
 2026-11-25T17:00:02+00:00 unit-shop-0[812]: connecting to postgresql://shop_rw:pa%3Ass%40word@10.0.0.5:5432/shop
 2026-11-25T17:00:03+00:00 unit-shop-0[812]: PGPASSWORD is pa:ss@word
 2026-11-25T17:00:04+00:00 unit-shop-0[812]: cache at redis://:hunter2hunter2@10.0.0.8:6379/0 ok
