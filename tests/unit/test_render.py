@@ -219,3 +219,15 @@ def test_statsd_and_the_metrics_exporter_unit(demo_state, tmp_path):
     assert files.metrics_exporter.startswith("#!/usr/bin/python3")
     assert files.metrics_unit == (ROOT / "tests" / "unit" / "expected-metrics.service").read_text()
     assert render_all(demo_state).metrics_unit == "" and render_all(demo_state).metrics_exporter == ""
+
+
+def test_systemd_accepts_the_metrics_unit(tmp_path):
+    """systemd-analyze verify on the exporter's unit; skipped where systemd is absent."""
+    if subprocess.run(["which", "systemd-analyze"], capture_output=True).returncode != 0:
+        return
+    unit = tmp_path / "wsgi-app-metrics.service"
+    unit.write_text((ROOT / "tests" / "unit" / "expected-metrics.service").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+    )
+    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
