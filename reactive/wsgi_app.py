@@ -29,7 +29,13 @@ def install():
 
 
 @when("wsgi-app.installed")
-@when_any("endpoint.db.joined", "endpoint.database.joined", "endpoint.website.joined")
+@when_any(
+    "endpoint.db.joined",
+    "endpoint.database.joined",
+    "endpoint.website.joined",
+    "endpoint.logging.joined",
+    "endpoint.metrics-endpoint.joined",
+)
 def publish_relation_data():
     relations.publish()
 

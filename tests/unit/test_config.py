@@ -33,6 +33,15 @@ def test_null_values_take_the_default():
         ("environment", "PORT=1", "set by the charm"),
         ("environment", "WSGI_APP_SETTING_NAMES=PGPASSWORD", "set by the charm"),
         ("port", 80, "outside 1024-65535"),
+        ("access_log_format", "%(h)s\n%(s)s", "one line"),
+        ("access_log_format", "%(nope)s", "unknown atom %(nope)s"),
+        ("access_log_format", "%({X-Forwarded-For}i)s", "lower-case"),
+        ("access_log_format", "100% %(s)s", "'%' must start an atom"),
+        ("access_log_format", "%(s)d", "'%' must start an atom"),
+        ("statsd_host", "statsd.example.org", "host:port"),
+        ("statsd_host", "10.0.0.9:0", "outside 1-65535"),
+        ("statsd_host", "a;b:8125", "host:port"),
+        ("metrics_port", 80, "outside 1024-65535"),
         ("port", "http", "not a whole number"),
         ("workers", -1, "outside"),
         ("worker_class", "eventlet", "not one of"),
@@ -81,3 +90,20 @@ def test_packages_are_split():
     )
     assert config.python_packages == ("sentry-sdk==2.*", "whitenoise[brotli]>=6")
     assert config.apt_packages == ("libpq5", "gettext")
+
+
+def test_access_log_format_takes_gunicorn_atoms_and_empty_is_the_default():
+    custom = '%(h)s "%(r)s" %(s)s %(M)sms %({x-request-id}i)s %({HOME}e)s 100%%'
+    assert parse_config({"access_log_format": custom}).access_log_format == custom
+    assert parse_config({"access_log_format": ""}).access_log_format == AppConfig().access_log_format
+    default = AppConfig().access_log_format
+    for atom in ("h", "m", "U", "q", "s", "B", "D", "a", "{x-forwarded-for}i"):
+        assert f"%({atom})s" in default
+
+
+def test_statsd_host_and_metrics_port():
+    config = parse_config({"statsd_host": "[2001:db8::9]:8125", "metrics_port": 9102})
+    assert config.statsd_host == "[2001:db8::9]:8125" and config.metrics_port == 9102
+    with pytest.raises(ConfigError) as error:
+        parse_config({"metrics_port": 8080})
+    assert error.value.summary == "invalid config metrics_port: must differ from port (8080)"

@@ -18,6 +18,8 @@ LAYERS = {
     "memcache": ("requires", "MemcacheRequires"),
     "elasticsearch": ("requires", "ElasticsearchRequires"),
     "http": ("provides", "HttpProvides"),
+    "prometheus": ("provides", "PrometheusProvides"),
+    "wsgi-app-logs": ("provides", "LogsProvides"),
 }
 
 
@@ -87,3 +89,27 @@ def test_http_publishes_plain_strings():
         "hostname": "10.0.0.10",
         "port": "8080",
     }
+
+
+@pytest.mark.parametrize(
+    ("interface", "cls", "values"),
+    [
+        (
+            "prometheus",
+            "PrometheusProvides",
+            {"hostname": "10.0.0.10", "port": "9102", "metrics_path": "/metrics"},
+        ),
+        ("wsgi-app-logs", "LogsProvides", {"syslog-identifier": "unit-wsgi-app-0", "log-files": ""}),
+    ],
+)
+def test_observability_endpoints_publish_plain_strings_once(interface, cls, values):
+    module = load(interface)
+    relation = FakeRelation(unit={"private-address": "10.0.0.10"})
+    getattr(module, cls)("x").publish(relation, values)
+    assert dict(relation.to_publish_raw) == {
+        "private-address": "10.0.0.10",
+        **{k: v for k, v in values.items() if v},
+    }
+    again = FakeRelation(unit=dict(relation.to_publish_raw))
+    getattr(module, cls)("x").publish(again, values)
+    assert not again.to_publish_raw.modified

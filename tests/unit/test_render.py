@@ -8,7 +8,7 @@ import stat
 import subprocess
 import sys
 
-from conftest import SECRET
+from conftest import ROOT, SECRET
 
 from charms.layer.wsgi_app.environment import app_settings, redact
 from charms.layer.wsgi_app.render import envquote, render_all
@@ -167,3 +167,67 @@ def test_redaction_hides_secrets(django_state):
 def test_mode_constant_for_settings_is_not_world_readable():
     assert not (0o640 & stat.S_IROTH)
     assert sys.version_info >= (3, 11)
+
+
+def test_output_goes_to_the_journal_under_the_unit_identifier(demo_state):
+    from dataclasses import replace
+
+    unit = directives(render_all(replace(demo_state, unit_name="wsgi-app/0")).service_unit)
+    assert unit["SyslogIdentifier"] == ["unit-wsgi-app-0"]
+    assert unit["StandardOutput"] == ["journal"] and unit["StandardError"] == ["journal"]
+
+
+def exec_conf(state, tmp_path):
+    files = render_all(state)
+    settings, release = tmp_path / "settings.env", tmp_path / "release.json"
+    settings.write_text(files.settings)
+    release.write_text('{"wsgi_app": "app:app"}')
+    conf = files.gunicorn_conf.replace(str(state.paths.settings_file), str(settings)).replace(
+        f"{state.paths.current}/release.json", str(release)
+    )
+    namespace: dict = {}
+    exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    return namespace
+
+
+def test_gunicorn_logs_with_the_configured_level_and_format(demo_state, tmp_path):
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.config import parse_config
+
+    fmt = "%(h)s \"%(r)s\" '%(s)s' %({x-request-id}i)s 100%%"
+    config = parse_config({"log_level": "debug", "access_log_format": fmt})
+    namespace = exec_conf(replace(demo_state, config=config), tmp_path)
+    assert namespace["loglevel"] == "debug"
+    assert namespace["access_log_format"] == fmt
+    assert namespace["accesslog"] == "-" and namespace["errorlog"] == "-"
+    assert "statsd_host" not in namespace  # off by default
+
+
+def test_statsd_and_the_metrics_exporter_unit(demo_state, tmp_path):
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.config import parse_config
+
+    config = parse_config({"metrics_port": 9102, "statsd_host": "10.0.0.9:8125"})
+    state = replace(demo_state, config=config, unit_name="wsgi-app/0")
+    namespace = exec_conf(state, tmp_path)
+    assert namespace["statsd_host"] == "127.0.0.1:9102"
+    assert namespace["statsd_prefix"] == "unit-wsgi-app-0"
+    files = render_all(state)
+    assert "statsd=127.0.0.1:9102" in files.service_unit  # a change restarts gunicorn
+    assert files.metrics_exporter.startswith("#!/usr/bin/python3")
+    assert files.metrics_unit == (ROOT / "tests" / "unit" / "expected-metrics.service").read_text()
+    assert render_all(demo_state).metrics_unit == "" and render_all(demo_state).metrics_exporter == ""
+
+
+def test_systemd_accepts_the_metrics_unit(tmp_path):
+    """systemd-analyze verify on the exporter's unit; skipped where systemd is absent."""
+    if subprocess.run(["which", "systemd-analyze"], capture_output=True).returncode != 0:
+        return
+    unit = tmp_path / "wsgi-app-metrics.service"
+    unit.write_text((ROOT / "tests" / "unit" / "expected-metrics.service").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+    )
+    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr

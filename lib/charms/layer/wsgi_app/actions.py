@@ -8,7 +8,8 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import deploy, releases, unit
+from . import deploy, logs, observability, releases, unit
+from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
 from .relations import gather_integrations
@@ -46,6 +47,27 @@ def show_settings() -> None:
     hookenv.action_set({"settings": "\n".join(f"{k}={v}" for k, v in settings.items())})
 
 
+def show_logs() -> None:
+    """The last ``lines`` journal lines of the app (gunicorn and its own output), redacted."""
+    state = _state()
+    try:
+        argv = logs.journal_argv(
+            observability.syslog_identifier(state), int(hookenv.action_get("lines") or 100)
+        )
+    except ValueError as error:
+        raise deploy.DeployError(str(error)) from None
+    try:
+        on_disk = logs.parse_settings_file(state.paths.settings_file.read_text())
+    except OSError:
+        on_disk = {}
+    try:
+        output = run("journalctl", argv)
+    except CommandFailed as error:
+        raise deploy.DeployError(f"cannot read the journal: {error.tail(1)}") from None
+    secrets = logs.secret_values(app_settings(state), on_disk)
+    hookenv.action_set({"output": logs.tail(logs.redact_text(output, secrets))})
+
+
 def rotate_secret_key() -> None:
     unit.rotate_secret_key()
     unit.converge(_state())
@@ -57,6 +79,7 @@ ACTIONS = {
     "redeploy": redeploy,
     "show-settings": show_settings,
     "rotate-secret-key": rotate_secret_key,
+    "logs": show_logs,
 }
 
 

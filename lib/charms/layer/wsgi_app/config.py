@@ -48,6 +48,9 @@ class AppConfig:
     max_requests: int = 2000
     max_requests_jitter: int = 200
     log_level: str = "info"
+    access_log_format: str = validate.DEFAULT_ACCESS_LOG_FORMAT
+    statsd_host: str = ""
+    metrics_port: int = 0
     database_name: str = ""
     database_roles: tuple[str, ...] = ()
     database_extensions: tuple[str, ...] = ()
@@ -80,4 +83,6 @@ def _combination_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [("deploy_key", "is set but app_repo is not an ssh URL (ssh://... or user@host:path)")]
     if values["deploy_key"] and not values["known_hosts"]:
         return [("known_hosts", "is required with deploy_key: the git server's host key must be pinned")]
+    if values["metrics_port"] and values["metrics_port"] == values["port"]:
+        return [("metrics_port", f"must differ from port ({values['port']})")]
     return []

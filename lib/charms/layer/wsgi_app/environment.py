@@ -93,14 +93,14 @@ def redact(settings: Mapping[str, str]) -> dict[str, str]:
     """``settings`` fit to show: secrets replaced, and passwords removed from URLs."""
     shown = {}
     for key, value in settings.items():
-        if key in SECRET_SETTINGS or _looks_secret(key):
+        if key in SECRET_SETTINGS or looks_secret(key):
             shown[key] = REDACTED
         else:
             shown[key] = _redact_url_password(value)
     return shown
 
 
-def _looks_secret(key: str) -> bool:
+def looks_secret(key: str) -> bool:
     upper = key.upper()
     return any(word in upper for word in ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"))
 

@@ -192,6 +192,39 @@ OPTIONS: tuple[Option, ...] = (
         validate.one_of(("debug", "info", "warning", "error", "critical")),
         "Gunicorn",
     ),
+    # -- logs and metrics -----------------------------------------------------------
+    Option(
+        "access_log_format",
+        "string",
+        validate.DEFAULT_ACCESS_LOG_FORMAT,
+        "Format of gunicorn's access log lines (in the journal under the unit's identifier, "
+        "see the README), as gunicorn atoms: %(h)s client address, %(m)s method, %(U)s path, "
+        "%(q)s query, %(s)s status, %(B)s bytes, %(D)s duration in microseconds, %(M)s in "
+        "milliseconds, %(a)s user agent, %({header-name}i)s a request header (lower case). "
+        "One line; empty restores the default key=value format.",
+        validate.access_log_format,
+        "Logs and metrics",
+    ),
+    Option(
+        "statsd_host",
+        "string",
+        "",
+        "host:port of a statsd server that receives gunicorn's request counters and "
+        "timings (prefixed with the unit's name, e.g. unit-wsgi-app-0.gunicorn.requests). "
+        "Empty sends none, unless metrics_port is set.",
+        validate.statsd_address,
+        "Logs and metrics",
+    ),
+    Option(
+        "metrics_port",
+        "int",
+        0,
+        "TCP port (1024-65535) of a Prometheus /metrics endpoint on each unit, fed by "
+        "gunicorn's statsd instrumentation (request counts by status, latency histogram, "
+        "workers); also forwarded to statsd_host when that is set. 0 turns it off.",
+        validate.optional_port,
+        "Logs and metrics",
+    ),
     # -- what the relations ask for -------------------------------------------------
     Option(
         "database_name",

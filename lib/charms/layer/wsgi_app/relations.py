@@ -14,7 +14,7 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import options
+from . import observability, options
 from .integrations import Integrations
 from .relation_data import http, postgresql_client
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
@@ -144,6 +144,14 @@ def _port(raw_config: dict[str, Any]) -> int | None:
         return None  # the config problem is reported elsewhere; keep what proxies have
 
 
+def _metrics_port(raw_config: dict[str, Any]) -> int | None:
+    option = options.BY_NAME["metrics_port"]
+    try:
+        return int(option.parse(raw_config.get("metrics_port") or option.default))
+    except ValueError:
+        return None
+
+
 def publish() -> None:
     """Publish our requests and address on every relation that needs them (reactive hooks only).
 
@@ -164,3 +172,12 @@ def publish() -> None:
     if website is not None and port is not None:
         for relation in website.relations:
             website.publish(relation, http.website_data(_own_address(relation.relation_id), port))
+    logging = endpoint_from_name("logging")
+    if logging is not None:
+        for relation in logging.relations:
+            logging.publish(relation, observability.logging_data(hookenv.local_unit()))
+    scrape, metrics_port = endpoint_from_name("metrics-endpoint"), _metrics_port(raw_config)
+    if scrape is not None and metrics_port is not None:
+        for relation in scrape.relations:
+            address = _own_address(relation.relation_id)
+            scrape.publish(relation, observability.scrape_data(address, metrics_port))

@@ -13,6 +13,7 @@ from typing import Any
 
 from charms.templating.jinja2 import render
 
+from . import observability
 from .environment import app_settings
 from .sandbox import sandbox_directives
 from .state import WsgiState
@@ -31,6 +32,8 @@ class RenderedFiles:
     service_unit: str
     gunicorn_conf: str
     settings: str
+    metrics_unit: str = ""  # empty: no exporter (metrics_port 0)
+    metrics_exporter: str = ""  # the exporter's code, installed with its unit
 
 
 def envquote(value: str) -> str:
@@ -56,7 +59,7 @@ def _render(template: str, context: Mapping[str, Any]) -> str:
         target=None,
         context=dict(context),
         templates_dir=str(TEMPLATES),
-        filters={"envquote": envquote},
+        filters={"envquote": envquote, "pyrepr": repr},
     )
     text = str(text)
     return text if text.endswith("\n") else text + "\n"
@@ -72,6 +75,8 @@ def _common(state: WsgiState) -> dict[str, Any]:
         "current": str(paths.current),
         "settings_file": str(paths.settings_file),
         "gunicorn_conf": str(paths.gunicorn_conf),
+        "identifier": observability.syslog_identifier(state),
+        "statsd": observability.statsd(state).target,
     }
 
 
@@ -118,6 +123,8 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "runtime_dir": f"/run/{state.app_name}",
         "forwarded_allow_ips": gunicorn_trusted_proxies(state.integrations.proxies),
         "log_level": config.log_level,
+        "access_log_format": config.access_log_format,
+        "statsd_prefix": observability.statsd(state).prefix,
     }
     return _render("gunicorn.conf.py.j2", context)
 
@@ -127,10 +134,35 @@ def render_settings(state: WsgiState) -> str:
     return _render("settings.env.j2", context)
 
 
+def render_metrics_unit(state: WsgiState) -> str:
+    """The exporter's systemd unit, or "" when ``metrics_port`` is 0."""
+    statsd = observability.statsd(state)
+    if not statsd.exporter_port:
+        return ""
+    context = {
+        **_common(state),
+        "unit_file": observability.exporter_unit_name(state),
+        "port": statsd.exporter_port,
+        "prefix": statsd.prefix,
+        "unit": state.unit_name or state.app_name,
+        "forward": statsd.forward_to,
+        "exporter": observability.EXPORTER_PATH,
+    }
+    return _render("metrics.service.j2", context)
+
+
+def exporter_code() -> str:
+    """The exporter script shipped in the charm's ``files/``."""
+    return (TEMPLATES.parent / "files" / "statsd_exporter.py").read_text()
+
+
 def render_all(state: WsgiState) -> RenderedFiles:
+    metrics_unit = render_metrics_unit(state)
     return RenderedFiles(
         socket_unit=render_socket_unit(state),
         service_unit=render_service_unit(state),
         gunicorn_conf=render_gunicorn_conf(state),
         settings=render_settings(state),
+        metrics_unit=metrics_unit,
+        metrics_exporter=exporter_code() if metrics_unit else "",
     )

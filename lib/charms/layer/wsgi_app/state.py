@@ -35,7 +35,7 @@ class WsgiState:
     machine: Machine
     secret_key: str | None  # None until the leader has published one
     integrations: Integrations = field(default_factory=Integrations)
-    unit_name: str = ""  # e.g. wsgi-app/0
+    unit_name: str = ""  # wsgi-app/0: APP_UNIT, the journal identifier, the metrics' label
     released: str = ""  # RELEASED_FIELD: what the leader migrated
 
     @property

@@ -25,6 +25,7 @@ from .status import Status, unit_status
 SOURCE_KEY = "wsgi-app.source"  # the source inputs of the last deploy attempt
 PROBLEM_KEY = "wsgi-app.problem"  # why the unit is blocked, kept across hooks
 PORT_KEY = "wsgi-app.port"
+METRICS_PORT_KEY = "wsgi-app.metrics-port"
 TRANSIENT_KEY = "wsgi-app.transient"  # the last problem may pass by itself (fetch failed)
 WAITING_KEY = "wsgi-app.waiting"  # what the unit waits for before it can switch releases
 
@@ -122,6 +123,7 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
     kv.set(TRANSIENT_KEY, False)
     kv.unset(WAITING_KEY)
     _open_port(state.config.port)
+    _open_port(state.config.metrics_port, METRICS_PORT_KEY)
     if leader and outcome.release is not None:
         _publish_released(state, outcome.release.spec)
     if outcome.release is not None:
@@ -179,23 +181,29 @@ def report_status(state: WsgiState | None) -> None:
     )
 
 
-def _open_port(port: int) -> None:
+def _open_port(port: int, key: str = PORT_KEY) -> None:
+    """Open ``port`` (0: none), closing the one opened before under ``key``."""
     kv = unitdata.kv()
-    previous = kv.get(PORT_KEY)
+    previous = kv.get(key)
     if previous and int(previous) != port:
         hookenv.close_port(int(previous))
-    hookenv.open_port(port)
-    kv.set(PORT_KEY, port)
+    if port:
+        hookenv.open_port(port)
+    kv.set(key, port)
 
 
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
     the_paths = paths()
     subprocess.run(
-        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket],
+        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket, _exporter_unit()],
         check=False,
         capture_output=True,
     )
-    for unit_file in (the_paths.service_file, the_paths.socket_file):
+    for unit_file in (the_paths.service_file, the_paths.socket_file, the_paths.systemd / _exporter_unit()):
         unit_file.unlink(missing_ok=True)
     subprocess.run(["systemctl", "daemon-reload"], check=False)
+
+
+def _exporter_unit() -> str:
+    return f"{app_name()}-metrics.service"

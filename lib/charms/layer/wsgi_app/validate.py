@@ -302,3 +302,54 @@ def _as_int(value: Any) -> int:
         return int(str(value).strip())
     except ValueError:
         raise ValueError(f"{str(value)[:40]!r} is not a whole number") from None
+
+
+# gunicorn's access-log atoms (docs: settings, access_log_format); {name}i/o/e are a
+# request header, a response header and an environ variable.
+_ACCESS_ATOMS = frozenset("hlutrmUqHsBbfaTMDLp")
+_ACCESS_ATOM = re.compile(r"%\(([^)]*)\)s")
+# gunicorn keys request and response headers in lower case
+_ACCESS_VARIABLE = re.compile(r"\{[a-z0-9_.-]{1,64}\}[io]\Z|\{[A-Za-z0-9_.-]{1,64}\}e\Z")
+DEFAULT_ACCESS_LOG_FORMAT = (
+    'remote=%(h)s method=%(m)s path="%(U)s" query="%(q)s" status=%(s)s bytes=%(B)s '
+    'duration_us=%(D)s ua="%(a)s" xff="%({x-forwarded-for}i)s"'
+)
+
+
+def access_log_format(value: Any) -> str:
+    """A gunicorn access-log format: one line of text and ``%(atom)s`` atoms; empty is the default."""
+    text = str(value or "").strip()
+    if not text:
+        return DEFAULT_ACCESS_LOG_FORMAT
+    if len(text) > 1000:
+        raise ValueError("is longer than 1000 characters")
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise ValueError("must be one line without control characters (tabs and newlines included)")
+    for atom in _ACCESS_ATOM.findall(text):
+        if atom not in _ACCESS_ATOMS and not _ACCESS_VARIABLE.match(atom):
+            raise ValueError(
+                f"unknown atom %({atom[:40]})s: use gunicorn's (h, m, U, q, s, B, D, a...) "
+                "or {header-in-lower-case}i"
+            )
+    if "%" in _ACCESS_ATOM.sub("", text).replace("%%", ""):
+        raise ValueError("a '%' must start an atom like %(h)s or be doubled (%%)")
+    return text
+
+
+def statsd_address(value: Any) -> str:
+    """``host:port`` of a statsd server (IPv6 in brackets); empty means none."""
+    address = str(value or "").strip()
+    if not address:
+        return ""
+    match = re.fullmatch(rf"(?P<host>{_HOST}):(?P<port>\d{{1,5}})", address)
+    if match is None:
+        raise ValueError(f"{address[:60]!r} is not host:port (e.g. 10.0.0.9:8125)")
+    if not 1 <= int(match.group("port")) <= 65535:
+        raise ValueError(f"port {match.group('port')} is outside 1-65535")
+    return address
+
+
+def optional_port(value: Any) -> int:
+    """0 (off) or an unprivileged TCP port."""
+    number = _as_int(value)
+    return 0 if number == 0 else port(number)

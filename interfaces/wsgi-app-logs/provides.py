@@ -1,0 +1,44 @@
+"""Provides side of ``wsgi-app-logs``: tell a co-located log shipper where the logs are.
+
+Container-scoped (the shipper is a subordinate on the same machine). Published in unit
+data: ``syslog-identifier``, ``systemd-unit``, ``journal-match``, ``log-format``,
+``log-files`` (empty: everything is in the journal). Flags (``logging`` stands for the
+endpoint's name in metadata.yaml):
+  logging.connected   a shipper has joined; publish with :meth:`LogsProvides.publish`
+The automatic ``endpoint.<name>.changed*`` and ``.departed`` flags are cleared once seen.
+"""
+
+from charms.reactive import Endpoint, clear_flag, get_flags, set_flag, when, when_any, when_not
+
+
+def publish_changes(view, values):
+    """Write only the values that differ: every write reaches the other side as a hook."""
+    for key, value in values.items():
+        if (view.get(key) or "") != value:
+            view[key] = value
+
+
+class LogsProvides(Endpoint):
+    """The log-source end of a wsgi-app-logs relation."""
+
+    def publish(self, relation, values):
+        """Set this unit's data on ``relation`` (values are plain strings)."""
+        publish_changes(relation.to_publish_raw, values)
+
+    @when("endpoint.{endpoint_name}.joined")
+    def _joined(self):
+        set_flag(self.expand_name("{endpoint_name}.connected"))
+
+    @when_not("endpoint.{endpoint_name}.joined")
+    def _gone(self):
+        clear_flag(self.expand_name("{endpoint_name}.connected"))
+
+    @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
+    def _seen(self):
+        # the charm re-reads the whole relation on every hook: the events are consumed
+        prefix = self.expand_name("changed")
+        for flag in get_flags():
+            if flag == prefix or flag.startswith(prefix + "."):
+                clear_flag(flag)
+        self.all_departed_units.clear()
+        clear_flag(self.expand_name("departed"))

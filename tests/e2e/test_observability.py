@@ -1,0 +1,131 @@
+"""Logs and metrics on a real unit: the journal identifier and access-log format,
+log_level, the logs action's redaction, and the Prometheus endpoint fed by statsd."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from localmodel import APP, LocalModel, http_get
+
+PORT = 8091  # not 8080: other modules' apps may be serving there
+METRICS_PORT = 9191
+URL = f"http://127.0.0.1:{PORT}"
+IDENTIFIER = "unit-wsgi-app-0"
+
+
+@pytest.fixture(scope="module")
+def unit(model: LocalModel, charm: Path) -> LocalModel:
+    model.cli("deploy", str(charm), "--config", f"port={PORT}")
+    model.wait_serving(f"{URL}/healthz")
+    return model
+
+
+def journal(model: LocalModel, since: str = "") -> str:
+    extra = f" --since '{since}'" if since else ""
+    return model.sh(f"journalctl --no-pager -o cat -t {IDENTIFIER}{extra}")
+
+
+def secret_key(model: LocalModel) -> str:
+    settings = model.sh(f"cat /etc/{APP}/settings.env")
+    return next(
+        line.split("=", 1)[1].strip('"') for line in settings.splitlines() if line.startswith("SECRET_KEY=")
+    )
+
+
+def wait_for(predicate, what: str, timeout: float = 20):  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_access_log_lines_are_structured_under_the_unit_identifier(unit: LocalModel) -> None:
+    http_get(f"{URL}/request?probe=observability-1", headers={"X-Forwarded-For": "203.0.113.7"})
+    pattern = re.compile(
+        r'remote=\S+ method=GET path="/request" query="probe=observability-1" status=200 '
+        r'bytes=\d+ duration_us=\d+ ua="[^"]*" xff="203\.0\.113\.7"'
+    )
+    line = wait_for(lambda: pattern.search(journal(unit)), "the access-log line")
+    print(line.group(0))
+    unit_text = unit.sh(f"systemctl show -P SyslogIdentifier {APP}.service").strip()
+    assert unit_text == IDENTIFIER
+
+
+def test_log_level_debug_adds_debug_lines(unit: LocalModel) -> None:
+    since = unit.sh("date '+%Y-%m-%d %H:%M:%S'").strip()
+    assert "[DEBUG]" not in journal(unit)
+    unit.config(log_level="debug")
+    unit.wait_serving(f"{URL}/healthz")
+    for _ in range(5):
+        http_get(f"{URL}/healthz")
+    wait_for(lambda: "[DEBUG]" in journal(unit, since), "debug lines after log_level=debug")
+    assert unit.unit()["workload-status"] == "active"
+
+
+def test_bad_access_log_format_blocks_with_a_clear_message(unit: LocalModel) -> None:
+    unit.config(access_log_format="%(nope)s")
+    status = unit.unit()
+    assert status["workload-status"] == "blocked", status
+    assert "access_log_format" in status["message"] and "nope" in status["message"], status
+    unit.config(access_log_format="")  # back to the default
+    assert unit.unit()["workload-status"] == "active"
+
+
+def test_logs_action_shows_recent_lines_without_the_secret(unit: LocalModel) -> None:
+    secret = secret_key(unit)
+    # a request carrying the secret in its query string puts it in the access log
+    http_get(f"{URL}/request?token={secret}&probe=observability-logs")
+    wait_for(lambda: "observability-logs" in journal(unit), "the request in the journal")
+    assert secret in journal(unit)  # it is in the journal...
+    result = unit.action("logs", lines="50")
+    assert result["status"] == "completed", result
+    output = result["results"]["output"]
+    assert "probe=observability-logs" in output  # ...recent lines are shown...
+    assert secret not in output and "<redacted>" in output  # ...but not the secret
+    assert len(output.strip().splitlines()) <= 50
+    assert unit.action("logs", lines="0")["status"] != "completed"
+
+
+def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
+    unit.config(metrics_port=str(METRICS_PORT))
+    unit.wait_serving(f"{URL}/healthz")
+    metrics_url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+    wait_for(lambda: _get_ok(metrics_url), "the metrics endpoint")
+    assert f"{METRICS_PORT}/tcp" in unit.unit()["open-ports"]
+    before = _counter(http_get(metrics_url).body)
+    requests = 25
+    for _ in range(requests):
+        assert http_get(f"{URL}/request").status == 200
+
+    def counted() -> str | None:
+        body = http_get(metrics_url).body
+        return body if _counter(body) >= before + requests else None
+
+    body = wait_for(counted, "the request counter")
+    print("\n".join(line for line in body.splitlines() if "gunicorn_request" in line)[:2000])
+    assert _counter(body) >= requests
+    count = re.search(r'^gunicorn_request_duration_seconds_count\{unit="wsgi-app/0"\} (\d+)', body, re.M)
+    assert count and int(count.group(1)) >= requests, body
+    assert re.search(r'^gunicorn_request_duration_seconds_sum\{unit="wsgi-app/0"\} [0-9.]+', body, re.M)
+    assert re.search(r'^gunicorn_request_status_total\{unit="wsgi-app/0",status="200"\} \d+', body, re.M)
+    unit.config(metrics_port="0")
+    wait_for(lambda: not _get_ok(metrics_url), "the exporter to stop")
+    assert unit.unit()["workload-status"] == "active"
+
+
+def _get_ok(url: str) -> bool:
+    try:
+        return http_get(url, timeout=3).status == 200
+    except OSError:
+        return False
+
+
+def _counter(body: str) -> float:
+    match = re.search(r'^gunicorn_requests_total\{unit="wsgi-app/0"\} ([0-9.e+]+)', body, re.M)
+    return float(match.group(1)) if match else 0.0

@@ -1,0 +1,76 @@
+"""The logs action's journal query and its redaction of secrets."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SECRET
+
+from charms.layer.wsgi_app.environment import app_settings
+from charms.layer.wsgi_app.logs import (
+    journal_argv,
+    parse_settings_file,
+    redact_text,
+    secret_values,
+    tail,
+)
+from charms.layer.wsgi_app.render import render_all
+
+JOURNAL = f"""\
+2026-11-25T17:00:01+00:00 unit-shop-0[812]: method=GET path="/login" query="next=/&key={SECRET}" status=302
+2026-11-25T17:00:02+00:00 unit-shop-0[812]: connecting to postgresql://shop_rw:pa%3Ass%40word@10.0.0.5:5432/shop
+2026-11-25T17:00:03+00:00 unit-shop-0[812]: PGPASSWORD is pa:ss@word
+2026-11-25T17:00:04+00:00 unit-shop-0[812]: cache at redis://:hunter2hunter2@10.0.0.8:6379/0 ok
+2026-11-25T17:00:05+00:00 unit-shop-0[812]: remote=10.0.0.1 method=GET path="/" status=200
+"""
+
+
+def test_journal_argv_reads_the_identifier_and_bounds_the_lines():
+    assert journal_argv("unit-shop-0", 100) == [
+        "journalctl",
+        "--no-pager",
+        "--quiet",
+        "-o",
+        "short-iso",
+        "-t",
+        "unit-shop-0",
+        "-n",
+        "100",
+    ]
+    for bad in (0, -5, 5001):
+        with pytest.raises(ValueError, match="lines must be 1-5000"):
+            journal_argv("unit-shop-0", bad)
+
+
+def test_redaction_removes_secret_key_database_password_and_url_passwords(django_state):
+    """Arrange: the settings the charm computes and the file it wrote; act: redact a journal
+    excerpt; assert: no form of any secret is left, everything else is."""
+    on_disk = parse_settings_file(render_all(django_state).settings)
+    assert on_disk == app_settings(django_state)
+    shown = redact_text(JOURNAL, secret_values(app_settings(django_state), on_disk))
+    for leaked in (SECRET, "pa:ss@word", "pa%3Ass%40word", "hunter2hunter2"):
+        assert leaked not in shown
+    assert 'query="next=/&key=<redacted>"' in shown
+    assert "postgresql://shop_rw:<redacted>@10.0.0.5:5432/shop" in shown
+    assert "PGPASSWORD is <redacted>" in shown
+    assert "redis://:<redacted>@10.0.0.8:6379/0" in shown
+    assert shown.count("\n") == JOURNAL.count("\n")
+    assert 'path="/" status=200' in shown
+
+
+def test_an_older_secret_from_the_settings_file_is_redacted_too(django_state):
+    on_disk = {"SECRET_KEY": "the-key-before-rotation", "API_TOKEN": "tok-123456"}
+    shown = redact_text(
+        "old the-key-before-rotation and tok-123456", secret_values(app_settings(django_state), on_disk)
+    )
+    assert shown == "old <redacted> and <redacted>"
+
+
+def test_short_values_are_not_treated_as_secrets():
+    assert secret_values({"PGPASSWORD": "ab", "SECRET_KEY": "long-enough"}) == ["long-enough"]
+
+
+def test_tail_keeps_whole_lines_from_the_end():
+    text = "".join(f"line {n}\n" for n in range(1000))
+    kept = tail(text, 100)
+    assert len(kept) <= 100 and kept.endswith("line 999\n") and kept.startswith("line ")
+    assert tail("short\n") == "short\n"
