@@ -168,7 +168,14 @@ class Agent:
         )
 
     # -- contexts ------------------------------------------------------------------------
-    def context(self, unit: str, action: Json | None = None, departing: str = "") -> Json:
+    def context(
+        self,
+        unit: str,
+        action: Json | None = None,
+        departing: str = "",
+        relation_id: str = "",
+        remote_unit: str = "",
+    ) -> Json:
         """What ``unit`` may see during one hook (the hook tools read and change this)."""
         info = self.model.units[unit]
         app_name = info["app"]
@@ -185,11 +192,14 @@ class Agent:
                 "units": seen,
                 "data": {e: dict(rel["data"].get(e, {})) for e in visible if e in rel["data"] or e == unit},
             }
-            # Juju keeps the addresses in every unit's data from the moment it joins, and a departing
-            # unit's data stays readable during -departed
-            for remote in [*seen, *([departing] if departing.split("/")[0] in rel["apps"] else [])]:
+            # Juju keeps the addresses in every unit's data from the moment it joins, and during
+            # -departed both the departing unit's data and the hook's remote unit's stay readable
+            readable = [departing] if departing.split("/")[0] in rel["apps"] else []
+            if departing and rid == relation_id and remote_unit:
+                readable.append(remote_unit)
+            for remote in [*seen, *(u for u in readable if u not in seen and u != unit)]:
                 data = relations[f"{endpoint}:{rid}"]["data"]
-                data[remote] = {**self.unit_addresses(remote), **data.get(remote, {})}
+                data[remote] = {**self.unit_addresses(remote), **rel["data"].get(remote, {})}
         machine = self.model.machines[info["machine"]]
         return {
             "unit": unit,
@@ -239,7 +249,7 @@ class Agent:
         machine = self.machine(unit)
         info = self.model.units[unit]
         app_name = info["app"]
-        context = self.context(unit, action, departing)
+        context = self.context(unit, action, departing, relation_id, remote_unit)
         share = machine.directory / "share" / "context"
         share.mkdir(parents=True, exist_ok=True)
         context_file = share / f"{tag(unit)}.json"

@@ -114,12 +114,20 @@ def attach(model: str, number: int) -> Attachment:
     return _wire(model, attachment(model, number))
 
 
+# Load tests open a connection per request from the server namespace: reuse ports in
+# TIME_WAIT and widen the range, as a busy proxy host is tuned (per namespace sysctls).
+SERVERS_SYSCTLS = {"net.ipv4.tcp_tw_reuse": "1", "net.ipv4.ip_local_port_range": "15000 64999"}
+
+
 def ensure_servers(model: str) -> Attachment:
     """The server applications' namespace on the model's network (created once)."""
     wire = Attachment(servers_netns(model), servers_address(), "srv")
     if exists(wire.netns) and _ip("-n", wire.netns, "link", "show", INTERFACE, check=False).returncode == 0:
         return wire
-    return _wire(model, wire)
+    _wire(model, wire)
+    for key, value in SERVERS_SYSCTLS.items():
+        _ip("netns", "exec", wire.netns, "sysctl", "-q", "-w", f"{key}={value}")
+    return wire
 
 
 def _wire(model: str, wire: Attachment) -> Attachment:

@@ -146,7 +146,8 @@ def relation_get(args, ctx):
         entity = a.unit or os.environ.get("JUJU_REMOTE_UNIT", "")
         if not entity:
             raise ToolError("no unit id specified")
-    if entity not in rel["data"] and entity not in (ctx["unit"], ctx["app"]):
+    known = (ctx["unit"], ctx["app"], *([rel["remote_app"]] if a.app else []))  # app data: {} until set
+    if entity not in rel["data"] and entity not in known:
         raise ToolError(f'cannot read settings for unit "{entity}" in relation "{rid}": unit not found')
     data = rel["data"].get(entity, {})
     if entity == ctx["unit"]:

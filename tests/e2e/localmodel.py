@@ -168,6 +168,7 @@ class SteadyLoad:
         self.seen: Counter[str] = Counter()
         self.ok = 0
         self.failures: list[str] = []
+        self.failed_at: list[float] = []  # time.monotonic() of each failure
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
@@ -194,6 +195,7 @@ class SteadyLoad:
             with self._lock:
                 if failed:
                     self.failures.append(failed)
+                    self.failed_at.append(time.monotonic())
                 else:
                     self.ok += 1
                     self.seen[value] += 1

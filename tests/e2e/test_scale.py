@@ -30,10 +30,11 @@ RELEASE_COMMAND = (
     "k.execute('CREATE TABLE IF NOT EXISTS release_runs (host text, at timestamptz DEFAULT now())'); "
     "k.execute('INSERT INTO release_runs (host) VALUES (%s)', (socket.gethostname(),))\""
 )
-COUNT_RUNS = (
+RUN_HOSTS = (  # the hostname of every run of release_command, one per line
     "set -a; . /etc/{app}/settings.env; /srv/{app}/current/venv/bin/python -c "
     "\"import os, psycopg2; k = psycopg2.connect(os.environ['DATABASE_URL']).cursor(); "
-    "k.execute('SELECT count(*) FROM release_runs'); print(k.fetchone()[0])\""
+    "k.execute('SELECT host FROM release_runs ORDER BY at'); "
+    "print(*[r[0] for r in k.fetchall()], sep=chr(10))\""
 )
 
 
@@ -92,8 +93,9 @@ def addresses(model: LocalModel) -> dict[str, str]:
     return {unit: model.unit(unit)["address"] for unit in units_of(model)}
 
 
-def release_runs(model: LocalModel, unit: str) -> int:
-    return int(model.sh(COUNT_RUNS.format(app=APP), unit).strip())
+def release_runs(model: LocalModel, unit: str) -> list[str]:
+    """Where release_command ran (hostnames), as recorded in PostgreSQL, read from ``unit``."""
+    return model.sh(RUN_HOSTS.format(app=APP), unit).split()
 
 
 def release_specs(model: LocalModel) -> dict[str, str]:
@@ -152,10 +154,7 @@ def test_release_command_runs_once_on_the_leader_and_the_others_wait(stack: Loca
     after = release_specs(stack)
     assert len(set(after.values())) == 1, after  # every unit serves the same new release
     assert set(after.values()).isdisjoint(before.values()), (before, after)
-    assert release_runs(stack, chief) == 1
-    hostname = stack.sh("hostname", chief).strip()
-    hosts = stack.sh(COUNT_RUNS.format(app=APP).replace("count(*)", "string_agg(host, ',')"), chief)
-    assert hosts.strip() == hostname
+    assert release_runs(stack, chief) == [stack.sh("hostname", chief).strip()]
     log = stack.cli("debug-log", "--replay").stdout
     for unit in units_of(stack)[:-1]:
         assert f"{unit}: " in log and "waiting for the leader to run release_command" in log, unit
@@ -169,10 +168,14 @@ def test_the_leaders_machine_dies_and_another_unit_leads_while_the_site_serves(s
     chief = leader(stack)
     with SteadyLoad(f"{site(stack)}/request", threads=4, netns=servers_netns(stack), count="unit") as load:
         time.sleep(3)
+        killed = time.monotonic()
         stack.cli("kill-machine", chief)
-        time.sleep(5)
+        time.sleep(8)
     assert load.ok > 100, load.ok
-    assert len(load.failures) <= load.threads, load.failures[:10]  # at most the requests in flight
+    # what was in flight to the dead unit, and apache2's pooled connections to it, fail;
+    # once apache2 has put the unit in error, every request goes to the others
+    assert len(load.failures) <= 4 * load.threads, load.failures[:10]
+    assert all(at - killed < 5 for at in load.failed_at), [round(at - killed, 1) for at in load.failed_at]
     new = leader(stack)
     assert new != chief and stack.unit(new)["workload-status"] == "active"
     assert stack.unit(chief)["agent-status"] == "lost"
@@ -194,7 +197,7 @@ def test_a_unit_added_under_load_costs_no_request_and_runs_no_release_command(st
     assert new in load.seen, load.seen  # apache2 sends it requests as soon as it serves
     assert stack.unit(new)["workload-status"] == "active"
     assert len(set(release_specs(stack).values())) == 1  # the current release, as published
-    assert release_runs(stack, new) == 1  # and the migration did not run again
+    assert len(release_runs(stack, new)) == 1  # and the migration did not run again
     key = f"sed -n 's/^SECRET_KEY=//p' /etc/{APP}/settings.env | sha256sum"
     assert stack.sh(key, new) == stack.sh(key, first)
     assert len(balancer_members(stack)) == 3

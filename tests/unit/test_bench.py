@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from bench import hook_cost, lost_requests, throughput
+from bench import hook_cost, lost_requests, scale, throughput
 from bench.stats import WrkResult, interleaved, median, parse_wrk, ratio, table
 
 WRK_REPORT = """\
@@ -143,3 +143,23 @@ def test_report_compares_defaults_with_the_best_and_flags_an_identical_control()
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     # best excludes 9 sync (an older charm's fixed setting, not a hand-tuned one)
     assert cells == ["/io", "90", "200 (gthread 8x8)", "0.45", "9.00", "0.30", "0.90"]
+
+
+def test_scale_moves_the_unit_count_up_then_down() -> None:
+    assert scale.plan(1) == [1, 2, 3]
+    assert scale.plan(2) == [1, 2, 3, 3, 2, 1]
+    assert scale.plan(3) == [1, 2, 3, 3, 2, 1, 1, 2, 3]
+
+
+def test_scale_report_gives_each_count_its_ratio_to_one_unit() -> None:
+    rates = {
+        (count, endpoint): [100.0 * count, 100.0 * count]
+        for count in (1, 2, 3)
+        for endpoint in ("/io", "/cpu")
+    }
+    rates[(3, "/cpu")] = [90.0, 110.0]
+    text = scale.report(rates, rounds=2, seconds=8)
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| /")]
+    ratios = {(r[1].strip(), r[2].strip()): r[4].strip() for r in rows}
+    assert ratios[("/io", "1")] == "1.00" and ratios[("/io", "3")] == "3.00"
+    assert ratios[("/cpu", "3")] == "1.00"

@@ -1,0 +1,176 @@
+"""Throughput through apache2 with 1, 2 and 3 units of the charm (ratio to 1 unit).
+
+The stack of ``tests/e2e/test_scale.py``, on one host: apache2 (the runner's real one,
+set up as the apache2 charm's ``balancer`` relation does) in front of N units, each on
+a machine of its own on the model's network (``deploy --isolated``). The benchmark app
+(bench/machine.py) comes from a ``git daemon`` in the model's server namespace, and wrk
+runs there too, so no request leaves the namespaces the runner made.
+
+Every unit runs the same fixed gunicorn (2 gthread workers x 4 threads), so the ratio
+shows what adding a unit adds, not what the charm's worker sizing does. The unit count
+moves up and down (1, 2, 3, 3, 2, 1, ...: one round per direction) and each count's
+result is the median of its rounds.
+
+What to expect: the I/O-bound page (50 ms asleep) is limited by each unit's 8 threads,
+so it scales with the units; the CPU-bound page is limited by the host's cores, which
+every machine here shares, so more units cannot make it faster (on separate hosts they
+would).
+
+Run: ``.venv/bin/python -m bench.scale [--rounds 2] [--seconds 8]`` (root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.machine import APP, CHARM, AppRepo, Model, bench_app_files, model, require_root
+from bench.stats import median, parse_wrk, ratio, table
+
+MODEL = "bench-scale"
+ENDPOINTS = ("/io", "/cpu")
+COUNTS = (1, 2, 3)
+CONNECTIONS = 32
+WRK_THREADS = 2
+GUNICORN = {"workers": 2, "threads": 4, "worker_class": "gthread"}
+SERVERS_ADDRESS = "10.231.0.2"  # localjuju's server namespace on a model network
+GIT_PORT = 9418
+
+
+def netns(name: str = MODEL) -> str:
+    return f"lj-{name}-srv"
+
+
+@contextlib.contextmanager
+def git_daemon(base: Path) -> Iterator[str]:
+    """Serve the bare repositories under ``base`` read-only on the model network; their URL prefix."""
+    command = [
+        *("ip", "netns", "exec", netns(), "git", "daemon", "--reuseaddr", "--export-all"),
+        f"--base-path={base}",
+        f"--listen={SERVERS_ADDRESS}",
+        f"--port={GIT_PORT}",
+        str(base),
+    ]
+    daemon = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        if daemon.poll() is not None:
+            raise RuntimeError(f"git daemon exited with {daemon.returncode}")
+        yield f"git://{SERVERS_ADDRESS}"
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def wrk(url: str, seconds: float) -> float:
+    """requests/s of one wrk run from the server namespace (keep-alive connections)."""
+    command = [
+        *("ip", "netns", "exec", netns(), "wrk"),
+        f"-t{WRK_THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds:g}s",
+        *("--timeout", "10s", url),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    result = parse_wrk(output)
+    if result.errors:
+        print(f"    warning: {result.errors} errors of {result.requests} on {url}", file=sys.stderr)
+    return result.requests_per_second
+
+
+def site(local: Model) -> str:
+    status = local.unit_status("apache2/0")
+    return f"http://{SERVERS_ADDRESS}:{status['open-ports'][0].split('/')[0]}"
+
+
+def units(local: Model) -> list[str]:
+    data = local.cli("status", "--format", "json").stdout
+    found: list[str] = list(json.loads(data)["applications"][APP]["units"])
+    return sorted(found, key=lambda unit: int(unit.split("/")[1]))
+
+
+def resize(local: Model, count: int) -> None:
+    """Add or remove units (the newest first) until the application has ``count``."""
+    while len(units(local)) < count:
+        local.cli("add-unit", APP)
+    while len(units(local)) > count:
+        local.cli("remove-unit", units(local)[-1])
+    members = local.unit_status("apache2/0")["message"]
+    if f"{count} backend(s)" not in members:
+        raise RuntimeError(f"apache2 does not balance over {count} units: {members}")
+
+
+def plan(rounds: int) -> list[int]:
+    """The unit counts in run order: up, down, up... (1 2 3 3 2 1 1 2 3 for 3 rounds)."""
+    order: list[int] = []
+    for number in range(rounds):
+        order += list(COUNTS if number % 2 == 0 else reversed(COUNTS))
+    return order
+
+
+def report(rates: dict[tuple[int, str], list[float]], rounds: int, seconds: float) -> str:
+    rows = []
+    for endpoint in ENDPOINTS:
+        one = median(rates[(1, endpoint)])
+        for count in COUNTS:
+            values = rates[(count, endpoint)]
+            rows.append(
+                [
+                    endpoint,
+                    str(count),
+                    f"{median(values):.0f}",
+                    f"{ratio(median(values), one):.2f}",
+                    " ".join(f"{v:.0f}" for v in values),
+                ]
+            )
+    return (
+        f"Throughput through apache2 (req/s; median of {rounds} rounds, unit counts up then down; "
+        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s from the model network; every unit "
+        f"gunicorn gthread {GUNICORN['workers']}x{GUNICORN['threads']}; "
+        "all machines share this host's cores)\n\n"
+        + table(["endpoint", "units", "req/s", "ratio to 1 unit", "every round"], rows)
+        + "\n"
+    )
+
+
+def run(rounds: int = 2, seconds: float = 8) -> str:
+    require_root()
+    rates: dict[tuple[int, str], list[float]] = {}
+    with model(MODEL) as local, tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
+        local.cli("deploy", "apache2", "--isolated")  # also makes the server namespace
+        repo = AppRepo(Path(temporary))
+        repo.commit(bench_app_files("v1"), "v1")
+        with git_daemon(Path(temporary) / "repos") as prefix:
+            options = {"app_repo": f"{prefix}/benchapp.git", "health_check_path": "/healthz", **GUNICORN}
+            config = [f"{key}={value}" for key, value in options.items()]
+            local.cli("deploy", str(CHARM), "--isolated", *(a for c in config for a in ("--config", c)))
+            local.cli("relate", "apache2:balancer", f"{APP}:website")
+            for count in plan(rounds):
+                print(f"-> {count} unit(s)", file=sys.stderr, flush=True)
+                resize(local, count)
+                for endpoint in ENDPOINTS:
+                    url = f"{site(local)}{endpoint}"
+                    wrk(url, 1)  # warm-up: workers import, apache2 opens its connections
+                    rate = wrk(url, seconds)
+                    rates.setdefault((count, endpoint), []).append(rate)
+                    print(f"    {count} unit(s) {endpoint:<5} {rate:8.1f} req/s", file=sys.stderr, flush=True)
+    return report(rates, rounds, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=8)
+    args = parser.parse_args()
+    print(run(args.rounds, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
