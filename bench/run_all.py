@@ -1,6 +1,6 @@
 """Run every benchmark one after the other and write their reports into one summary.
 
-Run: ``make bench`` (root; about 15 minutes), or ``.venv/bin/python -m bench.run_all``.
+Run: ``make bench`` (root; about 25 minutes), or ``.venv/bin/python -m bench.run_all``.
 The summary is printed and written to ``build/bench/summary.md``.
 """
 
@@ -12,13 +12,14 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import hook_cost, lost_requests, throughput
+from bench import hook_cost, lost_requests, scale, throughput
 from bench.machine import ROOT, host_facts, require_root
 
 BENCHMARKS: dict[str, Callable[[], str]] = {
     "throughput": throughput.run,
     "lost_requests": lost_requests.run,
     "hook_cost": hook_cost.run,
+    "scale": scale.run,
 }
 
 

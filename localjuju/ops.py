@@ -275,7 +275,10 @@ def _start_and_join(agent: Agent, model: Model, app: str, unit: str) -> None:
     agent.enqueue(unit, "config-changed")
     agent.enqueue(unit, "start")
     for rid, rel in model.relations_of(app):
+        peer = len(rel["apps"]) == 1  # a peer relation joins the app's own units
         for other_app in rel["apps"]:
+            if other_app == app and not peer:
+                continue
             for other in model.app_units(other_app):
                 if other != unit:
                     agent.join(rid, unit, other)

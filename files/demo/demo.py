@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -288,3 +289,7 @@ def application(environ, start_response):
         "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(payload)))]
     )
     return [payload]
+
+
+# what an app prints reaches the unit's journal with gunicorn's own lines
+print(f"wsgi-app demo: loaded in worker {os.getpid()} of {os.environ.get('APP_UNIT', '?')}", file=sys.stderr)

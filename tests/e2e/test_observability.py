@@ -57,6 +57,14 @@ def test_access_log_lines_are_structured_under_the_unit_identifier(unit: LocalMo
     assert unit_text == IDENTIFIER
 
 
+def test_the_apps_own_output_lands_in_the_journal_under_the_identifier(unit: LocalModel) -> None:
+    printed = wait_for(
+        lambda: re.search(r"wsgi-app demo: loaded in worker \d+ of wsgi-app/0", journal(unit)),
+        "the demo app's own stderr line",
+    )
+    assert printed
+
+
 def test_log_level_debug_adds_debug_lines(unit: LocalModel) -> None:
     since = unit.sh("date '+%Y-%m-%d %H:%M:%S'").strip()
     assert "[DEBUG]" not in journal(unit)

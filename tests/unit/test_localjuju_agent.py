@@ -3,6 +3,7 @@ order, and who leads afterwards (the model only; no machine is booted)."""
 
 from __future__ import annotations
 
+from localjuju import ops
 from localjuju.agent import REMOVED, Agent
 from localjuju.model import Model
 
@@ -61,3 +62,14 @@ def test_leadership_goes_to_the_first_unit_whose_agent_is_up() -> None:
     assert agent.elect("wsgi-app") == "wsgi-app/2"  # 0 is going, 1 is lost
     assert model.applications["wsgi-app"]["leader"] == "wsgi-app/2"
     assert {"unit": "wsgi-app/2", "hook": "leader-elected"} in model.queue
+
+
+def test_a_new_unit_joins_its_peers_and_the_other_application_only() -> None:
+    model = two_apps()
+    model.units["wsgi-app/3"] = {"app": "wsgi-app", "machine": "host", "agent": "idle", "status": {}}
+    ops._start_and_join(Agent(model), model, "wsgi-app", "wsgi-app/3")
+    website, cluster = model.relations["1"]["seen"], model.relations["0"]["seen"]
+    assert website["wsgi-app/3"] == ["apache2/0"]  # not the other wsgi-app units
+    assert "wsgi-app/3" in website["apache2/0"] and "wsgi-app/3" not in website["wsgi-app/0"]
+    assert sorted(cluster["wsgi-app/3"]) == ["wsgi-app/0", "wsgi-app/1", "wsgi-app/2"]
+    assert "wsgi-app/3" in cluster["wsgi-app/0"]
