@@ -31,8 +31,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import machine
 from bench.machine import APP, CHARM, AppRepo, Model, bench_app_files, model, require_root
-from bench.stats import median, parse_wrk, ratio, table
+from bench.stats import median, ratio, table
 
 MODEL = "bench-scale"
 ENDPOINTS = ("/io", "/cpu")
@@ -71,18 +72,7 @@ def git_daemon(base: Path) -> Iterator[str]:
 
 def wrk(url: str, seconds: float) -> float:
     """requests/s of one wrk run from the server namespace (keep-alive connections)."""
-    command = [
-        *("ip", "netns", "exec", netns(), "wrk"),
-        f"-t{WRK_THREADS}",
-        f"-c{CONNECTIONS}",
-        f"-d{seconds:g}s",
-        *("--timeout", "10s", url),
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
-    result = parse_wrk(output)
-    if result.errors:
-        print(f"    warning: {result.errors} errors of {result.requests} on {url}", file=sys.stderr)
-    return result.requests_per_second
+    return machine.wrk(url, seconds, WRK_THREADS, CONNECTIONS, netns=netns())
 
 
 def site(local: Model) -> str:

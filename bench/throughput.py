@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 import yaml
 
+from bench import machine
 from bench.machine import CHARM, AppRepo, Model, bench_app_files, model, require_root, wait_serving
-from bench.stats import interleaved, median, parse_wrk, ratio, table
+from bench.stats import interleaved, median, ratio, table
 
 PORT = 8101
 ENDPOINTS = ("/cpu", "/io")
@@ -126,21 +126,8 @@ def apply(local: Model, config: Gunicorn) -> str:
 
 
 def wrk(endpoint: str, seconds: float) -> float:
-    """requests/s of one wrk run against ``endpoint`` (keep-alive connections)."""
-    command = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{CONNECTIONS}",
-        f"-d{seconds:g}s",
-        "--timeout",
-        "10s",
-        f"http://127.0.0.1:{PORT}{endpoint}",
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
-    result = parse_wrk(output)
-    if result.errors:
-        print(f"    warning: {result.errors} errors of {result.requests} on {endpoint}", file=sys.stderr)
-    return result.requests_per_second
+    """requests/s of one wrk run against ``endpoint`` on the unit."""
+    return machine.wrk(f"http://127.0.0.1:{PORT}{endpoint}", seconds, WRK_THREADS, CONNECTIONS)
 
 
 def measure(local: Model, config: Gunicorn, seconds: float, data: Measurements) -> None:
