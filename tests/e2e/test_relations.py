@@ -135,7 +135,7 @@ def test_apache2_in_front_forwards_the_client(stack: LocalModel) -> None:
     answer = stack.wait_serving(f"{APACHE}/request")
     assert answer.status == 200
     through = http_get(f"{APACHE}/request", source="127.0.0.2", headers={"X-Forwarded-Proto": "https"}).json()
-    assert through == {"client": "127.0.0.2", "scheme": "https"}, through
+    assert through == {"client": "127.0.0.2", "scheme": "https", "unit": "wsgi-app/0"}, through
     page = http_get(f"{APACHE}/")
     assert "wsgi-app demo" in page.body
 
