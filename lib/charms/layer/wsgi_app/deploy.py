@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import entrypoint, git_ssh, health, metrics, observability, python_env, releases, source, system
+from . import entrypoint, git_ssh, health, metrics, python_env, releases, source, system
 from .apply import Action, Running, Service, apply_files, decide
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
@@ -300,9 +300,7 @@ def converge(state: WsgiState, live: Release, *, release_changed: bool) -> Actio
     service.perform(action)
     if action is not Action.NONE:
         service.remember(Running(venv=live.venv))
-    metrics.apply_exporter(
-        observability.exporter_unit_name(state), files.metrics_unit, files.metrics_exporter
-    )
+    metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
     return action
 
 

@@ -12,12 +12,10 @@ from .apply import write_if_changed
 from .commands import run
 from .observability import EXPORTER_PATH
 
-SYSTEMD = Path("/etc/systemd/system")
 
-
-def apply_exporter(unit_name: str, unit_text: str, code: str, systemd: Path = SYSTEMD) -> str:
-    """Bring ``unit_name`` to ``unit_text`` (empty: remove it); what was done, for the log."""
-    unit_file = systemd / unit_name
+def apply_exporter(unit_file: Path, unit_text: str, code: str) -> str:
+    """Bring ``unit_file`` to ``unit_text`` (empty: remove it); what was done, for the log."""
+    unit_name = unit_file.name
     if not unit_text:
         if not unit_file.exists():
             return "none"

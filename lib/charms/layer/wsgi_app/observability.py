@@ -50,10 +50,6 @@ def statsd(state: WsgiState) -> Statsd:
     return Statsd(config.statsd_host, prefix, 0, "")
 
 
-def exporter_unit_name(state: WsgiState) -> str:
-    return f"{state.app_name}-metrics.service"
-
-
 def logging_data(unit_name: str) -> dict[str, str]:
     """What this unit publishes on the ``logging`` relation (interface wsgi-app-logs)."""
     app = unit_name.split("/", 1)[0]

@@ -44,6 +44,11 @@ class Paths:
         return f"{self.name}.socket"
 
     @property
+    def metrics_service(self) -> str:
+        """The metrics exporter's unit (config metrics_port)."""
+        return f"{self.name}-metrics.service"
+
+    @property
     def data(self) -> Path:
         return self.root / "data"
 
@@ -82,6 +87,10 @@ class Paths:
     @property
     def socket_file(self) -> Path:
         return self.systemd / self.socket
+
+    @property
+    def metrics_service_file(self) -> Path:
+        return self.systemd / self.metrics_service
 
     @property
     def sqlite_database(self) -> Path:

@@ -141,7 +141,7 @@ def render_metrics_unit(state: WsgiState) -> str:
         return ""
     context = {
         **_common(state),
-        "unit_file": observability.exporter_unit_name(state),
+        "unit_file": state.paths.metrics_service,
         "port": statsd.exporter_port,
         "prefix": statsd.prefix,
         "unit": state.unit_name or state.app_name,

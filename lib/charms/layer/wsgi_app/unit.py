@@ -172,8 +172,8 @@ def report_status(state: WsgiState | None) -> None:
     waiting_for: tuple[str, ...] = ()
     if state is not None:
         waiting_for = state.integrations.waiting_for + backends.unreachable(state.integrations)
-        if unitdata.kv().get(WAITING_KEY):
-            waiting_for += (str(unitdata.kv().get(WAITING_KEY)),)
+        if on_leader := unitdata.kv().get(WAITING_KEY):
+            waiting_for += (str(on_leader),)
     waiting = "waiting for " + ", ".join(waiting_for) if waiting_for else ""
     active = Service(paths()).active() if current else True
     set_status(
@@ -196,14 +196,10 @@ def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
     the_paths = paths()
     subprocess.run(
-        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket, _exporter_unit()],
+        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket, the_paths.metrics_service],
         check=False,
         capture_output=True,
     )
-    for unit_file in (the_paths.service_file, the_paths.socket_file, the_paths.systemd / _exporter_unit()):
+    for unit_file in (the_paths.service_file, the_paths.socket_file, the_paths.metrics_service_file):
         unit_file.unlink(missing_ok=True)
     subprocess.run(["systemctl", "daemon-reload"], check=False)
-
-
-def _exporter_unit() -> str:
-    return f"{app_name()}-metrics.service"
