@@ -52,6 +52,21 @@ REMOVED = "localjuju:unit-removed"  # not a hook: the agent's last step for a re
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def machine_of(model: Model, number: str) -> Machine:
+    """Machine ``number`` of ``model``, as recorded in the model file."""
+    info = model.machines[number]
+    return Machine(
+        name=info["name"], directory=Path(info["dir"]), image=Path(info["image"]), netns=info.get("netns", "")
+    )
+
+
+def remove_machine(model: Model, number: str) -> None:
+    """Stop machine ``number``, remove its files and network namespace, forget it."""
+    machine_of(model, number).destroy()
+    network.detach(model.machines[number].get("netns", ""))
+    del model.machines[number]
+
+
 def tag(unit: str) -> str:
     return "unit-" + unit.replace("/", "-")
 
@@ -78,13 +93,7 @@ class Agent:
 
     # -- machines and charms ---------------------------------------------------------------
     def machine(self, unit: str) -> Machine:
-        info = self.model.machines[self.model.units[unit]["machine"]]
-        return Machine(
-            name=info["name"],
-            directory=Path(info["dir"]),
-            image=Path(info["image"]),
-            netns=info.get("netns", ""),
-        )
+        return machine_of(self.model, self.model.units[unit]["machine"])
 
     def charm_dir(self, unit: str) -> str:
         return f"/var/lib/juju/agents/{tag(unit)}/charm"
@@ -505,11 +514,8 @@ class Agent:
         """The unit and its machine leave the model; a new leader is elected if it led."""
         info = self.model.units[unit]
         app = self.model.applications[info["app"]]
-        number = info["machine"]
-        if number in self.model.machines:
-            self.machine(unit).destroy()
-            network.detach(self.model.machines[number].get("netns", ""))
-            del self.model.machines[number]
+        if info["machine"] in self.model.machines:
+            remove_machine(self.model, info["machine"])
         del self.model.units[unit]
         for rel in self.model.relations.values():
             rel["seen"].pop(unit, None)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import machines, network, servers
-from .agent import Agent, HookResult
+from .agent import Agent, HookResult, machine_of, remove_machine
 from .model import Json, Model, model_dir, open_model
 from .progress import step
 
@@ -98,13 +98,6 @@ def add_machine(
     with step(f"booting machine {number} ({name}{', ' + info['address'] if isolated else ''})"):
         machine.boot()
     return number
-
-
-def machine_of(model: Model, number: str) -> machines.Machine:
-    info = model.machines[number]
-    return machines.Machine(
-        name=info["name"], directory=Path(info["dir"]), image=Path(info["image"]), netns=info.get("netns", "")
-    )
 
 
 # -- verbs ------------------------------------------------------------------------------
@@ -486,17 +479,12 @@ def _destroy_app(model: Model, app: str) -> None:
         for unit in model.app_units(app):
             servers.in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
     for unit in model.app_units(app):
-        number = model.units[unit]["machine"]
-        if number in model.machines:
-            machine_of(model, number).destroy()
-            network.detach(model.machines[number].get("netns", ""))
-            del model.machines[number]
+        if model.units[unit]["machine"] in model.machines:
+            remove_machine(model, model.units[unit]["machine"])
         del model.units[unit]
-    for number, info in list(model.machines.items()):  # interrupted before its unit was recorded
+    for number in list(model.machines):  # interrupted before its unit was recorded
         if number not in {u["machine"] for u in model.units.values()}:
-            machine_of(model, number).destroy()
-            network.detach(info.get("netns", ""))
-            del model.machines[number]
+            remove_machine(model, number)
     if not any(info.get("netns") for info in model.machines.values()):
         network.teardown(model.name)
     shutil.rmtree(model.dir / "wheels" / app, ignore_errors=True)
