@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHARM = ROOT / "build" / "wsgi-app"
 APP = "wsgi-app"
 UNIT = "wsgi-app/0"
+# the unit of the gunicorn slot that serves (the charm's service.py), as a shell word
+SERVING = f'{APP}@$(sed -E \'s/.*"slot": "([ab])".*/\\1/\' /etc/{APP}/.running.json).service'
 MACHINE_REPOS = "/var/lib/localjuju/repos"  # how a machine sees <share>/repos
 
 # A dependency-free WSGI application: a CPU-bound page (a pure-Python loop of about
@@ -126,7 +128,7 @@ class Model:
         info: dict[str, Any] = data["applications"][unit.split("/")[0]]["units"][unit]
         return info
 
-    def main_pid(self, unit: str = UNIT, service: str = f"{APP}.service") -> int:
+    def main_pid(self, unit: str = UNIT, service: str = SERVING) -> int:
         return int(self.sh(f"systemctl show -P MainPID {service}", unit).strip() or 0)
 
     def share(self, machine: str = "0") -> Path:

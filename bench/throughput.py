@@ -103,7 +103,7 @@ def rendered(local: Model) -> tuple[int, int, str]:
     text = local.sh("cat /etc/wsgi-app/gunicorn.conf.py")
     workers = re.search(r"^workers = (\d+)", text, re.MULTILINE)
     threads = re.search(r"^threads = (\d+)", text, re.MULTILINE)
-    klass = re.search(r'^worker_class = "(\w+)"', text, re.MULTILINE)
+    klass = re.search(r"^worker_class = ['\"](\w+)['\"]", text, re.MULTILINE)
     assert workers and threads and klass, text
     return int(workers.group(1)), int(threads.group(1)), klass.group(1)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.machine import SERVING
+
 ROOT = Path(__file__).resolve().parents[2]
 CHARM = ROOT / "build" / "wsgi-app"
 APP = "wsgi-app"
@@ -123,7 +125,12 @@ class LocalModel:
         return self.cli("exec", unit, "--", "sh", "-c", command).stdout
 
     def main_pid(self, unit: str = UNIT) -> int:
-        return int(self.sh(f"systemctl show -P MainPID {APP}.service", unit).strip())
+        """The MainPID of the serving slot's gunicorn."""
+        return int(self.sh(f"systemctl show -P MainPID {SERVING}", unit).strip())
+
+    def serving_unit(self, unit: str = UNIT) -> str:
+        """The systemd unit of the slot that serves (``wsgi-app@a.service``)."""
+        return self.sh(f"echo {SERVING}", unit).strip()
 
     def machine_share(self, unit: str = UNIT) -> Path:
         """The host directory a machine sees as /var/lib/localjuju."""

@@ -48,13 +48,15 @@ def test_secret_key_is_shared_but_never_shown(demo: LocalModel) -> None:
 
 
 def test_service_runs_unprivileged_and_settings_are_private(demo: LocalModel) -> None:
-    assert demo.sh(f"systemctl show -P User {APP}.service").strip() == APP
-    owners = set(demo.sh(f"ps -o user= --ppid $(systemctl show -P MainPID {APP}.service)").split())
+    assert demo.sh(f"systemctl show -P User {demo.serving_unit()}").strip() == APP
+    owners = set(demo.sh(f"ps -o user= --ppid $(systemctl show -P MainPID {demo.serving_unit()})").split())
     assert owners == {APP}, owners  # the workers
     mode = demo.sh(f"stat -c '%a %U %G' /etc/{APP}/settings.env").split()
     assert mode == ["640", "root", APP]
     # the service sees its code read-only: only its data and runtime directories are writable
-    sandbox = demo.sh(f"systemctl show -P ProtectSystem -P NoNewPrivileges -P ReadWritePaths {APP}.service")
+    sandbox = demo.sh(
+        f"systemctl show -P ProtectSystem -P NoNewPrivileges -P ReadWritePaths {demo.serving_unit()}"
+    )
     assert sorted(sandbox.split()) == sorted(["strict", "yes", f"/srv/{APP}/data"]), sandbox
 
 
@@ -89,7 +91,7 @@ def test_reboot_serves_again_without_any_hook(demo: LocalModel) -> None:
 
 
 def test_systemd_sandbox_exposure_is_ok(demo: LocalModel) -> None:
-    report = demo.sh(f"systemd-analyze security {APP}.service 2>&1")
+    report = demo.sh(f"systemd-analyze security {demo.serving_unit()} 2>&1")
     line = next(line for line in report.splitlines() if "Overall exposure level" in line)
     exposure = float(line.split(":")[1].split()[0])
     print(line)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from apps import AppRepo
-from localmodel import LocalModel, http_get
+from localmodel import SERVING, LocalModel, http_get
 
 URL = "http://127.0.0.1:8080"
 
@@ -120,9 +120,9 @@ def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, App
     model, repo = app
     # move the app's tree onto a small filesystem of its own, then fill it
     model.sh(
-        "systemctl stop wsgi-app.service wsgi-app.socket && cp -a /srv/wsgi-app /srv/.copy && "
+        "systemctl stop 'wsgi-app@*.service' wsgi-app.socket && cp -a /srv/wsgi-app /srv/.copy && "
         "mount -t tmpfs -o size=400m,mode=0750 tmpfs /srv/wsgi-app && cp -a /srv/.copy/. /srv/wsgi-app/ && "
-        "rm -rf /srv/.copy && systemctl start wsgi-app.socket wsgi-app.service"
+        "rm -rf /srv/.copy && systemctl start wsgi-app.socket " + SERVING
     )
     assert model.wait_serving(f"{URL}/").body == "plain v3\n"
     before = model.version()

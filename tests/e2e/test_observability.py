@@ -53,7 +53,7 @@ def test_access_log_lines_are_structured_under_the_unit_identifier(unit: LocalMo
     )
     line = wait_for(lambda: pattern.search(journal(unit)), "the access-log line")
     print(line.group(0))
-    unit_text = unit.sh(f"systemctl show -P SyslogIdentifier {APP}.service").strip()
+    unit_text = unit.sh(f"systemctl show -P SyslogIdentifier {unit.serving_unit()}").strip()
     assert unit_text == IDENTIFIER
 
 

@@ -56,9 +56,9 @@ def test_settings_file_round_trips_relation_values(demo_state):
 def test_gunicorn_trusts_only_the_proxies(demo_state):
     with_proxies = render_all(replace(demo_state, integrations=EVERYTHING)).gunicorn_conf
     # IPv4 peers of gunicorn's dual-stack socket show as ::ffff:a.b.c.d
-    assert 'forwarded_allow_ips = "10.0.0.60,::ffff:10.0.0.60,fd00::61"' in with_proxies
+    assert "forwarded_allow_ips = '10.0.0.60,::ffff:10.0.0.60,fd00::61'" in with_proxies
     alone = render_all(demo_state).gunicorn_conf
-    assert 'forwarded_allow_ips = "127.0.0.1,::ffff:127.0.0.1,::1"' in alone
+    assert "forwarded_allow_ips = '127.0.0.1,::ffff:127.0.0.1,::1'" in alone
 
 
 def test_removed_relations_leave_no_settings(demo_state):

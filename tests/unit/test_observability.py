@@ -36,7 +36,7 @@ def test_with_metrics_gunicorn_feeds_the_exporter_which_relays(demo_state):
 def test_logging_relation_names_the_journal_identifier_and_unit():
     assert logging_data("shop/3") == {
         "syslog-identifier": "unit-shop-3",
-        "systemd-unit": "shop.service",
+        "systemd-unit": "shop@*.service",
         "journal-match": "SYSLOG_IDENTIFIER=unit-shop-3",
         "log-format": "gunicorn access log: config access_log_format (key=value by default)",
         "log-files": "",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import stat
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, SECRET
 
 from charms.layer.wsgi_app.environment import app_settings, redact
@@ -29,19 +31,39 @@ def test_demo_service_unit(demo_state):
     assert unit["User"] == ["wsgi-app"] and unit["Group"] == ["wsgi-app"]
     assert unit["EnvironmentFile"] == ["/etc/wsgi-app/settings.env"]
     assert unit["ExecStart"] == [
-        "/srv/wsgi-app/current/venv/bin/python -m gunicorn --config /etc/wsgi-app/gunicorn.conf.py"
+        "/etc/wsgi-app/slots/%i/venv/bin/python -m gunicorn --config /etc/wsgi-app/gunicorn.conf.py"
     ]
+    assert unit["WorkingDirectory"] == ["/etc/wsgi-app/slots/%i/app"]
     assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
     assert unit["Restart"] == ["on-failure"]
-    assert unit["Requires"] == ["wsgi-app.socket"]
+    # both slots take the public socket; each has a check socket of its own
+    assert unit["Sockets"] == ["wsgi-app.socket wsgi-app-check@%i.socket"]
+    assert unit["Wants"] == ["wsgi-app.socket"]  # a socket restart (new port) leaves the slot running
+    assert unit["Requires"] == ["wsgi-app-check@%i.socket"]
+    assert unit["RuntimeDirectory"] == ["wsgi-app/%i"]
+    assert "WSGI_APP_SLOT=%i" in unit["Environment"][0].split()
     assert unit["ReadWritePaths"] == ["/srv/wsgi-app/data"]
     assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
     assert SECRET not in render_all(demo_state).service_unit
 
 
 def test_socket_unit_listens_on_the_port(demo_state, django_state):
-    assert directives(render_all(demo_state).socket_unit)["ListenStream"] == ["8080"]
-    assert directives(render_all(django_state).socket_unit)["ListenStream"] == ["8000"]
+    assert directives(render_all(demo_state).socket_unit("a"))["ListenStream"] == ["8080"]
+    assert directives(render_all(django_state).socket_unit("b"))["ListenStream"] == ["8000"]
+
+
+def test_socket_unit_names_the_serving_slot_and_outlives_it(demo_state):
+    for slot in ("a", "b"):
+        socket = directives(render_all(demo_state).socket_unit(slot))
+        assert socket["Service"] == [f"wsgi-app@{slot}.service"]
+        assert "PartOf" not in socket  # stopping the old slot must not close the socket
+
+
+def test_check_socket_is_root_only_and_per_slot(demo_state):
+    check = directives(render_all(demo_state).check_socket_unit)
+    assert check["ListenStream"] == ["/run/wsgi-app-check/%i.sock"]
+    assert check["SocketMode"] == ["0600"] and check["DirectoryMode"] == ["0700"]
+    assert check["Service"] == ["wsgi-app@%i.service"] and check["PartOf"] == ["wsgi-app@%i.service"]
 
 
 def test_demo_settings_have_the_defaults(demo_state):
@@ -94,42 +116,28 @@ def test_settings_file_round_trips_every_value(django_state):
 
 def test_a_reload_forgets_removed_settings(django_state, tmp_path, monkeypatch):
     """gunicorn keeps its environment across reloads; the conf drops what was removed."""
-    files = render_all(django_state)
-    settings, release = tmp_path / "settings.env", tmp_path / "release.json"
-    settings.write_text('KEPT="1"\n')
-    release.write_text('{"wsgi_app": "mysite.wsgi:application"}')
-    conf = files.gunicorn_conf.replace("/etc/shop/settings.env", str(settings)).replace(
-        "/srv/shop/current/release.json", str(release)
-    )
     monkeypatch.setenv("WSGI_APP_SETTING_NAMES", "KEPT,GONE")
     monkeypatch.setenv("GONE", "old value")
     monkeypatch.setenv("KEPT", "1")
     monkeypatch.setenv("NOT_OURS", "x")
-    exec(compile(conf, "gunicorn.conf.py", "exec"), {})
+    exec_conf(django_state, tmp_path, settings='KEPT="1"\n')
     assert "GONE" not in os.environ and os.environ["KEPT"] == "1" and os.environ["NOT_OURS"] == "x"
 
 
 def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_path):
-    files = render_all(django_state)
-    ast.parse(files.gunicorn_conf)  # valid Python
-    settings = tmp_path / "settings.env"
-    settings.write_text(files.settings)
-    release = tmp_path / "release.json"
-    release.write_text('{"wsgi_app": "mysite.wsgi:application"}')
-    conf = files.gunicorn_conf.replace("/etc/shop/settings.env", str(settings)).replace(
-        "/srv/shop/current/release.json", str(release)
-    )
-    namespace = {}
-    exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    ast.parse(render_all(django_state).gunicorn_conf)  # valid Python
+    namespace = exec_conf(django_state, tmp_path, wsgi_app="mysite.wsgi:application")
     received = dict(item.split("=", 1) for item in namespace["raw_env"])
     assert received.pop("WSGI_APP_SETTING_NAMES") == ",".join(app_settings(django_state))
     assert received == app_settings(django_state)
     assert namespace["wsgi_app"] == "mysite.wsgi:application"
     assert namespace["workers"] == 3 and namespace["threads"] == 4
     assert namespace["worker_class"] == "gthread"
-    assert namespace["worker_tmp_dir"] == "/run/shop"
+    assert namespace["worker_tmp_dir"] == "/run/shop/a"  # RUNTIME_DIRECTORY of slot a
+    assert namespace["control_socket"] == "/run/shop/a/gunicorn.ctl"
+    assert namespace["proc_name"] == "shop@a"
     assert namespace["max_requests"] == 2000 and namespace["max_requests_jitter"] == 200
-    assert namespace["chdir"] == "/srv/shop/current/app"
+    assert namespace["chdir"] == str((tmp_path / "releases" / "r1" / "app").resolve())
 
 
 def test_values_cannot_inject_lines(demo_state):
@@ -146,11 +154,17 @@ def test_systemd_parses_the_rendered_settings(django_state, tmp_path):
     """systemd itself (systemd-analyze) accepts the unit; skipped where systemd is absent."""
     analyze = subprocess.run(["which", "systemd-analyze"], capture_output=True, text=True)
     if analyze.returncode != 0:
-        return
-    unit = tmp_path / "shop.service"
-    unit.write_text(render_all(django_state).service_unit)
+        pytest.skip("systemd-analyze is not installed")
+    files = render_all(django_state)
+    (tmp_path / "shop.socket").write_text(files.socket_unit("a"))
+    (tmp_path / "shop-check@.socket").write_text(files.check_socket_unit)
+    unit = tmp_path / "shop@.service"
+    unit.write_text(files.service_unit)
     result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+        ["systemd-analyze", "verify", "--man=no", str(tmp_path / "shop@a.service")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
 
@@ -177,16 +191,30 @@ def test_output_goes_to_the_journal_under_the_unit_identifier(demo_state):
     assert unit["StandardOutput"] == ["journal"] and unit["StandardError"] == ["journal"]
 
 
-def exec_conf(state, tmp_path):
+def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app"):
+    """Run the rendered gunicorn.conf.py as gunicorn does, in slot a of a release in
+    ``tmp_path`` (with the rendered settings, or ``settings``); its namespace."""
     files = render_all(state)
-    settings, release = tmp_path / "settings.env", tmp_path / "release.json"
-    settings.write_text(files.settings)
-    release.write_text('{"wsgi_app": "app:app"}')
-    conf = files.gunicorn_conf.replace(str(state.paths.settings_file), str(settings)).replace(
-        f"{state.paths.current}/release.json", str(release)
-    )
+    settings_file, release = tmp_path / "settings.env", tmp_path / "releases" / "r1"
+    settings_file.write_text(files.settings if settings is None else settings)
+    release.mkdir(parents=True)
+    (release / "release.json").write_text(json.dumps({"wsgi_app": wsgi_app}))
+    (tmp_path / "slots").mkdir()
+    (tmp_path / "slots" / "a").symlink_to(release)
+    conf = files.gunicorn_conf.replace(repr(str(state.paths.settings_file)), repr(str(settings_file)))
+    conf = conf.replace(repr(str(state.paths.slots)), repr(str(tmp_path / "slots")))
     namespace: dict = {}
-    exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    environment = {"WSGI_APP_SLOT": "a", "RUNTIME_DIRECTORY": f"/run/{state.app_name}/a"}
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return namespace
 
 

@@ -1,140 +1,139 @@
-"""The one side-effecting step: put the rendered files in place and bring the service
-to them with the least disruptive action that makes every change effective.
+"""The apply step: put the rendered files in place and bring gunicorn to them with the
+least disruptive action that makes every change effective, without cutting a request.
 
 * nothing changed -> nothing happens (no reload, no restart);
-* settings added, changed or removed, gunicorn config changed, or new code on the same
-  venv -> ``reload`` (gunicorn re-reads its config and settings, drops removed ones, and
-  replaces its workers gracefully);
-* the unit file or the venv changed -> ``restart`` (the socket unit keeps the listening
-  socket open, so connections wait rather than fail);
-* the port changed -> the socket itself is restarted (unavoidable: a new port).
+* settings or gunicorn options changed -> ``reload`` of the serving slot (gunicorn
+  re-reads its config and settings, replaces its workers gracefully);
+* a new release, a changed unit or a new port -> ``handover``: the idle slot starts on
+  the same socket, is checked through its own socket, and only then does the serving
+  slot stop, finishing every request it accepted (see :mod:`.service`);
+* nothing runs -> ``start``.
+
+:func:`decide` is pure; :func:`converge` is the one place that acts on it.
 """
 
 from __future__ import annotations
 
 import enum
-import grp
-import json
-import os
-import subprocess
-import tempfile
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .commands import run
 from .paths import Paths
 from .render import RenderedFiles
+from .service import Running, Service, other_slot
+from .writes import write_if_changed
+
+# (the slot's check socket) -> (healthy, what the check saw)
+HealthCheck = Callable[[Path], tuple[bool, str]]
 
 
 class Action(enum.Enum):
     NONE = "none"
     RELOAD = "reload"
-    RESTART = "restart"
-    RESTART_SOCKET = "restart-socket"
+    HANDOVER = "handover"
+    START = "start"
 
 
 @dataclass(frozen=True)
-class Running:
-    """What the running gunicorn was started with (kept in the runtime state file)."""
+class Target:
+    """What the serving gunicorn must run: compared with :class:`.service.Running`."""
 
-    venv: str
-
-
-def write_if_changed(path: Path, text: str, mode: int, group: str | None = None) -> bool:
-    """Atomically replace ``path`` (owned by root, ``group``) unless it already holds ``text``."""
-    try:
-        if path.read_text() == text:
-            path.chmod(mode)
-            return False
-    except OSError:
-        pass
-    write_atomically(path, text, mode, uid=0, gid=grp.getgrnam(group).gr_gid if group else 0)
-    return True
+    release: str  # release id
+    port: int
+    units: str  # digest of the unit files
+    config: str  # digest of gunicorn.conf.py and the settings file
 
 
-def write_atomically(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
-    """Replace ``path`` in one rename; the file has its mode and owner before it has content."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        os.fchown(fd, uid, gid)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+@dataclass(frozen=True)
+class Applied:
+    """What :func:`converge` did and what the health check of the result saw."""
+
+    action: Action
+    healthy: bool = True
+    detail: str = ""
+    kept_previous: bool = False  # the new slot failed its check; the old one still serves
 
 
-def decide(
-    *,
-    socket_changed: bool,
-    unit_changed: bool,
-    conf_changed: bool,
-    settings_changed: bool,
-    release_changed: bool,
-    running: Running | None,
-    venv: str,
-    active: bool,
-) -> Action:
-    """The least disruptive action that makes every change effective (pure)."""
-    if socket_changed:
-        return Action.RESTART_SOCKET
-    if not active or running is None or unit_changed or running.venv != venv:
-        return Action.RESTART
-    if conf_changed or settings_changed or release_changed:
+def digest(*texts: str) -> str:
+    blob = hashlib.sha256()
+    for text in texts:
+        blob.update(text.encode() + b"\0")
+    return blob.hexdigest()[:16]
+
+
+def target_of(files: RenderedFiles, release: str, port: int) -> Target:
+    units = digest(files.service_unit, files.check_socket_unit, files.socket_unit("a"))
+    return Target(release=release, port=port, units=units, config=digest(files.gunicorn_conf, files.settings))
+
+
+def decide(running: Running | None, active: bool, target: Target) -> Action:
+    """The least disruptive action that makes ``target`` serve (pure)."""
+    if running is None or not active:
+        return Action.START
+    if (running.release, running.port, running.units) != (target.release, target.port, target.units):
+        return Action.HANDOVER
+    if running.config != target.config:
         return Action.RELOAD
     return Action.NONE
 
 
-class Service:
-    """systemctl for the application's socket and service units."""
-
-    def __init__(self, paths: Paths):
-        self.paths = paths
-        self.state_file = paths.etc / ".running.json"
-
-    def active(self) -> bool:
-        result = subprocess.run(["systemctl", "is-active", "--quiet", self.paths.service], check=False)
-        return result.returncode == 0
-
-    def main_pid(self) -> int:
-        out = run("systemctl show", ["systemctl", "show", "-P", "MainPID", self.paths.service])
-        return int(out.strip() or 0)
-
-    def running(self) -> Running | None:
-        try:
-            data = json.loads(self.state_file.read_text())
-            return Running(venv=data["venv"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def remember(self, running: Running) -> None:
-        self.state_file.write_text(json.dumps({"venv": running.venv}))
-
-    def perform(self, action: Action) -> None:
-        unit, socket = self.paths.service, self.paths.socket
-        if action is Action.NONE:
-            return
-        run("systemctl enable", ["systemctl", "enable", "--quiet", socket, unit])
-        if action is Action.RESTART_SOCKET:
-            run("systemctl stop", ["systemctl", "stop", unit, socket])
-            run("systemctl start", ["systemctl", "start", socket, unit], timeout=180)
-        elif action is Action.RESTART:
-            run("systemctl start socket", ["systemctl", "start", socket])
-            run("systemctl restart", ["systemctl", "restart", unit], timeout=180)
-        elif action is Action.RELOAD:
-            run("systemctl reload", ["systemctl", "reload", unit])
+def write_files(paths: Paths, files: RenderedFiles) -> bool:
+    """Write the unit templates, gunicorn.conf.py and the settings; whether a unit changed.
+    The socket unit names the serving slot, so :func:`converge` writes it."""
+    units = [
+        write_if_changed(paths.service_file, files.service_unit, 0o644),
+        write_if_changed(paths.check_socket_file, files.check_socket_unit, 0o644),
+    ]
+    write_if_changed(paths.gunicorn_conf, files.gunicorn_conf, 0o640, group=paths.user)
+    write_if_changed(paths.settings_file, files.settings, 0o640, group=paths.user)
+    return any(units)
 
 
-def apply_files(paths: Paths, files: RenderedFiles) -> dict[str, bool]:
-    """Write every managed file; return which ones changed. Reloads systemd if units did."""
-    changed = {
-        "socket": write_if_changed(paths.socket_file, files.socket_unit, 0o644),
-        "service": write_if_changed(paths.service_file, files.service_unit, 0o644),
-        "conf": write_if_changed(paths.gunicorn_conf, files.gunicorn_conf, 0o640, group=paths.user),
-        "settings": write_if_changed(paths.settings_file, files.settings, 0o640, group=paths.user),
-    }
-    if changed["socket"] or changed["service"]:
-        run("systemctl daemon-reload", ["systemctl", "daemon-reload"])
-    return changed
+def converge(paths: Paths, files: RenderedFiles, target: Target, check: HealthCheck) -> Applied:
+    """Make ``target`` serve; check the slot that serves it afterwards."""
+    service = Service(paths)
+    units_changed = write_files(paths, files)
+    running = service.running()
+    action = decide(running, service.active(), target)
+    if action is Action.NONE:
+        if units_changed:
+            service.daemon_reload()
+        return Applied(action)
+    if action is Action.RELOAD:
+        assert running is not None
+        if units_changed:
+            service.daemon_reload()
+        service.reload(running.slot)
+        service.remember(replace(running, config=target.config))
+        healthy, detail = check(paths.check_socket(running.slot))
+        return Applied(action, healthy, detail)
+    return _hand_over(service, files, target, running if action is Action.HANDOVER else None, check, action)
+
+
+def _hand_over(
+    service: Service,
+    files: RenderedFiles,
+    target: Target,
+    old: Running | None,
+    check: HealthCheck,
+    action: Action,
+) -> Applied:
+    """Start ``target`` in the idle slot beside ``old``; retire ``old`` once the new slot
+    passed its check, or stop the new one and keep ``old`` serving if it did not."""
+    slot = other_slot(old.slot if old else service.any_active_slot())
+    service.write_socket(files.socket_unit(slot))
+    service.daemon_reload()
+    moved = old.port != target.port if old else not service.socket_listens_on(target.port)
+    service.start(slot, target.release, socket_moved=moved)
+    new = Running(slot=slot, **vars(target))
+    healthy, detail = check(service.paths.check_socket(slot))
+    if not healthy and old is not None and old.release != target.release:
+        service.stop(slot)
+        service.write_socket(files.socket_unit(old.slot))
+        service.daemon_reload()
+        return Applied(action, False, detail, kept_previous=True)
+    service.retire(keep=slot)
+    service.remember(new)
+    return Applied(action, healthy, detail)

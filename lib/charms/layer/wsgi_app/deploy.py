@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import entrypoint, git_ssh, health, metrics, python_env, releases, source, system
-from .apply import Action, Running, Service, apply_files, decide
+from . import apply, entrypoint, git_ssh, health, metrics, python_env, releases, source, system
+from .apply import Action, Applied
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
 from .paths import Paths
@@ -74,7 +74,6 @@ class Outcome:
     release: Release | None  # what serves now
     action: Action
     deployed: bool = False  # a new release went live
-    rolled_back_from: str = ""  # id of a release that failed its health check
     problem: str = ""  # set when the unit should be blocked
 
 
@@ -121,32 +120,26 @@ def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, re
     new_release: Release | None = None
     if build or serving is None:
         new_release = build_release(state, demo_dir=demo_dir, leader=leader, report=report, serving=serving)
-    if new_release is not None:
-        releases.switch(paths, new_release.id)
     live = new_release or serving
     assert live is not None
-    action = converge(state, live, release_changed=new_release is not None)
-    if new_release is None and action is Action.NONE:
-        return Outcome(release=live, action=action)
-    healthy, detail = health.wait_healthy(state.config.port, state.config.health_check_path)
-    if healthy:
-        if new_release is not None:
-            releases.prune(paths, state.config.keep_releases)
-            _prune_venvs(state)
-        return Outcome(release=live, action=action, deployed=new_release is not None)
-    if new_release is not None and serving is not None:
-        report(f"release {new_release.version} unhealthy, rolling back to {serving.version}")
-        releases.switch(paths, serving.id)
-        converge(state, serving, release_changed=True)
+    applied = converge(state, live)
+    if new_release is not None and applied.kept_previous and serving is not None:
+        report(f"release {new_release.version} unhealthy; {serving.version} kept serving")
         releases.remove(paths, new_release.id)
         return Outcome(
             release=serving,
-            action=Action.RESTART,
-            rolled_back_from=new_release.id,
-            problem=f"release {new_release.version} failed health check ({detail}); "
+            action=applied.action,
+            problem=f"release {new_release.version} failed health check ({applied.detail}); "
             f"rolled back to {serving.version}",
         )
-    return Outcome(release=live, action=action, problem=f"health check failed: {detail}")
+    if new_release is not None:
+        releases.switch(paths, new_release.id)
+    if not applied.healthy:
+        return Outcome(release=live, action=applied.action, problem=f"health check failed: {applied.detail}")
+    if new_release is not None:
+        releases.prune(paths, state.config.keep_releases)
+        _prune_venvs(state)
+    return Outcome(release=live, action=applied.action, deployed=new_release is not None)
 
 
 def build_release(
@@ -281,27 +274,19 @@ def run_release_command(
         raise DeployError(f"release_command failed: {error.tail(3)}") from None
 
 
-def converge(state: WsgiState, live: Release, *, release_changed: bool) -> Action:
-    """Write the rendered files and reload or restart as little as the changes require."""
-    paths = state.paths
-    service = Service(paths)
+def converge(state: WsgiState, live: Release) -> Applied:
+    """Write the rendered files and bring gunicorn to ``live`` with as little as the changes
+    require (see :mod:`.apply`); the exporter follows."""
+    paths, config = state.paths, state.config
     files = render_all(state)
-    changed = apply_files(paths, files)
-    action = decide(
-        socket_changed=changed["socket"],
-        unit_changed=changed["service"],
-        conf_changed=changed["conf"],
-        settings_changed=changed["settings"],
-        release_changed=release_changed,
-        running=service.running(),
-        venv=live.venv,
-        active=service.active(),
+    applied = apply.converge(
+        paths,
+        files,
+        apply.target_of(files, live.id, config.port),
+        lambda check_socket: health.wait_healthy(check_socket, config.health_check_path),
     )
-    service.perform(action)
-    if action is not Action.NONE:
-        service.remember(Running(venv=live.venv))
     metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
-    return action
+    return applied
 
 
 def rollback(state: WsgiState, report: Report) -> Outcome:
@@ -311,15 +296,14 @@ def rollback(state: WsgiState, report: Report) -> Outcome:
     if target is None or serving is None:
         raise DeployError("no previous release to roll back to")
     report(f"rolling back from {serving.version} to {target.version}")
+    applied = converge(state, target)
+    if not applied.healthy:
+        if not applied.kept_previous:  # nothing else could serve: stay on the target
+            releases.switch(paths, target.id)
+        raise DeployError(f"release {target.version} is unhealthy ({applied.detail}); kept {serving.version}")
     releases.switch(paths, target.id)
-    action = converge(state, target, release_changed=True)
-    healthy, detail = health.wait_healthy(state.config.port, state.config.health_check_path)
-    if not healthy:
-        releases.switch(paths, serving.id)
-        converge(state, serving, release_changed=True)
-        raise DeployError(f"release {target.version} is unhealthy ({detail}); kept {serving.version}")
     releases.remove(paths, serving.id)
-    return Outcome(release=target, action=action, deployed=True)
+    return Outcome(release=target, action=applied.action, deployed=True)
 
 
 def _prune_venvs(state: WsgiState) -> None:

@@ -13,10 +13,10 @@ import shlex
 from pathlib import Path
 
 from . import system
-from .apply import write_atomically
 from .commands import RunAs
 from .config import AppConfig
 from .validate import is_ssh_url
+from .writes import write_atomically
 
 SSH_PACKAGES = ("openssh-client",)
 

@@ -1,39 +1,86 @@
-"""Is the application answering? An HTTP check against the unit's own port."""
+"""Is the application answering? HTTP checks against one slot's private socket.
+
+Both slots of the service accept on the public port, so a check through it could be
+answered by either; each slot also listens on a Unix socket only root can open
+(``/run/<app>-check/<slot>.sock``), which reaches exactly the gunicorn being checked.
+"""
 
 from __future__ import annotations
 
 import http.client
+import socket
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 OK_STATUSES = range(200, 400)
 
 
-def probe(port: int, path: str, timeout: float = 5.0) -> tuple[bool, str]:
-    """One GET of ``path`` on localhost; (healthy, what happened)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP/1.1 over a Unix stream socket."""
+
+    def __init__(self, path: Path, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self.path))
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The result of one check."""
+
+    ok: bool
+    answered: bool  # an HTTP answer came back (whatever its status)
+    detail: str
+
+
+def probe(check_socket: Path, path: str, timeout: float = 5.0) -> Probe:
+    """One GET of ``path`` through ``check_socket``."""
+    connection = UnixHTTPConnection(check_socket, timeout=timeout)
     try:
         connection.request("GET", path, headers={"Host": "localhost", "User-Agent": "wsgi-app-charm"})
         response = connection.getresponse()
         response.read()
     except (OSError, http.client.HTTPException) as error:
-        return False, f"GET {path}: {error.__class__.__name__}: {error}"
+        return Probe(False, False, f"GET {path}: {error.__class__.__name__}: {error}")
     finally:
         connection.close()
     if response.status in OK_STATUSES:
-        return True, f"GET {path}: {response.status}"
-    return False, f"GET {path} answered {response.status}"
+        return Probe(True, True, f"GET {path}: {response.status}")
+    return Probe(False, True, f"GET {path} answered {response.status}")
 
 
 def wait_healthy(
-    port: int, path: str, deadline: float = 60.0, streak: int = 3, interval: float = 0.5
+    check_socket: Path,
+    path: str,
+    deadline: float = 60.0,
+    streak: int = 3,
+    interval: float = 0.5,
+    bad_streak: int = 10,
 ) -> tuple[bool, str]:
-    """Healthy once ``streak`` probes in a row succeed; gives up after ``deadline`` seconds."""
+    """Healthy once ``streak`` probes in a row succeed. Unhealthy after ``deadline``
+    seconds, or sooner once ``bad_streak`` answers in a row were errors: an app that
+    answers, wrongly, is up, and while it is checked it already takes a share of the
+    traffic, so it is not given the whole deadline."""
     end = time.monotonic() + deadline
-    good, last = 0, "no answer"
+    good, bad, last = 0, 0, "no answer"
     while time.monotonic() < end:
-        ok, last = probe(port, path)
-        good = good + 1 if ok else 0
+        result = probe(check_socket, path)
+        last = result.detail
+        good = good + 1 if result.ok else 0
+        bad = bad + 1 if result.answered and not result.ok else 0
         if good >= streak:
             return True, last
+        if bad >= bad_streak:
+            return False, last
         time.sleep(interval)
     return False, last

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .apply import write_if_changed
 from .commands import run
 from .observability import EXPORTER_PATH
+from .writes import write_if_changed
 
 
 def apply_exporter(unit_file: Path, unit_text: str, code: str) -> str:

@@ -56,7 +56,7 @@ def logging_data(unit_name: str) -> dict[str, str]:
     identifier = unit_identifier(unit_name)
     return {
         "syslog-identifier": identifier,
-        "systemd-unit": f"{app}.service",
+        "systemd-unit": f"{app}@*.service",  # the slots of the service template
         "journal-match": f"SYSLOG_IDENTIFIER={identifier}",
         "log-format": "gunicorn access log: config access_log_format (key=value by default)",
         "log-files": "",  # everything goes to the journal; no file to tail

@@ -36,7 +36,28 @@ class Paths:
         return self.name
 
     @property
-    def service(self) -> str:
+    def service_template(self) -> str:
+        """The gunicorn service, one instance per slot (see :mod:`.service`)."""
+        return f"{self.name}@.service"
+
+    def slot_service(self, slot: str) -> str:
+        return f"{self.name}@{slot}.service"
+
+    @property
+    def check_socket_template(self) -> str:
+        """Each slot's private health-check socket."""
+        return f"{self.name}-check@.socket"
+
+    def check_socket(self, slot: str) -> Path:
+        return self.check_dir / f"{slot}.sock"
+
+    @property
+    def check_dir(self) -> Path:
+        return Path("/run") / f"{self.name}-check"
+
+    @property
+    def legacy_service(self) -> str:
+        """The single service unit charm versions before slots installed."""
         return f"{self.name}.service"
 
     @property
@@ -81,8 +102,21 @@ class Paths:
         return self.etc / "gunicorn.conf.py"
 
     @property
+    def slots(self) -> Path:
+        """``slots/<slot>``: root-owned symlinks to the release each slot runs."""
+        return self.etc / "slots"
+
+    @property
     def service_file(self) -> Path:
-        return self.systemd / self.service
+        return self.systemd / self.service_template
+
+    @property
+    def check_socket_file(self) -> Path:
+        return self.systemd / self.check_socket_template
+
+    @property
+    def legacy_service_file(self) -> Path:
+        return self.systemd / self.legacy_service
 
     @property
     def socket_file(self) -> Path:

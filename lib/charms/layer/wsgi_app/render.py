@@ -16,6 +16,7 @@ from charms.templating.jinja2 import render
 from . import observability
 from .environment import app_settings
 from .sandbox import sandbox_directives
+from .service import SLOTS
 from .state import WsgiState
 
 TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
@@ -28,12 +29,16 @@ DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
 class RenderedFiles:
     """The text of every file the charm manages for one state."""
 
-    socket_unit: str
-    service_unit: str
+    socket_units: Mapping[str, str]  # per slot: the socket unit naming that slot as its service
+    service_unit: str  # the slots' template, <app>@.service
+    check_socket_unit: str  # the slots' check sockets' template, <app>-check@.socket
     gunicorn_conf: str
     settings: str
     metrics_unit: str = ""  # empty: no exporter (metrics_port 0)
     metrics_exporter: str = ""  # the exporter's code, installed with its unit
+
+    def socket_unit(self, slot: str) -> str:
+        return self.socket_units[slot]
 
 
 def envquote(value: str) -> str:
@@ -70,8 +75,9 @@ def _common(state: WsgiState) -> dict[str, Any]:
     return {
         "name": state.app_name,
         "user": paths.user,
-        "service": paths.service,
+        "service_template": paths.service_template,
         "socket": paths.socket,
+        "slots_dir": str(paths.slots),
         "current": str(paths.current),
         "settings_file": str(paths.settings_file),
         "gunicorn_conf": str(paths.gunicorn_conf),
@@ -80,13 +86,25 @@ def _common(state: WsgiState) -> dict[str, Any]:
     }
 
 
-def render_socket_unit(state: WsgiState) -> str:
-    return _render("gunicorn.socket.j2", {**_common(state), "port": state.config.port})
+def render_socket_unit(state: WsgiState, slot: str) -> str:
+    """The listening socket, handing connections that arrive while nothing runs to ``slot``."""
+    context = {**_common(state), "port": state.config.port, "serving_unit": state.paths.slot_service(slot)}
+    return _render("gunicorn.socket.j2", context)
+
+
+def render_check_socket_unit(state: WsgiState) -> str:
+    context = {
+        **_common(state),
+        "check_socket_template": state.paths.check_socket_template,
+        "check_dir": str(state.paths.check_dir),
+    }
+    return _render("gunicorn-check.socket.j2", context)
 
 
 def render_service_unit(state: WsgiState) -> str:
     context = {
         **_common(state),
+        "check_socket_template_prefix": state.paths.check_socket_template.removesuffix(".socket"),
         "stop_timeout": GRACEFUL_TIMEOUT + 10,
         "sandbox": sandbox_directives(state.paths),
     }
@@ -115,6 +133,7 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "workers": state.workers,
         "worker_class": config.worker_class,
         "threads": state.threads,
+        "worker_connections": state.worker_connections,
         "timeout": config.timeout,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "keepalive": KEEPALIVE,
@@ -159,8 +178,9 @@ def exporter_code() -> str:
 def render_all(state: WsgiState) -> RenderedFiles:
     metrics_unit = render_metrics_unit(state)
     return RenderedFiles(
-        socket_unit=render_socket_unit(state),
+        socket_units={slot: render_socket_unit(state, slot) for slot in SLOTS},
         service_unit=render_service_unit(state),
+        check_socket_unit=render_check_socket_unit(state),
         gunicorn_conf=render_gunicorn_conf(state),
         settings=render_settings(state),
         metrics_unit=metrics_unit,

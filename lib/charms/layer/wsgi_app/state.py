@@ -10,7 +10,7 @@ from typing import Any
 from .config import AppConfig, parse_config
 from .integrations import Integrations
 from .paths import Paths
-from .workers import effective_threads, effective_workers
+from .workers import effective_threads, effective_workers, worker_connections
 
 SECRET_KEY_FIELD = "secret_key"  # in leader settings
 # in leader settings: the spec of the release whose release_command the leader ran; the
@@ -49,6 +49,10 @@ class WsgiState:
     @property
     def threads(self) -> int:
         return effective_threads(self.config.threads, self.config.worker_class)
+
+    @property
+    def worker_connections(self) -> int:
+        return worker_connections(self.threads)
 
 
 def machine_facts() -> Machine:

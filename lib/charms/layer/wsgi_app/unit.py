@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import traceback
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,10 @@ from typing import Any
 from charmhelpers.core import hookenv, unitdata
 
 from . import backends, deploy, releases
-from .apply import Service
 from .config import ConfigError
 from .integrations import Integrations
 from .paths import Paths
+from .service import Service
 from .source import demo_revision
 from .state import RELEASED_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
 from .status import Status, unit_status
@@ -175,7 +174,7 @@ def report_status(state: WsgiState | None) -> None:
         if on_leader := unitdata.kv().get(WAITING_KEY):
             waiting_for += (str(on_leader),)
     waiting = "waiting for " + ", ".join(waiting_for) if waiting_for else ""
-    active = Service(paths()).active() if current else True
+    active = Service(paths()).serving() if current else True
     set_status(
         unit_status(release=current, port=port, problem=problem, waiting=waiting, service_active=active)
     )
@@ -194,12 +193,4 @@ def _open_port(port: int, key: str = PORT_KEY) -> None:
 
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
-    the_paths = paths()
-    subprocess.run(
-        ["systemctl", "disable", "--now", the_paths.service, the_paths.socket, the_paths.metrics_service],
-        check=False,
-        capture_output=True,
-    )
-    for unit_file in (the_paths.service_file, the_paths.socket_file, the_paths.metrics_service_file):
-        unit_file.unlink(missing_ok=True)
-    subprocess.run(["systemctl", "daemon-reload"], check=False)
+    Service(paths()).remove()

@@ -25,6 +25,8 @@ RESERVED_SETTINGS = frozenset(
         # These would change how systemd and gunicorn start the process itself.
         "GUNICORN_CMD_ARGS",
         "WSGI_APP_SETTING_NAMES",  # gunicorn.conf.py's record of what it loaded
+        "WSGI_APP_SLOT",  # which slot's release gunicorn.conf.py loads
+        "RUNTIME_DIRECTORY",
         "LISTEN_FDS",
         "LISTEN_PID",
         "LISTEN_FDNAMES",

@@ -24,3 +24,8 @@ def effective_threads(configured: int, worker_class: str) -> int:
     if worker_class != "gthread":
         return 1
     return configured if configured > 0 else DEFAULT_THREADS
+
+
+def worker_connections(threads: int) -> int:
+    """Connections one worker holds at most (gunicorn's default)."""
+    return 1000
