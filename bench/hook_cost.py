@@ -40,7 +40,7 @@ from bench.stats import interleaved, median, ratio, table
 CHARM_PORT = 8104
 HAND_PORT = 8105
 BLANK_UNIT = "bench-blank/0"
-GUNICORN = "gunicorn>=23,<28"  # what the charm installs (python_env.GUNICORN)
+GUNICORN = "gunicorn>=27,<28"  # what the charm installs (python_env.GUNICORN)
 
 # The steps an operator would type to serve the same application on a fresh machine.
 HAND_STEPS = """\

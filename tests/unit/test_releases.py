@@ -58,7 +58,7 @@ def test_venv_key_follows_requirements(tmp_path):
     first = python_env.plan(tmp_path, "r1", (), "gthread")
     assert python_env.plan(tmp_path, "r2", (), "gthread").key == first.key  # reused across releases
     assert python_env.plan(tmp_path, "r1", ("sentry-sdk",), "gthread").key != first.key
-    assert "gevent>=24" in python_env.plan(tmp_path, "r1", (), "gevent").extra
+    assert "gunicorn[gevent]" in python_env.plan(tmp_path, "r1", (), "gevent").extra
     (tmp_path / "requirements.txt").write_text("flask==3.1\n")
     assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
 

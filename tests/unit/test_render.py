@@ -131,7 +131,8 @@ def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_pa
     assert received.pop("WSGI_APP_SETTING_NAMES") == ",".join(app_settings(django_state))
     assert received == app_settings(django_state)
     assert namespace["wsgi_app"] == "mysite.wsgi:application"
-    assert namespace["workers"] == 3 and namespace["threads"] == 4
+    assert namespace["workers"] == 3 and namespace["threads"] == 32
+    assert namespace["worker_connections"] == 33
     assert namespace["worker_class"] == "gthread"
     assert namespace["worker_tmp_dir"] == "/run/shop/a"  # RUNTIME_DIRECTORY of slot a
     assert namespace["control_socket"] == "/run/shop/a/gunicorn.ctl"

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from charms.layer.wsgi_app.workers import auto_workers, effective_threads, effective_workers
+from charms.layer.wsgi_app.workers import (
+    auto_workers,
+    effective_threads,
+    effective_workers,
+    worker_connections,
+)
 
 GIB = 1024**3
 
@@ -21,7 +26,12 @@ def test_configured_count_wins():
 
 
 def test_threads_only_for_gthread():
-    assert effective_threads(0, "gthread") == 4
+    assert effective_threads(0, "gthread") == 32
     assert effective_threads(3, "gthread") == 3
     assert effective_threads(8, "sync") == 1
     assert effective_threads(8, "gevent") == 1
+
+
+def test_a_gthread_worker_holds_one_connection_more_than_its_threads():
+    assert worker_connections(32, "gthread") == 33
+    assert worker_connections(1, "gevent") == 1000

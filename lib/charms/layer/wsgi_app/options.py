@@ -156,7 +156,9 @@ OPTIONS: tuple[Option, ...] = (
         "threads",
         "int",
         0,
-        "Threads per gthread worker. 0 chooses automatically (4); ignored by other worker classes.",
+        "Threads per gthread worker. 0 chooses automatically (32: most pages wait on I/O, and "
+        "a waiting thread costs no CPU); ignored by other worker classes. Each thread may hold a "
+        "database connection: keep units x workers x threads below the database's limit.",
         validate.bounded_int(0, 256),
         "Gunicorn",
     ),

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from .commands import CommandFailed, RunAs, run
 
-GUNICORN = "gunicorn>=23,<28"
+# 27 is the first whose gthread worker, when it stops, answers requests on kept-alive
+# connections (with "Connection: close") instead of dropping them: the handover needs it.
+GUNICORN = "gunicorn>=27,<28"
 PIP_TIMEOUT = 1800
-WORKER_CLASS_PACKAGES = {"gevent": ("gevent>=24",)}
+# gunicorn's own extras: its gevent worker also imports packaging
+WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",)}
 
 
 class VenvError(RuntimeError):

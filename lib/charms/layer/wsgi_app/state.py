@@ -52,7 +52,7 @@ class WsgiState:
 
     @property
     def worker_connections(self) -> int:
-        return worker_connections(self.threads)
+        return worker_connections(self.threads, self.config.worker_class)
 
 
 def machine_facts() -> Machine:

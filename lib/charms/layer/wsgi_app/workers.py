@@ -1,10 +1,24 @@
-"""How many gunicorn workers and threads to run when the operator leaves it to the charm."""
+"""How many gunicorn workers, threads and connections to run when the operator leaves it
+to the charm (the measurements behind these rules are in bench/README.md).
+
+* workers: ``2 x cores + 1``, so that CPU-bound pages use every core;
+* threads: 32 per gthread worker. Most pages wait on a database or an API, and a thread
+  that waits costs memory, not CPU; 5 x 4 (the common default) saturates at 20 requests
+  in flight, 0.3 of what 32 clients of a 50 ms page can get;
+* worker_connections: ``threads + 1`` for gthread. gunicorn's gthread worker accepts
+  greedily: with its default 1000, the first worker to wake takes nearly every new
+  connection (30 of 32 in bench/README.md), and its threads queue them while the others
+  idle. Capped at one connection above its threads, a busy worker leaves new connections
+  to the others, and answers with ``Connection: close`` once it holds an idle one, so
+  clients that keep their connection open come back through the socket and spread too.
+"""
 
 from __future__ import annotations
 
 MIB = 1024 * 1024
 MEMORY_PER_WORKER = 256 * MIB
-DEFAULT_THREADS = 4  # 8 served the I/O-bound bench page faster but cut connections on back-to-back reloads
+DEFAULT_THREADS = 32
+DEFAULT_CONNECTIONS = 1000  # gunicorn's own default, for gevent's greenlets
 
 
 def auto_workers(cores: int, memory_bytes: int) -> int:
@@ -26,6 +40,6 @@ def effective_threads(configured: int, worker_class: str) -> int:
     return configured if configured > 0 else DEFAULT_THREADS
 
 
-def worker_connections(threads: int) -> int:
-    """Connections one worker holds at most (gunicorn's default)."""
-    return 1000
+def worker_connections(threads: int, worker_class: str) -> int:
+    """Connections one worker holds at most (see the module's docstring)."""
+    return threads + 1 if worker_class == "gthread" else DEFAULT_CONNECTIONS
