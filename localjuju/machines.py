@@ -326,8 +326,9 @@ def mounts_under(directory: Path) -> list[str]:
 def sweep(directory: Path) -> None:
     """Stop the machines booted from ``directory`` and unmount what is mounted in it, for
     machines a model no longer records: their processes are killed, not shut down."""
-    procs.terminate((p.pid for p in procs.under(directory) if p.root != "/"), timeout=0)
-    procs.terminate(p.pid for p in procs.under(directory))  # systemd-nspawn, once its machine died
+    found = procs.under(directory)
+    procs.terminate((p.pid for p in found if p.root != "/"), timeout=0)  # in a machine: killed
+    procs.terminate(p.pid for p in found if Path(p.argv[0]).name == "systemd-nspawn")
     for point in mounts_under(directory):
         if subprocess.run(["umount", point], check=False, capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", point], check=False, capture_output=True)

@@ -28,8 +28,7 @@ DATA_ROOT = Path(f"/var/lib/postgresql/{VERSION}")
 LOG_DIR = Path("/var/log/postgresql")
 OWN_CONF = "conf.d/localjuju.conf"
 MODEL_LINE = "# localjuju model: "
-# "15/<name>" in a server's arguments: -D and config_file paths, "postgres: 15/<name>: ..."
-NAME_IN_ARGUMENT = re.compile(rf"(?:^|[\s/=]){VERSION}/(lj-[A-Za-z0-9-]+)(?=[/:\s]|$)")
+TITLE = f"postgres: {VERSION}/"  # how a server's processes name themselves: "postgres: 15/main: ..."
 
 
 # -- names, pure ------------------------------------------------------------------------------
@@ -63,11 +62,13 @@ def owned_by(model: str, name: str, marked: str | None) -> bool:
 
 
 def name_in(argv: tuple[str, ...]) -> str | None:
-    """The cluster a PostgreSQL process serves, read from its arguments (or ``None``)."""
-    for arg in argv:
-        found = NAME_IN_ARGUMENT.search(arg)
-        if found:
-            return found.group(1)
+    """The cluster a PostgreSQL server process serves (``None`` for any other process): the
+    postmaster's ``-D`` data directory, or the name in its children's process titles."""
+    if argv and argv[0].startswith(TITLE):
+        return argv[0].removeprefix(TITLE).split(":", 1)[0]
+    if argv and Path(argv[0]).name == "postgres" and "-D" in argv[:-1]:
+        data = Path(argv[argv.index("-D") + 1])
+        return data.name if data.parent == DATA_ROOT else None
     return None
 
 

@@ -132,15 +132,20 @@ def teardown_app(model: Model, app: str) -> None:
 
 def sweep(model_name: str) -> None:
     """Remove what servers of ``model_name`` left on the host, whatever its state says:
-    each kind's own leftovers, then every process run from the model's server files."""
+    each kind's own leftovers, then the model's server files."""
     for kind in kinds().values():
         try:
             kind.sweep(model_name)
         except Exception as error:  # keep sweeping the others
             print(f"   {kind.name}: sweep failed: {error}", flush=True)
+    shutil.rmtree(model_dir(model_name) / "servers", ignore_errors=True)
+
+
+def stop_strays(model_name: str, program: str) -> None:
+    """Stop every ``program`` process (by its name, or its script's) run from the model's
+    server files: what a unit the state no longer records left running."""
     directory = model_dir(model_name) / "servers"
-    procs.terminate(p.pid for p in procs.under(directory))
-    shutil.rmtree(directory, ignore_errors=True)
+    procs.terminate(p.pid for p in procs.under(directory) if program in {Path(a).name for a in p.argv[:2]})
 
 
 def isolated(model: Model, app: str) -> bool:

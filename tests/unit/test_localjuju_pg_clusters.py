@@ -66,12 +66,15 @@ def test_a_model_owns_only_its_own_clusters() -> None:
             "lj-m-postgresql-0",
         ),
         (("postgres: 15/lj-m-postgresql-1: walreceiver streaming 0/3000148",), "lj-m-postgresql-1"),
-        (("postgres: 15/main: checkpointer ",), None),
+        (("postgres: 15/main: checkpointer ",), "main"),
+        # other processes that name a cluster are not its server
         (("pg_dropcluster", "--stop", "15", "lj-m-postgresql-0"), None),
+        (("sh", "-c", "ls /var/lib/postgresql/15/lj-m-postgresql-0"), None),
+        (("tail", "-f", "/var/log/postgresql/postgresql-15-lj-m-postgresql-0.log"), None),
         (("memcached", "-p", "11215"), None),
     ],
 )
-def test_a_server_process_names_its_cluster(argv: tuple[str, ...], name: str | None) -> None:
+def test_only_a_server_process_names_its_cluster(argv: tuple[str, ...], name: str | None) -> None:
     assert pg_clusters.name_in(argv) == name
 
 
