@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import ops, servers
+from . import leftovers, ops, servers
 from .model import Model
 
 BUILT_CHARM = Path("build/wsgi-app")
@@ -196,7 +196,12 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("app")
     up.add_argument("--path", type=Path)
 
-    sub.add_parser("destroy", help="stop and remove every machine of the model")
+    sub.add_parser("destroy", help="stop and remove every machine and server of the model, and its files")
+    sub.add_parser(
+        "leftovers",
+        help="list what the model has on the host, found by name (after destroy: what it left); "
+        "exits 1 when there is anything",
+    )
 
     h = sub.add_parser(
         "run-hook", help="fire one hook (e.g. update-status) on a unit or every unit of an app"
@@ -229,6 +234,16 @@ def deploy(args: argparse.Namespace, m: str) -> None:
         ops.deploy(
             Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels
         )
+
+
+def print_leftovers(m: str) -> int:
+    """Print what model ``m`` has on the host; 1 when there is anything, else 0."""
+    found = leftovers.find(m)
+    for item in found:
+        print(item)
+    if not found:
+        print(f"nothing of model {m} is on the host", file=sys.stderr)
+    return 1 if found else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,6 +316,8 @@ def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branc
         ops.upgrade(args.app, args.path, m)
     elif verb == "destroy":
         ops.destroy(m)
+    elif verb == "leftovers":
+        return print_leftovers(m)
     elif verb == "run-hook":
         results = ops.run_hook(args.unit, args.hook, m)
         return 0 if all(r.ok for r in results) else 1

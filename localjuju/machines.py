@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import procs
 from .progress import step
 
 SUITE = "bookworm"
@@ -303,6 +304,34 @@ class Machine:
         if os.path.ismount(self.root):
             subprocess.run(["umount", "-l", str(self.root)], check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def mount_points(mountinfo: str) -> list[str]:
+    """The mount points in a ``/proc/<pid>/mountinfo`` text (octal escapes decoded)."""
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
+
+
+def mounts_under(directory: Path) -> list[str]:
+    """What is mounted in ``directory`` on the host, deepest first."""
+    prefix = f"{str(directory).rstrip('/')}/"
+    points = mount_points(Path("/proc/self/mountinfo").read_text())
+    return sorted({p for p in points if p.startswith(prefix)}, key=len, reverse=True)
+
+
+def sweep(directory: Path) -> None:
+    """Stop the machines booted from ``directory`` and unmount what is mounted in it, for
+    machines a model no longer records: their processes are killed, not shut down."""
+    found = procs.under(directory)
+    procs.terminate((p.pid for p in found if p.root != "/"), timeout=0)  # in a machine: killed
+    procs.terminate(p.pid for p in found if Path(p.argv[0]).name == "systemd-nspawn")
+    for point in mounts_under(directory):
+        if subprocess.run(["umount", point], check=False, capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
 def _comm(pid: int) -> str:

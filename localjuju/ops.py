@@ -118,9 +118,7 @@ def deploy(
     metadata = read_charm_file(charm, "metadata.yaml") or {}
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
     app = app or metadata["name"]
-    with open_model(model_name) as model, interruptible():
-        if app in model.applications:
-            raise SystemExit(f"application {app} already exists")
+    with deploying(model_name, app) as model:
         model.applications[app] = {
             "kind": "charm",
             "charm": str(charm),
@@ -133,7 +131,7 @@ def deploy(
             "endpoints": {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")},
             "isolated": isolated,
         }
-        try:
+        with rolled_back(model, app):
             if isolated or wheels:
                 requirements = wheel_requirements(charm, wheels or [], dict(config or {}))
                 model.applications[app]["wheels"] = requirements
@@ -142,10 +140,20 @@ def deploy(
                 _add_unit(model, app, charm)
             with step(f"running the hooks of {app}"):
                 settle(Agent(model, say))
-        except KeyboardInterrupt:
-            say("interrupted: removing the machines this deploy started")
-            _destroy_app(model, app)
-            raise
+
+
+@contextlib.contextmanager
+def deploying(model_name: str, app: str) -> Iterator[Model]:
+    """The model, locked, to add ``app`` to (SystemExit if it has one); a deploy that fails
+    in a model it made first removes that model again."""
+    try:
+        with open_model(model_name) as model, interruptible():
+            if app in model.applications:
+                raise SystemExit(f"application {app} already exists")
+            yield model
+    except BaseException:
+        forget_if_empty(model_name)
+        raise
 
 
 def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
@@ -475,9 +483,7 @@ def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture
 
 def _destroy_app(model: Model, app: str) -> None:
     if _is_server(model, app):
-        kind = servers.kind_of(model, app)
-        for unit in model.app_units(app):
-            servers.in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
+        servers.teardown_app(model, app)
     for unit in model.app_units(app):
         if model.units[unit]["machine"] in model.machines:
             remove_machine(model, model.units[unit]["machine"])
@@ -492,19 +498,60 @@ def _destroy_app(model: Model, app: str) -> None:
     model.data["queue"] = [e for e in model.queue if e["unit"] in model.units]
 
 
+@contextlib.contextmanager
+def rolled_back(model: Model, app: str) -> Iterator[None]:
+    """On Ctrl-C (or SIGTERM) or an error in the block, remove what it made of ``app``."""
+    try:
+        yield
+    except BaseException as error:
+        say(f"{'interrupted' if isinstance(error, KeyboardInterrupt) else error}: removing {app}")
+        with uninterruptible():
+            _destroy_app(model, app)
+        raise
+
+
+@contextlib.contextmanager
+def uninterruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block ends (a cleanup is not cut short)."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def forget_if_empty(model_name: str) -> None:
+    """Destroy the model when a failed first deploy left it without applications."""
+    model = Model.load(model_name)
+    if not model.applications and not model.machines:
+        destroy(model_name)
+
+
 def destroy(model_name: str = DEFAULT_MODEL) -> None:
-    """Stop every machine, unmount and remove the model's files."""
+    """Stop every machine and server of the model, unmount and remove its files; then remove
+    whatever else of the model the host still has (found by name, also without its state)."""
     directory = model_dir(model_name)
-    if not directory.exists():
+    with step(f"destroying model {model_name}"), uninterruptible():
+        if directory.exists():
+            _destroy_recorded(model_name)
+        servers.sweep(model_name)
+        machines.sweep(directory)
         network.teardown(model_name)
-        return
-    with open_model(model_name) as model, step(f"destroying model {model_name}"):
-        servers.teardown(model)
-        for number in list(model.machines):
-            machine_of(model, number).destroy()
-        model.machines.clear()
-        network.teardown(model_name)
-    shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _destroy_recorded(model_name: str) -> None:
+    """Tear down what the model's state records (an unreadable state is left to the sweep)."""
+    try:
+        with open_model(model_name) as model:
+            servers.teardown(model)
+            for number in list(model.machines):
+                machine_of(model, number).destroy()
+            model.machines.clear()
+    except (ValueError, KeyError, TypeError) as error:
+        say(f"model state unreadable ({error!r}): removing what is found by name")
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.5) -> bool:
@@ -546,9 +593,7 @@ def deploy_server(
     if kind is None:
         raise SystemExit(f"unknown server {name!r} (known: {', '.join(sorted(servers.kinds()))})")
     app = app or kind.charm
-    with open_model(model_name) as model, interruptible():
-        if app in model.applications:
-            raise SystemExit(f"application {app} already exists")
+    with deploying(model_name, app) as model:
         values = {
             key: _typed(value, kind.options.get(key, {}).get("type", "string"))
             for key, value in (config or {}).items()
@@ -565,15 +610,11 @@ def deploy_server(
             "endpoints": kind.endpoints(),
             "isolated": isolated,
         }
-        try:
+        with rolled_back(model, app):
             for _ in range(units):
                 _add_server_unit(model, app)
             with step(f"starting {app} ({kind.description})"):
                 settle(Agent(model, say))
-        except KeyboardInterrupt:
-            say("interrupted: stopping the servers this deploy started")
-            _destroy_app(model, app)
-            raise
 
 
 def _add_server_unit(model: Model, app: str) -> str:

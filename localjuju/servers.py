@@ -8,7 +8,9 @@ the isolated machines reach them. Each server module
 (``servers_<name>.py``) registers a :class:`ServerKind`: the endpoints of the charm it
 stands in for, a handler that reconciles one unit on any of its events (start the
 server, create what clients asked for, publish the relation data that charm would),
-and a teardown that stops the unit's processes and removes its files.
+a teardown that stops the unit's processes and removes its files, and a sweep that
+removes what a model's servers left when its state is gone (found by the naming
+convention: paths under the model's directory, ``lj-<model>-*`` names).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import network
+from . import network, procs
+from .model import model_dir
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 Handler = Callable[["Agent", str, dict[str, Any]], None]
 Teardown = Callable[["Model", str], None]
+Sweep = Callable[[str], None]
 MODULES = ("servers_postgresql", "servers_memcached", "servers_elasticsearch", "servers_apache2")
 HOST_ADDRESS = "127.0.0.1"
 
@@ -51,6 +55,7 @@ class ServerKind:
     teardown: Teardown
     options: Json = field(default_factory=dict)
     description: str = ""
+    sweep: Sweep = lambda model_name: None
 
     def endpoints(self) -> Json:
         """The ``endpoints`` entry of the application in the model, as read from metadata."""
@@ -108,17 +113,39 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
 
 
 def teardown(model: Model) -> None:
-    """Stop every server of ``model`` and remove its files (errors are reported, not raised)."""
+    """Stop every server ``model`` records and remove its files (errors are reported, not
+    raised); :func:`sweep` then finds what the state does not record."""
     for app, application in model.applications.items():
-        if not str(application.get("kind", "")).startswith("server:"):
-            continue
-        kind = kind_of(model, app)
-        for unit in model.app_units(app):
-            try:
-                in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
-            except Exception as error:  # keep tearing the others down
-                print(f"   {unit}: teardown failed: {error}", flush=True)
-    shutil.rmtree(model.dir / "servers", ignore_errors=True)
+        if str(application.get("kind", "")).startswith("server:"):
+            teardown_app(model, app)
+
+
+def teardown_app(model: Model, app: str) -> None:
+    """Stop every unit of server application ``app`` and remove its files."""
+    kind = kind_of(model, app)
+    for unit in model.app_units(app):
+        try:
+            in_place(model, app, lambda: kind.teardown(model, unit))  # noqa: B023 - called at once
+        except Exception as error:  # keep tearing the others down
+            print(f"   {unit}: teardown failed: {error}", flush=True)
+
+
+def sweep(model_name: str) -> None:
+    """Remove what servers of ``model_name`` left on the host, whatever its state says:
+    each kind's own leftovers, then the model's server files."""
+    for kind in kinds().values():
+        try:
+            kind.sweep(model_name)
+        except Exception as error:  # keep sweeping the others
+            print(f"   {kind.name}: sweep failed: {error}", flush=True)
+    shutil.rmtree(model_dir(model_name) / "servers", ignore_errors=True)
+
+
+def stop_strays(model_name: str, program: str) -> None:
+    """Stop every ``program`` process (by its name, or its script's) run from the model's
+    server files: what a unit the state no longer records left running."""
+    directory = model_dir(model_name) / "servers"
+    procs.terminate(p.pid for p in procs.under(directory) if program in {Path(a).name for a in p.argv[:2]})
 
 
 def isolated(model: Model, app: str) -> bool:

@@ -181,6 +181,11 @@ def teardown(model: Model, unit: str) -> None:
     servers.stop_pid(servers.unit_dir(model, unit) / "apache2.pid")  # SIGTERM: apache2 -k stop
 
 
+def sweep(model_name: str) -> None:
+    """Stop any of the model's apache2 processes still running (whatever its state records)."""
+    servers.stop_strays(model_name, "apache2")
+
+
 servers.register(
     servers.ServerKind(
         name="apache2",
@@ -189,6 +194,7 @@ servers.register(
         requires={"reverseproxy": "http", "balancer": "http"},
         handle=handle,
         teardown=teardown,
+        sweep=sweep,
         options=OPTIONS,
         description="apache2 with mod_proxy_balancer in front of related http units",
     )

@@ -74,6 +74,11 @@ def teardown(model: Model, unit: str) -> None:
     servers.stop_pid(servers.unit_dir(model, unit) / "es_standin.pid")
 
 
+def sweep(model_name: str) -> None:
+    """Stop any of the model's stand-in daemons still running (whatever its state records)."""
+    servers.stop_strays(model_name, STANDIN.name)
+
+
 servers.register(
     servers.ServerKind(
         name="elasticsearch",
@@ -82,6 +87,7 @@ servers.register(
         requires={},
         handle=handle,
         teardown=teardown,
+        sweep=sweep,
         options=OPTIONS,
         description="an Elasticsearch 8 stand-in (localjuju/es_standin.py), one per unit",
     )

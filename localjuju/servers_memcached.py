@@ -84,6 +84,11 @@ def teardown(model: Model, unit: str) -> None:
     servers.stop_pid(servers.unit_dir(model, unit) / "run" / "memcached.pid")
 
 
+def sweep(model_name: str) -> None:
+    """Stop any of the model's memcached daemons still running (whatever its state records)."""
+    servers.stop_strays(model_name, "memcached")
+
+
 servers.register(
     servers.ServerKind(
         name="memcached",
@@ -92,6 +97,7 @@ servers.register(
         requires={},
         handle=handle,
         teardown=teardown,
+        sweep=sweep,
         description="memcached daemons, one per unit",
     )
 )

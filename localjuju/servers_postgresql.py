@@ -1,7 +1,7 @@
 """PostgreSQL 15 (Debian packages), as the postgresql charm serves it.
 
-Each unit is a cluster of its own on the host (``pg_createcluster``/``pg_ctlcluster``,
-never systemd; port 5433 and up): the master unit's is read-write, every other unit's a
+Each unit is a cluster of its own on the host (see :mod:`.pg_clusters`; never systemd;
+port 5433 and up): the master unit's is read-write, every other unit's a
 hot standby streaming from it (``pg_basebackup -R``). The master creates, for each
 relation, a role with a random password, a database it owns, the roles and extensions
 the client asked for; every unit opens pg_hba to the granted users and publishes:
@@ -24,23 +24,17 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
-import subprocess
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from . import network, servers
+from . import network, pg_clusters, servers
+from .pg_clusters import VERSION, psql
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .model import Json, Model
 
-VERSION = "15"
-BIN = Path(f"/usr/lib/postgresql/{VERSION}/bin")
-SOCKETS = "/var/run/postgresql"
 BASE_PORT = 5433
 PGSQL_ENDPOINTS = ("db", "db-admin")
 CLIENT_ENDPOINT = "database"
@@ -189,100 +183,6 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# -- clusters -----------------------------------------------------------------------------------
-
-
-def cluster_name(model: Model, unit: str) -> str:
-    return re.sub(r"[^A-Za-z0-9-]", "-", f"lj-{model.name}-{unit}")
-
-
-def data_dir(name: str) -> Path:
-    return Path(f"/var/lib/postgresql/{VERSION}/{name}")
-
-
-def conf_dir(name: str) -> Path:
-    return Path(f"/etc/postgresql/{VERSION}/{name}")
-
-
-def ctl(name: str, action: str, *extra: str, check: bool = True) -> int:
-    """``pg_ctlcluster`` (never redirected to systemd); its exit code, or RuntimeError if ``check``."""
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", VERSION, name, action, *extra]
-    if check:
-        servers.run(command)
-        return 0
-    return subprocess.run(command, capture_output=True, text=True).returncode
-
-
-def running(name: str) -> bool:
-    return conf_dir(name).exists() and ctl(name, "status", check=False) == 0
-
-
-def psql(port: int, sql: str, database: str = "postgres") -> str:
-    """Run ``sql`` as the postgres superuser over the local socket; return the unaligned output."""
-    command = ["runuser", "-u", "postgres", "--", "psql", "-h", SOCKETS, "-p", str(port), "-d", database]
-    result = subprocess.run(
-        [*command, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"psql on port {port} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
-def cluster_ports() -> set[int]:
-    """Ports of every PostgreSQL cluster on the host (also stopped ones)."""
-    result = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False)
-    return {int(line.split()[2]) for line in result.stdout.splitlines() if len(line.split()) > 2}
-
-
-def create_cluster(name: str, port: int, host: str) -> None:
-    servers.run(
-        [
-            "pg_createcluster",
-            "--start-conf=manual",
-            "-p",
-            str(port),
-            VERSION,
-            name,
-        ]
-    )
-    # conf.d is included by Debian's postgresql.conf; TCP on the unit's address only
-    (conf_dir(name) / "conf.d" / "localjuju.conf").write_text(f"listen_addresses = '{host}'\n")
-
-
-def is_standby(name: str) -> bool:
-    return (data_dir(name) / "standby.signal").exists()
-
-
-def streams_from(name: str, port: int) -> bool:
-    auto = data_dir(name) / "postgresql.auto.conf"
-    return auto.exists() and f"port={port}" in auto.read_text()
-
-
-def clone(name: str, master_port: int) -> None:
-    """Make cluster ``name`` a fresh hot standby of the cluster on ``master_port``."""
-    ctl(name, "stop", "-m", "fast", check=False)
-    target = data_dir(name)
-    shutil.rmtree(target, ignore_errors=True)
-    servers.run(
-        [
-            *("runuser", "-u", "postgres", "--", str(BIN / "pg_basebackup"), "-D", str(target)),
-            *("-h", SOCKETS, "-p", str(master_port), "-U", "postgres", "-X", "stream", "-R", "-c", "fast"),
-        ]
-    )
-
-
-def wait_ready(port: int, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            psql(port, "SELECT 1")
-            return
-        except RuntimeError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.3)
-
-
 # -- the server application's state ----------------------------------------------------------
 
 
@@ -308,37 +208,38 @@ def node(model: Model, unit: str) -> Node:
 
 def ensure_cluster(model: Model, unit: str) -> int:
     """Create and start the unit's cluster (master, or standby of the master); return its port."""
-    servers.ensure_packages(str(BIN / "postgres"), [f"postgresql-{VERSION}", "postgresql-contrib"])
+    packages = [f"postgresql-{VERSION}", "postgresql-contrib"]
+    servers.ensure_packages(str(pg_clusters.BIN / "postgres"), packages)
     app = model.units[unit]["app"]
     master = app_state(model, app)["master"]
-    port = servers.allocate_port(model, unit, BASE_PORT, cluster_ports())
-    name = cluster_name(model, unit)
+    port = servers.allocate_port(model, unit, BASE_PORT, pg_clusters.cluster_ports())
+    name = pg_clusters.cluster_name(model.name, unit)
     servers.state(model, unit)["cluster"] = name
-    if not conf_dir(name).exists():
-        create_cluster(name, port, servers.unit_address(model, unit))
+    if not pg_clusters.initialised(name):
+        pg_clusters.drop(name)  # what an interrupted run left of it, if anything
+        pg_clusters.create(model.name, name, port, servers.unit_address(model, unit))
     if unit == master:
-        if not running(name):
-            ctl(name, "start")
-        if is_standby(name):
-            ctl(name, "promote")
+        start_master(name)
     else:
-        master_port = int(servers.state(model, master)["port"])
-        if not is_standby(name) or not streams_from(name, master_port):
-            clone(name, master_port)
-        if not running(name):
-            ctl(name, "start")
-    wait_ready(port)
+        start_standby(name, int(servers.state(model, master)["port"]))
+    pg_clusters.wait_ready(port)
     if unit == master:
-        wait_writable(port)
+        pg_clusters.wait_writable(port)
     return port
 
 
-def wait_writable(port: int, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while psql(port, "SELECT pg_is_in_recovery()") == "t":
-        if time.monotonic() > end:
-            raise RuntimeError(f"the cluster on port {port} is still in recovery")
-        time.sleep(0.2)
+def start_master(name: str) -> None:
+    if not pg_clusters.running(name):
+        pg_clusters.ctl(name, "start")
+    if pg_clusters.is_standby(name):
+        pg_clusters.ctl(name, "promote")
+
+
+def start_standby(name: str, master_port: int) -> None:
+    if not pg_clusters.is_standby(name) or not pg_clusters.streams_from(name, master_port):
+        pg_clusters.clone(name, master_port)
+    if not pg_clusters.running(name):
+        pg_clusters.ctl(name, "start")
 
 
 # -- resources on the master ---------------------------------------------------------------------
@@ -516,12 +417,12 @@ def open_hba(model: Model, unit: str, grants: list[tuple[str, Grant]]) -> None:
             [own_network] if g.app_level else filter(None, g.data.get("allowed-subnets", "").split(","))
         )
     ]
-    name = cluster_name(model, unit)
-    path = conf_dir(name) / "pg_hba.conf"
+    name = pg_clusters.cluster_name(model.name, unit)
+    path = pg_clusters.conf_dir(name) / "pg_hba.conf"
     text = render_hba(entries)
     if path.read_text() != text:
         path.write_text(text)
-        ctl(name, "reload")
+        pg_clusters.ctl(name, "reload")
 
 
 def failover(agent: Agent, app: str) -> str:
@@ -533,9 +434,9 @@ def failover(agent: Agent, app: str) -> str:
     if not standbys:
         raise RuntimeError(f"{app} has no standby to promote (add a unit first)")
     new = standbys[0]
-    ctl(cluster_name(model, old), "stop", "-m", "fast", check=False)
-    ctl(cluster_name(model, new), "promote")
-    wait_writable(int(servers.state(model, new)["port"]))
+    pg_clusters.ctl(pg_clusters.cluster_name(model.name, old), "stop", "-m", "fast", check=False)
+    pg_clusters.ctl(pg_clusters.cluster_name(model.name, new), "promote")
+    pg_clusters.wait_writable(int(servers.state(model, new)["port"]))
     record["master"] = new
     for unit in [new, *[u for u in model.app_units(app) if u != new]]:
         agent.enqueue(unit, "failover")
@@ -553,11 +454,14 @@ def set_withheld(agent: Agent, app: str, client_unit: str, withheld: bool) -> No
 
 
 def teardown(model: Model, unit: str) -> None:
-    name = servers.state(model, unit).get("cluster") or cluster_name(model, unit)
-    if conf_dir(name).exists():
-        subprocess.run(
-            ["pg_dropcluster", "--stop", VERSION, name], check=False, capture_output=True, text=True
-        )
+    """Drop the unit's cluster: its server, data and configuration."""
+    pg_clusters.drop(servers.state(model, unit).get("cluster") or pg_clusters.cluster_name(model.name, unit))
+
+
+def sweep(model_name: str) -> None:
+    """Drop every cluster of ``model_name`` still on the host (found by name, not state)."""
+    for name in pg_clusters.model_clusters(model_name):
+        pg_clusters.drop(name)
 
 
 servers.register(
@@ -568,6 +472,7 @@ servers.register(
         requires={},
         handle=handle,
         teardown=teardown,
+        sweep=sweep,
         description="PostgreSQL 15 clusters: the first unit the master, the others streaming standbys",
     )
 )

@@ -1,7 +1,8 @@
 """End-to-end tests: the built charm, deployed by localjuju on booted Debian machines.
 
 Every test module gets its own model; the model is destroyed when the module ends,
-whatever happened. Machines share the host's network namespace, so the app answers on
+whatever happened, and the session fails if any of them left something on the host
+(``localjuju leftovers``). Machines share the host's network namespace, so the app answers on
 127.0.0.1 and the modules run one after the other (one app on a port at a time); the
 multi-unit tests use isolated networks instead (``deploy --isolated``).
 """
@@ -17,6 +18,24 @@ from pathlib import Path
 import pytest
 from localmodel import CHARM, ROOT, LocalModel
 
+from localjuju import leftovers
+
+MODELS: list[LocalModel] = []  # every model the session made
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After the last test: fail when a model left anything on the host (then remove it)."""
+    yield
+    if os.environ.get("E2E_KEEP"):
+        return
+    left = {model.name: found for model in MODELS if (found := leftovers.find(model.name))}
+    for name in left:
+        LocalModel(name).cli("destroy", check=False)
+    assert not left, "models left things on the host:\n" + "\n".join(
+        f"{name}: {item}" for name, found in left.items() for item in found
+    )
+
 
 @pytest.fixture(scope="session")
 def charm() -> Path:
@@ -31,6 +50,7 @@ def charm() -> Path:
 def model(request: pytest.FixtureRequest, charm: Path) -> Iterator[LocalModel]:
     name = f"e2e-{request.module.__name__.rsplit('.', 1)[-1].removeprefix('test_')}-{os.getpid()}"
     local = LocalModel(name.replace("_", "-"))
+    MODELS.append(local)
     try:
         yield local
     finally:
