@@ -51,6 +51,27 @@ def http_get(
         connection.close()
 
 
+class KeptAlive:
+    """One HTTP/1.1 connection reused for every request, as browsers and proxies keep
+    theirs (loopback only). After an error the next request opens a new connection; a
+    ``Connection: close`` answer is not an error (http.client reconnects by itself)."""
+
+    def __init__(self, url: str, timeout: float = 30):
+        parts = urllib.parse.urlsplit(url)
+        assert parts.hostname == "127.0.0.1" and parts.port, url
+        self.path = parts.path or "/"
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+
+    def get(self) -> Response:
+        try:
+            self.connection.request("GET", self.path)
+            answer = self.connection.getresponse()
+            return Response(answer.status, answer.read().decode())
+        except BaseException:
+            self.connection.close()
+            raise
+
+
 ISOLATED_NETWORK = "10.231.0."  # localjuju's model networks (deploy --isolated)
 
 
@@ -163,11 +184,20 @@ class SteadyLoad:
     """
 
     def __init__(
-        self, url: str, threads: int = 4, max_seconds: float = 300, netns: str = "", count: str = ""
+        self,
+        url: str,
+        threads: int = 4,
+        max_seconds: float = 300,
+        netns: str = "",
+        count: str = "",
+        keep_alive: bool = False,
     ):
         """``netns``: send from that namespace (a model network's address); ``count``: a
-        key of the JSON answers whose values are counted in :attr:`seen`."""
+        key of the JSON answers whose values are counted in :attr:`seen`; ``keep_alive``:
+        each thread reuses one connection (:class:`KeptAlive`) instead of a new one per
+        request."""
         self.url = url
+        self.keep_alive = keep_alive
         self.threads = threads
         self.deadline = time.monotonic() + max_seconds
         self.netns = netns
@@ -186,6 +216,8 @@ class SteadyLoad:
 
             with network.entered(self.netns):
                 self._requests(lambda: _get_on_model_network(self.url, 30))
+        elif self.keep_alive:
+            self._requests(KeptAlive(self.url).get)
         else:
             self._requests(lambda: http_get(self.url, timeout=30))
 

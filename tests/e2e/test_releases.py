@@ -4,11 +4,12 @@ fails while config and code change under load."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from apps import FLASK_APP, AppRepo, flask_files
-from localmodel import LocalModel, SteadyLoad, http_get
+from localmodel import APP, LocalModel, SteadyLoad, http_get
 
 URL = "http://127.0.0.1:8080"
 
@@ -95,3 +96,58 @@ def test_rollback_action(app: tuple[LocalModel, AppRepo]) -> None:
     assert result["status"] == "completed", result
     assert serving(model) == "hello from flask v3"
     assert model.version() != v5 and result["results"]["version"] == model.version()
+
+
+ROUNDS = 5
+
+
+def upgraded_charm(charm: Path, directory: Path) -> Path:
+    """A copy of the built charm whose service unit differs (one comment line more), as a
+    new charm revision's would: upgrading to it is a unit change."""
+    copy = directory / "wsgi-app"
+    shutil.copytree(charm, copy, symlinks=True)
+    template = copy / "templates" / "gunicorn.service.j2"
+    template.write_text(template.read_text() + "# a newer revision of the charm\n")
+    return copy
+
+
+def test_every_kind_of_change_five_times_cuts_no_request(
+    app: tuple[LocalModel, AppRepo], charm: Path, tmp_path: Path
+) -> None:
+    """Reload, new release, new virtualenv, unit change, rollback to another virtualenv,
+    health-check rollback and charm upgrade, five rounds each, under load from clients
+    that open a connection per request and from clients that keep theirs."""
+    model, repo = app
+    newer = upgraded_charm(charm, tmp_path)
+    sick = FLASK_APP.replace('return "ok\\n"', 'return "sick\\n", 500')
+    pids = set()
+    with SteadyLoad(f"{URL}/", threads=3) as fresh, SteadyLoad(f"{URL}/", threads=3, keep_alive=True) as kept:
+        for number in range(ROUNDS):
+            model.config(environment=f"GREETING=round {number}")  # reload
+            repo.commit(flask_files(f"r{number}"), f"round {number}")
+            assert model.action("redeploy")["status"] == "completed"  # a release, same venv
+            model.config(python_packages="six" if number % 2 == 0 else "")  # another venv
+            model.config(statsd_host="127.0.0.1:8125" if number % 2 == 0 else "")  # unit change
+            assert model.action("rollback")["status"] == "completed"  # back to the other venv
+            assert serving(model) == f"hello from flask r{number}"
+            repo.commit({"app.py": sick.replace('"v1"', f'"sick{number}"')}, f"sick {number}")
+            model.action("redeploy")  # fails its health check: the serving slot stays
+            assert "failed health check" in model.unit()["message"]
+            model.cli("upgrade", APP, "--path", str(newer if number % 2 == 0 else charm))
+            assert serving(model) == f"hello from flask r{number}"
+            pids.add(model.main_pid())
+            print(f"round {number}: {fresh.ok} + {kept.ok} requests, {fresh.failures + kept.failures}")
+    assert fresh.failures == [] and kept.failures == [], (fresh.failures[:5], kept.failures[:5])
+    assert fresh.ok > 100 and kept.ok > 100
+    assert len(pids) == ROUNDS  # every round ended on a gunicorn started by a handover
+    print(f"{ROUNDS} rounds: {fresh.ok} new-connection and {kept.ok} keep-alive requests, 0 failed")
+
+
+def test_port_change_hands_over_to_the_new_port(app: tuple[LocalModel, AppRepo]) -> None:
+    model, _ = app
+    model.config(port="8081")
+    assert http_get("http://127.0.0.1:8081/").body.startswith("hello from flask")
+    with pytest.raises(OSError):
+        http_get(f"{URL}/", timeout=2)
+    model.config(port="8080")
+    assert http_get(f"{URL}/").body.startswith("hello from flask")
