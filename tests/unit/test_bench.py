@@ -79,22 +79,83 @@ def test_table_is_markdown():
 def test_grid_measures_each_distinct_configuration_once():
     configs = throughput.grid(cores=2)
     names = [config.name() for config in configs]
-    assert len(names) == len(set(names)) == 15  # workers {1,2,4,5,8}: sync, gthread x {4, 8}
-    assert "sync 5" in names and "gthread 8x8" in names
-    assert all(config.threads == 1 for config in configs if config.worker_class == "sync")
-    classes = [config.worker_class for config in configs]
-    assert classes == sorted(classes, key=lambda klass: klass != "sync")  # one class switch
+    assert len(names) == len(set(names)) == 13
+    assert names == [
+        "sync 5",
+        *(f"gthread {w}x{t}" for w in (2, 5) for t in (4, 8, 16, 32)),
+        "gthread 8x16",
+        "gthread 8x32",
+        "gevent 2",
+        "gevent 5",
+    ]
+    assert all(config.threads == 1 for config in configs if config.worker_class != "gthread")
 
 
-def test_finalists_are_the_fastest_per_endpoint_without_duplicates():
-    configs = throughput.grid(cores=2)[:4]
+def test_grid_follows_the_cores():
+    names = [config.name() for config in throughput.grid(cores=4)]  # 2 x 4 + 1 = 9
+    assert len(names) == len(set(names)) == 13
+    assert "sync 9" in names and "gthread 9x32" in names and "gevent 9" in names
+
+
+def screened(configs, speeds):
+    """Measurements with one rate per configuration for each (page, clients) key."""
     screen = throughput.Measurements()
-    speeds = {"/cpu": [10, 40, 30, 20], "/io": [1, 40, 2, 3]}
-    for endpoint, rates in speeds.items():
+    for (endpoint, clients), rates in speeds.items():
         for config, rate in zip(configs, rates, strict=True):
-            screen.add(config.name(), endpoint, rate)
-    chosen = throughput.finalists(screen, configs)
-    assert chosen == [configs[1], configs[2], configs[3]]
+            screen.add(config.name(), endpoint, clients, rate)
+    return screen
+
+
+def test_finalists_are_the_fastest_per_page_and_clients_without_duplicates():
+    configs = throughput.grid(cores=2)[:5]
+    speeds = {
+        ("/cpu", 32): [10, 40, 30, 20, 0],
+        ("/cpu", 128): [10, 40, 30, 20, 0],
+        ("/io", 32): [1, 40, 2, 3, 50],
+        ("/io", 128): [1, 2, 3, 4, 50],
+    }
+    chosen = throughput.finalists(screened(configs, speeds), configs)
+    # first the winners of each key (1, 1, 4, 4), then the seconds (2, 2, 1, 3)
+    assert chosen == [configs[1], configs[4], configs[2], configs[3]]
+
+
+def test_finalists_are_capped():
+    configs = throughput.grid(cores=2)[:8]
+    speeds = {
+        ("/cpu", 32): [1, 2, 3, 4, 5, 6, 7, 8],
+        ("/cpu", 128): [8, 7, 6, 5, 4, 3, 2, 1],
+        ("/io", 32): [1, 8, 2, 7, 3, 6, 4, 5],
+        ("/io", 128): [5, 4, 6, 3, 7, 2, 8, 1],
+    }
+    chosen = throughput.finalists(screened(configs, speeds), configs, limit=3)
+    assert chosen == [configs[7], configs[0], configs[1]]
+
+
+RENDERED_CONF = """\
+# written by the wsgi-app charm
+workers = 5
+worker_class = 'gthread'
+threads = 32
+worker_connections = 33
+timeout = 30
+"""
+
+
+def test_parse_conf_reads_the_worker_settings():
+    conf = throughput.parse_conf(RENDERED_CONF)
+    assert conf == throughput.Rendered(5, 32, "gthread", 33)
+    assert conf.line() == "gthread 5 workers x 32 threads, 33 connections"
+
+
+def test_parse_conf_needs_every_setting():
+    with pytest.raises(ValueError, match="worker_connections"):
+        throughput.parse_conf(RENDERED_CONF.replace("worker_connections = 33\n", ""))
+
+
+def test_littles_law_bounds_the_io_page_only():
+    assert throughput.bound("/io", 32) == pytest.approx(640)
+    assert throughput.bound("/io", 128) == pytest.approx(2560)
+    assert throughput.bound("/cpu", 32) is None
 
 
 def test_lost_requests_plan_cycles_through_every_kind():
@@ -127,22 +188,29 @@ def test_candidates_are_gthread_workers_by_threads():
 
 def test_report_compares_defaults_with_the_best_and_flags_an_identical_control():
     defaults = throughput.Gunicorn(0, 0, "gthread", "defaults")
-    control, wide = throughput.Gunicorn(5, 4, "gthread"), throughput.Gunicorn(8, 8, "gthread")
+    control, wide = throughput.Gunicorn(5, 32, "gthread"), throughput.Gunicorn(8, 32, "gthread")
     contenders = [defaults, control, wide, *throughput.OLDER_CHARMS]
+    old1, old9 = (config.name() for config in throughput.OLDER_CHARMS)
+    rates = {"defaults": 512, control.name(): 640, wide.name(): 1024, old1: 16, old9: 2048}
     data = throughput.Measurements()
-    rates = {"defaults": 90, "gthread 5x4": 100, "gthread 8x8": 200, "old: 1 sync": 10, "old: 9 sync": 300}
     for config in contenders:
-        data.rendered[config.name()] = (
-            "gthread 5 workers x 4 threads" if config in (defaults, control) else "x"
-        )
+        same = config in (defaults, control)
+        data.rendered[config.name()] = "gthread 5 workers x 32 threads, 33 connections" if same else "x"
         for endpoint in throughput.ENDPOINTS:
-            for _ in range(3):
-                data.add(config.name(), endpoint, rates[config.name()])
-    text = throughput.report(data, defaults, contenders, rounds=3, seconds=8)
-    row = next(line for line in text.splitlines() if line.startswith("| /io"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
+            for clients in throughput.CLIENTS:
+                for _ in range(2):
+                    data.add(config.name(), endpoint, clients, rates[config.name()] * clients / 32)
+    text = throughput.report(data, defaults, contenders, rounds=2, seconds=6)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()]
+    io32 = next(row for row in rows if row[:2] == ["/io", "32"])
     # best excludes 9 sync (an older charm's fixed setting, not a hand-tuned one)
-    assert cells == ["/io", "90", "200 (gthread 8x8)", "0.45", "9.00", "0.30", "0.90"]
+    assert io32 == ["/io", "32", "512", "1024 (gthread 8x32)", "0.50", "32.00", "0.25", "0.80 of 640", "0.80"]
+    io128 = next(row for row in rows if row[:2] == ["/io", "128"])
+    assert io128[2:5] == ["2048", "4096 (gthread 8x32)", "0.50"] and io128[7] == "0.80 of 2560"
+    cpu32 = next(row for row in rows if row[:2] == ["/cpu", "32"])
+    assert cpu32[7] == "-"
+    every = next(row for row in rows if row[0] == "defaults" and len(row) == 6)
+    assert every[2:] == ["512 512", "2048 2048", "512 512", "2048 2048"]
 
 
 def test_scale_moves_the_unit_count_up_then_down() -> None:
