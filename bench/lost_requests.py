@@ -7,13 +7,20 @@ release, virtualenv, settings and gunicorn configuration:
 * a naive baseline on :8103: a plain gunicorn service bound to its port itself,
   ``systemctl restart``-ed for every change.
 
-Steady load (a few client threads, one new connection per request, short timeouts)
-runs against both while 20 changes are applied: environment changes (half of them
-remove a setting, which takes the charm a reload too), timeout changes, a new commit
-with the ``redeploy`` action, the ``rollback`` action and a no-op ``config-changed``.
-Every change is applied to the charm, then the baseline is restarted: each change is
-one round, and failed requests (refused, reset, timed out, non-200) are counted per
-round for each side.
+Steady load (a few client threads, short timeouts) runs against both while 20 changes
+are applied: environment changes (half of them remove a setting) and timeout changes,
+which the charm applies by reloading the serving slot; a new commit with the
+``redeploy`` action, a new virtualenv (``python_packages`` toggled between nothing and
+``six``), a unit change (``statsd_host`` toggled, which adds or drops the exporter's
+settings in the unit) and the ``rollback`` action, which the charm hands over from one
+slot to the other; and a no-op ``config-changed``. Every change is applied to the
+charm, then the baseline is restarted: each change is one round, and failed requests
+(refused, reset, timed out, non-200) are counted per round for each side.
+
+The 20 changes run twice on the same machines: first with clients that open a new
+connection per request, then with clients that keep one connection each (reopened
+after an error; a ``Connection: close`` answer is not an error), as browsers and
+proxies do.
 
 Run: ``.venv/bin/python -m bench.lost_requests [--changes 20]`` (root).
 """
@@ -26,6 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.machine import (
@@ -44,7 +52,10 @@ from bench.stats import median, ratio, table
 CHARM_PORT = 8102
 NAIVE_PORT = 8103
 NAIVE = "bench-naive.service"
-KINDS = ("environment", "timeout", "redeploy", "rollback", "no-op")
+KINDS = ("environment", "timeout", "redeploy", "venv", "unit", "rollback", "no-op")
+CLIENTS = ("new connection", "keep-alive")
+SMALL_PACKAGE = "six"  # pure Python, one module: a new virtualenv that installs quickly
+STATSD = "127.0.0.1:8125"
 CLIENT_TIMEOUT = 10.0
 PAUSE = 0.01  # between two requests of one client thread: steady, not saturating
 
@@ -76,11 +87,44 @@ def plan(count: int) -> list[str]:
     return [KINDS[number % len(KINDS)] for number in range(count)]
 
 
+class KeptAlive:
+    """One HTTP/1.1 connection to 127.0.0.1:``port``, reused for every request.
+
+    After an error it is closed, and the next request opens a new one. When the server
+    answers ``Connection: close``, http.client closes it after the answer and reopens
+    it for the next request by itself: that is the server's way to move a client, not
+    an error.
+    """
+
+    def __init__(self, port: int, timeout: float = CLIENT_TIMEOUT):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def get(self, path: str = "/") -> int:
+        try:
+            self.connection.request("GET", path)
+            answer = self.connection.getresponse()
+            answer.read()
+            return answer.status
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def new_connection_client(port: int) -> Callable[[], int]:
+    """A client that opens a new connection for every request (``Connection: close``)."""
+    return lambda: http_get(port, "/", timeout=CLIENT_TIMEOUT)[0]
+
+
 @dataclass
 class Load:
-    """Clients requesting ``/`` on one port in a loop until stopped, bounded in time and count."""
+    """Clients requesting ``/`` on one port in a loop until stopped, bounded in time and
+    count; ``keep_alive`` clients reuse one connection each."""
 
     port: int
+    keep_alive: bool = False
     threads: int = 3
     max_seconds: float = 900
     max_requests: int = 500_000
@@ -95,21 +139,25 @@ class Load:
         self._workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.threads)]
 
     def _loop(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            try:
-                status, _ = http_get(self.port, "/", timeout=CLIENT_TIMEOUT)
-                failure = "" if status == 200 else f"HTTP {status}"
-            except (OSError, http.client.HTTPException) as error:
-                failure = type(error).__name__
-            with self._lock:
-                if failure:
-                    self.failed += 1
-                    self.kinds[failure] += 1
-                else:
-                    self.ok += 1
-                if self.ok + self.failed >= self.max_requests:
-                    self._stop.set()
-            time.sleep(PAUSE)
+        kept = KeptAlive(self.port) if self.keep_alive else None
+        get = kept.get if kept else new_connection_client(self.port)
+        try:
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                self._count(request_failure(get))
+                time.sleep(PAUSE)
+        finally:
+            if kept:
+                kept.close()
+
+    def _count(self, failure: str) -> None:
+        with self._lock:
+            if failure:
+                self.failed += 1
+                self.kinds[failure] += 1
+            else:
+                self.ok += 1
+            if self.ok + self.failed >= self.max_requests:
+                self._stop.set()
 
     def start(self) -> None:
         for worker in self._workers:
@@ -121,6 +169,15 @@ class Load:
             worker.join(timeout=CLIENT_TIMEOUT + 5)
 
 
+def request_failure(get: Callable[[], int]) -> str:
+    """What went wrong with one request: ``""`` (200), ``"HTTP <status>"`` or the error's name."""
+    try:
+        status = get()
+    except (OSError, http.client.HTTPException) as error:
+        return type(error).__name__
+    return "" if status == 200 else f"HTTP {status}"
+
+
 class Changes:
     """Applies the change kinds to the charm, as an operator would."""
 
@@ -128,24 +185,39 @@ class Changes:
         self.local = local
         self.repo = repo
         self.version = 1
+        self.toggled: Counter[str] = Counter()  # how often venv and unit were changed
 
     def apply(self, kind: str, number: int) -> None:
         if kind == "environment":
-            extra = "" if number % 2 else "\nBENCH_EXTRA=set"  # dropped next time: a restart
+            extra = "" if number % 2 else "\nBENCH_EXTRA=set"  # dropped the next time
             self.local.config(environment=f"BENCH_GREETING=change-{number}{extra}")
         elif kind == "timeout":
             self.local.config(timeout=30 + number)
         elif kind == "redeploy":
-            self.version += 1
-            self.repo.commit(bench_app_files(f"v{self.version}"), f"v{self.version}")
-            self.local.action("redeploy")
-            body = http_get(CHARM_PORT, "/")[1]
-            if not body.startswith(f"bench v{self.version} "):
-                raise RuntimeError(f"redeploy of v{self.version} not serving: {body!r}")
+            self.redeploy()
+        elif kind in ("venv", "unit"):
+            self.toggle(kind)
         elif kind == "rollback":
             self.local.action("rollback")
         else:
             self.local.cli("run-hook", UNIT, "config-changed")
+
+    def redeploy(self) -> None:
+        self.version += 1
+        self.repo.commit(bench_app_files(f"v{self.version}"), f"v{self.version}")
+        self.local.action("redeploy")
+        body = http_get(CHARM_PORT, "/")[1]
+        if not body.startswith(f"bench v{self.version} "):
+            raise RuntimeError(f"redeploy of v{self.version} not serving: {body!r}")
+
+    def toggle(self, kind: str) -> None:
+        """Switch python_packages (venv) or statsd_host (unit) on, or back off."""
+        on = self.toggled[kind] % 2 == 0
+        self.toggled[kind] += 1
+        if kind == "venv":
+            self.local.config(python_packages=SMALL_PACKAGE if on else "")
+        else:
+            self.local.config(statsd_host=STATSD if on else "")
 
 
 def install_naive(local: Model) -> None:
@@ -163,8 +235,47 @@ class Round:
     charm_seconds: float
 
 
+@dataclass
+class Pass:
+    """The changes applied under one kind of client, and the loads on both sides."""
+
+    clients: str
+    rounds: list[Round]
+    charm: Load
+    naive: Load
+
+
+def under_load(local: Model, changes: Changes, kinds: list[str], keep_alive: bool) -> Pass:
+    """Apply ``kinds`` to the charm (then restart the baseline) while both are loaded."""
+    charm, naive = Load(CHARM_PORT, keep_alive), Load(NAIVE_PORT, keep_alive)
+    done = Pass(CLIENTS[keep_alive], [], charm, naive)
+    charm.start()
+    naive.start()
+    try:
+        for number, kind in enumerate(kinds):
+            before = (charm.failed, naive.failed)
+            start = time.monotonic()
+            changes.apply(kind, number)
+            took = time.monotonic() - start
+            local.sh(f"systemctl restart {NAIVE}")
+            time.sleep(1)  # requests in flight across the change finish
+            done.rounds.append(Round(kind, charm.failed - before[0], naive.failed - before[1], took))
+            last = done.rounds[-1]
+            print(
+                f"    {number + 1:2d} {kind:<11} charm {last.charm_failed:3d} failed "
+                f"({took:4.1f}s)  naive {last.naive_failed:3d} failed",
+                file=sys.stderr,
+                flush=True,
+            )
+    finally:
+        charm.stop()
+        naive.stop()
+    return done
+
+
 def run(count: int = 20) -> str:
-    """Deploy, set up the baseline, apply ``count`` changes under load; the report."""
+    """Deploy, set up the baseline, apply ``count`` changes under load from each kind of
+    client in turn; the report."""
     require_root()
     with model("bench-lost") as local:
         repo = AppRepo(local.share())
@@ -172,33 +283,17 @@ def run(count: int = 20) -> str:
         local.deploy(CHARM, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
         install_naive(local)
         changes = Changes(local, repo)
-        charm, naive = Load(CHARM_PORT), Load(NAIVE_PORT)
-        rounds: list[Round] = []
-        charm.start()
-        naive.start()
-        try:
-            for number, kind in enumerate(plan(count)):
-                before = (charm.failed, naive.failed)
-                start = time.monotonic()
-                changes.apply(kind, number)
-                took = time.monotonic() - start
-                local.sh(f"systemctl restart {NAIVE}")
-                time.sleep(1)  # requests in flight across the change finish
-                rounds.append(Round(kind, charm.failed - before[0], naive.failed - before[1], took))
-                print(
-                    f"    {number + 1:2d} {kind:<11} charm {rounds[-1].charm_failed:3d} failed "
-                    f"({took:4.1f}s)  naive {rounds[-1].naive_failed:3d} failed",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        finally:
-            charm.stop()
-            naive.stop()
+        passes = []
+        for keep_alive in (False, True):
+            print(f"-> {count} changes, {CLIENTS[keep_alive]} clients", file=sys.stderr, flush=True)
+            passes.append(under_load(local, changes, plan(count), keep_alive))
         serving = http_get(CHARM_PORT, "/")[1].strip()
-        return report(rounds, charm, naive, serving)
+        return "\n".join(report(done) for done in passes) + f"\ncharm serves at the end: {serving!r}\n"
 
 
-def report(rounds: list[Round], charm: Load, naive: Load, serving: str) -> str:
+def report(done: Pass) -> str:
+    """The failed requests of one pass, per change kind, and their totals."""
+    rounds, charm, naive = done.rounds, done.charm, done.naive
     rows = []
     for kind in KINDS:
         mine = [r for r in rounds if r.kind == kind]
@@ -215,14 +310,14 @@ def report(rounds: list[Round], charm: Load, naive: Load, serving: str) -> str:
     naive_total = sum(r.naive_failed for r in rounds)
     rows.append(["total", len(rounds), charm_total, naive_total, ""])
     return (
-        f"Requests lost during {len(rounds)} changes (target: 0 for the charm)\n\n"
+        f"Requests lost during {len(rounds)} changes, {done.clients} clients "
+        "(target: 0 for the charm)\n\n"
         + table(["change", "n", "charm failed", "naive failed", "charm apply (median)"], rows)
         + f"\n\nrequests: charm {charm.ok + charm.failed} ({dict(charm.kinds) or 'no failure'}), "
         f"naive {naive.ok + naive.failed} ({dict(naive.kinds) or 'no failure'})\n"
         f"median failed per change: charm {median([r.charm_failed for r in rounds]):g}, "
         f"naive {median([r.naive_failed for r in rounds]):g}\n"
         f"ratio charm/naive (total failed): {ratio(charm_total, naive_total):.3f}\n"
-        f"charm serves at the end: {serving!r}\n"
     )
 
 
