@@ -1,4 +1,5 @@
-"""Throughput through apache2 with 1, 2 and 3 units of the charm (ratio to 1 unit).
+"""Throughput through apache2 with 1, 2 and 3 units of the charm (ratio to 1 unit), and
+the same units hit directly (the proxy's overhead).
 
 The stack of ``tests/e2e/test_scale.py``, on one host: apache2 (the runner's real one,
 set up as the apache2 charm's ``balancer`` relation does) in front of N units, each on
@@ -10,6 +11,11 @@ Every unit runs the same fixed gunicorn (2 gthread workers x 4 threads), so the 
 shows what adding a unit adds, not what the charm's worker sizing does. The unit count
 moves up and down (1, 2, 3, 3, 2, 1, ...: one round per direction) and each count's
 result is the median of its rounds.
+
+At every count each page is also measured without apache2: one wrk per unit, run at
+the same time, the 32 connections split between them, straight to the units' own
+addresses; the sum is what the units serve by themselves, and apache2/direct is what
+the proxy keeps of it. The two alternate which goes first from one unit count to the next.
 
 What to expect: the I/O-bound page (50 ms asleep) is limited by each unit's 8 threads,
 so it scales with the units; the CPU-bound page is limited by the host's cores, which
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import machine
@@ -38,7 +45,9 @@ from bench.stats import median, ratio, table
 MODEL = "bench-scale"
 ENDPOINTS = ("/io", "/cpu")
 COUNTS = (1, 2, 3)
+ROUTES = ("apache2", "direct")
 CONNECTIONS = 32
+UNIT_PORT = 8080  # the charm's default port
 WRK_THREADS = 2
 GUNICORN = {"workers": 2, "threads": 4, "worker_class": "gthread"}
 SERVERS_ADDRESS = "10.231.0.2"  # localjuju's server namespace on a model network
@@ -70,9 +79,26 @@ def git_daemon(base: Path) -> Iterator[str]:
         daemon.wait(timeout=10)
 
 
-def wrk(url: str, seconds: float) -> float:
+def wrk(url: str, seconds: float, connections: int = CONNECTIONS) -> float:
     """requests/s of one wrk run from the server namespace (keep-alive connections)."""
-    return machine.wrk(url, seconds, WRK_THREADS, CONNECTIONS, netns=netns())
+    return machine.wrk(url, seconds, min(WRK_THREADS, connections), connections, netns=netns())
+
+
+def split(connections: int, parts: int) -> list[int]:
+    """``connections`` shared out over ``parts`` as evenly as possible (32, 3 -> 11 11 10)."""
+    return [connections // parts + (1 if number < connections % parts else 0) for number in range(parts)]
+
+
+def wrk_together(urls: list[str], seconds: float) -> float:
+    """requests/s of one wrk per URL, all at once, the connections split between them."""
+    with ThreadPoolExecutor(len(urls)) as pool:
+        runs = pool.map(wrk, urls, [seconds] * len(urls), split(CONNECTIONS, len(urls)))
+        return sum(runs)
+
+
+def direct(local: Model, endpoint: str) -> list[str]:
+    """The URL of ``endpoint`` on every unit's own address."""
+    return [f"http://{local.unit_status(unit)['address']}:{UNIT_PORT}{endpoint}" for unit in units(local)]
 
 
 def site(local: Model) -> str:
@@ -105,34 +131,56 @@ def plan(rounds: int) -> list[int]:
     return order
 
 
-def report(rates: dict[tuple[int, str], list[float]], rounds: int, seconds: float) -> str:
+Rates = dict[tuple[int, str, str], list[float]]  # (units, page, route) -> req/s per round
+
+
+def report(rates: Rates, rounds: int, seconds: float) -> str:
+    """Per page and unit count: req/s through apache2, its ratio to 1 unit, the same units
+    hit directly, and apache2/direct."""
     rows = []
     for endpoint in ENDPOINTS:
-        one = median(rates[(1, endpoint)])
+        one = median(rates[(1, endpoint, "apache2")])
         for count in COUNTS:
-            values = rates[(count, endpoint)]
+            proxied, straight = (rates[(count, endpoint, route)] for route in ROUTES)
             rows.append(
                 [
                     endpoint,
                     str(count),
-                    f"{median(values):.0f}",
-                    f"{ratio(median(values), one):.2f}",
-                    " ".join(f"{v:.0f}" for v in values),
+                    f"{median(proxied):.0f}",
+                    f"{ratio(median(proxied), one):.2f}",
+                    f"{median(straight):.0f}",
+                    f"{ratio(median(proxied), median(straight)):.2f}",
+                    " ".join(f"{v:.0f}" for v in proxied) + " / " + " ".join(f"{v:.0f}" for v in straight),
                 ]
             )
+    header = ["endpoint", "units", "apache2 req/s", "ratio to 1 unit", "direct req/s", "apache2/direct"]
     return (
-        f"Throughput through apache2 (req/s; median of {rounds} rounds, unit counts up then down; "
-        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s from the model network; every unit "
+        f"Throughput through apache2 and direct to the units (req/s; median of {rounds} rounds, "
+        f"unit counts up then down; wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s from the "
+        "model network, direct: one wrk per unit sharing the connections; every unit "
         f"gunicorn gthread {GUNICORN['workers']}x{GUNICORN['threads']}; "
         "all machines share this host's cores)\n\n"
-        + table(["endpoint", "units", "req/s", "ratio to 1 unit", "every round"], rows)
+        + table([*header, "every round (apache2 / direct)"], rows)
         + "\n"
     )
 
 
+def measure(local: Model, count: int, number: int, seconds: float, rates: Rates) -> None:
+    """Both pages at the current unit count, through apache2 and direct, in an order that
+    alternates from one measurement (``number``) to the next."""
+    for endpoint in ENDPOINTS:
+        urls = {"apache2": [f"{site(local)}{endpoint}"], "direct": direct(local, endpoint)}
+        for route in ROUTES if number % 2 == 0 else reversed(ROUTES):
+            wrk_together(urls[route], 1)  # warm-up: workers import, apache2 opens its connections
+            rate = wrk_together(urls[route], seconds)
+            rates.setdefault((count, endpoint, route), []).append(rate)
+            line = f"    {count} unit(s) {endpoint:<5} {route:<8} {rate:8.1f} req/s"
+            print(line, file=sys.stderr, flush=True)
+
+
 def run(rounds: int = 2, seconds: float = 8) -> str:
     require_root()
-    rates: dict[tuple[int, str], list[float]] = {}
+    rates: Rates = {}
     with model(MODEL) as local, tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
         local.cli("deploy", "apache2", "--isolated")  # also makes the server namespace
         repo = AppRepo(Path(temporary))
@@ -142,15 +190,10 @@ def run(rounds: int = 2, seconds: float = 8) -> str:
             config = [f"{key}={value}" for key, value in options.items()]
             local.cli("deploy", str(CHARM), "--isolated", *(a for c in config for a in ("--config", c)))
             local.cli("relate", "apache2:balancer", f"{APP}:website")
-            for count in plan(rounds):
+            for number, count in enumerate(plan(rounds)):
                 print(f"-> {count} unit(s)", file=sys.stderr, flush=True)
                 resize(local, count)
-                for endpoint in ENDPOINTS:
-                    url = f"{site(local)}{endpoint}"
-                    wrk(url, 1)  # warm-up: workers import, apache2 opens its connections
-                    rate = wrk(url, seconds)
-                    rates.setdefault((count, endpoint), []).append(rate)
-                    print(f"    {count} unit(s) {endpoint:<5} {rate:8.1f} req/s", file=sys.stderr, flush=True)
+                measure(local, count, number, seconds, rates)
     return report(rates, rounds, seconds)
 
 

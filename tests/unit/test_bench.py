@@ -219,15 +219,26 @@ def test_scale_moves_the_unit_count_up_then_down() -> None:
     assert scale.plan(3) == [1, 2, 3, 3, 2, 1, 1, 2, 3]
 
 
-def test_scale_report_gives_each_count_its_ratio_to_one_unit() -> None:
+def test_scale_report_gives_each_count_its_ratio_to_one_unit_and_to_direct() -> None:
     rates = {
-        (count, endpoint): [100.0 * count, 100.0 * count]
+        (count, endpoint, route): [100.0 * count, 100.0 * count]
         for count in (1, 2, 3)
         for endpoint in ("/io", "/cpu")
+        for route in scale.ROUTES
     }
-    rates[(3, "/cpu")] = [90.0, 110.0]
+    rates[(3, "/cpu", "apache2")] = [90.0, 110.0]
+    rates[(2, "/io", "direct")] = [250.0, 250.0]
     text = scale.report(rates, rounds=2, seconds=8)
-    rows = [line.split("|") for line in text.splitlines() if line.startswith("| /")]
-    ratios = {(r[1].strip(), r[2].strip()): r[4].strip() for r in rows}
-    assert ratios[("/io", "1")] == "1.00" and ratios[("/io", "3")] == "3.00"
-    assert ratios[("/cpu", "3")] == "1.00"
+    lines = [line for line in text.splitlines() if line.startswith("| /")]
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    rows = {(row[0], row[1]): row for row in cells}
+    assert rows[("/io", "1")][2:6] == ["100", "1.00", "100", "1.00"]
+    assert rows[("/io", "2")][2:7] == ["200", "2.00", "250", "0.80", "200 200 / 250 250"]
+    assert rows[("/io", "3")][3] == "3.00"
+    assert rows[("/cpu", "3")][3] == "1.00"
+
+
+def test_scale_splits_the_connections_between_the_units() -> None:
+    assert scale.split(32, 1) == [32]
+    assert scale.split(32, 2) == [16, 16]
+    assert scale.split(32, 3) == [11, 11, 10]
