@@ -159,8 +159,8 @@ def apply(local: Model, config: Gunicorn) -> str:
     workers = conf.workers
     end = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < end:  # old workers finish their requests after a reload
-        pid = local.main_pid()
-        children = local.sh(f"ps -o pid= --ppid {pid} | wc -l").strip()
+        pid = local.main_pid()  # 0 while a handover has no serving slot recorded yet
+        children = local.sh(f"ps -o pid= --ppid {pid} | wc -l").strip() if pid else "0"
         if int(children) == workers:
             break
         time.sleep(0.5)
