@@ -38,8 +38,8 @@ unit: dev  ## fast tests of the pure parts, no machine needed
 charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm
 	$(BIN)/python tools/build_charm.py --output $(BUILD)
 
-e2e: charm  ## end-to-end tests: the built charm on booted machines (root)
-	$(BIN)/pytest tests/e2e
+e2e: charm  ## end-to-end tests: the built charm on booted machines, two lanes at once (root)
+	$(BIN)/python tools/run_e2e.py
 
 test: lint unit e2e  ## everything CI runs
 

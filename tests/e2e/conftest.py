@@ -2,9 +2,10 @@
 
 Every test module gets its own model; the model is destroyed when the module ends,
 whatever happened, and the session fails if any of them left something on the host
-(``localjuju leftovers``). Machines share the host's network namespace, so the app answers on
-127.0.0.1 and the modules run one after the other (one app on a port at a time); the
-multi-unit tests use isolated networks instead (``deploy --isolated``).
+(``localjuju leftovers``). Most machines share the host's network namespace, so the app
+answers on 127.0.0.1 and those modules run one after the other (one app on a port at a
+time); the multi-unit tests use isolated networks (``deploy --isolated``) and run beside
+them (tools/run_e2e.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,20 @@ from localmodel import CHARM, ROOT, LocalModel
 from localjuju import leftovers
 
 MODELS: list[LocalModel] = []  # every model the session made
+DURATIONS: dict[str, float] = {}  # module -> seconds, from its first setup to its last teardown
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    start = time.monotonic()
+    yield
+    module = item.nodeid.split("::", 1)[0]
+    DURATIONS[module] = DURATIONS.get(module, 0.0) + time.monotonic() - start
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for module, seconds in sorted(DURATIONS.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"e2e module {module}: {seconds:.0f}s")
 
 
 @pytest.fixture(scope="session", autouse=True)
