@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .commands import CommandFailed
 from .paths import Paths
 from .render import RenderedFiles
 from .service import Running, Service, other_slot
@@ -121,18 +122,24 @@ def _hand_over(
     action: Action,
 ) -> Applied:
     """Start ``target`` in the idle slot beside ``old``; retire ``old`` once the new slot
-    passed its check, or stop the new one and keep ``old`` serving if it did not."""
+    passed its check, or stop the new one and keep ``old`` serving if it did not (the
+    next hook tries again). With nothing serving before, the new slot stays either way; an
+    older charm's single unit counts as serving."""
     slot = other_slot(old.slot if old else service.any_active_slot())
     service.write_socket(files.socket_unit(slot))
     service.daemon_reload()
     moved = old.port != target.port if old else not service.socket_listens_on(target.port)
-    service.start(slot, target.release, socket_moved=moved)
+    try:
+        service.start(slot, target.release, socket_moved=moved)
+        healthy, detail = check(service.paths.check_socket(slot))
+    except CommandFailed as error:  # gunicorn did not start: as unhealthy as it gets
+        healthy, detail = False, f"gunicorn did not start: {error.tail(2)}"
     new = Running(slot=slot, **vars(target))
-    healthy, detail = check(service.paths.check_socket(slot))
-    if not healthy and old is not None and old.release != target.release:
+    if not healthy and (old is not None or service.legacy_active()):  # the old one goes on serving
         service.stop(slot)
-        service.write_socket(files.socket_unit(old.slot))
-        service.daemon_reload()
+        if old is not None:
+            service.write_socket(files.socket_unit(old.slot))
+            service.daemon_reload()
         return Applied(action, False, detail, kept_previous=True)
     service.retire(keep=slot)
     service.remember(new)

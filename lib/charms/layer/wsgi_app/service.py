@@ -71,9 +71,13 @@ class Service:
         running = self.running()
         return running is not None and self._is_active(self.paths.slot_service(running.slot))
 
+    def legacy_active(self) -> bool:
+        """Whether an older charm's single service unit is running."""
+        return self.paths.legacy_service_file.exists() and self._is_active(self.paths.legacy_service)
+
     def serving(self) -> bool:
         """Whether any gunicorn of the application runs (a slot, or an older charm's unit)."""
-        return self.any_active_slot() is not None or self._is_active(self.paths.legacy_service)
+        return self.any_active_slot() is not None or self.legacy_active()
 
     def daemon_reload(self) -> None:
         run("systemctl daemon-reload", ["systemctl", "daemon-reload"])
