@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import network, procs
+from .machines import cache_dir, locked
 from .model import model_dir
 
 if TYPE_CHECKING:
@@ -197,16 +198,35 @@ def port_is_free(port: int) -> bool:
 
 
 def allocate_port(model: Model, unit: str, start: int, avoid: Iterable[int] = ()) -> int:
-    """The unit's port: kept once chosen, else the first free one from ``start`` on."""
+    """The unit's port: kept once chosen, else the first free one from ``start`` on that
+    no other live model has reserved (models deployed at once must not pick the same
+    port before either binds it)."""
     record = state(model, unit)
     if record.get("port"):
         return int(record["port"])
     taken = {int(u.get("server", {}).get("port", 0)) for u in model.units.values()} | set(avoid)
-    port = start
-    while port in taken or not port_is_free(port):
-        port += 1
+    reservations = cache_dir() / "ports"
+    reservations.mkdir(parents=True, exist_ok=True)
+    with locked(reservations / ".lock"):
+        port = start
+        while (
+            port in taken
+            or reserved_by_another(reservations / str(port), model.name)
+            or not port_is_free(port)
+        ):
+            port += 1
+        (reservations / str(port)).write_text(model.name)
     record["port"] = port
     return port
+
+
+def reserved_by_another(marker: Path, model_name: str) -> bool:
+    """Whether the reservation ``marker`` names another model that still exists."""
+    try:
+        owner = marker.read_text().strip()
+    except OSError:
+        return False
+    return bool(owner) and owner != model_name and model_dir(owner).is_dir()
 
 
 def ensure_packages(binary: str, packages: Iterable[str]) -> None:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# isolated networks (scale, units) or a port no other module uses (observability: 8091)
-OWN_NETWORK = ("test_scale.py", "test_units.py", "test_observability.py")
+# isolated networks (scale, units) or a port no other module uses (observability 8091,
+# fuzz 8092); servers on the host take ports through localjuju's host-wide reservations
+OWN_NETWORK = ("test_fuzz.py", "test_observability.py", "test_scale.py", "test_units.py")
 
 
 def lanes() -> dict[str, list[str]]:

@@ -129,12 +129,14 @@ def test_destroy_without_the_state_file_finds_everything_by_name(everything: Loc
 
 
 def test_an_interrupted_deploy_removes_what_it_made(model: LocalModel) -> None:
-    command = [sys.executable, "-m", "localjuju.cli", "-m", model.name, "deploy", "postgresql"]
+    # three units: the standbys are still being cloned when the first cluster shows (one
+    # unit alone can be done before the signal arrives)
+    command = [sys.executable, "-m", "localjuju.cli", "-m", model.name, "deploy", "postgresql", "-n", "3"]
     deploy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert ops.wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
     finally:
-        deploy.send_signal(signal.SIGINT)  # Ctrl-C, while pg_createcluster runs
+        deploy.send_signal(signal.SIGINT)  # Ctrl-C, while the units' clusters are made
         _, errors = deploy.communicate(timeout=120)
     assert deploy.returncode == 130, errors
     assert leftovers.find(model.name) == []

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from localmodel import APP, LocalModel, http_get
 
-URL = "http://127.0.0.1:8080"
+PORT = 8092  # not 8080: this module runs beside the loopback lane (tools/run_e2e.py)
+URL = f"http://127.0.0.1:{PORT}"
 SEED = 20261125
 VALUES = 520
 PER_ROUND = 8
@@ -75,7 +76,7 @@ MUST_REFUSE = {
 }
 # Juju itself refuses a non-integer for an int option, so those only get integers
 INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases"}
-DEFAULTS = {"port": "8080", "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
+DEFAULTS = {"port": str(PORT), "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
 DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": "/"}
 WRITABLE = (f"/srv/{APP}/", f"/etc/{APP}/", "/var/lib/juju/", "/var/log/", "/var/lib/systemd/", "/var/cache/")
 
@@ -103,7 +104,7 @@ def safe_environment_value(rng: random.Random) -> str:
 
 @pytest.fixture(scope="module")
 def demo(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm))
+    model.cli("deploy", str(charm), "--config", f"port={PORT}")
     model.sh("touch /run/fuzz-start && sleep 1")
     return model
 

@@ -267,3 +267,15 @@ def test_errors_look_like_elasticsearch_errors(es: str) -> None:
     assert status == 404 and body["error"]["type"] == "index_not_found_exception"
     call(es + "/made", "PUT")
     assert call(es + "/made", "PUT")[2]["error"]["type"] == "resource_already_exists_exception"
+
+
+def test_a_port_reserved_by_a_live_model_is_not_taken_by_another(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path / "models"))
+    (tmp_path / "models" / "alive").mkdir(parents=True)
+    marker = tmp_path / "5433"
+    marker.write_text("alive")
+    assert servers.reserved_by_another(marker, "other") is True
+    assert servers.reserved_by_another(marker, "alive") is False  # its own
+    marker.write_text("destroyed")  # a model that is gone reserves nothing
+    assert servers.reserved_by_another(marker, "other") is False
+    assert servers.reserved_by_another(tmp_path / "5434", "other") is False
