@@ -21,8 +21,9 @@ from .commands import CommandFailed, RunAs, run
 # connections (with "Connection: close") instead of dropping them: the handover needs it.
 GUNICORN = "gunicorn>=27,<28"
 PIP_TIMEOUT = 1800
-# gunicorn's own extras: its gevent worker also imports packaging
-WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",)}
+# gunicorn's own extras: its gevent worker also imports packaging; uvicorn-worker 0.4 needs
+# gunicorn >= 21 and uvicorn >= 0.36 (its metadata)
+WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-worker>=0.4,<1",)}
 
 
 class VenvError(RuntimeError):

@@ -14,6 +14,7 @@ from typing import Any
 from charms.templating.jinja2 import render
 
 from . import observability
+from .asgi import gunicorn_worker_class
 from .environment import app_settings
 from .sandbox import sandbox_directives
 from .service import SLOTS
@@ -131,7 +132,7 @@ def render_gunicorn_conf(state: WsgiState) -> str:
     context = {
         **_common(state),
         "workers": state.workers,
-        "worker_class": config.worker_class,
+        "worker_class": gunicorn_worker_class(state.worker_class),
         "threads": state.threads,
         "worker_connections": state.worker_connections,
         "timeout": config.timeout,
