@@ -35,9 +35,9 @@ def test_fastapi_app_runs_under_uvicorn_workers(fastapi_app: tuple[LocalModel, s
     release = json.loads(model.sh(f"cat /srv/{APP}/current/release.json"))
     assert (release["wsgi_app"], release["worker_class"]) == ("main:app", "uvicorn")
     conf = model.sh(f"cat /etc/{APP}/gunicorn.conf.py")
-    assert "\nworker_class = 'uvicorn_worker.UvicornWorker'\n" in conf and "\nthreads = 1\n" in conf
+    assert "\nworker_class = 'wsgi_app_uvicorn.UvicornWorker'\n" in conf and "\nthreads = 1\n" in conf
     journal = model.sh(f"journalctl -u {model.serving_unit()} --no-pager -o cat")
-    assert "Using worker: uvicorn_worker.UvicornWorker" in journal
+    assert "Using worker: wsgi_app_uvicorn.UvicornWorker" in journal
 
 
 def test_a_setting_change_reloads_without_a_failed_request(fastapi_app: tuple[LocalModel, str]) -> None:

@@ -9,6 +9,7 @@ from charms.layer.wsgi_app.asgi import (
     WorkerClassError,
     choose,
     command_serves_asgi,
+    gunicorn_pythonpath,
     gunicorn_worker_class,
     imports_asgi_framework,
     looks_asgi,
@@ -63,10 +64,11 @@ def test_matching_or_uvicorn_worker_classes_pass(worker_class, asgi):
     refuse_mismatch(worker_class, asgi, "main:app")  # does not raise
 
 
-def test_gunicorn_names_the_uvicorn_worker_by_its_class_path():
-    assert gunicorn_worker_class("uvicorn") == "uvicorn_worker.UvicornWorker"
-    assert gunicorn_worker_class("gthread") == "gthread"
-    assert gunicorn_worker_class("gevent") == "gevent"
+def test_gunicorn_names_the_charms_uvicorn_worker_by_its_class_path():
+    assert gunicorn_worker_class("uvicorn") == "wsgi_app_uvicorn.UvicornWorker"
+    assert gunicorn_pythonpath("uvicorn") == "/usr/local/lib/wsgi-app/python"
+    for builtin in ("gthread", "sync", "gevent"):
+        assert gunicorn_worker_class(builtin) == builtin and gunicorn_pythonpath(builtin) == ""
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_venv_key_follows_requirements(tmp_path):
     assert python_env.plan(tmp_path, "r1", ("sentry-sdk",), "gthread").key != first.key
     assert "gunicorn[gevent]" in python_env.plan(tmp_path, "r1", (), "gevent").extra
     uvicorn = python_env.plan(tmp_path, "r1", (), "uvicorn")
-    assert uvicorn.extra == (python_env.GUNICORN, "uvicorn-worker>=0.4,<1") and uvicorn.key != first.key
+    assert uvicorn.extra == (python_env.GUNICORN, "uvicorn-worker>=0.4,<0.5") and uvicorn.key != first.key
     (tmp_path / "requirements.txt").write_text("flask==3.1\n")
     assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
 

@@ -25,8 +25,12 @@ GTHREAD = "gthread"
 UVICORN = "uvicorn"
 WORKER_CLASSES = (AUTO, GTHREAD, "sync", "gevent", UVICORN)
 WSGI_ONLY = frozenset({GTHREAD, "sync", "gevent"})
-# what gunicorn's worker_class setting names, where it is not the option's own value
-GUNICORN_CLASSES = {UVICORN: "uvicorn_worker.UvicornWorker"}
+# what gunicorn's worker_class setting names, where it is not the option's own value: for
+# uvicorn, the charm's subclass of uvicorn-worker's (files/wsgi_app_uvicorn.py), whose
+# shutdown drops no request, found on gunicorn's pythonpath
+GUNICORN_CLASSES = {UVICORN: "wsgi_app_uvicorn.UvicornWorker"}
+WORKER_MODULE_DIR = "/usr/local/lib/wsgi-app/python"
+WORKER_MODULE = "wsgi_app_uvicorn.py"
 # top-level packages whose import in the entry point's module makes it an ASGI app
 ASGI_MODULES = ("fastapi", "starlette", "quart", "litestar", "django.core.asgi", "channels")
 # the import check's last line of output says which interface the callable speaks
@@ -62,6 +66,11 @@ def refuse_mismatch(worker_class: str, asgi: bool, entry: str) -> None:
 def gunicorn_worker_class(worker_class: str) -> str:
     """The value of gunicorn's ``worker_class`` setting for one of :data:`WORKER_CLASSES`."""
     return GUNICORN_CLASSES.get(worker_class, worker_class)
+
+
+def gunicorn_pythonpath(worker_class: str) -> str:
+    """gunicorn's ``pythonpath`` for ``worker_class``: where the charm's worker module is, or ""."""
+    return WORKER_MODULE_DIR if worker_class in GUNICORN_CLASSES else ""
 
 
 def reported_asgi(output: str) -> bool:

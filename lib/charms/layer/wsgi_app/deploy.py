@@ -26,8 +26,9 @@ from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
 from .paths import Paths
 from .releases import Release
-from .render import render_all
+from .render import render_all, uvicorn_worker_code
 from .state import WsgiState
+from .writes import write_if_changed
 
 Report = Callable[[str], None]
 # imports the entry point and says, on its last line, whether the callable is an ASGI
@@ -110,10 +111,14 @@ def run_as(state: WsgiState) -> RunAs:
 
 
 def prepare(paths: Paths) -> None:
-    """Packages, user and directories the application needs (idempotent)."""
+    """Packages, user and directories the application needs, and the charm's uvicorn
+    worker module (idempotent)."""
     system.install_packages(system.BASE_PACKAGES)
     system.ensure_user(paths)
     system.ensure_directories(paths)
+    worker_module = Path(asgi.WORKER_MODULE_DIR) / asgi.WORKER_MODULE
+    worker_module.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(worker_module, uvicorn_worker_code(), 0o644)
 
 
 def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:

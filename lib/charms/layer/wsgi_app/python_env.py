@@ -22,8 +22,9 @@ from .commands import CommandFailed, RunAs, run
 GUNICORN = "gunicorn>=27,<28"
 PIP_TIMEOUT = 1800
 # gunicorn's own extras: its gevent worker also imports packaging; uvicorn-worker 0.4 needs
-# gunicorn >= 21 and uvicorn >= 0.36 (its metadata)
-WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-worker>=0.4,<1",)}
+# gunicorn >= 21 and uvicorn >= 0.36 (its metadata), and is pinned to 0.4 because
+# files/wsgi_app_uvicorn.py subclasses its worker
+WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-worker>=0.4,<0.5",)}
 
 
 class VenvError(RuntimeError):
