@@ -40,13 +40,28 @@ def test_fastapi_app_runs_under_uvicorn_workers(fastapi_app: tuple[LocalModel, s
     assert "Using worker: wsgi_app_uvicorn.UvicornWorker" in journal
 
 
-def test_a_setting_change_reloads_without_a_failed_request(fastapi_app: tuple[LocalModel, str]) -> None:
+def test_setting_changes_reload_without_a_failed_request(fastapi_app: tuple[LocalModel, str]) -> None:
+    """Three reloads: stock uvicorn workers lost about one request per reload here."""
     model, _ = fastapi_app
     before = model.main_pid()
     with SteadyLoad(f"{URL}/") as load:
-        model.config(environment="GREETING=x")
+        for greeting in ("w", "v", "x"):
+            model.config(environment=f"GREETING={greeting}")
     assert http_get(f"{URL}/").json()["greeting"] == "x"
-    assert model.main_pid() == before  # a reload: the same gunicorn, new workers
+    assert model.main_pid() == before  # reloads: the same gunicorn, new workers
     assert load.failures == [], load.failures[:5]
     assert load.ok > 50, load.ok
     print(f"steady load: {load.ok} requests, {len(load.failures)} failed")
+
+
+def test_a_wsgi_worker_class_is_refused_and_the_release_keeps_serving(
+    fastapi_app: tuple[LocalModel, str],
+) -> None:
+    model, version = fastapi_app
+    model.config(worker_class="sync")
+    unit = model.unit()
+    assert unit["workload-status"] == "blocked", unit
+    assert "worker_class sync serves WSGI only, but main:app is an ASGI application" in unit["message"], unit
+    assert http_get(f"{URL}/").json()["greeting"] == "x" and model.version() == version
+    model.config(worker_class="auto")
+    assert model.unit()["workload-status"] == "active", model.unit()
