@@ -1,4 +1,4 @@
-"""Real Flask and Django applications, written into git repositories by the tests.
+"""Real Flask, Django and FastAPI applications, written into git repositories by the tests.
 
 The repositories are bare ones inside a machine's shared directory, so the charm clones
 them over ``file://`` with no network; a host-side working copy pushes new commits.
@@ -27,6 +27,23 @@ def index():
 @app.route("/healthz")
 def healthz():
     return "ok\\n"
+
+
+VERSION = "v1"
+"""
+
+# an ASGI app: main.py binding app, as FastAPI's own tutorial lays it out
+FASTAPI_APP = """\
+import os
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    return {"framework": "fastapi", "version": VERSION, "greeting": os.environ.get("GREETING", "")}
 
 
 VERSION = "v1"
@@ -174,3 +191,7 @@ class AppRepo:
 
 def flask_files(version: str) -> dict[str, str]:
     return {"requirements.txt": "flask>=2.2\n", "app.py": FLASK_APP.replace('"v1"', f'"{version}"')}
+
+
+def fastapi_files(version: str) -> dict[str, str]:
+    return {"requirements.txt": "fastapi>=0.110,<1\n", "main.py": FASTAPI_APP.replace('"v1"', f'"{version}"')}

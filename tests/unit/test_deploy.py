@@ -1,8 +1,13 @@
-"""Which unit may switch to a release that needs release_command (deploy.waits_for_leader)."""
+"""Which unit may switch to a release that needs release_command (deploy.waits_for_leader), and
+what the import check tells of the entry point (deploy.IMPORT_CHECK)."""
+
+import subprocess
+import sys
 
 import pytest
 
-from charms.layer.wsgi_app.deploy import waits_for_leader
+from charms.layer.wsgi_app.asgi import reported_asgi
+from charms.layer.wsgi_app.deploy import IMPORT_CHECK, waits_for_leader
 
 
 @pytest.mark.parametrize(
@@ -19,3 +24,39 @@ def test_a_unit_waits_only_for_a_release_command_the_leader_has_not_run(
     command: str, leader: bool, released: str, wanted: bool
 ) -> None:
     assert waits_for_leader(command, leader, released, "spec-1") is wanted
+
+
+@pytest.mark.parametrize(
+    ("code", "entry", "speaks_asgi"),
+    [
+        ("async def app(scope, receive, send):\n    pass\n", "mod:app", True),
+        (
+            "class Api:\n    async def __call__(self, scope, receive, send):\n        pass\n\napp = Api()\n",
+            "mod:app",
+            True,
+        ),
+        ("def application(environ, start_response):\n    return []\n", "mod", False),
+        (
+            "class Wsgi:\n    def __call__(self, environ, start_response):\n        return []\n\n"
+            "def create():\n    print('made')\n    return Wsgi()\n",
+            "mod:create()",
+            False,
+        ),
+    ],
+    ids=["coroutine-function", "asgi-object", "wsgi-function", "wsgi-factory"],
+)
+def test_the_import_check_says_whether_the_callable_is_asgi(tmp_path, code, entry, speaks_asgi):
+    """deploy.IMPORT_CHECK as the charm runs it (python -c CHECK entry), on real modules."""
+    (tmp_path / "mod.py").write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHECK, entry], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert reported_asgi(result.stdout) is speaks_asgi
+
+
+def test_the_import_check_fails_on_what_is_not_callable(tmp_path):
+    (tmp_path / "mod.py").write_text("app = 42\n")
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHECK, "mod:app"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "mod:app is not callable" in result.stderr

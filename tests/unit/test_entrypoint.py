@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from charms.layer.wsgi_app.entrypoint import EntryPointError, detect, gunicorn_app_argument
+from charms.layer.wsgi_app.entrypoint import (
+    EntryPointError,
+    detect,
+    gunicorn_app_argument,
+    procfile_web_command,
+    uvicorn_app_argument,
+)
 
 
 def write(root, files):
@@ -39,12 +45,51 @@ def test_django_project_wsgi_module(tmp_path):
     assert detect(tmp_path) == "mysite.wsgi:application"
 
 
+def test_django_project_with_both_modules_keeps_wsgi(tmp_path):
+    write(
+        tmp_path,
+        {
+            "mysite/wsgi.py": "application = get_wsgi_application()\n",
+            "mysite/asgi.py": "application = get_asgi_application()\n",
+        },
+    )
+    assert detect(tmp_path) == "mysite.wsgi:application"
+
+
+def test_django_project_with_only_asgi(tmp_path):
+    write(
+        tmp_path,
+        {
+            "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+            "mysite/asgi.py": "application = get_asgi_application()\n",
+        },
+    )
+    assert detect(tmp_path) == "mysite.asgi:application"
+
+
+def test_procfile_running_uvicorn(tmp_path):
+    write(
+        tmp_path,
+        {"Procfile": "web: uvicorn --host 0.0.0.0 --port $PORT shop.api:app\n", "app.py": "app = 1\n"},
+    )
+    assert procfile_web_command(tmp_path) == " uvicorn --host 0.0.0.0 --port $PORT shop.api:app"
+    assert detect(tmp_path) == "shop.api:app"
+
+
+def test_no_procfile_or_no_web_line(tmp_path):
+    assert procfile_web_command(tmp_path) is None
+    write(tmp_path, {"Procfile": "worker: celery -A shop worker\n"})
+    assert procfile_web_command(tmp_path) is None
+
+
 @pytest.mark.parametrize(
     ("name", "code", "expected"),
     [
         ("app.py", "from flask import Flask\napp = Flask(__name__)\n", "app:app"),
         ("wsgi.py", "def application(environ, start_response):\n    pass\n", "wsgi:application"),
         ("app.py", "import bottle\napplication = bottle.default_app()\n", "app:application"),
+        ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n", "main:app"),
+        ("asgi.py", "from starlette.applications import Starlette\napp = Starlette()\n", "asgi:app"),
     ],
 )
 def test_module_files(tmp_path, name, code, expected):
@@ -75,3 +120,18 @@ def test_broken_python_is_not_fatal(tmp_path):
 )
 def test_gunicorn_arguments(command, expected):
     assert gunicorn_app_argument(command) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("uvicorn main:app", "main:app"),
+        ("python -m uvicorn --proxy-headers --port $PORT main:app", "main:app"),
+        ("uvicorn --no-access-log --workers=2 --factory shop.api:create_app", "shop.api:create_app()"),
+        ("uvicorn --host 0.0.0.0 --reload pkg.asgi:application", "pkg.asgi:application"),
+        ("gunicorn -k uvicorn_worker.UvicornWorker main:app", None),  # gunicorn's, not uvicorn's
+        ("uvicorn", None),
+    ],
+)
+def test_uvicorn_arguments(command, expected):
+    assert uvicorn_app_argument(command) == expected

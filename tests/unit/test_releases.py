@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def test_venv_key_follows_requirements(tmp_path):
     assert python_env.plan(tmp_path, "r2", (), "gthread").key == first.key  # reused across releases
     assert python_env.plan(tmp_path, "r1", ("sentry-sdk",), "gthread").key != first.key
     assert "gunicorn[gevent]" in python_env.plan(tmp_path, "r1", (), "gevent").extra
+    uvicorn = python_env.plan(tmp_path, "r1", (), "uvicorn")
+    assert uvicorn.extra == (python_env.GUNICORN, "uvicorn-worker>=0.4,<0.5") and uvicorn.key != first.key
     (tmp_path / "requirements.txt").write_text("flask==3.1\n")
     assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
 
@@ -68,3 +71,14 @@ def test_pyproject_projects_get_a_venv_per_release(tmp_path):
     first = python_env.plan(tmp_path, "r1", (), "gthread")
     assert first.project_dir == tmp_path and first.requirements_file is None
     assert python_env.plan(tmp_path, "r2", (), "gthread").key != first.key
+
+
+def test_the_worker_class_is_kept_and_older_releases_still_read(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = replace(make(paths, "20260101000000-ccccccc"), worker_class="uvicorn")
+    releases.write(paths.releases / release.id, release)
+    assert releases.read(paths.releases / release.id) == release
+    older = json.loads((paths.releases / release.id / releases.RELEASE_FILE).read_text())
+    del older["worker_class"]  # release.json as charms before the ASGI support wrote it
+    (paths.releases / release.id / releases.RELEASE_FILE).write_text(json.dumps(older))
+    assert releases.read(paths.releases / release.id) == replace(release, worker_class="")

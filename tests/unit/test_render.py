@@ -260,3 +260,34 @@ def test_systemd_accepts_the_metrics_unit(tmp_path):
         ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
     )
     assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
+
+
+def test_a_release_checked_as_asgi_runs_uvicorn_workers_with_one_thread(demo_state, tmp_path):
+    from dataclasses import replace
+
+    state = replace(demo_state, release_worker_class="uvicorn")
+    conf = render_all(state).gunicorn_conf
+    assert "\nworker_class = 'wsgi_app_uvicorn.UvicornWorker'\n" in conf  # a Python literal
+    assert "\npythonpath = '/usr/local/lib/wsgi-app/python'\n" in conf
+    namespace = exec_conf(state, tmp_path)
+    assert namespace["worker_class"] == "wsgi_app_uvicorn.UvicornWorker"
+    assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
+    assert namespace["threads"] == 1 and namespace["workers"] == demo_state.workers
+
+
+def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state):
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.config import parse_config
+    from charms.layer.wsgi_app.workers import DEFAULT_THREADS, worker_connections
+
+    assert demo_state.config.worker_class == "auto"
+    assert (demo_state.worker_class, demo_state.threads) == ("gthread", DEFAULT_THREADS)  # auto, no release
+    assert demo_state.worker_connections == worker_connections(DEFAULT_THREADS, "gthread")  # gthread's cap
+    assert "pythonpath" not in render_all(demo_state).gunicorn_conf
+    sync = replace(demo_state, config=parse_config({"worker_class": "sync", "threads": 8}))
+    assert (sync.worker_class, sync.threads) == ("sync", 1)
+    checked = replace(demo_state, config=parse_config({"threads": 8}), release_worker_class="gthread")
+    assert (checked.worker_class, checked.threads) == ("gthread", 8)
+    asgi = replace(checked, release_worker_class="uvicorn")
+    assert (asgi.worker_class, asgi.threads) == ("uvicorn", 1)

@@ -42,7 +42,7 @@ class AppConfig:
     keep_releases: int = 3
     port: int = 8080
     workers: int = 0
-    worker_class: str = "gthread"
+    worker_class: str = "auto"
     threads: int = 0
     timeout: int = 30
     max_requests: int = 2000

@@ -16,26 +16,31 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import apply, entrypoint, git_ssh, health, metrics, python_env, releases, source, system
+from . import apply, asgi, entrypoint, git_ssh, health, metrics, python_env, releases, source, system
 from .apply import Action, Applied
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
 from .paths import Paths
 from .releases import Release
-from .render import render_all
+from .render import render_all, uvicorn_worker_code
 from .state import WsgiState
+from .writes import write_if_changed
 
 Report = Callable[[str], None]
+# imports the entry point and says, on its last line, whether the callable is an ASGI
+# application (a coroutine function, or an object whose __call__ is one) or a WSGI one
 IMPORT_CHECK = (
-    "import importlib, sys\n"
+    "import importlib, inspect, sys\n"
     "module, _, name = sys.argv[1].partition(':')\n"
     "target = vars(importlib.import_module(module))\n"
     "app = eval(name or 'application', target)\n"
     "assert callable(app), sys.argv[1] + ' is not callable'\n"
+    "asgi = inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, '__call__', None))\n"
+    f"print({asgi.REPORT_PREFIX!r} + ('ASGI' if asgi else 'WSGI'))\n"
 )
 RELEASE_COMMAND_TIMEOUT = 1800
 
@@ -106,10 +111,14 @@ def run_as(state: WsgiState) -> RunAs:
 
 
 def prepare(paths: Paths) -> None:
-    """Packages, user and directories the application needs (idempotent)."""
+    """Packages, user and directories the application needs, and the charm's uvicorn
+    worker module (idempotent)."""
     system.install_packages(system.BASE_PACKAGES)
     system.ensure_user(paths)
     system.ensure_directories(paths)
+    worker_module = Path(asgi.WORKER_MODULE_DIR) / asgi.WORKER_MODULE
+    worker_module.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(worker_module, uvicorn_worker_code(), 0o644)
 
 
 def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
@@ -125,6 +134,7 @@ def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, re
     applied = converge(state, live)
     if new_release is not None and applied.kept_previous and serving is not None:
         report(f"release {new_release.version} unhealthy; {serving.version} kept serving")
+        converge(state, serving)  # gunicorn.conf.py names the serving release's worker class again
         releases.remove(paths, new_release.id)
         return Outcome(
             release=serving,
@@ -205,25 +215,22 @@ def _assemble(
         wsgi_app = config.wsgi_app or entrypoint.detect(app_dir)
     except entrypoint.EntryPointError as error:
         raise DeployError(str(error)) from None
+    looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, entrypoint.procfile_web_command(app_dir))
+    worker_class = asgi.choose(config.worker_class, looks_asgi)
     report(f"installing requirements of {revision.label} ({revision.short})")
-    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, config.worker_class)
-    try:
-        venv = python_env.ensure(venv_plan, paths.venvs, account, paths.cache)
-    except python_env.VenvError as error:
-        raise DeployError(str(error)) from None
     release = Release(
         id=release_id,
         commit=revision.commit,
         label=revision.label,
         version=revision.short,
         wsgi_app=wsgi_app,
-        venv=str(venv),
+        venv=str(install(state, app_dir, release_id, worker_class)),
         spec=spec,
         created=time.time(),
+        worker_class=worker_class,
     )
-    releases.write(directory, release)
     settings = app_settings(state)
-    check_import(release, app_dir, settings, account)
+    release = checked_release(state, release, directory, settings)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config.release_command, release, app_dir, settings, account)
@@ -242,11 +249,43 @@ def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[s
     }
 
 
-def check_import(release: Release, app_dir: Path, settings: dict[str, str], account: RunAs) -> None:
-    """Import the entry point in the new venv, as the app user, before anything switches."""
+def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:
+    """The venv of the app in ``app_dir`` with the packages ``worker_class`` needs."""
+    config, paths = state.config, state.paths
+    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class)
+    try:
+        return python_env.ensure(venv_plan, paths.venvs, run_as(state), paths.cache)
+    except python_env.VenvError as error:
+        raise DeployError(str(error)) from None
+
+
+def checked_release(state: WsgiState, release: Release, directory: Path, settings: dict[str, str]) -> Release:
+    """``release``, written and its entry point imported, with the worker class the imported
+    callable needs: when that is not the one the source suggested, the venv is built again
+    for it and the import checked once more."""
+    app_dir, account = directory / "app", run_as(state)
+    releases.write(directory, release)
+    speaks_asgi = check_import(release, app_dir, settings, account)
+    worker_class = asgi.choose(state.config.worker_class, speaks_asgi)
+    try:
+        asgi.refuse_mismatch(worker_class, speaks_asgi, release.wsgi_app)
+    except asgi.WorkerClassError as error:
+        raise DeployError(str(error)) from None
+    if worker_class == release.worker_class:
+        return release
+    venv = install(state, app_dir, release.id, worker_class)
+    release = replace(release, venv=str(venv), worker_class=worker_class)
+    releases.write(directory, release)
+    check_import(release, app_dir, settings, account)
+    return release
+
+
+def check_import(release: Release, app_dir: Path, settings: dict[str, str], account: RunAs) -> bool:
+    """Import the entry point in the new venv, as the app user, before anything switches;
+    whether it is an ASGI application."""
     python = str(Path(release.venv) / "bin" / "python")
     try:
-        run(
+        output = run(
             "import check",
             [python, "-c", IMPORT_CHECK, release.wsgi_app],
             run_as=account,
@@ -256,6 +295,7 @@ def check_import(release: Release, app_dir: Path, settings: dict[str, str], acco
         )
     except CommandFailed as error:
         raise DeployError(f"{release.wsgi_app} does not import: {error.tail(1)}") from None
+    return asgi.reported_asgi(output)
 
 
 def run_release_command(
@@ -278,7 +318,7 @@ def converge(state: WsgiState, live: Release) -> Applied:
     """Write the rendered files and bring gunicorn to ``live`` with as little as the changes
     require (see :mod:`.apply`); the exporter follows."""
     paths, config = state.paths, state.config
-    files = render_all(state)
+    files = render_all(replace(state, release_worker_class=live.worker_class))
     applied = apply.converge(
         paths,
         files,
@@ -300,6 +340,8 @@ def rollback(state: WsgiState, report: Report) -> Outcome:
     if not applied.healthy:
         if not applied.kept_previous:  # nothing else could serve: stay on the target
             releases.switch(paths, target.id)
+        else:
+            converge(state, serving)  # gunicorn.conf.py for the release that still serves
         raise DeployError(f"release {target.version} is unhealthy ({applied.detail}); kept {serving.version}")
     releases.switch(paths, target.id)
     releases.remove(paths, serving.id)

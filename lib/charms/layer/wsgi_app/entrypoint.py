@@ -1,8 +1,9 @@
-"""Find an application's WSGI entry point (``module:callable``) in its source tree.
+"""Find an application's entry point (``module:callable``, WSGI or ASGI) in its source tree.
 
-Order: a Procfile ``web:`` line that runs gunicorn, a Django project's ``wsgi.py``, then
-a top-level ``wsgi.py`` or ``app.py`` that binds ``application`` or ``app``. Only files
-are read; nothing is imported (the import is checked later, in the app's virtualenv).
+Order: a Procfile ``web:`` line that runs gunicorn or uvicorn, a Django project's
+``wsgi.py`` (or, without one, its ``asgi.py``), then a top-level ``wsgi.py``, ``app.py``,
+``asgi.py`` or ``main.py`` that binds ``application`` or ``app``. Only files are read;
+nothing is imported (the import is checked later, in the app's virtualenv).
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ _GUNICORN_FLAGS = frozenset(
         "-v",
     }
 )
+# uvicorn options that take no value (its --no-<flag> forms included)
+_UVICORN_FLAGS = frozenset(
+    {
+        "--reload",
+        "--factory",
+        "--version",
+        "--help",
+        *(
+            f"--{prefix}{flag}"
+            for flag in ("proxy-headers", "server-header", "date-header", "access-log", "use-colors")
+            for prefix in ("", "no-")
+        ),
+    }
+)
+MODULE_FILES = ("wsgi", "app", "asgi", "main")
 _DJANGO_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 
@@ -51,26 +67,40 @@ def detect(source: Path) -> str:
         if found:
             return found
     raise EntryPointError(
-        "no WSGI entry point found: set wsgi_app (looked for a Procfile web: line, "
-        "a Django wsgi.py, and app.py or wsgi.py defining application or app)"
+        "no entry point found: set wsgi_app (looked for a Procfile web: line, "
+        "a Django wsgi.py or asgi.py, and wsgi.py, app.py, asgi.py or main.py defining application or app)"
     )
 
 
 def gunicorn_app_argument(command: str) -> str | None:
     """The ``module:callable`` argument of a gunicorn command line, if it has one."""
+    return _app_argument(command, "gunicorn", _GUNICORN_FLAGS)
+
+
+def uvicorn_app_argument(command: str) -> str | None:
+    """The ``module:callable`` argument of a uvicorn command line, if it has one; with
+    ``--factory``, as the call gunicorn makes of a factory (``module:create_app()``)."""
+    entry = _app_argument(command, "uvicorn", _UVICORN_FLAGS)
+    if entry and ":" in entry and "--factory" in command.split():
+        return entry.removesuffix("()") + "()"
+    return entry
+
+
+def _app_argument(command: str, program: str, flags: frozenset[str]) -> str | None:
+    """The first argument after ``program`` that is no option or option value."""
     try:
         tokens = shlex.split(command)
     except ValueError:
         return None
     for index, token in enumerate(tokens):  # noqa: B007 - index is used after the loop
-        if Path(token).name == "gunicorn":
+        if Path(token).name == program:
             break
     else:
         return None
     rest = iter(tokens[index + 1 :])
     for token in rest:
         if token.startswith("-"):
-            if "=" not in token and token not in _GUNICORN_FLAGS:
+            if "=" not in token and token not in flags:
                 next(rest, None)
             continue
         try:
@@ -80,19 +110,34 @@ def gunicorn_app_argument(command: str) -> str | None:
     return None
 
 
-def _from_procfile(source: Path) -> str | None:
+def procfile_web_command(source: Path) -> str | None:
+    """The command of the Procfile's ``web:`` process in ``source``, if there is one."""
     procfile = source / "Procfile"
     if not procfile.is_file():
         return None
     for line in _read(procfile).splitlines():
         process, sep, command = line.partition(":")
         if sep and process.strip() == "web":
-            return gunicorn_app_argument(command)
+            return command
     return None
 
 
+def _from_procfile(source: Path) -> str | None:
+    command = procfile_web_command(source)
+    if command is None:
+        return None
+    return gunicorn_app_argument(command) or uvicorn_app_argument(command)
+
+
 def _from_django(source: Path) -> str | None:
-    candidates = sorted(p for p in source.glob("*/wsgi.py") if "get_wsgi_application" in _read(p))
+    """A Django project's ``wsgi.py``; its ``asgi.py`` only when it has no ``wsgi.py``
+    (``startproject`` writes both, and WSGI is what such a project has always served)."""
+    return _django_module(source, "wsgi") or _django_module(source, "asgi")
+
+
+def _django_module(source: Path, kind: str) -> str | None:
+    marker = f"get_{kind}_application"
+    candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in _read(p))
     if not candidates:
         return None
     manage = source / "manage.py"
@@ -102,12 +147,12 @@ def _from_django(source: Path) -> str | None:
             package = match.group(1).split(".")[0]
             for candidate in candidates:
                 if candidate.parent.name == package:
-                    return f"{package}.wsgi:application"
-    return f"{candidates[0].parent.name}.wsgi:application"
+                    return f"{package}.{kind}:application"
+    return f"{candidates[0].parent.name}.{kind}:application"
 
 
 def _from_module_files(source: Path) -> str | None:
-    for module in ("wsgi", "app"):
+    for module in MODULE_FILES:
         path = source / f"{module}.py"
         if not path.is_file():
             continue

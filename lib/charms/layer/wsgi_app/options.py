@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import validate
+from . import asgi, validate
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,10 @@ OPTIONS: tuple[Option, ...] = (
         "wsgi_app",
         "string",
         "",
-        "WSGI entry point as module:callable (e.g. mysite.wsgi:application). Empty detects "
-        "it from a Procfile 'web:' line running gunicorn, a Django project's wsgi.py, or "
-        "an app.py/wsgi.py that defines 'application' or 'app'.",
+        "Entry point of the application, WSGI or ASGI, as module:callable (e.g. "
+        "mysite.wsgi:application or main:app). Empty detects it from a Procfile 'web:' line "
+        "running gunicorn or uvicorn, a Django project's wsgi.py (or asgi.py when it has no "
+        "wsgi.py), or a wsgi.py/app.py/asgi.py/main.py that defines 'application' or 'app'.",
         validate.wsgi_entry_point,
     ),
     Option(
@@ -146,10 +147,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "worker_class",
         "string",
-        "gthread",
-        "Gunicorn worker class: 'gthread' (threads per worker, good for most apps), "
-        "'sync' (one request per process) or 'gevent' (cooperative, installs gevent).",
-        validate.one_of(("gthread", "sync", "gevent")),
+        asgi.AUTO,
+        "Gunicorn worker class: 'auto' (uvicorn for an ASGI application, gthread for a WSGI "
+        "one, decided for each release from its entry point), 'gthread' (threads per worker, "
+        "good for most WSGI apps), 'sync' (one request per process), 'gevent' (cooperative, "
+        "installs gevent) or 'uvicorn' (ASGI apps such as FastAPI, Starlette or Django's "
+        "asgi.py; installs uvicorn-worker).",
+        validate.one_of(asgi.WORKER_CLASSES),
         "Gunicorn",
     ),
     Option(

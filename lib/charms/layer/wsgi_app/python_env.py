@@ -21,8 +21,10 @@ from .commands import CommandFailed, RunAs, run
 # connections (with "Connection: close") instead of dropping them: the handover needs it.
 GUNICORN = "gunicorn>=27,<28"
 PIP_TIMEOUT = 1800
-# gunicorn's own extras: its gevent worker also imports packaging
-WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",)}
+# gunicorn's own extras: its gevent worker also imports packaging; uvicorn-worker 0.4 needs
+# gunicorn >= 21 and uvicorn >= 0.36 (its metadata), and is pinned to 0.4 because
+# files/wsgi_app_uvicorn.py subclasses its worker
+WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-worker>=0.4,<0.5",)}
 
 
 class VenvError(RuntimeError):

@@ -32,6 +32,8 @@ class Release:
     venv: str
     spec: str  # digest of the config that produced it (see deploy.release_spec)
     created: float
+    # the worker class it was checked with (see asgi); "" in releases made before it was kept
+    worker_class: str = ""
 
     @property
     def description(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from charms.templating.jinja2 import render
 
 from . import observability
+from .asgi import WORKER_MODULE, gunicorn_pythonpath, gunicorn_worker_class
 from .environment import app_settings
 from .sandbox import sandbox_directives
 from .service import SLOTS
@@ -131,7 +132,8 @@ def render_gunicorn_conf(state: WsgiState) -> str:
     context = {
         **_common(state),
         "workers": state.workers,
-        "worker_class": config.worker_class,
+        "worker_class": gunicorn_worker_class(state.worker_class),
+        "pythonpath": gunicorn_pythonpath(state.worker_class),
         "threads": state.threads,
         "worker_connections": state.worker_connections,
         "timeout": config.timeout,
@@ -168,6 +170,11 @@ def render_metrics_unit(state: WsgiState) -> str:
         "exporter": observability.EXPORTER_PATH,
     }
     return _render("metrics.service.j2", context)
+
+
+def uvicorn_worker_code() -> str:
+    """The charm's uvicorn worker module, shipped in its ``files/``."""
+    return (TEMPLATES.parent / "files" / WORKER_MODULE).read_text()
 
 
 def exporter_code() -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .asgi import choose
 from .config import AppConfig, parse_config
 from .integrations import Integrations
 from .paths import Paths
@@ -37,6 +38,7 @@ class WsgiState:
     integrations: Integrations = field(default_factory=Integrations)
     unit_name: str = ""  # wsgi-app/0: APP_UNIT, the journal identifier, the metrics' label
     released: str = ""  # RELEASED_FIELD: what the leader migrated
+    release_worker_class: str = ""  # the serving release's (release.json); "" when not known
 
     @property
     def paths(self) -> Paths:
@@ -47,12 +49,18 @@ class WsgiState:
         return effective_workers(self.config.workers, self.machine.cores, self.machine.memory_bytes)
 
     @property
+    def worker_class(self) -> str:
+        """The worker class gunicorn runs: the one the serving release was checked with,
+        else the configured one (``auto`` without a release: gthread)."""
+        return self.release_worker_class or choose(self.config.worker_class, asgi=False)
+
+    @property
     def threads(self) -> int:
-        return effective_threads(self.config.threads, self.config.worker_class)
+        return effective_threads(self.config.threads, self.worker_class)
 
     @property
     def worker_connections(self) -> int:
-        return worker_connections(self.threads, self.config.worker_class)
+        return worker_connections(self.threads, self.worker_class)
 
 
 def machine_facts() -> Machine:
