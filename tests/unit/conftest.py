@@ -60,3 +60,12 @@ def django_state(machine: Machine) -> WsgiState:
     return WsgiState(
         app_name="shop", config=config, machine=machine, secret_key=SECRET, integrations=integrations
     )
+
+
+def write(root, files):
+    """Write ``files`` ({relative path: text}) under ``root``; ``root``."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root

@@ -4,6 +4,7 @@ gunicorn's name for it, and the look at the source that plans the venv."""
 from __future__ import annotations
 
 import pytest
+from conftest import write
 
 from charms.layer.wsgi_app.asgi import (
     WorkerClassError,
@@ -25,14 +26,6 @@ DJANGO_ASGI = (
     "application = get_asgi_application()\n"
 )
 FLASK_APP = "from flask import Flask\n\napp = Flask(__name__)\n"
-
-
-def write(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 @pytest.mark.parametrize(

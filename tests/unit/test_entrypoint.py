@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import write
 
 from charms.layer.wsgi_app.entrypoint import (
     EntryPointError,
@@ -9,14 +10,6 @@ from charms.layer.wsgi_app.entrypoint import (
     procfile_web_command,
     uvicorn_app_argument,
 )
-
-
-def write(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def test_procfile_web_line_wins(tmp_path):
