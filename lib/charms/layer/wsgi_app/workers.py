@@ -7,7 +7,7 @@ to the charm (the measurements behind these rules are in bench/README.md).
   in flight, 0.3 of what 32 clients of a 50 ms page can get;
 * worker_connections: ``threads + 1`` for gthread. gunicorn's gthread worker accepts
   greedily: with its default 1000, the first worker to wake takes nearly every new
-  connection (30 of 32 in bench/README.md), and its threads queue them while the others
+  connection (28 of 32, median, in bench/README.md), and its threads queue them while the others
   idle. Capped at one connection above its threads, a busy worker leaves new connections
   to the others, and answers with ``Connection: close`` once it holds an idle one, so
   clients that keep their connection open come back through the socket and spread too.
