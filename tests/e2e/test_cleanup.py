@@ -132,7 +132,14 @@ def test_an_interrupted_deploy_removes_what_it_made(model: LocalModel) -> None:
     # three units: the standbys are still being cloned when the first cluster shows (one
     # unit alone can be done before the signal arrives)
     command = [sys.executable, "-m", "localjuju.cli", "-m", model.name, "deploy", "postgresql", "-n", "3"]
-    deploy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # a background job of a shell starts with SIGINT ignored, and so would localjuju
+    deploy = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert ops.wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
     finally:
