@@ -113,9 +113,9 @@ OPTIONS: tuple[Option, ...] = (
         "health_check_path",
         "string",
         "/",
-        "Path the unit requests on its own port after every new release, rollback and "
-        "restart; any 2xx or 3xx answer is healthy. A release that fails it is rolled "
-        "back automatically.",
+        "Path the unit requests, through the new gunicorn's own check socket, after every new "
+        "release, rollback, handover and reload; any 2xx or 3xx answer is healthy. A release "
+        "that fails it is stopped and the serving one kept.",
         validate.url_path,
     ),
     Option(
