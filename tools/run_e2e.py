@@ -19,9 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# isolated networks (scale, units) or a port no other module uses (observability 8091,
-# fuzz 8092); servers on the host take ports through localjuju's host-wide reservations
-OWN_NETWORK = ("test_fuzz.py", "test_observability.py", "test_scale.py", "test_units.py")
+# the two longest modules, each on a network or port of its own (scale: isolated networks;
+# fuzz: 8092); servers on the host take ports through localjuju's host-wide reservations.
+# Everything else, units and observability included, runs in the loopback lane.
+OWN_NETWORK = ("test_fuzz.py", "test_scale.py")
 
 
 def lanes() -> dict[str, list[str]]:
