@@ -96,16 +96,14 @@ def converge(paths: Paths, files: RenderedFiles, target: Target, check: HealthCh
     """Make ``target`` serve; check the slot that serves it afterwards."""
     service = Service(paths)
     units_changed = write_files(paths, files)
+    if units_changed:
+        service.daemon_reload()
     running = service.running()
     action = decide(running, service.active(), target)
     if action is Action.NONE:
-        if units_changed:
-            service.daemon_reload()
         return Applied(action)
     if action is Action.RELOAD:
         assert running is not None
-        if units_changed:
-            service.daemon_reload()
         service.reload(running.slot)
         service.remember(replace(running, config=target.config))
         healthy, detail = check(paths.check_socket(running.slot))
@@ -127,7 +125,7 @@ def _hand_over(
     older charm's single unit counts as serving."""
     slot = other_slot(old.slot if old else service.any_active_slot())
     service.write_socket(files.socket_unit(slot))
-    service.daemon_reload()
+    service.daemon_reload()  # always: a hook that died after writing it may not have reloaded
     moved = old.port != target.port if old else not service.socket_listens_on(target.port)
     try:
         service.start(slot, target.release, socket_moved=moved)
