@@ -91,8 +91,10 @@ def add_sources_for_platform_wheels(charm: Path) -> None:
             "download",
             "--quiet",
             "--no-deps",
+            # the source of this package only: its build requirements (Cython...) may
+            # come as wheels, or pip compiles them from source just to read metadata
             "--no-binary",
-            ":all:",
+            name,
             "--dest",
             str(wheelhouse),
             f"{name}=={version}",
