@@ -7,7 +7,7 @@ BUILD := build
 CHARM := $(BUILD)/wsgi-app
 export CHARM_INTERFACES_DIR := $(CURDIR)/interfaces
 
-.PHONY: help deps dev lint format unit charm e2e test demo bench config clean
+.PHONY: help deps dev lint format unit charm e2e soak test demo bench config clean
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
@@ -40,6 +40,9 @@ charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm
 
 e2e: charm  ## end-to-end tests: the built charm on booted machines, two lanes at once (root)
 	$(BIN)/python tools/run_e2e.py
+
+soak: charm  ## the e2e suite with the long repeats: five rounds of every change under load, the full fuzz (root)
+	E2E_SOAK=1 $(BIN)/python tools/run_e2e.py
 
 test: lint unit e2e  ## everything CI runs
 

@@ -177,6 +177,11 @@ class LocalModel:
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
 
 
+# `make soak` (E2E_SOAK=1): the long versions of the repeated tests (five rounds of every
+# change under load, the full fuzz); `make test` runs them shorter to fit CI's time
+SOAK = os.environ.get("E2E_SOAK", "") == "1"
+
+
 class SteadyLoad:
     """Requests in a loop from a few threads while changes happen; counts what failed.
 
@@ -191,14 +196,17 @@ class SteadyLoad:
         netns: str = "",
         count: str = "",
         keep_alive: bool = False,
+        pause: float = 0.01,
     ):
         """``netns``: send from that namespace (a model network's address); ``count``: a
         key of the JSON answers whose values are counted in :attr:`seen`; ``keep_alive``:
         each thread reuses one connection (:class:`KeptAlive`) instead of a new one per
-        request."""
+        request; ``pause``: seconds each thread waits between requests (a steady load, not
+        a flood: the suite shares two cores with the changes it loads)."""
         self.url = url
         self.keep_alive = keep_alive
         self.threads = threads
+        self.pause = pause
         self.deadline = time.monotonic() + max_seconds
         self.netns = netns
         self.count = count
@@ -238,6 +246,7 @@ class SteadyLoad:
                 else:
                     self.ok += 1
                     self.seen[value] += 1
+            self._stop.wait(self.pause)
 
     def __enter__(self) -> SteadyLoad:
         for worker in self._workers:
