@@ -19,10 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# the two longest modules, each on a network or port of its own (scale: isolated networks;
-# fuzz: 8092); servers on the host take ports through localjuju's host-wide reservations.
-# Everything else, units and observability included, runs in the loopback lane.
-OWN_NETWORK = ("test_fuzz.py", "test_scale.py")
+# modules on a network or port of their own (scale and units: isolated networks; fuzz:
+# 8092), together about as long as the rest; servers on the host take ports through
+# localjuju's host-wide reservations. Everything else runs in the loopback lane.
+OWN_NETWORK = ("test_fuzz.py", "test_scale.py", "test_units.py")
 
 
 def lanes() -> dict[str, list[str]]:
