@@ -41,7 +41,7 @@ charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm
 e2e: charm  ## end-to-end tests: the built charm on booted machines, two lanes at once (root)
 	$(BIN)/python tools/run_e2e.py
 
-soak: charm  ## the e2e suite with the long repeats: ten rounds of every change under load, the full fuzz (root)
+soak: charm  ## the e2e suite with longer repeats: ten rounds of every change under load, twice the fuzz (root)
 	E2E_SOAK=1 $(BIN)/python tools/run_e2e.py
 
 test: lint unit e2e  ## everything CI runs

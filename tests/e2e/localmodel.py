@@ -177,8 +177,8 @@ class LocalModel:
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
 
 
-# `make soak` (E2E_SOAK=1): the long versions of the repeated tests (five rounds of every
-# change under load, the full fuzz); `make test` runs them shorter to fit CI's time
+# `make soak` (E2E_SOAK=1): longer repeats than `make test` runs (ten rounds of every
+# change under load instead of five, twice the fuzz)
 SOAK = os.environ.get("E2E_SOAK", "") == "1"
 
 

@@ -22,7 +22,7 @@ from localmodel import APP, SOAK, LocalModel, http_get
 PORT = 8092  # not 8080: this module runs beside the loopback lane (tools/run_e2e.py)
 URL = f"http://127.0.0.1:{PORT}"
 SEED = 20261125
-VALUES = 520 if SOAK else 200
+VALUES = 1040 if SOAK else 520  # make soak: twice as many, the same seed
 PER_ROUND = 8
 
 NASTY = [
@@ -152,7 +152,7 @@ def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
     assert demo.unit()["workload-status"] == "active"
 
 
-RELATION_VALUES = 150 if SOAK else 60
+RELATION_VALUES = 300 if SOAK else 150
 ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')  # as render.envquote writes
 
 
