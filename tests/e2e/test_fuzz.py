@@ -55,6 +55,7 @@ MUST_REFUSE = {
         "file:///x\ny",
         "--upload-pack=id",
         "fd::3",
+        "https://deploy:tok3n-s3cret@example.org/x.git",
     ],
     "python_packages": ["-e /", "--index-url=http://evil", "pkg; rm", "a\nb"],
     "apt_packages": ["-o APT::x", "pkg; rm", "../x", "a\nb", "UPPER"],
@@ -148,7 +149,9 @@ def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
     ]
     assert stray == [], stray
     assert not demo.sh("ls /tmp/owned 2>/dev/null || true").strip()
-    assert secret not in demo.cli("debug-log", "--replay").stdout
+    log = demo.cli("debug-log", "--replay").stdout
+    assert secret not in log
+    assert "tok3n-s3cret" not in log  # an app_repo's credentials are refused, never repeated
     assert demo.unit()["workload-status"] == "active"
 
 

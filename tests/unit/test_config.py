@@ -84,6 +84,24 @@ def test_accepted_repository_urls():
         assert parse_config({"app_repo": url}).app_repo == url
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:ghp_s3cr3tT0ken@github.com/org/app.git",
+        "https://ghp_s3cr3tT0ken@github.com/org/app.git",  # a token as the user name
+        "https://x-access-token:s3cr3t@host/app.git",
+        "git://user:s3cr3t@host/app",
+        "ssh://git:s3cr3t@host/org/app.git",
+    ],
+)
+def test_credentials_in_the_repository_url_are_refused_and_never_repeated(url):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"app_repo": url})
+    option, message = caught.value.problems[0]
+    assert option == "app_repo" and "credentials" in message and "deploy_key" in message
+    assert "s3cr3t" not in str(caught.value) and "s3cr3t" not in caught.value.summary
+
+
 def test_packages_are_split():
     config = parse_config(
         {"python_packages": "sentry-sdk==2.* whitenoise[brotli]>=6", "apt_packages": "libpq5 gettext"}

@@ -35,7 +35,9 @@ OPTIONS: tuple[Option, ...] = (
         "",
         "Git URL of the application to deploy: https://, ssh:// or user@host:path, git:// "
         "or file://. Empty serves the built-in demo application, which shows the "
-        "settings and backends the charm wires in.",
+        "settings and backends the charm wires in. A URL with credentials in it "
+        "(https://user:token@host/...) is refused: it would reach git's command line, "
+        "config and logs; reach a private repository over ssh with deploy_key.",
         validate.repo_url,
     ),
     Option(

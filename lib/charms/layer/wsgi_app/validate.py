@@ -43,7 +43,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SETTING_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
 _URL = re.compile(
-    rf"(?P<scheme>https|ssh|git)://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?(?P<host>{_HOST})"
+    rf"(?P<scheme>https|ssh|git)://(?:(?P<userinfo>[A-Za-z0-9._~%!$&'()*+,;=:-]+)@)?(?P<host>{_HOST})"
     r"(?::\d{1,5})?(?P<path>/[^\s]*)?\Z"
 )
 _SCP = re.compile(rf"(?:[A-Za-z0-9._-]+@)?(?P<host>{_HOST}):(?P<path>[^\s]+)\Z")
@@ -84,10 +84,24 @@ def repo_url(value: Any) -> str:
         match = _SCP.match(url)
     if match is None:
         raise ValueError("expected an https://, ssh://, git://, file:// or user@host:path URL")
+    _no_credentials(match)
     path = match.group("path") or ""
     if path.lstrip("/").startswith("-"):
         raise ValueError("the repository path must not start with '-'")
     return url
+
+
+def _no_credentials(match: re.Match[str]) -> None:
+    """A password or token in the URL would reach git's command line, its config and
+    the logs: only ssh's plain user name (``ssh://git@host/...``) may stand before the host."""
+    userinfo = match.groupdict().get("userinfo") or ""
+    if not userinfo:
+        return
+    if match.groupdict().get("scheme") != "ssh" or ":" in userinfo:
+        raise ValueError(
+            "the URL carries credentials (user:token@host); for a private repository use an"
+            " ssh URL and deploy_key"
+        )
 
 
 _KEY_BEGIN = re.compile(r"-----BEGIN ((?:OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----\Z")
