@@ -18,14 +18,13 @@ from charmhelpers.core import hookenv
 from charms.layer.wsgi_app import relations, unit
 from charms.layer.wsgi_app.config import ConfigError
 from charms.layer.wsgi_app.relations import gather_integrations
-from charms.reactive import clear_flag, data_changed, hook, set_flag, when, when_any, when_not
+from charms.reactive import clear_flag, data_changed, hook, is_flag_set, set_flag, when, when_any, when_not
 
 
 @when_not("wsgi-app.installed")
 def install():
-    unit.maintenance("preparing the machine")
-    unit.deploy.prepare(unit.paths())
-    set_flag("wsgi-app.installed")
+    if unit.install():
+        set_flag("wsgi-app.installed")
 
 
 @when("wsgi-app.installed")
@@ -90,4 +89,5 @@ def upgrade():
 
 @hook("stop")
 def stop():
-    unit.stop()
+    if is_flag_set("wsgi-app.installed"):  # else the units of the name are not the charm's
+        unit.stop()

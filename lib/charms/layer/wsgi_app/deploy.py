@@ -61,6 +61,10 @@ class MachineFault(RetryableError):
     """The machine could not hold the new release (disk full, I/O error)."""
 
 
+class NameTaken(DeployError):
+    """The application's name is a user, directory or unit of the machine's own."""
+
+
 class WaitingForLeader(RetryableError):
     """The new release needs release_command, which only the leader runs: this unit
     switches once the leader has published the release as done (leader settings)."""
@@ -112,7 +116,14 @@ def run_as(state: WsgiState) -> RunAs:
 
 def prepare(paths: Paths) -> None:
     """Packages, user and directories the application needs, and the charm's uvicorn
-    worker module (idempotent)."""
+    worker module (idempotent); raises :class:`NameTaken` before touching anything when
+    the name is the machine's own."""
+    taken = system.name_taken(paths)
+    if taken:
+        raise NameTaken(
+            f"the application name {paths.name!r} is taken on this machine ({taken}): "
+            "deploy the charm under another name"
+        )
     system.install_packages(system.BASE_PACKAGES)
     system.ensure_user(paths)
     system.ensure_directories(paths)

@@ -5,19 +5,70 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .commands import run
 from .paths import Paths
 
 BASE_PACKAGES = ("git", "python3-venv", "ca-certificates")
+# where systemd finds unit files: a name the charm takes must be in none of them
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+)
+
+
+def user_comment(name: str) -> str:
+    """The GECOS field of the user the charm creates: how it knows the user is its own."""
+    return f"{name} WSGI application"
+
+
+def _lookup(find: Callable[[str], Any], name: str) -> Any:
+    try:
+        return find(name)
+    except KeyError:
+        return None
+
+
+def name_taken(
+    paths: Paths,
+    *,
+    unit_dirs: tuple[str, ...] = UNIT_DIRS,
+    users: Callable[[str], Any] = pwd.getpwnam,
+    groups: Callable[[str], Any] = grp.getgrnam,
+) -> str:
+    """Why the application's name cannot be used on this machine, or "" when it can.
+
+    The charm names a user, a group, /etc/<name>, /srv/<name> and systemd units after the
+    application, and as root it chowns and rewrites them: a name that is already the
+    machine's (``www-data``, ``ssh``, ``postgres``...) would hand the system's files to
+    the application or replace the system's units. A user the charm created (its GECOS
+    says so) means the name is this application's from an earlier hook.
+    """
+    user = _lookup(users, paths.user)
+    if user is not None:
+        return "" if user.pw_gecos == user_comment(paths.name) else f"the machine has a user {paths.user!r}"
+    if _lookup(groups, paths.user) is not None:
+        return f"the machine has a group {paths.user!r}"
+    for directory in (paths.etc, paths.root):
+        if os.path.lexists(directory):
+            return f"{directory} exists"
+    units = (paths.socket, paths.service_template, paths.check_socket_template, paths.metrics_service)
+    for unit in (*units, paths.legacy_service):
+        for unit_dir in unit_dirs:
+            if os.path.lexists(Path(unit_dir) / unit):
+                return f"the machine has a systemd unit {unit}"
+    return ""
 
 
 def ensure_user(paths: Paths) -> None:
     """A system user and group named after the application, home in its root, no login."""
-    try:
-        pwd.getpwnam(paths.user)
-    except KeyError:
+    if _lookup(pwd.getpwnam, paths.user) is None:
         run(
             "create the application user",
             [
@@ -30,7 +81,7 @@ def ensure_user(paths: Paths) -> None:
                 "--shell",
                 "/usr/sbin/nologin",
                 "--gecos",
-                f"{paths.name} WSGI application",
+                user_comment(paths.name),
                 paths.user,
             ],
         )

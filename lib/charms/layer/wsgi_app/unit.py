@@ -54,6 +54,19 @@ def maintenance(message: str) -> None:
     hookenv.status_set("maintenance", message)
 
 
+def install() -> bool:
+    """Prepare the machine for the application; False (blocked) when its name is the
+    machine's own (nothing was touched then)."""
+    maintenance("preparing the machine")
+    try:
+        deploy.prepare(paths())
+    except deploy.NameTaken as error:
+        log(str(error), level=hookenv.ERROR)
+        set_status(Status("blocked", str(error)))
+        return False
+    return True
+
+
 def ensure_secret_key() -> None:
     """The leader generates SECRET_KEY once and shares it with every unit."""
     if hookenv.is_leader() and not hookenv.leader_get(SECRET_KEY_FIELD):

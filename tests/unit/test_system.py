@@ -1,0 +1,90 @@
+"""system.name_taken: an application name that is the machine's own is never used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from charms.layer.wsgi_app import deploy, system
+from charms.layer.wsgi_app.paths import Paths
+
+
+def lookup(entries: dict[str, object]):
+    def find(name: str) -> object:
+        return entries[name]  # KeyError, as pwd and grp raise, for a name not there
+
+    return find
+
+
+@pytest.fixture
+def machine(tmp_path: Path):
+    """An empty machine: no users, groups, application directories or units."""
+    units = tmp_path / "lib-systemd"
+    units.mkdir()
+    return SimpleNamespace(
+        paths=lambda name: Paths.for_app(name, root=tmp_path / "srv", etc=tmp_path / "etc"),
+        units=units,
+        users={},
+        groups={},
+    )
+
+
+def taken(machine, name: str) -> str:
+    return system.name_taken(
+        machine.paths(name),
+        unit_dirs=(str(machine.units),),
+        users=lookup(machine.users),
+        groups=lookup(machine.groups),
+    )
+
+
+def test_a_name_nothing_uses_is_free(machine):
+    assert taken(machine, "shop") == ""
+
+
+def test_the_charms_own_user_from_an_earlier_hook_is_free(machine):
+    machine.users["shop"] = SimpleNamespace(pw_gecos=system.user_comment("shop"))
+    machine.groups["shop"] = object()
+    machine.paths("shop").etc.mkdir(parents=True)
+    assert taken(machine, "shop") == ""
+
+
+@pytest.mark.parametrize("user", ["www-data", "postgres"])
+def test_a_system_user_is_refused(machine, user):
+    machine.users[user] = SimpleNamespace(pw_gecos=user)
+    assert taken(machine, user) == f"the machine has a user {user!r}"
+
+
+def test_a_system_group_without_its_user_is_refused(machine):
+    machine.groups["adm"] = object()
+    assert taken(machine, "adm") == "the machine has a group 'adm'"
+
+
+@pytest.mark.parametrize("where", ["etc", "root"])
+def test_an_existing_directory_is_refused(machine, where):
+    directory = getattr(machine.paths("apt"), where)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.symlink_to("/nowhere")  # even a dangling link is somebody's
+    assert taken(machine, "apt") == f"{directory} exists"
+
+
+@pytest.mark.parametrize("unit", ["ssh.socket", "ssh@.service", "ssh.service", "ssh-metrics.service"])
+def test_a_unit_of_the_same_name_is_refused(machine, unit):
+    (machine.units / unit).write_text("[Unit]\n")
+    assert taken(machine, "ssh") == f"the machine has a systemd unit {unit}"
+
+
+def test_prepare_raises_before_it_touches_anything(monkeypatch, tmp_path):
+    touched = []
+    monkeypatch.setattr(system, "name_taken", lambda paths: "the machine has a user 'www-data'")
+    monkeypatch.setattr(system, "install_packages", touched.append)
+    monkeypatch.setattr(system, "ensure_user", touched.append)
+    with pytest.raises(deploy.NameTaken) as caught:
+        deploy.prepare(Paths.for_app("www-data", root=tmp_path))
+    assert touched == []
+    assert str(caught.value) == (
+        "the application name 'www-data' is taken on this machine (the machine has a user 'www-data'):"
+        " deploy the charm under another name"
+    )
