@@ -18,6 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
 STATUS = re.compile(r"(?P<base>.+)\.status\.(?P<code>\d{3})\Z")
+# anything on the machine, the application included, may send datagrams: the series kept
+# are bounded, and datagrams for a new series past the bound are counted, not kept
+MAX_SERIES = 2000
 
 
 def metric_name(name):
@@ -41,6 +44,7 @@ class Store:
         self.gauges = {}
         self.histograms = {}  # (name, labels) -> [bucket counts..., sum, count]
         self.bad_lines = 0
+        self.dropped = 0  # samples of new series past MAX_SERIES
 
     def feed(self, datagram):
         for line in datagram.decode("utf-8", "replace").splitlines():
@@ -67,9 +71,22 @@ class Store:
             name, labels = status.group("base") + ".status", (("status", status.group("code")),)
         self.record((metric_name(name), labels), value, kind, rate)
 
+    def _full(self, key):
+        """Whether ``key`` is a new series past MAX_SERIES (then it is counted as dropped)."""
+        if key in self.counters or key in self.gauges or key in self.histograms:
+            return False
+        if len(self.counters) + len(self.gauges) + len(self.histograms) < MAX_SERIES:
+            return False
+        self.dropped += 1
+        return True
+
     def record(self, key, value, kind, rate):
         number = float(value)
+        if kind not in ("c", "g", "ms", "h"):
+            raise ValueError(kind)
         with self.lock:
+            if self._full(key):
+                return
             if kind == "c":
                 self.counters[key] = self.counters.get(key, 0.0) + number / rate
             elif kind == "g":
@@ -112,7 +129,7 @@ class Store:
                     )
                 out.append((base, "histogram", f"{base}_sum{self.labels(labels)} {series[-2]:.6f}"))
                 out.append((base, "histogram", f"{base}_count{self.labels(labels)} {series[-1]}"))
-            bad = self.bad_lines
+            bad, dropped = self.bad_lines, self.dropped
         lines, typed = [], set()
         for family, kind, sample in out:
             if family not in typed:
@@ -121,6 +138,8 @@ class Store:
             lines.append(sample)
         lines.append("# TYPE statsd_exporter_bad_lines_total counter")
         lines.append(f"statsd_exporter_bad_lines_total{self.labels(())} {bad}")
+        lines.append("# TYPE statsd_exporter_dropped_samples_total counter")
+        lines.append(f"statsd_exporter_dropped_samples_total{self.labels(())} {dropped}")
         return "\n".join(lines) + "\n"
 
 

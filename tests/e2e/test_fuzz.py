@@ -73,12 +73,15 @@ MUST_REFUSE = {
     "database_name": ["a;b", "x\ny", "-d", "'quoted'"],
     "database_roles": ["r;DROP", "a b", "x\ny"],
     "database_extensions": ["plpgsql;DROP", "a b"],
+    "memory_max": ["75", "-5G", "lots", "150%", "1G\nExecStartPre=/bin/sh", "1M"],
+    "tasks_max": ["10", "-1"],
     "environment": ["NO_EQUALS", "1BAD=x", "BAD KEY=x", "PORT=1", "SECRET_KEY=mine", "A=b\nSECRET_KEY=x"],
 }
 # Juju itself refuses a non-integer for an int option, so those only get integers
-INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases"}
+INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases", "tasks_max"}
 DEFAULTS = {"port": str(PORT), "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
 DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": "/"}
+DEFAULTS |= {"memory_max": "75%", "tasks_max": "4096"}
 WRITABLE = (f"/srv/{APP}/", f"/etc/{APP}/", "/var/lib/juju/", "/var/log/", "/var/lib/systemd/", "/var/cache/")
 # the charm's own units: a handover rewrites the socket unit (it names the serving slot)
 OWN_UNITS = {f"/etc/systemd/system/{APP}{unit}" for unit in (".socket", "@.service", "-check@.socket")}

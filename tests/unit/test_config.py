@@ -51,6 +51,12 @@ def test_null_values_take_the_default():
         ("apt_packages", "libpq5; rm -rf /", ""),
         ("health_check_path", "healthz", "absolute path"),
         ("keep_releases", 0, "outside"),
+        ("memory_max", "75", "a size such as 512M"),
+        ("memory_max", "150%", "a percentage"),
+        ("memory_max", "1G\nExecStartPre=/bin/sh", "a size"),
+        ("memory_max", "-1G", "a size"),
+        ("memory_max", "63M", "below 64M"),
+        ("tasks_max", 10, "outside"),
     ],
 )
 def test_bad_values_are_refused_with_the_option_named(option, value, fragment):
@@ -100,6 +106,11 @@ def test_credentials_in_the_repository_url_are_refused_and_never_repeated(url):
     option, message = caught.value.problems[0]
     assert option == "app_repo" and "credentials" in message and "deploy_key" in message
     assert "s3cr3t" not in str(caught.value) and "s3cr3t" not in caught.value.summary
+
+
+def test_memory_max_takes_sizes_percentages_and_infinity():
+    for size in ("64M", "512M", "2G", "1T", "1%", "75%", "100%", "infinity"):
+        assert parse_config({"memory_max": size}).memory_max == size
 
 
 def test_packages_are_split():

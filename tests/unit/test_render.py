@@ -291,3 +291,15 @@ def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state):
     assert (checked.worker_class, checked.threads) == ("gthread", 8)
     asgi = replace(checked, release_worker_class="uvicorn")
     assert (asgi.worker_class, asgi.threads) == ("uvicorn", 1)
+
+
+def test_the_service_slots_are_bounded_by_memory_max_and_tasks_max(demo_state):
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.config import parse_config
+
+    default = render_all(demo_state).service_unit.splitlines()
+    assert "MemoryMax=75%" in default and "TasksMax=4096" in default
+    state = replace(demo_state, config=parse_config({"memory_max": "2G", "tasks_max": 512}))
+    lines = render_all(state).service_unit.splitlines()
+    assert "MemoryMax=2G" in lines and "TasksMax=512" in lines

@@ -60,9 +60,21 @@ def test_requests_latency_status_and_workers_become_prometheus_series():
             f"gunicorn_request_duration_seconds_count{{{u}}} 2",
             "# TYPE statsd_exporter_bad_lines_total counter",
             f"statsd_exporter_bad_lines_total{{{u}}} 2",
+            "# TYPE statsd_exporter_dropped_samples_total counter",
+            f"statsd_exporter_dropped_samples_total{{{u}}} 0",
             "",
         ]
     )
+
+
+def test_series_are_bounded_and_samples_of_new_ones_past_the_bound_counted():
+    module = load()
+    store = module.Store("", "shop/0")
+    store.feed("\n".join(f"flood.{n}:1|c" for n in range(module.MAX_SERIES + 50)).encode())
+    store.feed(b"flood.0:1|c\nflood.new:1|g")  # a known series still counts; a new one does not
+    assert len(store.counters) + len(store.gauges) == module.MAX_SERIES
+    assert store.counters[("flood_0", ())] == 2
+    assert store.render().endswith('statsd_exporter_dropped_samples_total{unit="shop/0"} 51\n')
 
 
 def free_port():

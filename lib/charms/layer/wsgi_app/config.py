@@ -47,6 +47,8 @@ class AppConfig:
     timeout: int = 30
     max_requests: int = 2000
     max_requests_jitter: int = 200
+    memory_max: str = "75%"
+    tasks_max: int = 4096
     log_level: str = "info"
     access_log_format: str = validate.DEFAULT_ACCESS_LOG_FORMAT
     statsd_host: str = ""

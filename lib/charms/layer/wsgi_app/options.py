@@ -193,6 +193,25 @@ OPTIONS: tuple[Option, ...] = (
         "Gunicorn",
     ),
     Option(
+        "memory_max",
+        "string",
+        "75%",
+        "The most memory the application's processes may use together (systemd's MemoryMax= "
+        "of each service slot): a size (512M, 2G), a percentage of the machine's memory (75%) "
+        "or infinity. Past it the kernel's OOM killer stops a worker and gunicorn starts another.",
+        validate.memory_max,
+        "Gunicorn",
+    ),
+    Option(
+        "tasks_max",
+        "int",
+        4096,
+        "The most processes and threads the application may run together (systemd's TasksMax= "
+        "of each service slot), so that a runaway app cannot exhaust the machine's PIDs.",
+        validate.bounded_int(64, 1_000_000),
+        "Gunicorn",
+    ),
+    Option(
         "log_level",
         "string",
         "info",

@@ -107,6 +107,8 @@ def render_service_unit(state: WsgiState) -> str:
         **_common(state),
         "check_socket_template_prefix": state.paths.check_socket_template.removesuffix(".socket"),
         "stop_timeout": GRACEFUL_TIMEOUT + 10,
+        "memory_max": state.config.memory_max,
+        "tasks_max": state.config.tasks_max,
         "sandbox": sandbox_directives(state.paths),
     }
     return _render("gunicorn.service.j2", context)

@@ -297,6 +297,25 @@ def bounded_int(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
+_SIZE = re.compile(r"(?P<number>[1-9][0-9]{0,9})(?P<unit>[KMGT])\Z|(?:[1-9][0-9]?|100)%\Z|infinity\Z")
+_SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+MIN_MEMORY_MAX = 64 << 20  # below this not even gunicorn's master starts
+
+
+def memory_max(value: Any) -> str:
+    """systemd's MemoryMax=: a size with K/M/G/T of at least 64M, 1-100%, or infinity."""
+    size = str(value or "").strip()
+    match = _SIZE.match(size)
+    if match is None:
+        raise ValueError("expected a size such as 512M or 2G, a percentage such as 75%, or infinity")
+    if (
+        match.group("number")
+        and int(match.group("number")) * _SIZE_UNITS[match.group("unit")] < MIN_MEMORY_MAX
+    ):
+        raise ValueError("is below 64M, too little for gunicorn and one worker")
+    return size
+
+
 def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     """A parser for one of ``choices`` (case-insensitive)."""
 
