@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -21,7 +22,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# the charm's environment.looks_secret names (the demo cannot import the charm's code)
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|AUTH|CREDENTIAL|PRIVATE|(?:\A|_)KEY\Z|_DSN\Z")
 SHOWN_PREFIXES = (
     "PORT",
     "WEB_CONCURRENCY",
@@ -39,7 +41,7 @@ SHOWN_PREFIXES = (
 
 
 def redacted(key: str, value: str) -> str:
-    if any(word in key.upper() for word in SECRET_WORDS):
+    if SECRET_NAME.search(key.upper()):
         return "<redacted>" if value else ""
     parts = urlsplit(value) if "://" in value else None
     if parts and parts.password:

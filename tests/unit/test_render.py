@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import ROOT, SECRET
 
-from charms.layer.wsgi_app.environment import app_settings, redact
+from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
 from charms.layer.wsgi_app.render import envquote, render_all
 
 
@@ -177,6 +177,37 @@ def test_redaction_hides_secrets(django_state):
     assert shown["SECRET_KEY"] == "<redacted>"
     assert shown["DATABASE_URL"] == "postgresql://shop_rw:<redacted>@10.0.0.5:5432/shop"
     assert shown["PORT"] == "8000"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "SECRET_KEY",
+        "PGPASSWORD",
+        "SMTP_PASSWORD",
+        "LDAP_BIND_PASSWD",
+        "AWS_SECRET_ACCESS_KEY",
+        "GITHUB_TOKEN",
+        "STRIPE_API_KEY",
+        "SIGNING_KEY",
+        "KEY",
+        "SENTRY_DSN",
+        "BASIC_AUTH",
+        "OAUTH_CLIENT_SECRET",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "JWT_PRIVATE_PEM",
+        "api_token",
+    ],
+)
+def test_the_usual_secret_names_are_redacted(key):
+    assert looks_secret(key)
+    assert redact({key: "hunter2"}) == {key: "<redacted>"}
+
+
+@pytest.mark.parametrize("key", ["PORT", "DATABASE_URL", "MEMCACHE_SERVERS", "KEYBOARD_LAYOUT", "APP_UNIT"])
+def test_other_settings_are_shown(key):
+    assert not looks_secret(key)
+    assert redact({key: "plain"}) == {key: "plain"}
 
 
 def test_mode_constant_for_settings_is_not_world_readable():

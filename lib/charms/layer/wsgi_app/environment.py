@@ -7,6 +7,7 @@ never the charm's own (see :data:`.validate.RESERVED_SETTINGS`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from .integrations import Database, HostPort, SearchServer
@@ -93,16 +94,23 @@ def redact(settings: Mapping[str, str]) -> dict[str, str]:
     """``settings`` fit to show: secrets replaced, and passwords removed from URLs."""
     shown = {}
     for key, value in settings.items():
-        if key in SECRET_SETTINGS or looks_secret(key):
+        if looks_secret(key):
             shown[key] = REDACTED
         else:
             shown[key] = _redact_url_password(value)
     return shown
 
 
+# the usual names of settings that hold secrets: *PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*,
+# *AUTH*, *CREDENTIAL*, *PRIVATE*, *_KEY, *_DSN (files/demo/demo.py repeats it: the demo
+# runs in the app's sandbox, without the charm's code)
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|AUTH|CREDENTIAL|PRIVATE|(?:\A|_)KEY\Z|_DSN\Z")
+
+
 def looks_secret(key: str) -> bool:
-    upper = key.upper()
-    return any(word in upper for word in ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"))
+    """Whether the setting ``key`` holds a secret: the charm's own or a usual secret name.
+    The one test of every place that shows settings (show-settings, logs, status tails)."""
+    return key in SECRET_SETTINGS or bool(_SECRET_NAME.search(key.upper()))
 
 
 def _redact_url_password(value: str) -> str:

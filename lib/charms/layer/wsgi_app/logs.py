@@ -12,7 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
-from .environment import REDACTED, SECRET_SETTINGS, looks_secret
+from .environment import REDACTED, looks_secret
 
 MAX_LINES = 5000
 MAX_OUTPUT = 100_000  # characters: action results are passed on a command line
@@ -45,7 +45,7 @@ def secret_values(*sources: Mapping[str, str]) -> list[str]:
     found: set[str] = set()
     for settings in sources:
         for key, value in settings.items():
-            if key in SECRET_SETTINGS or looks_secret(key):
+            if looks_secret(key):
                 found.update(_forms(value))
             for match in _URL_PASSWORD.finditer(value):
                 found.update(_forms(match.group("password")))
