@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 import stat
@@ -334,3 +335,67 @@ def test_the_service_slots_are_bounded_by_memory_max_and_tasks_max(demo_state):
     state = replace(demo_state, config=parse_config({"memory_max": "2G", "tasks_max": 512}))
     lines = render_all(state).service_unit.splitlines()
     assert "MemoryMax=2G" in lines and "TasksMax=512" in lines
+
+
+HOSTILE = '\'"\\\n__import__("os").system("id")  # """ \'\'\' {{ 7*7 }} %(h)s $HOME `id` \x00\u202e'
+
+
+def _shape(tree: ast.AST) -> str:
+    """The syntax tree with every literal blanked: what the file does, whatever it holds."""
+
+    class Blank(ast.NodeTransformer):
+        def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+            return ast.Constant(value=type(node.value).__name__)
+
+    return ast.dump(Blank().visit(copy.deepcopy(tree)))
+
+
+def _literals(tree: ast.Module) -> dict[str, object]:
+    """Top-level ``NAME = <literal>`` assignments."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node.value.value
+    return found
+
+
+def test_hostile_config_and_relation_values_are_only_ever_literals_in_gunicorn_conf(demo_state):
+    """Every string field that comes from config or relation data holds code-like text;
+    the rendered gunicorn.conf.py must do exactly what a benign one does (same syntax
+    tree, literals aside) and hold each hostile value as one literal, unchanged."""
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.integrations import Integrations
+
+    def state(text: str, number: int):
+        config = replace(
+            demo_state.config,
+            access_log_format=f"a{text}",
+            log_level=f"l{text}",
+            statsd_host=f"s{text}",
+            worker_class="uvicorn",
+            workers=number,
+            threads=number,
+            timeout=number,
+            max_requests=number,
+            max_requests_jitter=number,
+        )
+        return replace(
+            demo_state,
+            app_name=f"n{text}",
+            unit_name=f"u{text}/0",
+            config=config,
+            integrations=Integrations(proxies=(f"p{text}",)),
+        )
+
+    benign = ast.parse(render_all(state("x", 3)).gunicorn_conf)
+    hostile = ast.parse(render_all(state(HOSTILE, 2**63)).gunicorn_conf)
+    assert _shape(hostile) == _shape(benign)
+    values = _literals(hostile)
+    assert values["access_log_format"] == f"a{HOSTILE}"
+    assert values["loglevel"] == f"l{HOSTILE}"
+    assert str(values["forwarded_allow_ips"]).startswith(f"p{HOSTILE},")  # and its ::ffff: form
+    assert values["statsd_host"] == f"s{HOSTILE}"
+    assert values["workers"] == values["timeout"] == values["max_requests"] == 2**63
