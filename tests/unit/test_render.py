@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, SECRET
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
-from charms.layer.wsgi_app.render import envquote, render_all
+from charms.layer.wsgi_app.render import envquote, render_all, unit_arg, unit_value
 
 
 def directives(unit_text):
@@ -32,7 +32,7 @@ def test_demo_service_unit(demo_state):
     assert unit["User"] == ["wsgi-app"] and unit["Group"] == ["wsgi-app"]
     assert unit["EnvironmentFile"] == ["/etc/wsgi-app/settings.env"]
     assert unit["ExecStart"] == [
-        "/etc/wsgi-app/slots/%i/venv/bin/python -m gunicorn --config /etc/wsgi-app/gunicorn.conf.py"
+        '/etc/wsgi-app/slots/%i/venv/bin/python -m gunicorn --config "/etc/wsgi-app/gunicorn.conf.py"'
     ]
     assert unit["WorkingDirectory"] == ["/etc/wsgi-app/slots/%i/app"]
     assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
@@ -384,7 +384,6 @@ def test_hostile_config_and_relation_values_are_only_ever_literals_in_gunicorn_c
         )
         return replace(
             demo_state,
-            app_name=f"n{text}",
             unit_name=f"u{text}/0",
             config=config,
             integrations=Integrations(proxies=(f"p{text}",)),
@@ -399,3 +398,25 @@ def test_hostile_config_and_relation_values_are_only_ever_literals_in_gunicorn_c
     assert str(values["forwarded_allow_ips"]).startswith(f"p{HOSTILE},")  # and its ::ffff: form
     assert values["statsd_host"] == f"s{HOSTILE}"
     assert values["workers"] == values["timeout"] == values["max_requests"] == 2**63
+
+
+def test_unit_values_cannot_end_the_line_expand_or_split():
+    assert unit_value("a%i\\b\nExecStartPre=/bin/sh\x7f") == "a%%i\\\\b\\x0aExecStartPre=/bin/sh\\x7f"
+    assert unit_value("75%", specifiers=False) == "75%"
+    assert unit_arg('x" --evil $HOME %n') == '"x\\" --evil $$HOME %%n"'
+
+
+def test_hostile_config_and_relation_values_add_no_line_to_any_unit(demo_state):
+    """The unit files rendered from hostile values have the same lines and directives as
+    benign ones: a value can change what a directive says, never add one."""
+    from dataclasses import replace
+
+    def units(text: str) -> list[str]:
+        config = replace(demo_state.config, statsd_host=f"s{text}", memory_max=f"1G{text}", metrics_port=9102)
+        files = render_all(replace(demo_state, unit_name=f"u{text}/0", config=config))
+        return [files.service_unit, files.check_socket_unit, files.socket_unit("a"), files.metrics_unit]
+
+    for benign, hostile in zip(units("x"), units(HOSTILE), strict=True):
+        assert len(hostile.splitlines()) == len(benign.splitlines())
+        assert list(directives(hostile)) == list(directives(benign))
+        assert all(len(values) == len(directives(benign)[key]) for key, values in directives(hostile).items())

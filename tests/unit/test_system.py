@@ -88,3 +88,13 @@ def test_prepare_raises_before_it_touches_anything(monkeypatch, tmp_path):
         "the application name 'www-data' is taken on this machine (the machine has a user 'www-data'):"
         " deploy the charm under another name"
     )
+
+
+@pytest.mark.parametrize("name", ["Shop", "a b", "shop/0", "shop%i", "-shop", "shop-1", "x\ny", ""])
+def test_paths_take_only_juju_application_names(name):
+    with pytest.raises(ValueError, match="not a Juju application name"):
+        Paths.for_app(name)
+
+
+def test_juju_application_names_make_paths():
+    assert Paths.for_app("shop-eu1").service_template == "shop-eu1@.service"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# Juju's application names: what every path, user and unit name here is made of, so none
+# of them holds a space, a quote, a '%' or a '/' (the unit templates rely on it)
+APP_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Paths:
         etc: Path = Path("/etc"),
         systemd: Path = Path("/etc/systemd/system"),
     ) -> Paths:
+        if not APP_NAME.fullmatch(name):
+            raise ValueError(f"not a Juju application name: {name!r}")
         return cls(name=name, root=root / name, etc=etc / name, systemd=systemd)
 
     # service and user share the application's name

@@ -59,13 +59,37 @@ def envquote(value: str) -> str:
     return "".join(out)
 
 
+def unit_value(value: object, specifiers: bool = True) -> str:
+    """A value in a systemd unit file: no character of it can end the line or be read as
+    something else. Control characters become ``\\xNN`` escapes, backslashes are
+    doubled, and in settings that expand specifiers (most; not ``MemoryMax=`` and the
+    like: ``specifiers=False``) ``%`` becomes ``%%``."""
+    out = []
+    for char in str(value):
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "%" and specifiers:
+            out.append("%%")
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def unit_arg(value: object) -> str:
+    """One argument of an ``Exec*=`` line: :func:`unit_value` in double quotes, with
+    quotes and ``$`` (environment expansion) escaped, so it stays one argument."""
+    return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
+
+
 def _render(template: str, context: Mapping[str, Any]) -> str:
     text = render(
         source=template,
         target=None,
         context=dict(context),
         templates_dir=str(TEMPLATES),
-        filters={"envquote": envquote, "pyrepr": repr},
+        filters={"envquote": envquote, "pyrepr": repr, "unit": unit_value, "unit_arg": unit_arg},
     )
     text = str(text)
     return text if text.endswith("\n") else text + "\n"
