@@ -60,3 +60,21 @@ def test_the_import_check_fails_on_what_is_not_callable(tmp_path):
         [sys.executable, "-c", IMPORT_CHECK, "mod:app"], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode != 0 and "mod:app is not callable" in result.stderr
+
+
+def test_app_output_in_a_status_line_has_the_apps_secrets_redacted():
+    from charms.layer.wsgi_app.deploy import shown
+
+    settings = {
+        "DATABASE_URL": "postgresql://shop:pg-pass-1234@10.0.0.5/shop",
+        "STRIPE_API_KEY": "sk_live_abcdef123456",
+        "GREETING": "hello there",
+    }
+    output = (
+        "connecting to postgresql://shop:pg-pass-1234@10.0.0.5/shop | "
+        "stripe said no to sk_live_abcdef123456 | hello there"
+    )
+    assert shown(output, settings) == (
+        "connecting to postgresql://shop:<redacted>@10.0.0.5/shop | "
+        "stripe said no to <redacted> | hello there"
+    )

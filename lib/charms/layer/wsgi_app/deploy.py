@@ -24,6 +24,7 @@ from . import apply, asgi, entrypoint, git_ssh, health, metrics, python_env, rel
 from .apply import Action, Applied
 from .commands import CommandFailed, RunAs, run
 from .environment import app_settings
+from .logs import redact_text, secret_values
 from .paths import Paths
 from .releases import Release
 from .render import render_all, uvicorn_worker_code
@@ -305,8 +306,14 @@ def check_import(release: Release, app_dir: Path, settings: dict[str, str], acco
             timeout=120,
         )
     except CommandFailed as error:
-        raise DeployError(f"{release.wsgi_app} does not import: {error.tail(1)}") from None
+        raise DeployError(f"{release.wsgi_app} does not import: {shown(error.tail(1), settings)}") from None
     return asgi.reported_asgi(output)
+
+
+def shown(output: str, settings: dict[str, str]) -> str:
+    """App output fit for a status line and the log: the app's secrets (a migration that
+    prints its DATABASE_URL...) redacted."""
+    return redact_text(output, secret_values(settings))
 
 
 def run_release_command(
@@ -322,7 +329,7 @@ def run_release_command(
             timeout=RELEASE_COMMAND_TIMEOUT,
         )
     except CommandFailed as error:
-        raise DeployError(f"release_command failed: {error.tail(3)}") from None
+        raise DeployError(f"release_command failed: {shown(error.tail(3), settings)}") from None
 
 
 def converge(state: WsgiState, live: Release) -> Applied:
