@@ -104,6 +104,11 @@ def test_deploy_key_clones_the_private_repo(deployed: LocalModel, git_server: Gi
     assert secret_line not in deployed.cli("debug-log", "--replay").stdout
     assert secret_line not in str(deployed.action("show-settings"))
     assert secret_line not in deployed.sh("ps -eo args")
+    # the running app cannot see the key nor the mirror (InaccessiblePaths= of its sandbox)
+    pid = deployed.main_pid()
+    inside = deployed.sh(f"nsenter -t {pid} -m ls -A /srv/{APP}/.ssh /srv/{APP}/repo.git; true")
+    assert "deploy_key" not in inside and "HEAD" not in inside, inside
+    assert "deploy_key" in deployed.sh(f"ls -A /srv/{APP}/.ssh")  # the charm's fetches still have it
 
 
 def test_an_unpinned_host_key_is_refused(deployed: LocalModel, git_server: GitServer) -> None:

@@ -44,6 +44,7 @@ def test_demo_service_unit(demo_state):
     assert unit["RuntimeDirectory"] == ["wsgi-app/%i"]
     assert "WSGI_APP_SLOT=%i" in unit["Environment"][0].split()
     assert unit["ReadWritePaths"] == ["/srv/wsgi-app/data"]
+    assert unit["InaccessiblePaths"] == ["-/srv/wsgi-app/.ssh -/srv/wsgi-app/repo.git"]
     assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
     assert SECRET not in render_all(demo_state).service_unit
 

@@ -97,6 +97,11 @@ class Paths:
         return self.root / "repo.git"
 
     @property
+    def ssh_dir(self) -> Path:
+        """The app user's ``~/.ssh``: the deploy key and pinned host keys (see :mod:`.git_ssh`)."""
+        return self.root / ".ssh"
+
+    @property
     def cache(self) -> Path:
         return self.root / ".cache"
 

@@ -1,8 +1,9 @@
 """systemd sandboxing for the gunicorn service: what the application may touch.
 
 The application runs as its own unprivileged user and may write only to its data
-directory and its runtime directory (gunicorn's worker heartbeat files). Everything
-else is read-only or hidden, which is what `systemd-analyze security` scores.
+directory and its runtime directory (gunicorn's worker heartbeat files). The deploy key
+and the git mirror are hidden from it; everything else is read-only or hidden, which is
+what `systemd-analyze security` scores.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ def sandbox_directives(paths: Paths) -> list[str]:
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         f"ReadWritePaths={paths.data}",
+        # the deploy key and the git mirror are the charm's, for fetching: not the app's
+        f"InaccessiblePaths=-{paths.ssh_dir} -{paths.mirror}",
         "ProtectHome=yes",
         "PrivateTmp=yes",
         "PrivateDevices=yes",
