@@ -45,7 +45,9 @@ def test_a_name_nothing_uses_is_free(machine):
 
 
 def test_the_charms_own_user_from_an_earlier_hook_is_free(machine):
-    machine.users["shop"] = SimpleNamespace(pw_gecos=system.user_comment("shop"))
+    machine.users["shop"] = SimpleNamespace(
+        pw_gecos=system.user_comment("shop") + ",,,"
+    )  # as adduser writes it
     machine.groups["shop"] = object()
     machine.paths("shop").etc.mkdir(parents=True)
     assert taken(machine, "shop") == ""

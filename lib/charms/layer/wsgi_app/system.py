@@ -52,7 +52,8 @@ def name_taken(
     """
     user = _lookup(users, paths.user)
     if user is not None:
-        return "" if user.pw_gecos == user_comment(paths.name) else f"the machine has a user {paths.user!r}"
+        ours = user.pw_gecos.split(",")[0] == user_comment(paths.name)  # adduser appends ",,,"
+        return "" if ours else f"the machine has a user {paths.user!r}"
     if _lookup(groups, paths.user) is not None:
         return f"the machine has a group {paths.user!r}"
     for directory in (paths.etc, paths.root):
