@@ -21,6 +21,7 @@ STATUS = re.compile(r"(?P<base>.+)\.status\.(?P<code>\d{3})\Z")
 # anything on the machine, the application included, may send datagrams: the series kept
 # are bounded, and datagrams for a new series past the bound are counted, not kept
 MAX_SERIES = 2000
+KINDS = ("c", "g", "ms", "h")  # counter, gauge, timer (ms), histogram (s)
 
 
 def metric_name(name):
@@ -82,7 +83,7 @@ class Store:
 
     def record(self, key, value, kind, rate):
         number = float(value)
-        if kind not in ("c", "g", "ms", "h"):
+        if kind not in KINDS:
             raise ValueError(kind)
         with self.lock:
             if self._full(key):
@@ -94,7 +95,7 @@ class Store:
                     self.gauges[key] += number
                 else:
                     self.gauges[key] = number
-            elif kind in ("ms", "h"):
+            else:  # "ms" or "h", checked above
                 seconds = number / 1000.0 if kind == "ms" else number
                 series = self.histograms.setdefault(key, [0] * len(BUCKETS) + [0.0, 0])
                 for index, bound in enumerate(BUCKETS):
@@ -102,8 +103,6 @@ class Store:
                         series[index] += 1
                 series[-2] += seconds
                 series[-1] += 1
-            else:
-                raise ValueError(kind)
 
     def labels(self, labels, extra=()):
         pairs = (("unit", self.unit), *labels, *extra)
