@@ -106,7 +106,10 @@ def test_deploy_key_clones_the_private_repo(deployed: LocalModel, git_server: Gi
     assert secret_line not in deployed.sh("ps -eo args")
     # the running app cannot see the key nor the mirror (InaccessiblePaths= of its sandbox)
     pid = deployed.main_pid()
-    inside = deployed.sh(f"nsenter -t {pid} -m ls -A /srv/{APP}/.ssh /srv/{APP}/repo.git; true")
+    inside = deployed.sh(
+        f"nsenter -t {pid} -m ls -A /srv/{APP} /srv/{APP}/.ssh /srv/{APP}/repo.git 2>&1; true"
+    )
+    assert "releases" in inside, inside  # nsenter did list the app's tree as the app sees it
     assert "deploy_key" not in inside and "HEAD" not in inside, inside
     assert "deploy_key" in deployed.sh(f"ls -A /srv/{APP}/.ssh")  # the charm's fetches still have it
 
