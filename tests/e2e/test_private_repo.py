@@ -98,8 +98,9 @@ def test_deploy_key_clones_the_private_repo(deployed: LocalModel, git_server: Gi
     assert unit["workload-status"] == "active", unit
     assert unit["message"].startswith("serving private ("), unit
     assert http_get(f"{URL}/").body == "private app\n"
-    listing = deployed.sh(f"stat -c '%a %U' /srv/{APP}/.ssh /srv/{APP}/.ssh/deploy_key").split("\n")
-    assert listing[:2] == ["700 wsgi-app", "600 wsgi-app"], listing
+    # root's, readable by the app's group: the app user cannot swap the directory for a link
+    listing = deployed.sh(f"stat -c '%a %U %G' /srv/{APP}/.ssh /srv/{APP}/.ssh/deploy_key").split("\n")
+    assert listing[:2] == [f"750 root {APP}", f"640 root {APP}"], listing
     secret_line = git_server.key.read_text().splitlines()[1]
     assert secret_line not in deployed.cli("debug-log", "--replay").stdout
     assert secret_line not in str(deployed.action("show-settings"))

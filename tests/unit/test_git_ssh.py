@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import shlex
 import stat
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from charms.layer.wsgi_app import git_ssh
-from charms.layer.wsgi_app.commands import RunAs
 from charms.layer.wsgi_app.config import ConfigError, parse_config
+from charms.layer.wsgi_app.ownership import TreeError
+from charms.layer.wsgi_app.paths import Paths
 from charms.layer.wsgi_app.validate import is_ssh_url, known_hosts, ssh_private_key
 
 KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
@@ -73,19 +73,40 @@ def test_key_needs_an_ssh_repo_and_pinned_hosts() -> None:
     assert KEY.splitlines()[1] not in repr(config)
 
 
+def _paths(tmp_path: Path) -> Paths:
+    paths = Paths.for_app("root", root=tmp_path)  # a name whose group exists: root's
+    paths.root.mkdir()
+    return paths
+
+
 def test_files_and_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(git_ssh.system, "install_packages", lambda packages: None)
-    run_as = RunAs(user=getpass.getuser(), home=tmp_path)
+    paths = _paths(tmp_path)
     config = parse_config({"deploy_key": KEY, "known_hosts": HOSTS, "app_repo": SSH_REPO})
-    env = git_ssh.git_ssh_environment(config, run_as)
-    key_file = tmp_path / ".ssh" / "deploy_key"
+    env = git_ssh.git_ssh_environment(config, paths)
+    key_file = paths.ssh_dir / "deploy_key"
     assert key_file.read_text() == KEY
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / ".ssh").stat().st_mode) == 0o700
+    # root's, readable by the app's group (ssh checks modes only of keys its user owns)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o640 and key_file.stat().st_uid == 0
+    assert stat.S_IMODE(paths.ssh_dir.stat().st_mode) == 0o750 and paths.ssh_dir.stat().st_uid == 0
     command = shlex.split(env["GIT_SSH_COMMAND"])
     assert command[:1] == ["ssh"] and "StrictHostKeyChecking=yes" in command and "BatchMode=yes" in command
-    assert f"UserKnownHostsFile={tmp_path / '.ssh' / 'known_hosts'}" in command
+    assert f"UserKnownHostsFile={paths.ssh_dir / 'known_hosts'}" in command
     assert command[command.index("-i") + 1] == str(key_file)
     # back to https: the key is removed
-    assert git_ssh.git_ssh_environment(parse_config({"app_repo": "https://example.org/x.git"}), run_as) == {}
+    assert git_ssh.git_ssh_environment(parse_config({"app_repo": "https://example.org/x.git"}), paths) == {}
     assert not key_file.exists()
+
+
+def test_an_ssh_dir_swapped_for_a_link_is_refused_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(git_ssh.system, "install_packages", lambda packages: None)
+    paths = _paths(tmp_path)
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir(mode=0o755)
+    paths.ssh_dir.symlink_to(elsewhere)
+    config = parse_config({"deploy_key": KEY, "known_hosts": HOSTS, "app_repo": SSH_REPO})
+    with pytest.raises(TreeError, match="not a directory the charm made"):
+        git_ssh.git_ssh_environment(config, paths)
+    assert list(elsewhere.iterdir()) == [] and stat.S_IMODE(elsewhere.stat().st_mode) == 0o755

@@ -4,29 +4,59 @@ from __future__ import annotations
 
 import io
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from charms.layer.wsgi_app.commands import CommandFailed
-from charms.layer.wsgi_app.source import SourceError, checked_members, repo_label
+from charms.layer.wsgi_app.source import SourceError, checked_members, links_stay_inside, repo_label
 
 
-def archive(*entries: tuple[str, bytes]) -> tarfile.TarFile:
+def archive(*entries: tuple[str, bytes] | tuple[str, bytes, str]) -> tarfile.TarFile:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, kind in entries:
+        for name, kind, *target in entries:
             info = tarfile.TarInfo(name)
             info.type = kind
             if kind == tarfile.SYMTYPE:
-                info.linkname = "/etc"
+                info.linkname = target[0] if target else "app"
             tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
     buffer.seek(0)
     return tarfile.open(fileobj=buffer)
 
 
 def test_an_ordinary_tree_is_kept() -> None:
-    tar = archive(("app", tarfile.DIRTYPE), ("app/app.py", tarfile.REGTYPE), ("link", tarfile.SYMTYPE))
-    assert [m.name for m in checked_members(tar)] == ["app", "app/app.py", "link"]
+    tar = archive(
+        ("app", tarfile.DIRTYPE),
+        ("app/app.py", tarfile.REGTYPE),
+        ("link", tarfile.SYMTYPE),
+        ("app/up", tarfile.SYMTYPE, "../link"),
+        ("app/here", tarfile.SYMTYPE, "./app.py"),
+    )
+    assert [m.name for m in checked_members(tar)] == ["app", "app/app.py", "link", "app/up", "app/here"]
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("shadow", "/etc/shadow"), ("up", ".."), ("app/up", "../../x"), ("app/x", "sub/../../../etc")],
+)
+def test_links_out_of_the_tree_are_refused(name: str, target: str) -> None:
+    with pytest.raises(SourceError, match="symlink pointing outside"):
+        checked_members(archive(("app", tarfile.DIRTYPE), (name, tarfile.SYMTYPE, target)))
+
+
+def test_a_link_that_leaves_through_another_link_is_refused_on_disk(tmp_path: Path) -> None:
+    """Text alone cannot tell: ``c -> .`` then ``x -> c/../secret`` reads as ``secret``
+    but resolves to the directory above the tree."""
+    tree = tmp_path / "app"
+    tree.mkdir()
+    (tmp_path / "secret").write_text("outside")
+    (tree / "c").symlink_to(".")
+    (tree / "inner").symlink_to("c")
+    links_stay_inside(tree)
+    (tree / "x").symlink_to("c/../secret")
+    with pytest.raises(SourceError, match="'x'"):
+        links_stay_inside(tree)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +66,7 @@ def test_an_ordinary_tree_is_kept() -> None:
         [("/etc/passwd", tarfile.REGTYPE)],
         [("a/../../x", tarfile.REGTYPE)],
         [("dev", tarfile.CHRTYPE)],
-        [("etc", tarfile.SYMTYPE), ("etc/cron.d/x", tarfile.REGTYPE)],
+        [("etc", tarfile.SYMTYPE, "app"), ("etc/cron.d/x", tarfile.REGTYPE)],
     ],
     ids=["parent", "absolute", "nested-parent", "device", "below-symlink"],
 )

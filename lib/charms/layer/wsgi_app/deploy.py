@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import apply, asgi, entrypoint, git_ssh, health, metrics, python_env, releases, source, system
+from . import (
+    apply,
+    asgi,
+    entrypoint,
+    git_ssh,
+    health,
+    metrics,
+    ownership,
+    python_env,
+    releases,
+    source,
+    system,
+)
 from .apply import Action, Applied
-from .commands import CommandFailed, RunAs, run
+from .commands import CommandFailed, RunAs
+from .confined import Sandbox
 from .environment import app_settings
 from .logs import redact_text, secret_values
 from .paths import Paths
@@ -44,6 +56,7 @@ IMPORT_CHECK = (
     f"print({asgi.REPORT_PREFIX!r} + ('ASGI' if asgi else 'WSGI'))\n"
 )
 RELEASE_COMMAND_TIMEOUT = 1800
+IMPORT_CHECK_TIMEOUT = 120
 
 
 class DeployError(RuntimeError):
@@ -115,6 +128,12 @@ def run_as(state: WsgiState) -> RunAs:
     return RunAs(user=state.paths.user, home=state.paths.root)
 
 
+def sandbox(state: WsgiState) -> Sandbox:
+    """Where the application's code runs at build time: confined like the service."""
+    config = state.config
+    return Sandbox(state.paths, run_as(state), config.memory_max, config.tasks_max)
+
+
 def prepare(paths: Paths) -> None:
     """Packages, user and directories the application needs, and the charm's uvicorn
     worker module (idempotent); raises :class:`NameTaken` before touching anything when
@@ -135,6 +154,13 @@ def prepare(paths: Paths) -> None:
 
 def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
     """Make the unit serve ``state``; ``build`` asks for the source to be fetched again."""
+    try:
+        return _reconcile(state, demo_dir=demo_dir, leader=leader, build=build, report=report)
+    except ownership.TreeError as error:  # the tree is not what the charm made: never retried
+        raise DeployError(str(error)) from None
+
+
+def _reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
     paths = state.paths
     prepare(paths)
     serving = releases.current(paths)
@@ -173,7 +199,7 @@ def build_release(
     if config.app_repo:
         report(f"fetching {source.repo_label(config.app_repo)}")
         try:
-            ssh_env = git_ssh.git_ssh_environment(config, account)
+            ssh_env = git_ssh.git_ssh_environment(config, paths)
             revision = source.fetch(config.app_repo, config.app_ref, paths.mirror, account, env=ssh_env)
         except source.SourceError as error:
             raise FetchError(str(error)) from None
@@ -213,9 +239,7 @@ def _assemble(
 ) -> Release:
     paths, config, account = state.paths, state.config, run_as(state)
     app_dir = directory / "app"
-    directory.mkdir(parents=True)
-    owner = paths.releases.stat()
-    os.chown(directory, owner.st_uid, owner.st_gid)
+    ownership.ensure_dir(directory, 0, account.ids[1], ownership.ROOT_MODE)
     source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
     if config.apt_packages:
         report("installing apt packages")
@@ -245,7 +269,7 @@ def _assemble(
     release = checked_release(state, release, directory, settings)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
-        run_release_command(config.release_command, release, app_dir, settings, account)
+        run_release_command(config.release_command, release, app_dir, settings, sandbox(state))
     return release
 
 
@@ -266,7 +290,8 @@ def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str)
     config, paths = state.config, state.paths
     venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class)
     try:
-        return python_env.ensure(venv_plan, paths.venvs, run_as(state), paths.cache)
+        workspace = paths.builds / release_id
+        return python_env.ensure(venv_plan, paths.venvs, sandbox(state), app_dir, workspace)
     except python_env.VenvError as error:
         raise DeployError(str(error)) from None
 
@@ -275,9 +300,9 @@ def checked_release(state: WsgiState, release: Release, directory: Path, setting
     """``release``, written and its entry point imported, with the worker class the imported
     callable needs: when that is not the one the source suggested, the venv is built again
     for it and the import checked once more."""
-    app_dir, account = directory / "app", run_as(state)
+    app_dir, confined = directory / "app", sandbox(state)
     releases.write(directory, release)
-    speaks_asgi = check_import(release, app_dir, settings, account)
+    speaks_asgi = check_import(release, app_dir, settings, confined)
     worker_class = asgi.choose(state.config.worker_class, speaks_asgi)
     try:
         asgi.refuse_mismatch(worker_class, speaks_asgi, release.wsgi_app)
@@ -288,22 +313,22 @@ def checked_release(state: WsgiState, release: Release, directory: Path, setting
     venv = install(state, app_dir, release.id, worker_class)
     release = replace(release, venv=str(venv), worker_class=worker_class)
     releases.write(directory, release)
-    check_import(release, app_dir, settings, account)
+    check_import(release, app_dir, settings, confined)
     return release
 
 
-def check_import(release: Release, app_dir: Path, settings: dict[str, str], account: RunAs) -> bool:
-    """Import the entry point in the new venv, as the app user, before anything switches;
-    whether it is an ASGI application."""
+def check_import(release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox) -> bool:
+    """Import the entry point in the new venv, as the app user and confined, before
+    anything switches; whether it is an ASGI application."""
     python = str(Path(release.venv) / "bin" / "python")
     try:
-        output = run(
+        output = confined.run(
             "import check",
             [python, "-c", IMPORT_CHECK, release.wsgi_app],
-            run_as=account,
             cwd=app_dir,
+            writable=(confined.paths.data,),
             env=app_env(release, app_dir, settings),
-            timeout=120,
+            timeout=IMPORT_CHECK_TIMEOUT,
         )
     except CommandFailed as error:
         raise DeployError(f"{release.wsgi_app} does not import: {shown(error.tail(1), settings)}") from None
@@ -317,14 +342,16 @@ def shown(output: str, settings: dict[str, str]) -> str:
 
 
 def run_release_command(
-    command: str, release: Release, app_dir: Path, settings: dict[str, str], account: RunAs
+    command: str, release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox
 ) -> None:
+    """``release_command`` (migrations...), confined like the service: when it ends or
+    times out, nothing it started is left running."""
     try:
-        run(
+        confined.run(
             "release_command",
             ["/bin/sh", "-c", command],
-            run_as=account,
             cwd=app_dir,
+            writable=(confined.paths.data,),
             env=app_env(release, app_dir, settings),
             timeout=RELEASE_COMMAND_TIMEOUT,
         )
@@ -350,7 +377,10 @@ def converge(state: WsgiState, live: Release) -> Applied:
 def rollback(state: WsgiState, report: Report) -> Outcome:
     """Serve the previous release again (the ``rollback`` action)."""
     paths = state.paths
-    serving, target = releases.current(paths), releases.previous(paths)
+    try:
+        serving, target = releases.current(paths), releases.previous(paths)
+    except ownership.TreeError as error:
+        raise DeployError(str(error)) from None
     if target is None or serving is None:
         raise DeployError("no previous release to roll back to")
     report(f"rolling back from {serving.version} to {target.version}")

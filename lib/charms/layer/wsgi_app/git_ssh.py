@@ -1,48 +1,43 @@
 """SSH for git: the deploy key and pinned host keys a private ``app_repo`` is cloned with.
 
-The key lives in the application user's ``~/.ssh`` (0700), as a 0600 file that user
-owns, because ssh refuses keys others can read; host keys are always checked strictly
-against ``known_hosts`` from the config, never learnt on first use.
+The key lives in the application user's ``~/.ssh``, which root owns (``root:<app>``, 0750)
+so that the user cannot swap it for a link to somewhere root would then write; the key
+is ``root:<app>`` 0640 (ssh checks the modes only of keys its user owns). Host keys are
+always checked strictly against ``known_hosts`` from the config, never learnt on first use.
 """
 
 from __future__ import annotations
 
+import grp
 import os
-import pwd
 import shlex
-from pathlib import Path
 
-from . import system
-from .commands import RunAs
+from . import ownership, system
 from .config import AppConfig
+from .paths import Paths
 from .validate import is_ssh_url
 from .writes import write_atomically
 
 SSH_PACKAGES = ("openssh-client",)
 
 
-def ssh_dir(run_as: RunAs) -> Path:
-    return run_as.home / ".ssh"
-
-
-def git_ssh_environment(config: AppConfig, run_as: RunAs) -> dict[str, str]:
+def git_ssh_environment(config: AppConfig, paths: Paths) -> dict[str, str]:
     """Write (or remove) the key files; the ``GIT_SSH_COMMAND`` git must use."""
-    directory = ssh_dir(run_as)
+    directory = paths.ssh_dir
     key_file, hosts_file = directory / "deploy_key", directory / "known_hosts"
     if not is_ssh_url(config.app_repo):
-        key_file.unlink(missing_ok=True)
+        if os.path.isdir(directory) and not os.path.islink(directory):
+            key_file.unlink(missing_ok=True)
         return {}
     system.install_packages(SSH_PACKAGES)
-    uid, gid = pwd.getpwnam(run_as.user).pw_uid, pwd.getpwnam(run_as.user).pw_gid
-    directory.mkdir(mode=0o700, exist_ok=True)
-    os.chown(directory, uid, gid)
-    directory.chmod(0o700)
+    gid = grp.getgrnam(paths.user).gr_gid
+    ownership.ensure_dir(directory, 0, gid, ownership.ROOT_MODE)
     command = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
     if config.known_hosts:
-        write_atomically(hosts_file, config.known_hosts, 0o644, uid=uid, gid=gid)
+        write_atomically(hosts_file, config.known_hosts, 0o644, uid=0, gid=gid)
         command += ["-o", f"UserKnownHostsFile={hosts_file}", "-o", "GlobalKnownHostsFile=/dev/null"]
     if config.deploy_key:
-        write_atomically(key_file, config.deploy_key, 0o600, uid=uid, gid=gid)
+        write_atomically(key_file, config.deploy_key, 0o640, uid=0, gid=gid)
         command += ["-i", str(key_file), "-o", "IdentitiesOnly=yes"]
     else:
         key_file.unlink(missing_ok=True)

@@ -15,6 +15,9 @@ APP_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*")
 class Paths:
     """The file layout of one application, all derived from its Juju application name.
 
+    Root owns the tree; the application user owns only ``data``, ``.cache`` and the git
+    mirror (see :mod:`.ownership`).
+
     ``root/current`` is a symlink to one of ``root/releases/<id>``; each release holds
     ``app/`` (the code), ``venv`` (a symlink into ``root/venvs``) and ``release.json``.
     Switching ``current`` therefore switches code, virtualenv and entry point at once.
@@ -93,12 +96,18 @@ class Paths:
         return self.root / "venvs"
 
     @property
+    def builds(self) -> Path:
+        """``build/<release>``: a copy of a release the app user's pip may build in."""
+        return self.root / "build"
+
+    @property
     def mirror(self) -> Path:
         return self.root / "repo.git"
 
     @property
     def ssh_dir(self) -> Path:
-        """The app user's ``~/.ssh``: the deploy key and pinned host keys (see :mod:`.git_ssh`)."""
+        """The app user's ``~/.ssh`` (root-owned): the deploy key and pinned host keys
+        (see :mod:`.git_ssh`)."""
         return self.root / ".ssh"
 
     @property

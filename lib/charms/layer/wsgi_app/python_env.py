@@ -15,7 +15,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .commands import CommandFailed, RunAs, run
+from . import ownership
+from .commands import CommandFailed
+from .confined import Sandbox
 
 # 27 is the first whose gthread worker, when it stops, answers requests on kept-alive
 # connections (with "Connection: close") instead of dropping them: the handover needs it.
@@ -67,37 +69,62 @@ def plan(
     )
 
 
-def ensure(venv_plan: VenvPlan, venvs: Path, run_as: RunAs, cache: Path) -> Path:
-    """The venv for ``venv_plan``, building it if it does not exist yet."""
+def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, workspace: Path) -> Path:
+    """The venv for ``venv_plan``, building it if it does not exist yet.
+
+    pip runs confined (see :mod:`.confined`), as the application user, writing only the
+    new venv, its cache and ``workspace``: a copy of ``app_dir`` it may build the project
+    in (``app_dir`` itself is root's). The finished venv is made root's before it is used.
+    """
     venv = venvs / venv_plan.key
     if (venv / "bin" / "python").exists():
         return venv
     building = venvs / f".{venv_plan.key}.building"
-    if building.exists():
-        shutil.rmtree(building)
-    env = {"PIP_CACHE_DIR": str(cache / "pip"), "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    uid, gid = sandbox.account.ids
+    ownership.new_app_dir(building, uid, gid)
     try:
-        run("create the virtualenv", [sys_python(), "-m", "venv", str(building)], run_as=run_as)
-        pip = [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        _copy_for_build(app_dir, workspace, uid, gid)
+        sandbox.run(
+            "create the virtualenv",
+            [sys_python(), "-m", "venv", str(building)],
+            cwd=workspace,
+            writable=(building,),
+            timeout=PIP_TIMEOUT,
+        )
         args: list[str] = list(venv_plan.extra)
         if venv_plan.requirements_file is not None:
-            args += ["-r", str(venv_plan.requirements_file)]
+            args += ["-r", str(venv_plan.requirements_file.relative_to(app_dir))]
         if venv_plan.project_dir is not None:
-            args.append(str(venv_plan.project_dir))
-        run(
+            args.append(".")
+        sandbox.run(
             "pip install",
-            [*pip, *args],
-            run_as=run_as,
-            env=env,
+            [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", *args],
+            cwd=workspace,
+            writable=(building, sandbox.paths.cache, workspace),
+            env={
+                "PIP_CACHE_DIR": str(sandbox.paths.cache / "pip"),
+                "PIP_NO_INPUT": "1",
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "XDG_CACHE_HOME": str(sandbox.paths.cache),
+            },
             timeout=PIP_TIMEOUT,
-            cwd=venv_plan.project_dir
-            or (venv_plan.requirements_file.parent if venv_plan.requirements_file else None),
         )
+        ownership.freeze(building, uid)
     except CommandFailed as error:
-        shutil.rmtree(building, ignore_errors=True)
+        ownership.remove(building)
         raise VenvError(f"{error.what}: {error.tail(2)}") from None
+    finally:
+        ownership.remove(workspace)
     building.rename(venv)
     return venv
+
+
+def _copy_for_build(app_dir: Path, workspace: Path, uid: int, gid: int) -> None:
+    """Copy the release's code into ``workspace`` (in a root-owned parent) as root, then
+    give the copy to the application user."""
+    ownership.remove(workspace)
+    shutil.copytree(app_dir, workspace, symlinks=True)
+    ownership.hand_over(workspace, uid, gid)
 
 
 def sys_python() -> str:
@@ -108,5 +135,5 @@ def sys_python() -> str:
 def prune(venvs: Path, keep: set[Path]) -> None:
     """Remove venvs no kept release uses."""
     for venv in venvs.iterdir():
-        if venv.resolve() not in {k.resolve() for k in keep}:
-            shutil.rmtree(venv, ignore_errors=True)
+        if venv not in keep:
+            ownership.remove(venv)

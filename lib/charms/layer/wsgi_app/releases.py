@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from . import ownership
 from .paths import Paths
+from .writes import write_atomically
 
 RELEASE_FILE = "release.json"
+RELEASE_ID = re.compile(r"[0-9]{14}-[0-9a-z]{1,12}")  # see new_id
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,9 @@ def new_id(commit: str, now: float | None = None) -> str:
 
 
 def write(directory: Path, release: Release) -> None:
-    (directory / RELEASE_FILE).write_text(json.dumps(asdict(release), indent=2) + "\n")
+    """Write ``release.json`` and the ``venv`` link into a (root-owned) release directory."""
+    text = json.dumps(asdict(release), indent=2) + "\n"
+    write_atomically(directory / RELEASE_FILE, text, 0o644, uid=0, gid=0)
     venv_link = directory / "venv"
     if venv_link.is_symlink():
         venv_link.unlink()
@@ -54,18 +59,45 @@ def write(directory: Path, release: Release) -> None:
 
 
 def read(directory: Path) -> Release | None:
+    """The release in ``directory``; ``None`` when its ``release.json`` is missing, not a
+    regular file, or not what :func:`write` writes."""
     try:
-        data = json.loads((directory / RELEASE_FILE).read_text())
-        return Release(**data)
+        data = json.loads(ownership.read_text(directory / RELEASE_FILE))
+        release = Release(**data)
     except (OSError, ValueError, TypeError):
         return None
+    if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
+        return None
+    return release
+
+
+def _texts(release: Release) -> tuple[object, ...]:
+    return (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
 
 
 def current(paths: Paths) -> Release | None:
-    """The release ``current`` points to, if any."""
-    if not paths.current.is_symlink():
+    """The release ``current`` points to; ``None`` before the first deploy.
+
+    ``current`` is the charm's: anything but a link to a complete ``releases/<id>`` (a
+    link that loops, dangles or leads elsewhere, a damaged ``release.json``) raises
+    :class:`~.ownership.TreeError`, and the unit is blocked with the serving slots untouched.
+    """
+    link = paths.current
+    if not os.path.lexists(link):
         return None
-    return read(paths.current.resolve())
+    fix = f"the running release keeps serving; remove {link} to deploy again"
+    if not link.is_symlink():
+        raise ownership.TreeError(f"{link} is not a symlink: {fix}")
+    target = PurePosixPath(os.readlink(link))
+    if len(target.parts) != 2 or target.parts[0] != "releases" or not RELEASE_ID.fullmatch(target.parts[1]):
+        raise ownership.TreeError(f"{link} does not point to releases/<id> ({str(target)[:60]!r}): {fix}")
+    directory = paths.releases / target.parts[1]
+    if not directory.is_dir() or directory.is_symlink():
+        raise ownership.TreeError(f"{link} points to a missing release ({target.parts[1]}): {fix}")
+    release = read(directory)
+    if release is None:
+        raise ownership.TreeError(f"{directory / RELEASE_FILE} is missing or damaged: {fix}")
+    return release
 
 
 def all_releases(paths: Paths) -> list[Release]:
@@ -73,7 +105,7 @@ def all_releases(paths: Paths) -> list[Release]:
     found = []
     if paths.releases.is_dir():
         for directory in sorted(paths.releases.iterdir()):
-            release = read(directory)
+            release = read(directory) if RELEASE_ID.fullmatch(directory.name) else None
             if release is not None:
                 found.append(release)
     return found
@@ -96,7 +128,7 @@ def switch(paths: Paths, release_id: str) -> None:
 
 
 def remove(paths: Paths, release_id: str) -> None:
-    shutil.rmtree(paths.releases / release_id, ignore_errors=True)
+    ownership.remove(paths.releases / release_id)
 
 
 def prune(paths: Paths, keep: int) -> list[Release]:
@@ -111,7 +143,7 @@ def prune(paths: Paths, keep: int) -> list[Release]:
             remove(paths, release.id)
     # leftovers of interrupted deploys: directories without release.json
     for directory in paths.releases.iterdir():
-        abandoned = time.time() - directory.stat().st_mtime > 3600
+        abandoned = time.time() - directory.lstat().st_mtime > 3600
         if read(directory) is None and not directory.name.startswith(".") and abandoned:
-            shutil.rmtree(directory, ignore_errors=True)
+            ownership.remove(directory)
     return kept

@@ -8,15 +8,18 @@ what `systemd-analyze security` scores.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .paths import Paths
 
 
-def sandbox_directives(paths: Paths) -> list[str]:
-    """``[Service]`` lines confining the application to ``paths.data``."""
+def sandbox_directives(paths: Paths, writable: tuple[Path, ...] | None = None) -> list[str]:
+    """``[Service]`` lines confining the application to ``writable`` (its data directory
+    unless told otherwise: build steps write their own scratch directories)."""
     return [
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
-        f"ReadWritePaths={paths.data}",
+        f"ReadWritePaths={' '.join(str(p) for p in (writable or (paths.data,)))}",
         # the deploy key and the git mirror are the charm's, for fetching: not the app's
         f"InaccessiblePaths=-{paths.ssh_dir} -{paths.mirror}",
         "ProtectHome=yes",

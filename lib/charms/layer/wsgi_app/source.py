@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shlex
 import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from . import ownership
 from .commands import CommandFailed, RunAs, run
 
 GIT_TIMEOUT = 300
@@ -84,8 +86,7 @@ def fetch(url: str, ref: str, mirror: Path, run_as: RunAs, env: dict[str, str] |
         if (mirror / "HEAD").exists() and _mirror_url(mirror, run_as) != url:
             shutil.rmtree(mirror)
         if not (mirror / "HEAD").exists():
-            mirror.mkdir(parents=True, exist_ok=True)
-            _chown_like(mirror, mirror.parent)
+            ownership.new_app_dir(mirror, *run_as.ids)
             git(mirror, run_as, "init", "--bare", "--quiet", what="git init")
             git(mirror, run_as, "remote", "add", "--mirror=fetch", "origin", "--", url, what="git remote add")
         trust = _trust_local_repository(url)
@@ -151,12 +152,15 @@ def _resolve(mirror: Path, run_as: RunAs, ref: str) -> str:
 
 
 def export(revision: Revision, mirror: Path, target: Path, run_as: RunAs, demo_dir: Path) -> None:
-    """Write the files of ``revision`` into ``target`` (which must not exist yet)."""
-    target.mkdir(parents=True)
-    _chown_like(target, target.parent)
+    """Write the files of ``revision`` into ``target`` (which must not exist yet).
+
+    Root writes them, into a directory only root can write (``target``'s parent is a
+    root-owned release), so they are root-owned: the application reads its code and cannot
+    change it. git itself runs as the application user and only hands over an archive.
+    """
+    target.mkdir(mode=0o755)
     if revision.label == DEMO_NAME and revision.commit.startswith(f"{DEMO_NAME}-"):
         shutil.copytree(demo_dir, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-        _chown_tree(target, target.parent)
         return
     try:
         archive = _git_archive(mirror, run_as, revision.commit)
@@ -164,18 +168,36 @@ def export(revision: Revision, mirror: Path, target: Path, run_as: RunAs, demo_d
         raise SourceError(f"cannot export {revision.short}: {error.reason()}") from None
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         members = checked_members(tar)
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 checks again, for good measure
-            tar.extractall(target, members=members, filter="data")
-        else:
-            tar.extractall(target, members=members)
-    _chown_tree(target, target.parent)
+        try:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 checks again, for good measure
+                tar.extractall(target, members=members, filter="data")
+            else:
+                tar.extractall(target, members=members, numeric_owner=True)
+        except tarfile.TarError as error:
+            raise SourceError(f"the repository cannot be unpacked safely: {str(error)[:120]}") from None
+    links_stay_inside(target)
+
+
+def links_stay_inside(tree: Path) -> None:
+    """Refuse a tree with a symlink that resolves outside it (after links through links)."""
+    top = os.path.realpath(tree)
+    for directory, dirs, files in os.walk(tree):
+        for name in (*dirs, *files):
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                resolved = os.path.realpath(path)
+                if resolved != top and not resolved.startswith(top + os.sep):
+                    shown = os.path.relpath(path, tree)[:80]
+                    raise SourceError(f"the repository holds a symlink pointing outside it: {shown!r}")
 
 
 def checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     """The archive's entries, refusing any that could write outside the release directory.
 
     Only files, directories and symlinks; no absolute or ``..`` paths; nothing below a
-    symlink; no set-id bits. ``git archive`` never produces those, a crafted tree might.
+    symlink; no symlink pointing outside the tree (a repository may hold a link to
+    ``/etc/shadow``); no set-id bits. :func:`links_stay_inside` checks the links again
+    once they are on disk, where links through links resolve.
     """
     links: set[PurePosixPath] = set()
     members = []
@@ -188,10 +210,18 @@ def checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
         if any(parent in links for parent in path.parents):
             raise SourceError(f"the repository holds a path below a symlink: {member.name[:80]!r}")
         if member.issym():
+            _link_stays_inside(path, member.linkname)
             links.add(path)
         member.mode &= 0o777
         members.append(member)
     return members
+
+
+def _link_stays_inside(path: PurePosixPath, target: str) -> None:
+    """A symlink's target read as text: relative, and inside the tree from where it is."""
+    where = PurePosixPath(os.path.normpath(PurePosixPath(path.parent, target)))
+    if target.startswith("/") or where.parts[:1] == ("..",) or str(where) == "..":
+        raise SourceError(f"the repository holds a symlink pointing outside it: {str(path)[:80]!r}")
 
 
 def _git_archive(mirror: Path, run_as: RunAs, commit: str) -> bytes:
@@ -213,18 +243,3 @@ def _git_archive(mirror: Path, run_as: RunAs, commit: str) -> bytes:
     if result.returncode != 0:
         raise CommandFailed("git archive", result.stderr.decode(errors="replace"))
     return result.stdout
-
-
-def _chown_like(path: Path, like: Path) -> None:
-    import os
-
-    info = like.stat()
-    os.chown(path, info.st_uid, info.st_gid)
-
-
-def _chown_tree(root: Path, like: Path) -> None:
-    import os
-
-    info = like.stat()
-    for path in [root, *root.rglob("*")]:
-        os.lchown(path, info.st_uid, info.st_gid)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import ownership
 from .commands import run
 from .paths import Paths
 
@@ -89,16 +90,22 @@ def ensure_user(paths: Paths) -> None:
 
 
 def ensure_directories(paths: Paths) -> None:
-    """The application's tree: owned by its user, closed to everyone else."""
+    """The application's tree: root's, readable by the application's group, but for the
+    directories the application writes (see :mod:`.ownership`).
+
+    A tree made by charm versions that gave all of it to the application is taken back:
+    each directory is changed through a descriptor opened without following links, the
+    root first, so a link the application left in place of one is refused, not followed.
+    """
     uid = pwd.getpwnam(paths.user).pw_uid
     gid = grp.getgrnam(paths.user).gr_gid
-    for directory in (paths.root, paths.releases, paths.venvs, paths.data, paths.cache):
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chown(directory, uid, gid)
-        directory.chmod(0o750)
-    paths.etc.mkdir(parents=True, exist_ok=True)
-    os.chown(paths.etc, 0, gid)
-    paths.etc.chmod(0o750)
+    paths.root.parent.mkdir(parents=True, exist_ok=True)
+    for directory in (paths.root, paths.releases, paths.venvs, paths.builds):
+        ownership.ensure_dir(directory, 0, gid, ownership.ROOT_MODE)
+    for directory in (paths.data, paths.cache):
+        ownership.ensure_dir(directory, uid, gid, ownership.APP_MODE)
+    paths.etc.parent.mkdir(parents=True, exist_ok=True)
+    ownership.ensure_dir(paths.etc, 0, gid, ownership.ROOT_MODE)
 
 
 def missing_packages(packages: tuple[str, ...]) -> list[str]:
