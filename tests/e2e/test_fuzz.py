@@ -162,9 +162,34 @@ RELATION_VALUES = 300 if SOAK else 150
 ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')  # as render.envquote writes
 
 
+# addresses an address parser accepts or nearly accepts, each carrying something else:
+# IP literals of every notation, zones, unicode digits, quotes, percent-encoding,
+# newlines and very long values (the charm keeps only plain, canonical addresses)
+ADDRESS_CLASSES = [
+    "fe80::1%eth0",
+    "fe80::1%'; import os #",
+    'fe80::1%"\nMEMCACHE_SERVERS=evil:1',
+    "[::1]",
+    "::ffff:127.0.0.1",
+    "127.1",
+    "0x7f000001",
+    "0177.0.0.1",
+    "2130706433",
+    "127.0.0.1%0a",
+    "127.0.0.1\n127.0.0.2",
+    "\u0661\u0662\u0667.\u0660.\u0660.\u0661",  # Arabic-Indic digits
+    "exämple.org",
+    "db'.example",
+    "a" * 4000,
+    ("1." * 2000)[:-1],
+]
+
+
 def hostile_relation_value(rng: random.Random, key: str) -> str:
     if key == "port" and rng.random() < 0.5:
         return rng.choice(["0", "-1", "65536", "1e3", "11211\nMEMCACHE_SERVERS=evil:1", "0x2bcb", " 11211"])
+    if key != "port" and rng.random() < 0.5:
+        return rng.choice(ADDRESS_CLASSES) + rng.choice(["", "", " ", "%", "'", "\n"])
     return hostile(rng).replace("\x00", "")
 
 
@@ -185,6 +210,8 @@ def test_adversarial_relation_data_never_breaks_the_unit(demo: LocalModel) -> No
         assert unit["agent-status"] == "idle" and unit["workload-status"] != "error", (data, unit)
         lines = [line for line in demo.sh(f"cat /etc/{APP}/settings.env").splitlines() if line[:1] != "#"]
         assert all(ENV_LINE.match(line) for line in lines), (data, lines)
+        servers = dict(line.partition("=")[::2] for line in lines).get("MEMCACHE_SERVERS", '""')
+        assert re.fullmatch(r'"[A-Za-z0-9.:,\[\]-]*"', servers), (data, servers)
         assert http_get(f"{URL}/env?APP_NAME").json()["value"] == APP
         tried += len(data)
     print(f"fuzz: {tried} adversarial relation values, seed {SEED + 1}")

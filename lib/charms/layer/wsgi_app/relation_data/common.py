@@ -14,6 +14,8 @@ from typing import TypeVar
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+_NUMERIC_LABEL = re.compile(r"[0-9]+\Z|0[xX][0-9a-fA-F]*\Z")
+_IP_TEXT = re.compile(r"[0-9a-f:.]{2,45}")
 T = TypeVar("T")
 
 
@@ -72,25 +74,46 @@ def optional_text(data: Mapping[str, str], *keys: str) -> str:
 
 
 def host(value: str, key: str = "host") -> str:
-    """An IP address (IPv6 with or without brackets) or a DNS name."""
+    """An IP address (IPv6 with or without brackets) or a DNS name, as plain text.
+
+    What is kept is checked, not only parsed: Python's parser accepts an IPv6 zone
+    (``fe80::1%<anything>``, quotes and newlines included), so zones are refused, and a
+    name must look like one (letters, digits, dots and hyphens, a last label that is not a
+    number, which resolvers would read as an IPv4 address in another notation).
+    """
     candidate = value.strip()
     if candidate.startswith("[") and candidate.endswith("]"):
         candidate = candidate[1:-1]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        pass
-    if _HOSTNAME.match(candidate) and ".." not in candidate:
+    address = _plain_ip(candidate)
+    if address:
+        return address
+    if (
+        _HOSTNAME.match(candidate)
+        and ".." not in candidate
+        and not _NUMERIC_LABEL.match(candidate.split(".")[-1])
+    ):
         return candidate
     raise BadData(f"{key} is not an IP address or host name")
 
 
 def ip_address(value: str, key: str) -> str:
-    """An IP address only (what gunicorn can match a client against)."""
+    """An IP address only (what gunicorn can match a client against), as plain text."""
+    address = _plain_ip(value.strip())
+    if not address:
+        raise BadData(f"{key} is not an IP address")
+    return address
+
+
+def _plain_ip(candidate: str) -> str:
+    """``candidate`` as a canonical IP address without a zone, or ``""``."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        parsed = ipaddress.ip_address(candidate)
     except ValueError:
-        raise BadData(f"{key} is not an IP address") from None
+        return ""
+    text = str(parsed)
+    if getattr(parsed, "scope_id", None) or not _IP_TEXT.fullmatch(text):
+        return ""
+    return text
 
 
 def port(value: str, key: str = "port") -> int:
