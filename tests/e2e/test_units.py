@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps import AppRepo
 from localmodel import APP, LocalModel
 
 MARKER = "release-command-ran"
@@ -171,6 +172,65 @@ def test_rotate_secret_key_reaches_every_unit_without_a_restart(units: LocalMode
     assert len(set(digests.values())) == 1 and before not in digests.values(), digests
     assert {unit: units.main_pid(unit) for unit in names} == pids  # reloaded, not restarted
     assert "SECRET_KEY" not in str(result["results"]).replace("SECRET_KEY rotated", "")
+
+
+MOVING_APP = """import json, os
+
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"version": "VERSION", "slot": os.environ.get("WSGI_APP_SLOT")}).encode()]
+"""
+
+
+def test_units_deploy_the_commit_the_leader_resolved_when_the_branch_moves(
+    units: LocalModel, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A branch that moves between two units' fetches must not split the application: a
+    follower redeploying on its own keeps the leader's commit (and does not wait for a
+    release_command the leader will never run); the leader's redeploy moves every unit."""
+    names, chief = unit_names(units), leader(units)
+    follower = next(unit for unit in names if unit != chief)
+    repo = AppRepo(units.machine_share(chief), "moving", tmp_path_factory.mktemp("work"))
+    copies = [units.machine_share(u) / "repos" / "moving.git" for u in names if u != chief]
+
+    def push(version: str) -> str:
+        """Commit to main and publish it at the same URL on every unit's machine."""
+        commit = repo.commit({"wsgi.py": MOVING_APP.replace("VERSION", version)}, version)
+        for copy in copies:
+            subprocess.run(["git", "clone", "--quiet", "--mirror", str(repo.bare), str(copy)], check=False)
+            subprocess.run(
+                ["git", "--git-dir", str(copy), "fetch", "--quiet", str(repo.bare), "+refs/*:refs/*"],
+                check=True,
+            )
+        return commit
+
+    first = push("v1")
+    units.config(app_repo=repo.url, app_ref="main")
+
+    def versions() -> dict[str, str]:
+        pages = {
+            u: units.cli("exec", chief, "--", "python3", "-c", FETCH, f"http://{address(units, u)}:8080/")
+            for u in names
+        }
+        return {
+            u: json.loads(p.stdout)["version"] if p.stdout.startswith("{") else "demo"
+            for u, p in pages.items()
+        }
+
+    assert versions() == {u: "v1" for u in names}, [units.unit(u) for u in names]
+    second = push("v2")
+    result = units.action("redeploy", unit=follower)
+    assert result["status"] == "completed", result
+    assert result["results"]["version"] == first, result  # the leader's commit, not main's head
+    assert units.unit(follower)["workload-status"] == "active", units.unit(follower)
+    assert versions() == {u: "v1" for u in names}
+    result = units.action("redeploy", unit=chief)
+    assert result["status"] == "completed" and result["results"]["version"] == second, result
+    for unit in names:  # the follower follows through leader settings, with no action of its own
+        fetch_until(units, chief, f"http://{address(units, unit)}:8080/", lambda a: a["version"] == "v2")
+        assert units.unit(unit)["workload-status"] == "active", units.unit(unit)
+    assert marker(units, follower) == []  # release_command still ran on the leader only
 
 
 def test_destroy_leaves_no_network_namespaces(units: LocalModel) -> None:

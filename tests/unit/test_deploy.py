@@ -3,11 +3,13 @@ what the import check tells of the entry point (deploy.IMPORT_CHECK)."""
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from charms.layer.wsgi_app.asgi import reported_asgi
 from charms.layer.wsgi_app.deploy import IMPORT_CHECK, waits_for_leader
+from charms.layer.wsgi_app.source import Revision
 
 
 @pytest.mark.parametrize(
@@ -78,3 +80,63 @@ def test_app_output_in_a_status_line_has_the_apps_secrets_redacted():
         "connecting to postgresql://shop:<redacted>@10.0.0.5/shop | "
         "stripe said no to <redacted> | hello there"
     )
+
+
+def _repo_state(agreed: str = "", ref: str = "main"):
+    from charms.layer.wsgi_app.state import Machine, build_state
+
+    config = {"app_repo": "https://git.example.org/acme/shop.git", "app_ref": ref}
+    state = build_state("shop", config, {}, Machine(cores=2, memory_bytes=2 << 30))
+    return replace(state, agreed_source=agreed)
+
+
+FETCHED = Revision(commit="b" * 40, label="shop")
+
+
+def test_the_leader_publishes_what_it_resolved_and_deploys_it() -> None:
+    from charms.layer.wsgi_app.deploy import agreed_revision, source_id
+
+    published: list[str] = []
+    state = _repo_state()
+    assert agreed_revision(state, FETCHED, published.append, lambda c: c) == FETCHED
+    assert published == [f"{source_id(state)}:{'b' * 40}"]
+    # already published: not again
+    agreed_revision(replace(state, agreed_source=published[0]), FETCHED, published.append, lambda c: c)
+    assert len(published) == 1
+
+
+def test_a_follower_deploys_the_leaders_commit_not_its_own_fetch() -> None:
+    from charms.layer.wsgi_app.deploy import agreed_revision, source_id
+
+    state = _repo_state()
+    leaders = replace(state, agreed_source=f"{source_id(state)}:{'a' * 40}")
+    assert agreed_revision(leaders, FETCHED, None, lambda c: c).commit == "a" * 40
+
+
+@pytest.mark.parametrize(
+    "agreed",
+    ["", "x:" + "a" * 40, "SOURCE:not-a-commit", "SOURCE:" + "a" * 39],
+    ids=["nothing-yet", "other-source", "garbage", "short"],
+)
+def test_a_follower_waits_while_the_leader_has_not_published_for_this_source(agreed: str) -> None:
+    from charms.layer.wsgi_app.deploy import WaitingForLeader, agreed_revision, source_id
+
+    state = _repo_state()
+    state = replace(state, agreed_source=agreed.replace("SOURCE", source_id(state)))
+    with pytest.raises(WaitingForLeader, match="waiting for the leader to resolve main of shop"):
+        agreed_revision(state, FETCHED, None, lambda c: c)
+
+
+def test_a_leaders_commit_missing_from_the_follower_mirror_is_retried() -> None:
+    from charms.layer.wsgi_app.deploy import FetchError, RetryableError, agreed_revision, source_id
+    from charms.layer.wsgi_app.source import SourceError
+
+    state = _repo_state()
+    state = replace(state, agreed_source=f"{source_id(state)}:{'a' * 40}")
+
+    def missing(commit: str) -> str:
+        raise SourceError("no")
+
+    with pytest.raises(FetchError, match="aaaaaaa, which the leader deploys") as error:
+        agreed_revision(state, FETCHED, None, missing)
+    assert isinstance(error.value, RetryableError)

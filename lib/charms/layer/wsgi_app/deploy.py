@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ from .state import WsgiState
 from .writes import write_if_changed
 
 Report = Callable[[str], None]
+Publish = Callable[[str], None]  # the leader shares the commit it resolved (leader settings)
 # imports the entry point and says, on its last line, whether the callable is an ASGI
 # application (a coroutine function, or an object whose __call__ is one) or a WSGI one
 IMPORT_CHECK = (
@@ -119,6 +121,37 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
     }
 
 
+def source_id(state: WsgiState) -> str:
+    """Which repository and ref a published commit belongs to."""
+    config = state.config
+    return hashlib.sha256(f"{config.app_repo}\n{config.app_ref}".encode()).hexdigest()[:16]
+
+
+def agreed_revision(
+    state: WsgiState, fetched: source.Revision, publish: Publish | None, resolve: Callable[[str], str]
+) -> source.Revision:
+    """The commit every unit deploys: the one the leader (``publish`` given) resolved
+    ``app_ref`` to and published; a follower deploys it, not what its own fetch resolved,
+    so a branch that moves between two units' fetches never splits the application."""
+    agreed = f"{source_id(state)}:{fetched.commit}"
+    if publish is not None:
+        if state.agreed_source != agreed:
+            publish(agreed)
+        return fetched
+    published_for, _, commit = state.agreed_source.partition(":")
+    if published_for != source_id(state) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        what = state.config.app_ref or "the default branch"
+        raise WaitingForLeader(f"waiting for the leader to resolve {what} of {fetched.label}")
+    if commit == fetched.commit:
+        return fetched
+    try:
+        return replace(fetched, commit=resolve(commit))
+    except source.SourceError:
+        raise FetchError(
+            f"app_repo: commit {commit[:7]}, which the leader deploys, is not in the repository"
+        ) from None
+
+
 def release_spec(inputs: dict[str, Any], commit: str) -> str:
     blob = json.dumps({**inputs, "commit": commit}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -152,21 +185,26 @@ def prepare(paths: Paths) -> None:
     write_if_changed(worker_module, uvicorn_worker_code(), 0o644)
 
 
-def reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
-    """Make the unit serve ``state``; ``build`` asks for the source to be fetched again."""
+def reconcile(
+    state: WsgiState, *, demo_dir: Path, publish: Publish | None, build: bool, report: Report
+) -> Outcome:
+    """Make the unit serve ``state``; ``build`` asks for the source to be fetched again.
+    ``publish`` is given on the leader only (see :func:`agreed_revision`)."""
     try:
-        return _reconcile(state, demo_dir=demo_dir, leader=leader, build=build, report=report)
+        return _reconcile(state, demo_dir=demo_dir, publish=publish, build=build, report=report)
     except ownership.TreeError as error:  # the tree is not what the charm made: never retried
         raise DeployError(str(error)) from None
 
 
-def _reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, report: Report) -> Outcome:
+def _reconcile(
+    state: WsgiState, *, demo_dir: Path, publish: Publish | None, build: bool, report: Report
+) -> Outcome:
     paths = state.paths
     prepare(paths)
     serving = releases.current(paths)
     new_release: Release | None = None
     if build or serving is None:
-        new_release = build_release(state, demo_dir=demo_dir, leader=leader, report=report, serving=serving)
+        new_release = build_release(state, demo_dir=demo_dir, publish=publish, report=report, serving=serving)
     live = new_release or serving
     assert live is not None
     applied = converge(state, live)
@@ -191,10 +229,11 @@ def _reconcile(state: WsgiState, *, demo_dir: Path, leader: bool, build: bool, r
 
 
 def build_release(
-    state: WsgiState, *, demo_dir: Path, leader: bool, report: Report, serving: Release | None
+    state: WsgiState, *, demo_dir: Path, publish: Publish | None, report: Report, serving: Release | None
 ) -> Release | None:
     """Fetch, install and check a new release; ``None`` when the serving one is still right."""
     paths, config, account = state.paths, state.config, run_as(state)
+    leader = publish is not None
     demo = source.demo_revision(demo_dir)
     if config.app_repo:
         report(f"fetching {source.repo_label(config.app_repo)}")
@@ -205,6 +244,9 @@ def build_release(
             raise FetchError(str(error)) from None
         except CommandFailed as error:  # installing the ssh client
             raise FetchError(f"app_repo: cannot install the ssh client: {error.reason()}") from None
+        revision = agreed_revision(
+            state, revision, publish, lambda commit: source.resolve_commit(paths.mirror, account, commit)
+        )
     else:
         revision = demo
     inputs = source_inputs(state, demo.commit)

@@ -133,6 +133,23 @@ def _follow_remote_head(
             return
 
 
+def resolve_commit(mirror: Path, run_as: RunAs, commit: str) -> str:
+    """``commit`` (a full hash) as the mirror holds it; :class:`SourceError` when it does not."""
+    try:
+        return git(
+            mirror,
+            run_as,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{commit}^{{commit}}",
+            what="git rev-parse",
+        ).strip()
+    except CommandFailed:
+        raise SourceError(f"commit {commit[:7]} is not in the repository") from None
+
+
 def _resolve(mirror: Path, run_as: RunAs, ref: str) -> str:
     for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
         try:

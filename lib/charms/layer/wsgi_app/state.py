@@ -17,6 +17,9 @@ SECRET_KEY_FIELD = "secret_key"  # in leader settings
 # in leader settings: the spec of the release whose release_command the leader ran; the
 # other units switch to a release only once it is this one
 RELEASED_FIELD = "released_spec"
+# in leader settings: "<source id>:<commit>", the commit the leader resolved app_ref to;
+# every unit deploys exactly that commit of that source (see deploy.agreed_revision)
+SOURCE_FIELD = "source_commit"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class WsgiState:
     integrations: Integrations = field(default_factory=Integrations)
     unit_name: str = ""  # wsgi-app/0: APP_UNIT, the journal identifier, the metrics' label
     released: str = ""  # RELEASED_FIELD: what the leader migrated
+    agreed_source: str = ""  # SOURCE_FIELD: the commit the leader resolved app_ref to
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
 
     @property
@@ -97,4 +101,5 @@ def build_state(
         integrations=integrations or Integrations(),
         unit_name=unit_name,
         released=leader_data.get(RELEASED_FIELD, ""),
+        agreed_source=leader_data.get(SOURCE_FIELD, ""),
     )

@@ -15,10 +15,11 @@ from charmhelpers.core import hookenv, unitdata
 from . import backends, deploy, releases
 from .config import ConfigError
 from .integrations import Integrations
+from .ownership import TreeError
 from .paths import Paths
 from .service import Service
 from .source import demo_revision
-from .state import RELEASED_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
+from .state import RELEASED_FIELD, SECRET_KEY_FIELD, SOURCE_FIELD, WsgiState, build_state, machine_facts
 from .status import Status, unit_status
 
 SOURCE_KEY = "wsgi-app.source"  # the source inputs of the last deploy attempt
@@ -98,22 +99,36 @@ def fingerprint(state: WsgiState) -> dict[str, Any]:
     return {"state": repr(state), "demo": demo_revision(demo_dir()).commit}
 
 
-def needs_build(state: WsgiState) -> bool:
+def source_key(state: WsgiState, leader: bool) -> dict[str, Any]:
+    """What a new fetch and build depend on: the source config and, on the other units,
+    the commit the leader published."""
     inputs = deploy.source_inputs(state, demo_revision(demo_dir()).commit)
-    return bool(unitdata.kv().get(SOURCE_KEY) != inputs)
+    return {**inputs, "agreed": "" if leader else state.agreed_source}
+
+
+def needs_build(state: WsgiState) -> bool:
+    return bool(unitdata.kv().get(SOURCE_KEY) != source_key(state, hookenv.is_leader()))
+
+
+def _publish_source(agreed: str) -> None:
+    hookenv.leader_set({SOURCE_FIELD: agreed})
+    log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
 
 
 def converge(state: WsgiState, force_build: bool = False) -> bool:
     """Deploy or update to ``state``; set the status. False when the unit is blocked."""
     kv = unitdata.kv()
-    inputs = deploy.source_inputs(state, demo_revision(demo_dir()).commit)
+    leader = hookenv.is_leader()
+    inputs = source_key(state, leader)
     build = force_build or kv.get(SOURCE_KEY) != inputs
     if state.secret_key is None:
         set_status(Status("waiting", "waiting for the leader to share SECRET_KEY"))
         return False
-    leader = hookenv.is_leader()
+    publish = _publish_source if leader else None
     try:
-        outcome = deploy.reconcile(state, demo_dir=demo_dir(), leader=leader, build=build, report=maintenance)
+        outcome = deploy.reconcile(
+            state, demo_dir=demo_dir(), publish=publish, build=build, report=maintenance
+        )
     except deploy.WaitingForLeader as error:  # fetched again once the leader says it is done
         log(str(error))
         kv.unset(SOURCE_KEY)
@@ -166,7 +181,7 @@ def _blocked(problem: str, state: WsgiState | None) -> bool:
     log(problem, level=hookenv.ERROR)
     unitdata.kv().set(PROBLEM_KEY, problem)
     port = state.config.port if state else 0
-    set_status(unit_status(release=releases.current(paths()), port=port, problem=problem))
+    set_status(unit_status(release=_serving(), port=port, problem=problem))
     return False
 
 
@@ -179,7 +194,7 @@ def config_problem(error: ConfigError) -> None:
 def report_status(state: WsgiState | None) -> None:
     """Status from what is on the machine now (cheap: no fetch, no restart)."""
     problem = unitdata.kv().get(PROBLEM_KEY) or ""
-    current = releases.current(paths())
+    current = _serving()
     port = state.config.port if state else int(unitdata.kv().get(PORT_KEY) or 0)
     waiting_for: tuple[str, ...] = ()
     if state is not None:
@@ -191,6 +206,15 @@ def report_status(state: WsgiState | None) -> None:
     set_status(
         unit_status(release=current, port=port, problem=problem, waiting=waiting, service_active=active)
     )
+
+
+def _serving() -> releases.Release | None:
+    """The release ``current`` names, for the status; ``None`` when that link is broken
+    (the problem then says so)."""
+    try:
+        return releases.current(paths())
+    except TreeError:
+        return None
 
 
 def _open_port(port: int, key: str = PORT_KEY) -> None:
