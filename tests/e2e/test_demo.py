@@ -95,5 +95,5 @@ def test_systemd_sandbox_exposure_is_ok(demo: LocalModel) -> None:
     line = next(line for line in report.splitlines() if "Overall exposure level" in line)
     exposure = float(line.split(":")[1].split()[0])
     print(line)
-    assert exposure <= 2.0, report
+    assert exposure <= 1.3, report
     assert http_get(f"{URL}/healthz").json()["status"] == "ok"  # and the app still works inside it

@@ -45,6 +45,14 @@ NASTY = [
     " ",
     "{{ 7*7 }}",
     "{% raw %}",
+    # address-like and encoded pieces: IP literals of other notations, zones, percent-encoding
+    "fe80::1%'",
+    "0x7f000001",
+    "[::ffff:127.0.0.1]",
+    "%0a%0d",
+    "%25",
+    "\u0661\u0662\u0667",
+    "A" * 4096,
 ]
 # options that act on the world when valid are only given values they must refuse
 MUST_REFUSE = {
@@ -75,13 +83,15 @@ MUST_REFUSE = {
     "database_extensions": ["plpgsql;DROP", "a b"],
     "memory_max": ["75", "-5G", "lots", "150%", "1G\nExecStartPre=/bin/sh", "1M"],
     "tasks_max": ["10", "-1"],
+    "release_command_timeout": ["5", "-1", "86401"],
     "environment": ["NO_EQUALS", "1BAD=x", "BAD KEY=x", "PORT=1", "SECRET_KEY=mine", "A=b\nSECRET_KEY=x"],
 }
 # Juju itself refuses a non-integer for an int option, so those only get integers
 INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases", "tasks_max"}
+INTEGERS |= {"release_command_timeout"}
 DEFAULTS = {"port": str(PORT), "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
 DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": "/"}
-DEFAULTS |= {"memory_max": "75%", "tasks_max": "4096"}
+DEFAULTS |= {"memory_max": "75%", "tasks_max": "4096", "release_command_timeout": "1800"}
 WRITABLE = (f"/srv/{APP}/", f"/etc/{APP}/", "/var/lib/juju/", "/var/log/", "/var/lib/systemd/", "/var/cache/")
 # the charm's own units: a handover rewrites the socket unit (it names the serving slot)
 OWN_UNITS = {f"/etc/systemd/system/{APP}{unit}" for unit in (".socket", "@.service", "-check@.socket")}

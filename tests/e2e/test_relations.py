@@ -9,6 +9,9 @@ Servers run on the host (localjuju plays their charms); the wsgi-app unit reache
 
 from __future__ import annotations
 
+import json
+import os
+import random
 import re
 import subprocess
 import sys
@@ -20,6 +23,7 @@ import pytest
 from localmodel import APP, LocalModel, http_get
 
 URL = "http://127.0.0.1:8080"
+SEED = 20261204
 APACHE = "http://127.0.0.1:8000"
 
 
@@ -138,6 +142,78 @@ def test_apache2_in_front_forwards_the_client(stack: LocalModel) -> None:
     assert through == {"client": "127.0.0.2", "scheme": "https", "unit": "wsgi-app/0"}, through
     page = http_get(f"{APACHE}/")
     assert "wsgi-app demo" in page.body
+
+
+# values an address parser accepts, or nearly, each carrying something else (see
+# tests/unit/test_relation_addresses.py for every class)
+HOSTILE = [
+    "fe80::1%'\nDATABASE_URL=postgresql://evil",
+    "127.0.0.1\nFORWARDED_ALLOW_IPS=*",
+    "0x7f000001",
+    "127.1",
+    "10.0.0.1'; import os; os.system('id') #",
+    "\"__import__('os').system('id')\"",
+    "%(x)s%n$(id)`id`",
+    "a" * 5000,
+    "\u0661\u0662\u0667.0.0.1",
+    "127.0.0.1%0aX=1",
+    "ws://127.0.0.1:1/",
+]
+SHAPE = (
+    "import ast, copy, hashlib, sys\n"
+    "class Blank(ast.NodeTransformer):\n"
+    "    def visit_Constant(self, node):\n"
+    "        return ast.Constant(value=type(node.value).__name__)\n"
+    "tree = ast.parse(open(sys.argv[1]).read())\n"
+    "print(hashlib.sha256(ast.dump(Blank().visit(tree)).encode()).hexdigest())\n"
+)
+ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')
+
+
+def test_hostile_data_on_every_endpoint_keeps_the_unit_serving(stack: LocalModel) -> None:
+    """Every related application's data (units' and apps') set to values crafted to
+    survive an address parser: never a hook error, never a line or statement injected
+    into settings.env or gunicorn.conf.py, and the app keeps serving."""
+    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
+    model = json.loads((home / stack.name / "model.json").read_text())
+    remote = {
+        (rid, entity): dict(data)
+        for rid, rel in model["relations"].items()
+        if APP in rel["apps"] and len(rel["apps"]) == 2
+        for entity, data in rel["data"].items()
+        if entity.split("/")[0] != APP and data
+    }
+    endpoints = {model["relations"][rid]["apps"][APP] for rid, _ in remote}
+    assert endpoints == {"database", "cache", "search", "website"}, endpoints
+    shape = stack.sh(f"python3 -c \"$(cat <<'EOF'\n{SHAPE}EOF\n)\" /etc/{APP}/gunicorn.conf.py")
+    rng = random.Random(SEED)
+    tried = 0
+    for (rid, entity), original in sorted(remote.items()):
+        keys = sorted(set(original) | {"host", "port", "private-address", "ingress-address"})
+        for value in rng.sample(HOSTILE, 3):
+            stack.cli("set-relation-data", rid, entity, *(f"{key}={value}" for key in keys))
+            unit = stack.unit()
+            assert unit["agent-status"] == "idle" and unit["workload-status"] != "error", (
+                entity,
+                value,
+                unit,
+            )
+            lines = [
+                line for line in stack.sh(f"cat /etc/{APP}/settings.env").splitlines() if line[:1] != "#"
+            ]
+            assert all(ENV_LINE.match(line) for line in lines), (entity, value, lines)
+            assert "evil" not in "".join(lines) and 'FORWARDED_ALLOW_IPS="*"' not in lines
+            now = stack.sh(f"python3 -c \"$(cat <<'EOF'\n{SHAPE}EOF\n)\" /etc/{APP}/gunicorn.conf.py")
+            assert now == shape, (entity, value)  # only the expected assignments, whatever the values
+            assert http_get(f"{URL}/healthz").json()["status"] == "ok"
+            tried += len(keys)
+        stack.cli("set-relation-data", rid, entity, "--replace", *(f"{k}={v}" for k, v in original.items()))
+    print(f"hostile relation data: {tried} values on {len(remote)} entities, seed {SEED}")
+    unit = stack.unit()
+    assert unit["workload-status"] == "active", unit
+    assert all(backends(stack)[name]["ok"] is True for name in ("database", "cache", "search")), backends(
+        stack
+    )
 
 
 def test_relation_removed_while_a_hook_runs(stack: LocalModel) -> None:

@@ -38,6 +38,7 @@ class AppConfig:
     python_packages: tuple[str, ...] = ()
     apt_packages: tuple[str, ...] = ()
     release_command: str = ""
+    release_command_timeout: int = 1800
     health_check_path: str = "/"
     keep_releases: int = 3
     port: int = 8080

@@ -35,6 +35,7 @@ from . import (
 )
 from .apply import Action, Applied
 from .commands import CommandFailed, RunAs
+from .config import AppConfig
 from .confined import Sandbox
 from .environment import app_settings
 from .logs import redact_text, secret_values
@@ -57,7 +58,6 @@ IMPORT_CHECK = (
     "asgi = inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, '__call__', None))\n"
     f"print({asgi.REPORT_PREFIX!r} + ('ASGI' if asgi else 'WSGI'))\n"
 )
-RELEASE_COMMAND_TIMEOUT = 1800
 IMPORT_CHECK_TIMEOUT = 120
 
 
@@ -282,7 +282,10 @@ def _assemble(
     paths, config, account = state.paths, state.config, run_as(state)
     app_dir = directory / "app"
     ownership.ensure_dir(directory, 0, account.ids[1], ownership.ROOT_MODE)
-    source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
+    try:
+        source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
+    except source.SourceError as error:  # what the repository holds: fixed by a new commit
+        raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
     if config.apt_packages:
         report("installing apt packages")
         try:
@@ -311,7 +314,7 @@ def _assemble(
     release = checked_release(state, release, directory, settings)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
-        run_release_command(config.release_command, release, app_dir, settings, sandbox(state))
+        run_release_command(config, release, app_dir, settings, sandbox(state))
     return release
 
 
@@ -384,21 +387,22 @@ def shown(output: str, settings: dict[str, str]) -> str:
 
 
 def run_release_command(
-    command: str, release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox
+    config: AppConfig, release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox
 ) -> None:
     """``release_command`` (migrations...), confined like the service: when it ends or
     times out, nothing it started is left running."""
     try:
         confined.run(
             "release_command",
-            ["/bin/sh", "-c", command],
+            ["/bin/sh", "-c", config.release_command],
             cwd=app_dir,
             writable=(confined.paths.data,),
             env=app_env(release, app_dir, settings),
-            timeout=RELEASE_COMMAND_TIMEOUT,
+            timeout=config.release_command_timeout,
         )
     except CommandFailed as error:
-        raise DeployError(f"release_command failed: {shown(error.tail(3), settings)}") from None
+        # "release_command failed (exit 3): ..." or "release_command timed out after 600s: ..."
+        raise DeployError(f"{error.what}: {shown(error.tail(3), settings)}") from None
 
 
 def converge(state: WsgiState, live: Release) -> Applied:
@@ -439,5 +443,8 @@ def rollback(state: WsgiState, report: Report) -> Outcome:
 
 
 def _prune_venvs(state: WsgiState) -> None:
+    """Remove the venvs no release uses, and build copies an interrupted hook left."""
     kept = {Path(r.venv) for r in releases.all_releases(state.paths)}
     python_env.prune(state.paths.venvs, kept)
+    for leftover in state.paths.builds.iterdir():
+        ownership.remove(leftover)

@@ -108,8 +108,18 @@ OPTIONS: tuple[Option, ...] = (
         "Command run once per release, on the leader, in the new release's directory and "
         "virtualenv with the application's settings, before it serves traffic (e.g. "
         "'python manage.py migrate --noinput'). If it fails the previous release keeps "
-        "serving and the unit is blocked with the command's last output lines.",
+        "serving and the unit is blocked with the command's last output lines. It runs "
+        "in a transient systemd unit with the service's sandbox, as the application user; "
+        "when it ends, fails or times out, every process it started is stopped.",
         validate.shell_command,
+    ),
+    Option(
+        "release_command_timeout",
+        "int",
+        1800,
+        "Seconds release_command may run (10-86400). When they are up it is stopped, with "
+        "everything it started, and the previous release keeps serving.",
+        validate.bounded_int(10, 86400),
     ),
     Option(
         "health_check_path",

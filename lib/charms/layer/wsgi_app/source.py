@@ -136,33 +136,21 @@ def _follow_remote_head(
 def resolve_commit(mirror: Path, run_as: RunAs, commit: str) -> str:
     """``commit`` (a full hash) as the mirror holds it; :class:`SourceError` when it does not."""
     try:
-        return git(
-            mirror,
-            run_as,
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{commit}^{{commit}}",
-            what="git rev-parse",
-        ).strip()
+        return _rev_parse(mirror, run_as, commit)
     except CommandFailed:
         raise SourceError(f"commit {commit[:7]} is not in the repository") from None
+
+
+def _rev_parse(mirror: Path, run_as: RunAs, name: str) -> str:
+    """The commit ``name`` names in the mirror (never read as an option)."""
+    verify = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}")
+    return git(mirror, run_as, *verify, what="git rev-parse").strip()
 
 
 def _resolve(mirror: Path, run_as: RunAs, ref: str) -> str:
     for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
         try:
-            return git(
-                mirror,
-                run_as,
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{candidate}^{{commit}}",
-                what="git rev-parse",
-            ).strip()
+            return _rev_parse(mirror, run_as, candidate)
         except CommandFailed:
             continue
     raise SourceError(f"app_ref {ref!r} is not a branch, tag or commit of the repository")
