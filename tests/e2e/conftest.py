@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localmodel import CHARM, ROOT, LocalModel
+from localmodel import CHARM, REPORTS, ROOT, LocalModel
 
 from localjuju import leftovers
 
@@ -37,6 +37,8 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for module, seconds in sorted(DURATIONS.items(), key=lambda item: -item[1]):
         terminalreporter.write_line(f"e2e module {module}: {seconds:.0f}s")
+    for line in REPORTS:
+        terminalreporter.write_line(f"e2e report: {line}")
 
 
 @pytest.fixture(scope="session", autouse=True)

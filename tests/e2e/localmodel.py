@@ -180,6 +180,12 @@ class LocalModel:
 # `make soak` (E2E_SOAK=1): longer repeats than `make test` runs (ten rounds of every
 # change under load instead of five, twice the fuzz)
 SOAK = os.environ.get("E2E_SOAK", "") == "1"
+REPORTS: list[str] = []  # lines the session's summary prints (fuzz seeds and counts, scores)
+
+
+def report(line: str) -> None:
+    """Keep ``line`` for the end of the run's output, where pytest does not hide it."""
+    REPORTS.append(line)
 
 
 class SteadyLoad:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from apps import AppRepo
-from localmodel import APP, LocalModel, http_get
+from localmodel import APP, LocalModel, http_get, report
 
 URL = "http://127.0.0.1:8080"
 ROOT = f"/srv/{APP}"
@@ -151,8 +151,8 @@ def test_build_steps_run_in_transient_units_sandboxed_like_the_service(
     watcher.join()
     service = deployed.sh(f"systemd-analyze security {deployed.serving_unit()} 2>&1")
     service_line = next(line for line in service.splitlines() if "Overall exposure level" in line)
-    print("build step:", scores[:1], "service:", service_line)
     assert scores, "no transient build unit seen while release_command ran"
+    report(f"systemd-analyze: build step {scores[0].strip()}; service {service_line.strip()}")
     exposure = float(scores[0].split(":")[1].split()[0])
     assert exposure <= 1.3, scores
     assert float(service_line.split(":")[1].split()[0]) <= 1.3, service_line

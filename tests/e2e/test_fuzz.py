@@ -17,7 +17,7 @@ import string
 from pathlib import Path
 
 import pytest
-from localmodel import APP, SOAK, LocalModel, http_get
+from localmodel import APP, SOAK, LocalModel, http_get, report
 
 PORT = 8092  # not 8080: this module runs beside the loopback lane (tools/run_e2e.py)
 URL = f"http://127.0.0.1:{PORT}"
@@ -153,7 +153,7 @@ def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
         assert http_get(f"{URL}/env?GREETING").json()["value"] == greeting
         assert http_get(f"{URL}/env?DEMO_NOTE").json()["value"] == note
         tried += 2
-    print(f"fuzz: {tried} adversarial values, seed {SEED}")
+    report(f"fuzz: {tried} adversarial config values, seed {SEED}")
 
     stray = [
         path
@@ -224,7 +224,7 @@ def test_adversarial_relation_data_never_breaks_the_unit(demo: LocalModel) -> No
         assert re.fullmatch(r'"[A-Za-z0-9.:,\[\]-]*"', servers), (data, servers)
         assert http_get(f"{URL}/env?APP_NAME").json()["value"] == APP
         tried += len(data)
-    print(f"fuzz: {tried} adversarial relation values, seed {SEED + 1}")
+    report(f"fuzz: {tried} adversarial relation values, seed {SEED + 1}")
     demo.cli("set-relation-data", rid, "memcached/0", "--replace", *(f"{k}={v}" for k, v in good.items()))
     assert demo.unit()["workload-status"] == "active"
     assert http_get(f"{URL}/healthz").json()["backends"]["cache"]["ok"] is True

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localmodel import APP, LocalModel, http_get
+from localmodel import APP, LocalModel, http_get, report
 
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
@@ -208,7 +208,7 @@ def test_hostile_data_on_every_endpoint_keeps_the_unit_serving(stack: LocalModel
             assert http_get(f"{URL}/healthz").json()["status"] == "ok"
             tried += len(keys)
         stack.cli("set-relation-data", rid, entity, "--replace", *(f"{k}={v}" for k, v in original.items()))
-    print(f"hostile relation data: {tried} values on {len(remote)} entities, seed {SEED}")
+    report(f"hostile relation data: {tried} values on {len(remote)} entities, seed {SEED}")
     unit = stack.unit()
     assert unit["workload-status"] == "active", unit
     assert all(backends(stack)[name]["ok"] is True for name in ("database", "cache", "search")), backends(
