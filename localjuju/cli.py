@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from . import leftovers, ops, servers
+from .actions import ActionRefused
 from .model import Model
 
 BUILT_CHARM = Path("build/wsgi-app")
@@ -293,7 +294,11 @@ def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branc
     elif verb == "set-relation-data":
         ops.set_relation_data(args.relation_id, args.entity, key_values(args.settings), args.replace, m)
     elif verb == "run":
-        result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+        try:
+            result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+        except ActionRefused as refused:
+            print(f"ERROR {refused}", file=sys.stderr)
+            return 1
         text = (
             json.dumps(result, indent=2) if args.format == "json" else yaml.safe_dump(result, sort_keys=False)
         )

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from . import machines, network, servers
+from .actions import checked_params
 from .agent import Agent, HookResult, machine_of, remove_machine
 from .model import Json, Model, model_dir, open_model
 from .progress import step
@@ -401,9 +402,13 @@ def set_relation_data(
 
 
 def run_action(unit: str, name: str, params: Json, model_name: str = DEFAULT_MODEL) -> Json:
+    """Run action ``name`` on ``unit``; :class:`~.actions.ActionRefused` (before any hook)
+    when the charm does not define it or its schema rejects ``params``."""
     with open_model(model_name) as model:
         if unit not in model.units:
             raise SystemExit(f'unit "{unit}" not found')
+        charm = Path(model.applications[unit.split("/")[0]]["charm"])
+        params = checked_params(read_charm_file(charm, "actions.yaml"), unit, name, params)
         agent = Agent(model, say)
         action: Json = {
             "name": name,

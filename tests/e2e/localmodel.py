@@ -138,6 +138,8 @@ class LocalModel:
         result = self.cli(
             "run", unit, name, *(f"{k}={v}" for k, v in params.items()), "--format", "json", check=False
         )
+        if result.returncode != 0 and not result.stdout.strip():  # refused before any hook, as Juju does
+            return {"status": "refused", "message": result.stderr.strip().removeprefix("ERROR ")}
         outcome: dict[str, Any] = json.loads(result.stdout)
         return outcome
 

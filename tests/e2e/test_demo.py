@@ -68,6 +68,12 @@ def test_environment_change_reaches_the_app_without_dropping_the_master(demo: Lo
     assert demo.unit()["workload-status"] == "active"
 
 
+def test_an_action_the_charm_does_not_define_is_refused(demo: LocalModel) -> None:
+    refused = demo.action("no-such-action")
+    message = f'action "no-such-action" not defined on unit "{APP}/0"'
+    assert refused == {"status": "refused", "message": message}, refused
+
+
 def test_noop_config_changed_and_update_status_restart_nothing(demo: LocalModel) -> None:
     pid = demo.main_pid()
     workers = demo.sh(f"ps -o pid= --ppid {pid}").split()

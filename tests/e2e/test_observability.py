@@ -97,7 +97,8 @@ def test_logs_action_shows_recent_lines_without_the_secret(unit: LocalModel) -> 
     assert "probe=observability-logs" in output  # ...recent lines are shown...
     assert secret not in output and "<redacted>" in output  # ...but not the secret
     assert len(output.strip().splitlines()) <= 50
-    assert unit.action("logs", lines="0")["status"] != "completed"
+    refused = unit.action("logs", lines="0")  # actions.yaml's minimum: refused before the charm runs
+    assert refused["status"] == "refused" and "validation failed" in refused["message"], refused
 
 
 def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
