@@ -1,11 +1,18 @@
 """Elasticsearch, played by the stand-in server of :mod:`localjuju.es_standin` (the real
 server cannot be installed here): one stand-in daemon per unit on the host's loopback
-(port 9200 and up), and on every ``client`` relation the keys the elasticsearch charm
-sets on client-relation-joined: ``cluster-name``, ``host`` and ``port``.
+(port 9200 and up), and on every ``client`` relation what the provider publishes.
+
+Providers differ, and option ``publish-as`` picks one: ``relation-set`` (default) is the
+classic elasticsearch charm's client-relation-joined hook, raw ``cluster-name``, ``host``
+and ``port``; ``endpoint`` is a charms.reactive ``Endpoint`` provider (such as
+omnivector-solutions/interface-elasticsearch, checked at 9f0c3ee) that puts
+``cluster_name``, ``host`` and ``port`` in ``to_publish``, which JSON-encodes each value
+(``"10.0.0.5"`` with its quotes, ``9200``).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +26,22 @@ if TYPE_CHECKING:
 
 BASE_PORT = 9200
 STANDIN = Path(__file__).resolve().parent / "es_standin.py"
-OPTIONS = {"cluster-name": {"type": "string", "default": "elasticsearch", "description": "cluster name"}}
+OPTIONS = {
+    "cluster-name": {"type": "string", "default": "elasticsearch", "description": "cluster name"},
+    "publish-as": {
+        "type": "string",
+        "default": "relation-set",
+        "description": "relation-set (the classic charm's raw keys) or endpoint (to_publish, JSON values)",
+    },
+}
 
 
-def relation_data(cluster_name: str, host: str, port: int) -> dict[str, str]:
-    """What an elasticsearch unit publishes to a client."""
+def relation_data(
+    cluster_name: str, host: str, port: int, publish_as: str = "relation-set"
+) -> dict[str, str]:
+    """What an elasticsearch unit publishes to a client, as the chosen provider does."""
+    if publish_as == "endpoint":
+        return {"cluster_name": json.dumps(cluster_name), "host": json.dumps(host), "port": json.dumps(port)}
     return {"cluster-name": cluster_name, "host": host, "port": str(port)}
 
 
@@ -63,10 +81,12 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     """Any event: keep the stand-in running and publish its address on every relation."""
     model = agent.model
     app = model.units[unit]["app"]
-    cluster_name = str(agent.effective_config(app).get("cluster-name") or app)
+    config = agent.effective_config(app)
+    cluster_name = str(config.get("cluster-name") or app)
     port = ensure_running(model, unit, cluster_name)
     host = servers.unit_address(model, unit)
-    servers.publish_everywhere(agent, unit, relation_data(cluster_name, host, port))
+    data = relation_data(cluster_name, host, port, str(config.get("publish-as") or "relation-set"))
+    servers.publish_everywhere(agent, unit, data)
     servers.set_status(model, unit, "active", f"ready (stand-in, {host}:{port})")
 
 

@@ -128,6 +128,15 @@ def test_search_with_the_elasticsearch_standin(stack: LocalModel) -> None:
     assert env["ELASTICSEARCH_URL"].startswith("http://127.0.0.1:")
     search = backends(stack)["search"]
     assert search["ok"] is True, search
+    # a charms.reactive Endpoint provider JSON-encodes its values ("127.0.0.1" with quotes)
+    stack.cli("config", "elasticsearch", "publish-as=endpoint")
+    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
+    relations = json.loads((home / stack.name / "model.json").read_text())["relations"].values()
+    published = next(rel["data"]["elasticsearch/0"] for rel in relations if "elasticsearch" in rel["apps"])
+    assert published["host"] == '"127.0.0.1"' and published["cluster_name"] == '"elasticsearch"', published
+    assert settings(stack)["ELASTICSEARCH_URL"] == env["ELASTICSEARCH_URL"]
+    assert backends(stack)["search"]["ok"] is True
+    stack.cli("config", "elasticsearch", "publish-as=relation-set")
 
 
 def test_apache2_in_front_forwards_the_client(stack: LocalModel) -> None:

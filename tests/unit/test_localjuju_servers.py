@@ -60,6 +60,12 @@ def test_elasticsearch_publishes_cluster_name_host_and_port() -> None:
         "host": "127.0.0.1",
         "port": "9200",
     }
+    # a charms.reactive Endpoint provider: to_publish JSON-encodes each value
+    assert servers_elasticsearch.relation_data("search", "127.0.0.1", 9200, "endpoint") == {
+        "cluster_name": '"search"',
+        "host": '"127.0.0.1"',
+        "port": "9200",
+    }
 
 
 # -- postgresql --------------------------------------------------------------------------------------

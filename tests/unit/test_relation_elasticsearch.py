@@ -40,3 +40,13 @@ def test_bad_and_unanswered_units_are_skipped():
     nodes, notes = read_nodes([rel])
     assert nodes == (SearchServer(HostPort("10.0.0.53", 9200), "elasticsearch"),)
     assert [note.level for note in notes] == ["DEBUG", "WARNING", "WARNING"]
+
+
+def test_values_a_reactive_endpoint_json_encoded_are_read_and_still_checked():
+    """to_publish (charms.reactive Endpoint providers) JSON-encodes every value."""
+    endpoint = {"host": '"10.0.0.52"', "port": "9200", "cluster_name": '"logs"'}
+    nodes, notes = read_nodes([relation(("elasticsearch/0", endpoint))])
+    assert nodes == (SearchServer(HostPort("10.0.0.52", 9200), "logs"),) and notes == []
+    hostile = {"host": '"fe80::1%\\u0027x"', "port": '"9200"'}
+    nodes, notes = read_nodes([relation(("elasticsearch/0", hostile))])
+    assert nodes == () and "host" in notes[0].message
