@@ -140,3 +140,17 @@ def test_a_leaders_commit_missing_from_the_follower_mirror_is_retried() -> None:
     with pytest.raises(FetchError, match="aaaaaaa, which the leader deploys") as error:
         agreed_revision(state, FETCHED, None, missing)
     assert isinstance(error.value, RetryableError)
+
+
+def test_what_the_leader_published_itself_is_not_a_change_on_the_leader(monkeypatch, tmp_path) -> None:
+    """Else the hook after its own leader-set (update-status, which fetches again) would
+    follow a moving branch: the e2e 'moving branch is only followed on request' caught it."""
+    from charms.layer.wsgi_app import unit
+
+    monkeypatch.setattr(unit, "demo_dir", lambda: tmp_path)
+    state = _repo_state()
+    published = replace(state, agreed_source="abc:" + "a" * 40, released="spec-1")
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: True)
+    assert unit.fingerprint(published) == unit.fingerprint(state)
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)  # a follower must move
+    assert unit.fingerprint(published) != unit.fingerprint(state)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,14 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
 
 
 def fingerprint(state: WsgiState) -> dict[str, Any]:
-    """Everything whose change must reach the application (compared with data_changed)."""
+    """Everything whose change must reach the application (compared with data_changed).
+
+    On the leader, what it published itself for the other units (the commit it resolved,
+    the release whose release_command it ran) is not a change: counting it would make
+    the next hook (update-status, which retries with a new fetch) follow a moving branch.
+    """
+    if hookenv.is_leader():
+        state = replace(state, agreed_source="", released="")
     return {"state": repr(state), "demo": demo_revision(demo_dir()).commit}
 
 
