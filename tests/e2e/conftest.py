@@ -76,3 +76,10 @@ def model(request: pytest.FixtureRequest, charm: Path) -> Iterator[LocalModel]:
             print(f"\nkept model {local.name}: localjuju -m {local.name} destroy")
         else:
             local.cli("destroy", check=False)
+
+
+@pytest.fixture(scope="module")
+def deployed(model: LocalModel, charm: Path) -> LocalModel:
+    """The module's model with the charm deployed on its defaults (the demo app on :8080)."""
+    model.cli("deploy", str(charm))
+    return model

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from apps import DJANGO_FILES, AppRepo, flask_files
 from localmodel import APP, LocalModel, http_get
 
 URL = "http://127.0.0.1:8080"
-
-
-@pytest.fixture(scope="module")
-def deployed(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm))
-    return model
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import hashlib
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from apps import AppRepo
@@ -52,12 +51,6 @@ subprocess.Popen(["sleep", "603"], start_new_session=True, stdin=subprocess.DEVN
 open({ROOT!r} + "/.cache/setup-py-ran", "w").close()
 setup(name="evilapp", version="1", py_modules=["wsgi"])
 """
-
-
-@pytest.fixture(scope="module")
-def deployed(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm))
-    return model
 
 
 @pytest.fixture(scope="module")

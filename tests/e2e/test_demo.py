@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from localmodel import APP, LocalModel, http_get
 
@@ -11,9 +9,8 @@ URL = "http://127.0.0.1:8080"
 
 
 @pytest.fixture(scope="module")
-def demo(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm))
-    return model
+def demo(deployed: LocalModel) -> LocalModel:
+    return deployed
 
 
 def test_demo_is_active_and_serves_its_page(demo: LocalModel) -> None:

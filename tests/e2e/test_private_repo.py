@@ -78,12 +78,6 @@ def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def deployed(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm))
-    return model
-
-
 def test_without_the_key_the_clone_is_refused(deployed: LocalModel, git_server: GitServer) -> None:
     deployed.config(app_repo=git_server.url, known_hosts=git_server.known_hosts)
     unit = deployed.unit()
