@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -21,6 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHARM = ROOT / "build" / "wsgi-app"
 APP = "wsgi-app"
 UNIT = "wsgi-app/0"
+APACHE2_VHOST = ROOT / "files" / "apache2" / "vhost-balancer.conf"
+
+
+def apache2_config() -> list[str]:
+    """``deploy apache2`` arguments: the vhost template and modules README gives apache2 for
+    ``balancer`` (the charm, like localjuju, serves nothing without them)."""
+    template = base64.b64encode(APACHE2_VHOST.read_bytes()).decode()
+    return ["--config", f"vhost_http_template={template}", "--config", "enable_modules=headers proxy_http"]
 
 
 @dataclass

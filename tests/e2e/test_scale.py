@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localmodel import APP, LocalModel, SteadyLoad, netns_get
+from localmodel import APP, LocalModel, SteadyLoad, apache2_config, netns_get
 
 SERVERS = "10.231.0.2"
 # one row per run of release_command, in the application's PostgreSQL database
@@ -109,8 +109,9 @@ def release_specs(model: LocalModel) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack(model: LocalModel, charm: Path) -> LocalModel:
-    for server in ("postgresql", "memcached", "apache2"):
+    for server in ("postgresql", "memcached"):
         model.cli("deploy", server, "--isolated")
+    model.cli("deploy", "apache2", "--isolated", *apache2_config())
     model.cli("deploy", str(charm), "-n", "3", "--isolated")
     model.cli("relate", f"{APP}:db", "postgresql:db")
     model.cli("relate", f"{APP}:cache", "memcached")
