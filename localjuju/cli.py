@@ -119,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("app", nargs="?", default="")
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
+    d.add_argument("--channel", default="", help="(servers) the real charm's channel played, e.g. 16/stable")
     d.add_argument("--charm", dest="bundle_charm", type=Path, default=BUILT_CHARM, help="(bundles) our charm")
     d.add_argument(
         "--isolated",
@@ -213,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resolved", help="clear a unit's hook error and retry the hook")
     rs.add_argument("unit")
     rs.add_argument("--no-retry", action="store_true")
-    rb = sub.add_parser("reboot", help="reboot a unit's machine (no hook runs)")
+    rb = sub.add_parser("reboot", help="reboot a unit's machine (its units run start once it is back)")
     rb.add_argument("unit")
     ex = sub.add_parser("exec", aliases=["ssh"], help="run a command on a unit's machine")
     ex.add_argument("unit")
@@ -230,7 +231,9 @@ def deploy(args: argparse.Namespace, m: str) -> None:
     if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
         ops.deploy_bundle(Path(spec), args.bundle_charm, m)
     elif not Path(spec).exists() and (name := ops.server_name(spec)):
-        ops.deploy_server(name, args.app, key_values(args.config), args.num_units, m, args.isolated)
+        ops.deploy_server(
+            name, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
+        )
     else:
         ops.deploy(
             Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels

@@ -262,6 +262,7 @@ def _add_unit(model: Model, app: str, charm: Path) -> str:
             model.data["next_relation_id"] += 1
             model.relations[rid] = {"apps": {app: endpoint}, "interface": "peer", "data": {}, "seen": {}}
         agent.enqueue(unit, f"{endpoint}-relation-created", relation_id=rid, remote_app=app)
+    _created(agent, model, app, unit)
     if not application.get("leader"):
         application["leader"] = unit
         agent.enqueue(unit, "leader-elected")
@@ -269,6 +270,16 @@ def _add_unit(model: Model, app: str, charm: Path) -> str:
         agent.enqueue(unit, "leader-settings-changed")
     _start_and_join(agent, model, app, unit)
     return unit
+
+
+def _created(agent: Agent, model: Model, app: str, unit: str) -> None:
+    """``<endpoint>-relation-created`` on a new unit for each relation its application already
+    has with another application, before leader-elected, config-changed and start (as Juju)."""
+    for rid, rel in model.relations_of(app):
+        if len(rel["apps"]) == 1:
+            continue  # peers: queued with the peer relation itself
+        remote = next(a for a in rel["apps"] if a != app)
+        agent.enqueue(unit, f"{rel['apps'][app]}-relation-created", relation_id=rid, remote_app=remote)
 
 
 def _start_and_join(agent: Agent, model: Model, app: str, unit: str) -> None:
@@ -475,10 +486,20 @@ def upgrade(app: str, path: Path | None = None, model_name: str = DEFAULT_MODEL)
 
 
 def reboot(unit: str, model_name: str = DEFAULT_MODEL) -> None:
-    """Reboot the unit's machine. No hook runs: services come back through systemd alone."""
-    model = Model.load(model_name)
-    with step(f"rebooting the machine of {unit}"):
-        machine_of(model, model.units[unit]["machine"]).reboot()
+    """Reboot the unit's machine as Juju sees it: no hook runs at shutdown (the agent just
+    exits), and once the agent is back, every unit on the machine runs ``start`` again."""
+    with open_model(model_name) as model, interruptible():
+        info = model.units.get(unit)
+        if info is None or info["machine"] == "host":
+            raise SystemExit(f'"{unit}" is not a unit on a machine')
+        with step(f"rebooting the machine of {unit}"):
+            machine_of(model, info["machine"]).reboot()
+        agent = Agent(model, say)
+        for other, details in model.units.items():
+            if details["machine"] == info["machine"]:
+                agent.enqueue(other, "start")
+        with step("running start on the machine's units, as Juju does after a reboot"):
+            settle(agent)
 
 
 def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture: bool = False) -> Any:
@@ -591,12 +612,15 @@ def deploy_server(
     units: int = 1,
     model_name: str = DEFAULT_MODEL,
     isolated: bool = False,
+    channel: str = "",
 ) -> None:
     """Add a server application (no charm, no machine) with ``units`` units, and run its events;
-    ``isolated`` runs them in the model network's server namespace."""
+    ``isolated`` runs them in the model network's server namespace; ``channel`` picks which
+    of the real charm's tracks it plays (its endpoints and behaviour)."""
     kind = servers.kinds().get(name)
     if kind is None:
         raise SystemExit(f"unknown server {name!r} (known: {', '.join(sorted(servers.kinds()))})")
+    endpoints = kind.endpoints(channel)
     app = app or kind.charm
     with deploying(model_name, app) as model:
         values = {
@@ -612,8 +636,9 @@ def deploy_server(
             "leader_data": {},
             "status": {},
             "version": "",
-            "endpoints": kind.endpoints(),
+            "endpoints": endpoints,
             "isolated": isolated,
+            "channel": channel,
         }
         with rolled_back(model, app):
             for _ in range(units):
@@ -637,6 +662,7 @@ def _add_server_unit(model: Model, app: str) -> str:
     }
     agent = Agent(model, say)
     agent.enqueue(unit, "install")
+    _created(agent, model, app, unit)
     if not application.get("leader"):
         application["leader"] = unit
         agent.enqueue(unit, "leader-elected")
@@ -690,12 +716,13 @@ def deploy_bundle(bundle: Path, charm: Path, model_name: str = DEFAULT_MODEL) ->
         name = None if local else server_name(source)
         if not local and name is None:
             raise SystemExit(f"{app}: no server stands in for charm {source!r}, and it is not {charm}")
-        planned.append((app, name, dict(spec.get("options") or {}), int(spec.get("num_units", 1))))
-    for app, name, options, units in sorted(planned, key=lambda p: p[1] is None):
+        options, units = dict(spec.get("options") or {}), int(spec.get("num_units", 1))
+        planned.append((app, name, options, units, str(spec.get("channel") or "")))
+    for app, name, options, units, channel in sorted(planned, key=lambda p: p[1] is None):
         if name is None:
             deploy(charm, app, options, units, model_name)
         else:
-            deploy_server(name, app, options, units, model_name)
+            deploy_server(name, app, options, units, model_name, channel=channel)
     return [relate(_first(pair), _second(pair), model_name) for pair in data.get("relations") or []]
 
 

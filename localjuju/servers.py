@@ -57,12 +57,27 @@ class ServerKind:
     options: Json = field(default_factory=dict)
     description: str = ""
     sweep: Sweep = lambda model_name: None
+    channels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # track -> its endpoints
+    default_track: str = ""
 
-    def endpoints(self) -> Json:
-        """The ``endpoints`` entry of the application in the model, as read from metadata."""
+    def track(self, channel: str) -> str:
+        """The track of ``channel`` (``16/stable`` -> ``16``; empty or ``latest``: the default)."""
+        track = (channel or "").split("/")[0]
+        track = self.default_track if track in ("", "latest") else track
+        if self.channels and track not in self.channels:
+            raise SystemExit(
+                f"{self.charm} has no channel {channel!r} here (tracks: {', '.join(self.channels)})"
+            )
+        return track
+
+    def endpoints(self, channel: str = "") -> Json:
+        """The ``endpoints`` entry of the application in the model, as the charm of that
+        channel's metadata declares them."""
+        track = self.track(channel)
+        offered = self.channels.get(track, tuple(self.provides) + tuple(self.requires))
         return {
-            "provides": {name: {"interface": i} for name, i in self.provides.items()},
-            "requires": {name: {"interface": i} for name, i in self.requires.items()},
+            "provides": {name: {"interface": i} for name, i in self.provides.items() if name in offered},
+            "requires": {name: {"interface": i} for name, i in self.requires.items() if name in offered},
             "peers": {},
         }
 

@@ -1,34 +1,28 @@
-"""PostgreSQL 15 (Debian packages), as the postgresql charm serves it.
+"""PostgreSQL (Debian's 15 packages), as the postgresql charms serve it.
 
 Each unit is a cluster of its own on the host (see :mod:`.pg_clusters`; never systemd;
-port 5433 and up): the master unit's is read-write, every other unit's a
-hot standby streaming from it (``pg_basebackup -R``). The master creates, for each
-relation, a role with a random password, a database it owns, the roles and extensions
-the client asked for; every unit opens pg_hba to the granted users and publishes:
+port 5433 and up): the master unit's is read-write, every other unit's a hot standby
+streaming from it (``pg_basebackup -R``). Which charm is played comes from the
+application's channel (``--channel 14/stable``, ``16/stable`` or ``classic``; config
+``channel``): its endpoints, what it provisions and when, what it refuses (blocked, as
+that charm's status says) and the data it publishes are in :mod:`.pg_charms`, the SQL in
+:mod:`.pg_provision`. Every unit opens pg_hba to the granted users and publishes; the
+master provisions.
 
-- on ``db``/``db-admin`` (pgsql), in its unit data, the keys of the classic charm:
-  ``database user password schema_user schema_password roles extensions version state
-  host port allowed-units allowed-subnets master standbys``;
-- on ``database`` (postgresql_client), as the leader, in application data:
-  ``database endpoints read-only-endpoints uris version tls username password``
-  (always plain credentials: the runner has no Juju secrets).
-
-``withhold``: a client unit can be left out of ``allowed-units``/``allowed-subnets`` to
-test the "not yet granted" wait; pg_hba opens exactly the granted subnets (on one host,
-units share 127.0.0.1/32, so it stays open while any unit of the relation is granted).
-``failover``: the first standby is promoted,
-the old master re-cloned as a standby of it, and every unit republishes.
+``withhold``: a client unit can be left out of ``allowed-units``/``allowed-subnets`` (the
+time before a server has opened pg_hba to it); pg_hba opens exactly the granted subnets.
+``failover``: the first standby is promoted, the old master re-cloned as a standby of
+it, and every unit republishes.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from . import network, pg_clusters, servers
+from . import network, pg_charms, pg_clusters, pg_provision, servers
+from .pg_charms import CLIENT_ENDPOINT, PGSQL_ENDPOINTS, Node, Request, Topology
 from .pg_clusters import VERSION, psql
 
 if TYPE_CHECKING:
@@ -36,129 +30,13 @@ if TYPE_CHECKING:
     from .model import Json, Model
 
 BASE_PORT = 5433
-PGSQL_ENDPOINTS = ("db", "db-admin")
-CLIENT_ENDPOINT = "database"
-ATTRIBUTES = ("SUPERUSER", "CREATEDB", "CREATEROLE")
+OPTIONS = {
+    f"plugin_{name}_enable": {"type": "boolean", "default": False, "description": f"(14) create {name}"}
+    for name in pg_charms.PLUGINS
+}
 
 
-# -- the protocol, pure ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    """Where one unit's cluster listens."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class Request:
-    """What a pgsql client asked for; ``None`` means the key was not sent."""
-
-    database: str
-    roles: str | None = None
-    extensions: str | None = None
-
-    def role_list(self) -> list[str]:
-        return [r.strip() for r in (self.roles or "").split(",") if r.strip()]
-
-    def extension_list(self) -> list[tuple[str, str]]:
-        """(name, schema) pairs from ``ext`` or ``ext:schema`` items."""
-        found = []
-        for item in (self.extensions or "").split(","):
-            name, _, schema = item.strip().partition(":")
-            if name:
-                found.append((name, schema or "public"))
-        return found
-
-
-def pgsql_request(client_app: str, app_data: dict[str, str], units_data: list[dict[str, str]]) -> Request:
-    """The client's request: application data (v2) first, then its units' data (v1)."""
-
-    def first(key: str) -> str | None:
-        for data in (app_data, *units_data):
-            if data.get(key):
-                return data[key]
-        return None
-
-    return Request(first("database") or client_app, first("roles"), first("extensions"))
-
-
-def pgsql_user(client_app: str, admin: bool) -> str:
-    """The role the classic charm names for a client application (``juju_``/``jujuadmin_``)."""
-    name = f"{'jujuadmin' if admin else 'juju'}_{client_app}"
-    return name[:63]
-
-
-def libpq(**values: str | int) -> str:
-    """A libpq connection string, keys sorted, values quoted where needed."""
-    parts = []
-    for key in sorted(values):
-        value = str(values[key])
-        if not value or re.search(r"[\s'\\]", value):
-            value = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        parts.append(f"{key}={value}")
-    return " ".join(parts)
-
-
-def pgsql_data(
-    request: Request,
-    user: str,
-    password: str,
-    *,
-    admin: bool,
-    this: Node,
-    master: Node,
-    standbys: list[Node],
-    allowed_units: list[str],
-    allowed_subnets: list[str],
-) -> dict[str, str]:
-    """One unit's data on a pgsql relation, as the classic postgresql charm publishes it."""
-    state = ("master" if standbys else "standalone") if this == master else "hot standby"
-
-    def connection(node: Node) -> str:
-        return libpq(dbname=request.database, host=node.host, password=password, port=node.port, user=user)
-
-    data = {
-        "database": request.database,
-        "user": user,
-        "password": password,
-        "version": VERSION,
-        "state": state,
-        "host": this.host,
-        "port": str(this.port),
-        "allowed-units": " ".join(allowed_units),
-        "allowed-subnets": ",".join(allowed_subnets),
-        "master": connection(master),
-        "standbys": "\n".join(sorted(connection(node) for node in standbys)),
-    }
-    if not admin:
-        data.update({"schema_user": user, "schema_password": password})
-    if request.roles is not None:
-        data["roles"] = request.roles
-    if request.extensions is not None:
-        data["extensions"] = request.extensions
-    return data
-
-
-def client_data(
-    database: str, user: str, password: str, version: str, master: Node, standbys: list[Node]
-) -> dict[str, str]:
-    """The application data of a postgresql_client provider (plain credentials, no TLS)."""
-    return {
-        "database": database,
-        "endpoints": str(master),
-        "read-only-endpoints": ",".join(str(node) for node in standbys) or str(master),
-        "uris": f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{master}/{database}",
-        "version": version,
-        "tls": "False",
-        "username": user,
-        "password": password,
-    }
+# -- pg_hba ------------------------------------------------------------------------------------
 
 
 def render_hba(grants: list[tuple[str, str, str]]) -> str:
@@ -175,26 +53,24 @@ def render_hba(grants: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 # -- the server application's state ----------------------------------------------------------
 
 
 def app_state(model: Model, app: str) -> Json:
-    """``master`` unit, ``passwords`` by user, ``withheld`` client units (kept in the model)."""
+    """``master`` unit, ``passwords`` by user, ``withheld`` client units, and what each
+    relation was first set up with (``served``), kept in the model."""
     record: Json = model.applications[app].setdefault("server", {})
     record.setdefault("passwords", {})
     record.setdefault("withheld", [])
+    record.setdefault("served", {})
     units = model.app_units(app)
     if record.get("master") not in units and units:
         record["master"] = units[0]
     return record
+
+
+def track(model: Model, app: str) -> str:
+    return pg_charms.track_of(str(model.applications[app].get("channel") or ""))
 
 
 def password_for(model: Model, app: str, user: str) -> str:
@@ -242,144 +118,208 @@ def start_standby(name: str, master_port: int) -> None:
         pg_clusters.ctl(name, "start")
 
 
-# -- resources on the master ---------------------------------------------------------------------
-
-
-def ensure_role(port: int, user: str, password: str, attributes: str) -> None:
-    psql(
-        port,
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal(user)}) "
-        f"THEN CREATE ROLE {ident(user)}; END IF; END $$; "
-        f"ALTER ROLE {ident(user)} WITH LOGIN {attributes} PASSWORD {literal(password)}",
-    )
-
-
-def ensure_database(port: int, database: str, owner: str) -> None:
-    if not psql(port, f"SELECT 1 FROM pg_database WHERE datname = {literal(database)}"):
-        psql(port, f"CREATE DATABASE {ident(database)} OWNER {ident(owner)}")
-    psql(port, f"GRANT ALL ON DATABASE {ident(database)} TO {ident(owner)}")
-    psql(port, f"GRANT ALL ON SCHEMA public TO {ident(owner)}", database)
-
-
-def grant_roles(port: int, user: str, roles: list[str]) -> None:
-    for role in roles:
-        if role.upper() in ATTRIBUTES:
-            psql(port, f"ALTER ROLE {ident(user)} WITH {role.upper()}")
-            continue
-        psql(
-            port,
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal(role)}) "
-            f"THEN CREATE ROLE {ident(role)} INHERIT NOLOGIN; END IF; END $$; "
-            f"GRANT {ident(role)} TO {ident(user)}",
-        )
-
-
-def ensure_extensions(port: int, database: str, extensions: list[tuple[str, str]]) -> None:
-    for name, schema in extensions:
-        if schema != "public":
-            psql(port, f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}", database)
-        psql(port, f"CREATE EXTENSION IF NOT EXISTS {ident(name)} WITH SCHEMA {ident(schema)}", database)
-
-
-def provision(port: int, user: str, password: str, admin: bool, request: Request) -> None:
-    """Role, database, roles and extensions for one relation (on the master)."""
-    ensure_role(port, user, password, "SUPERUSER" if admin else "NOSUPERUSER")
-    ensure_database(port, request.database, user)
-    grant_roles(port, user, request.role_list())
-    ensure_extensions(port, request.database, request.extension_list())
-
-
-# -- one unit's reconcile step --------------------------------------------------------------------
+# -- one relation: what to provision, publish, or refuse -------------------------------------------
 
 
 @dataclass
 class Grant:
-    """What one relation gives: its database, user and password, and the data to publish."""
+    """What one relation gives: the provisioning step (master only), pg_hba entries, the data
+    to publish (unit or application level), or the blocked message that stops it."""
 
-    request: Request
-    user: str
-    password: str
-    admin: bool
-    data: dict[str, str]
+    database: str = ""
+    user: str = ""
+    provision: Any = None
+    subnets: list[str] = field(default_factory=list)
+    data: dict[str, str] = field(default_factory=dict)
     app_level: bool = False
+    blocked: str = ""
 
 
-def client_subnets(model: Model, rel: Json, unit: str) -> str:
+@dataclass
+class Relation:
+    """One live relation of the server, as the unit sees it."""
+
+    rid: str
+    endpoint: str
+    client_app: str
+    clients: list[str]
+    app_data: dict[str, str]
+    units_data: list[dict[str, str]]
+    rel: Json
+
+
+def client_subnets(model: Model, rel: Json, unit: str) -> list[str]:
     data = rel["data"].get(unit, {})
     if data.get("egress-subnets"):
-        return str(data["egress-subnets"])
+        return [s.strip() for s in str(data["egress-subnets"]).split(",") if s.strip()]
     address = data.get("ingress-address") or data.get("private-address") or servers.unit_address(model, unit)
-    return f"{address}/32"
+    return [f"{address}/32"]
 
 
-def pgsql_grant(model: Model, unit: str, rel: Json, master: str, peers: list[str]) -> Grant:
-    app = model.units[unit]["app"]
-    endpoint = rel["apps"][app]
-    client_app = next(a for a in rel["apps"] if a != app)
-    clients = servers.remote_units(model, rel, unit)
-    request = pgsql_request(
-        client_app, rel["data"].get(client_app, {}), [rel["data"].get(u, {}) for u in clients]
-    )
-    admin = endpoint == "db-admin"
-    user = pgsql_user(client_app, admin)
-    password = password_for(model, app, user)
+def access(model: Model, app: str, relation: Relation) -> tuple[list[str], list[str]]:
+    """(allowed units, allowed subnets): every client unit but the withheld ones."""
     withheld = set(app_state(model, app)["withheld"])
-    granted = [u for u in clients if u not in withheld]
-    denied_subnets = {s for u in clients if u in withheld for s in client_subnets(model, rel, u).split(",")}
-    subnets = {s for u in granted for s in client_subnets(model, rel, u).split(",")} - denied_subnets
-    data = pgsql_data(
-        request,
-        user,
-        password,
-        admin=admin,
+    granted = [u for u in relation.clients if u not in withheld]
+    denied = {s for u in relation.clients if u in withheld for s in client_subnets(model, relation.rel, u)}
+    subnets = {s for u in granted for s in client_subnets(model, relation.rel, u)} - denied
+    return granted, sorted(subnets)
+
+
+def topology(model: Model, app: str, unit: str, relation: Relation, version: str) -> Topology:
+    master = app_state(model, app)["master"]
+    granted, subnets = access(model, app, relation)
+    return Topology(
         this=node(model, unit),
         master=node(model, master),
-        standbys=[node(model, p) for p in peers if p != master],
+        standbys=[node(model, p) for p in model.app_units(app) if p != master],
         allowed_units=granted,
-        allowed_subnets=sorted(subnets),
+        allowed_subnets=subnets,
+        version=version,
     )
-    return Grant(request, user, password, admin, data)
 
 
-def client_grant(model: Model, rid: str, unit: str, rel: Json, master: str, peers: list[str]) -> Grant | None:
-    app = model.units[unit]["app"]
-    client_app = next(a for a in rel["apps"] if a != app)
-    request = rel["data"].get(client_app, {})
-    if not request.get("database"):
-        return None  # the client's leader has not asked yet
-    user = f"relation-{rid}"
+def classic_pgsql(model: Model, app: str, unit: str, relation: Relation, where: Topology) -> Grant:
+    """The classic charm: whatever is asked; a bad extension fails the hook."""
+    request = pg_charms.pgsql_request(relation.client_app, relation.app_data, relation.units_data)
+    extensions = pg_charms.classic_extensions(request.extensions)  # ValueError: the hook fails
+    admin = relation.endpoint == "db-admin"
+    user = pg_charms.pgsql_user(relation.client_app, admin)
     password = password_for(model, app, user)
-    version = str(app_state(model, app).get("full_version", VERSION))
-    data = client_data(
-        request["database"],
-        user,
-        password,
-        version,
-        node(model, master),
-        [node(model, p) for p in peers if p != master],
+    data = pg_charms.pgsql_data("classic", request.database, user, password, where, request, admin)
+
+    def provision(port: int) -> None:
+        pg_provision.classic(port, user, password, admin, request.database, request.role_list(), extensions)
+
+    return Grant(request.database, user, provision, where.allowed_subnets, data)
+
+
+def track14_pgsql(model: Model, app: str, unit: str, relation: Relation, where: Topology) -> Grant:
+    """The 14 charm's legacy db/db-admin: blocks on roles and on disabled extensions."""
+    config = model.applications[app].get("config", {})
+    required = pg_charms.requested_extensions(relation.app_data, relation.units_data)
+    if pg_charms.disabled_extensions(required, config):
+        return Grant(blocked=pg_charms.EXTENSIONS_BLOCKED)
+    if "roles" in relation.app_data:
+        return Grant(blocked=pg_charms.ROLES_BLOCKED)
+    served = app_state(model, app)["served"]
+    stored = served.get(relation.rid, {}).get("database", "")
+    database = pg_charms.pgsql_database(relation.client_app, relation.app_data, stored, relation.units_data)
+    served[relation.rid] = {"database": database}
+    user = f"relation-{relation.rid}"
+    password = password_for(model, app, user)
+    admin = relation.endpoint == "db-admin"
+    echo = Request(database, None, ",".join(required))
+    data = pg_charms.pgsql_data("14", database, user, password, where, echo, admin)
+    shared = sharing(model, app, relation.rid, database)
+    plugins = pg_charms.enabled_plugins(config)
+
+    def provision(port: int) -> None:
+        pg_provision.track14(port, user, password, admin, database, shared, plugins, [])
+
+    return Grant(database, user, provision, where.allowed_subnets, data)
+
+
+def sharing(model: Model, app: str, rid: str, database: str) -> bool:
+    """Whether another relation of the server uses ``database`` too."""
+    served = app_state(model, app)["served"]
+    live = {r for r, _ in servers.live_relations(model, app)}
+    return any(r != rid and r in live and entry.get("database") == database for r, entry in served.items())
+
+
+def client(model: Model, app: str, unit: str, relation: Relation, where: Topology, port: int) -> Grant | None:
+    """The postgresql_client provider (14 and 16): the first request is the one served."""
+    name = track(model, app)
+    served = app_state(model, app)["served"]
+    first = served.get(relation.rid)
+    if first is None:
+        if not relation.app_data.get("database"):
+            return None  # the client's leader has not asked yet
+        first = {
+            "database": relation.app_data["database"],
+            "extra-user-roles": relation.app_data.get("extra-user-roles", ""),
+        }
+        if model.applications[app].get("leader") == unit:
+            served[relation.rid] = first
+    elif relation.app_data.get("extra-user-roles", "") != first["extra-user-roles"]:
+        raise RuntimeError(pg_charms.CHANGED_ROLES)  # data_interfaces raises in the hook
+    database = first["database"]
+    roles = [r.strip().lower() for r in first["extra-user-roles"].split(",") if r.strip()]
+    if not pg_charms.database_name_valid(name, database):
+        return Grant(blocked=pg_charms.INVALID_DATABASE)
+    existing = set(psql(port, "SELECT rolname FROM pg_roles").split()) if name == "14" else set()
+    if not pg_charms.client_roles_valid(name, roles, existing):
+        return Grant(blocked=pg_charms.INVALID_ROLES)
+    user = f"relation-{relation.rid}"
+    password = password_for(model, app, user)
+    data = pg_charms.client_data(name, database, user, password, where)
+    shared = sharing(model, app, relation.rid, database)
+    plugins = pg_charms.enabled_plugins(model.applications[app].get("config", {}))
+
+    def provision(master_port: int) -> None:
+        if name == "16":
+            pg_provision.track16(master_port, user, password, database, roles)
+        else:
+            pg_provision.track14(
+                master_port, user, password, "superuser" in roles, database, shared, plugins, roles
+            )
+
+    own_network = (
+        f"{network.SUBNET}.0/{network.PREFIX_LENGTH}"
+        if servers.isolated(model, app)
+        else f"{servers.HOST_ADDRESS}/32"
     )
-    wanted = Request(request["database"], request.get("extra-user-roles"))
-    return Grant(wanted, user, password, False, data, app_level=True)
+    return Grant(database, user, provision, [own_network], data, app_level=True)
 
 
-def collect_grants(model: Model, unit: str, master: str) -> list[tuple[str, Grant]]:
-    """(relation id, grant) for every live relation with something to grant."""
+def relations(model: Model, unit: str) -> list[Relation]:
     app = model.units[unit]["app"]
-    peers = model.app_units(app)
-    grants: list[tuple[str, Grant]] = []
+    found = []
     for rid, rel in servers.live_relations(model, app):
-        endpoint = rel["apps"][app]
-        if endpoint in PGSQL_ENDPOINTS and servers.remote_units(model, rel, unit):
-            grants.append((rid, pgsql_grant(model, unit, rel, master, peers)))
-        elif endpoint == CLIENT_ENDPOINT:
-            found = client_grant(model, rid, unit, rel, master, peers)
-            if found:
-                grants.append((rid, found))
-    return grants
+        client_app = next(a for a in rel["apps"] if a != app)
+        clients = servers.remote_units(model, rel, unit)
+        found.append(
+            Relation(
+                rid,
+                rel["apps"][app],
+                client_app,
+                clients,
+                dict(rel["data"].get(client_app, {})),
+                [dict(rel["data"].get(u, {})) for u in clients],
+                rel,
+            )
+        )
+    return found
+
+
+def grants(model: Model, unit: str, port: int, version: str) -> list[tuple[Relation, Grant]]:
+    """(relation, grant) for every live relation with something to grant or refuse."""
+    app = model.units[unit]["app"]
+    name = track(model, app)
+    found: list[tuple[Relation, Grant]] = []
+    for relation in relations(model, unit):
+        where = topology(model, app, unit, relation, version)
+        grant: Grant | None = None
+        if relation.endpoint == CLIENT_ENDPOINT:
+            grant = client(model, app, unit, relation, where, port)
+        elif relation.endpoint in PGSQL_ENDPOINTS and relation.clients:
+            play = classic_pgsql if name == "classic" else track14_pgsql
+            grant = play(model, app, unit, relation, where)
+        if grant is not None:
+            found.append((relation, grant))
+    return found
+
+
+def several_endpoints(found: list[Relation]) -> bool:
+    """The 14 charm's check: one client application on more than one of its endpoints."""
+    endpoints: dict[str, set[str]] = {}
+    for relation in found:
+        endpoints.setdefault(relation.client_app, set()).add(relation.endpoint)
+    return any(len(names) > 1 for names in endpoints.values())
 
 
 def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
-    """Any event: keep the cluster up, provision (master), open pg_hba, publish."""
+    """Any event: keep the cluster up, provision (master), open pg_hba, publish; blocked
+    (leader) as the charm played would be."""
     model = agent.model
     app = model.units[unit]["app"]
     record = app_state(model, app)
@@ -387,36 +327,33 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
     port = ensure_cluster(model, unit)
     if unit == master:
         record["full_version"] = psql(port, "SHOW server_version").split()[0]
-    grants = collect_grants(model, unit, master)
+    version = str(record.get("full_version", VERSION))
+    leader = model.applications[app].get("leader") == unit
+    found = grants(model, unit, int(servers.state(model, master)["port"]), version)
+    ready = [(r, g) for r, g in found if not g.blocked]
     if unit == master:
-        for _, grant in grants:
-            provision(port, grant.user, grant.password, grant.admin, grant.request)
-    open_hba(model, unit, grants)
-    for rid, grant in grants:
-        if grant.app_level:
-            if model.applications[app].get("leader") == unit:
-                servers.publish(agent, rid, app, grant.data)
-        else:
-            servers.publish(agent, rid, unit, {**servers.juju_keys(model, unit), **grant.data})
+        for _, grant in ready:
+            grant.provision(port)
+    open_hba(model, unit, [(g.database, g.user, s) for _, g in ready for s in g.subnets])
+    for relation, grant in ready:
+        if not grant.app_level:
+            servers.publish(agent, relation.rid, unit, {**servers.juju_keys(model, unit), **grant.data})
+        elif leader:
+            servers.publish(agent, relation.rid, app, grant.data)
+    blocked = [g.blocked for _, g in found if g.blocked]
+    if track(model, app) == "14" and several_endpoints(relations(model, unit)):
+        blocked.insert(0, pg_charms.ENDPOINTS_BLOCKED)
     role = "master" if unit == master else "hot standby"
-    servers.set_status(model, unit, "active", f"ready ({role}, {servers.unit_address(model, unit)}:{port})")
-
-
-def open_hba(model: Model, unit: str, grants: list[tuple[str, Grant]]) -> None:
-    """pg_hba for the granted subnets of every relation (an application-level grant, which
-    names no subnets, opens the server's own network); reload."""
-    own_network = (
-        f"{network.SUBNET}.0/{network.PREFIX_LENGTH}"
-        if servers.isolated(model, model.units[unit]["app"])
-        else f"{servers.HOST_ADDRESS}/32"
-    )
-    entries = [
-        (g.request.database, g.user, subnet)
-        for _, g in grants
-        for subnet in (
-            [own_network] if g.app_level else filter(None, g.data.get("allowed-subnets", "").split(","))
+    if blocked and leader:
+        servers.set_status(model, unit, "blocked", blocked[0])
+    else:
+        servers.set_status(
+            model, unit, "active", f"ready ({role}, {servers.unit_address(model, unit)}:{port})"
         )
-    ]
+
+
+def open_hba(model: Model, unit: str, entries: list[tuple[str, str, str]]) -> None:
+    """pg_hba for the granted (database, user, subnet) entries; reload when it changed."""
     name = pg_clusters.cluster_name(model.name, unit)
     path = pg_clusters.conf_dir(name) / "pg_hba.conf"
     text = render_hba(entries)
@@ -469,10 +406,13 @@ servers.register(
         name="postgresql",
         charm="postgresql",
         provides={"db": "pgsql", "db-admin": "pgsql", "database": "postgresql_client"},
+        channels={track: pg_charms.ENDPOINTS[track] for track in pg_charms.ENDPOINTS},
+        default_track=pg_charms.DEFAULT_TRACK,
         requires={},
         handle=handle,
         teardown=teardown,
         sweep=sweep,
-        description="PostgreSQL 15 clusters: the first unit the master, the others streaming standbys",
+        options=OPTIONS,
+        description="PostgreSQL 15 clusters playing the 14, 16 or classic charm (master and standbys)",
     )
 )

@@ -22,3 +22,11 @@ def test_bundle_deploys_the_whole_stack(model: LocalModel, charm: Path) -> None:
     assert all(backend["ok"] is True for backend in health["backends"].values()), health
     assert "postgresql" in health["backends"]["database"]["detail"]
     assert http_get("http://127.0.0.1:8080/healthz").status == 200
+
+
+def test_the_16_charm_has_no_db_endpoint(model: LocalModel) -> None:
+    """bundle.yaml deploys postgresql 16/stable, whose only client endpoint is database."""
+    refused = model.cli("relate", "wsgi-app:db", "postgresql:db", check=False)
+    assert refused.returncode != 0 and "no matching endpoint for postgresql:db" in refused.stderr, refused
+    relations = model.status()["relations"]
+    assert any("postgresql:database" in str(rel) for rel in relations), relations

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localmodel import APP, LocalModel, http_get, report
+from localmodel import APP, LocalModel, apache2_config, http_get, report
 
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
@@ -33,7 +33,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
     model.cli("deploy", "postgresql", "-n", "2")
     model.cli("deploy", "memcached", "-n", "2")
     model.cli("deploy", "elasticsearch")
-    model.cli("deploy", "apache2", "--config", "port=8000")
+    model.cli("deploy", "apache2", "--config", "port=8000", *apache2_config())
     return model
 
 
@@ -99,13 +99,27 @@ def test_both_database_relations_block(stack: LocalModel) -> None:
     stack.cli("relate", "wsgi-app:database", "postgresql:database")
     unit = stack.unit()
     assert unit["workload-status"] == "blocked" and "remove one" in unit["message"], unit
+    server = stack.unit("postgresql/0")  # the 14 charm blocks too
+    assert server["message"].startswith("Please choose one endpoint to use"), server
     assert http_get(f"{URL}/healthz").json()["status"] == "ok"  # still serving
     stack.cli("remove-relation", "wsgi-app:db", "postgresql:db")
     assert stack.unit()["workload-status"] == "active"
+    assert stack.unit("postgresql/0")["workload-status"] == "active"
     env = settings(stack)
     assert env["DATABASE_URL"].startswith("postgresql://") and "PGPASSWORD" in env  # postgresql_client
-    # the tables of the old relation's user are not this user's: ask for a database of its own
+
+
+def test_a_renamed_database_blocks_until_the_relation_is_made_again(stack: LocalModel) -> None:
+    """The postgresql charm provisions a database relation once, when ``database`` first
+    appears: a new name is never served there, so the unit says how to get it."""
     stack.config(database_name="shop")
+    unit = stack.unit()
+    assert unit["workload-status"] == "blocked", unit
+    assert "serves database 'wsgi-app', not 'shop'" in unit["message"], unit
+    assert "relate it again" in unit["message"], unit
+    assert settings(stack)["PGDATABASE"] == APP and http_get(f"{URL}/healthz").json()["status"] == "ok"
+    stack.cli("remove-relation", "wsgi-app:database", "postgresql:database")
+    stack.cli("relate", "wsgi-app:database", "postgresql:database")
     env = settings(stack)
     assert env["PGDATABASE"] == "shop" and stack.unit()["workload-status"] == "active"
     assert backends(stack)["database"]["ok"] is True
@@ -249,3 +263,54 @@ def test_unrelating_removes_the_settings(stack: LocalModel) -> None:
     assert stack.unit()["workload-status"] == "active"
     assert backends(stack)["cache"]["ok"] is None
     assert http_get(f"{URL}/healthz").json()["status"] == "ok"
+
+
+def psql_as_postgres(port: str, database: str, sql: str) -> str:
+    command = ["runuser", "-u", "postgres", "--", "psql", "-h", "/var/run/postgresql", "-p", port]
+    result = subprocess.run([*command, "-d", database, "-XAtc", sql], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_14_charm_blocks_extensions_and_roles_it_was_not_told_to_allow(stack: LocalModel) -> None:
+    """The postgresql charm (14) creates no extension a pgsql client asks for: it blocks
+    until its plugin option is on, then creates it itself; a ``roles`` request blocks it."""
+    stack.config(database_extensions="citext")
+    stack.cli("relate", "wsgi-app:db", "postgresql:db")
+    server = stack.unit("postgresql/0")
+    assert server["workload-status"] == "blocked", server
+    assert server["message"] == "extensions requested through relation, enable them through config options"
+    unit = stack.unit()
+    assert unit["workload-status"] == "waiting" and "database access" in unit["message"], unit
+    stack.cli("config", "postgresql", "plugin_citext_enable=true")
+    assert stack.unit("postgresql/0")["workload-status"] == "active"
+    assert stack.unit()["workload-status"] == "active", stack.unit()
+    env = settings(stack)
+    assert env["PGDATABASE"] == "shop" and env["PGUSER"].startswith("relation-")
+    citext = "SELECT extname FROM pg_extension WHERE extname = 'citext'"
+    assert psql_as_postgres(env["PGPORT"], "shop", citext) == "citext"
+    assert backends(stack)["database"]["ok"] is True
+    stack.config(database_roles="reporting")
+    server = stack.unit("postgresql/0")
+    assert server["message"] == "roles requested through relation, use postgresql_client interface instead"
+    stack.config(database_roles="")
+    assert stack.unit("postgresql/0")["workload-status"] == "active"
+    assert stack.unit()["workload-status"] == "active"
+
+
+def test_the_classic_charm_creates_extensions_in_the_schema_asked(stack: LocalModel) -> None:
+    stack.cli("remove-relation", "wsgi-app:db", "postgresql:db")
+    stack.config(database_extensions="hstore(kv)", database_roles="reporting")
+    stack.cli("deploy", "postgresql", "pgclassic", "--channel", "classic")
+    stack.cli("relate", "wsgi-app:db", "pgclassic:db")
+    unit = stack.unit()
+    assert unit["workload-status"] == "active", unit
+    env = settings(stack)
+    assert env["PGUSER"] == f"juju_{APP}" and env["PGDATABASE"] == "shop"
+    schema = "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+    assert psql_as_postgres(env["PGPORT"], "shop", f"{schema} WHERE e.extname = 'hstore'") == "kv"
+    member = f"SELECT pg_has_role('juju_{APP}', 'reporting', 'MEMBER')"
+    assert psql_as_postgres(env["PGPORT"], "shop", member) == "t"
+    assert backends(stack)["database"]["ok"] is True
+    stack.cli("remove-relation", "wsgi-app:db", "pgclassic:db")
+    stack.config(database_extensions="", database_roles="")

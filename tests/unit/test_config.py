@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from charms.layer.wsgi_app import validate
 from charms.layer.wsgi_app.config import AppConfig, ConfigError, parse_config
 from charms.layer.wsgi_app.options import OPTIONS
 
@@ -136,3 +137,22 @@ def test_statsd_host_and_metrics_port():
     with pytest.raises(ConfigError) as error:
         parse_config({"metrics_port": 8080})
     assert error.value.summary == "invalid config metrics_port: must differ from port (8080)"
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("citext", ("citext",)),
+        ("citext, hstore(extensions)", ("citext", "hstore(extensions)")),
+        ("hstore:extensions", ("hstore(extensions)",)),  # the old form, in the classic charm's
+        ("uuid-ossp", ("uuid-ossp",)),
+    ],
+)
+def test_database_extensions_are_sent_as_the_classic_charm_parses_them(given, sent):
+    assert validate.database_extensions(given) == sent
+
+
+@pytest.mark.parametrize("bad", ["a(b", "a(b c)", "a(b);DROP", "a:b:c", "(x)"])
+def test_database_extensions_refuse_anything_else(bad):
+    with pytest.raises(ValueError):
+        validate.database_extensions(bad)

@@ -3,17 +3,23 @@ rendered config, and the Elasticsearch stand-in exercised over loopback (no root
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from localjuju import es_standin, ops, servers, servers_apache2, servers_elasticsearch, servers_memcached
+from localjuju import pg_charms as pgc
 from localjuju import servers_postgresql as pg
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # -- endpoints and names ------------------------------------------------------------------------
 
@@ -70,34 +76,100 @@ def test_elasticsearch_publishes_cluster_name_host_and_port() -> None:
 
 # -- postgresql --------------------------------------------------------------------------------------
 
-MASTER = pg.Node("127.0.0.1", 5433)
-STANDBY = pg.Node("127.0.0.1", 5434)
+MASTER = pgc.Node("127.0.0.1", 5433)
+STANDBY = pgc.Node("127.0.0.1", 5434)
 
 
-def test_request_prefers_application_data_then_units_then_the_app_name() -> None:
-    assert pg.pgsql_request("app", {"database": "shop"}, [{"database": "other", "roles": "r"}]) == pg.Request(
-        "shop", "r", None
+def where(this: pgc.Node = MASTER, standbys: list[pgc.Node] | None = None, **changes: Any) -> pgc.Topology:
+    fields: dict[str, Any] = {
+        "this": this,
+        "master": MASTER,
+        "standbys": [STANDBY] if standbys is None else standbys,
+        "allowed_units": ["app/0", "app/1"],
+        "allowed_subnets": ["127.0.0.1/32"],
+        "version": "15.8",
+    }
+    return pgc.Topology(**{**fields, **changes})
+
+
+def test_each_track_offers_the_endpoints_of_its_charm() -> None:
+    kind = servers.kinds()["postgresql"]
+    assert set(kind.endpoints("16/stable")["provides"]) == {"database"}
+    assert set(kind.endpoints("14/stable")["provides"]) == {"db", "db-admin", "database"}
+    assert set(kind.endpoints("")["provides"]) == {"db", "db-admin", "database"}  # 14, as juju deploy
+    assert set(kind.endpoints("classic")["provides"]) == {"db", "db-admin"}
+    with pytest.raises(SystemExit, match="no channel"):
+        kind.endpoints("9/edge")
+
+
+def test_classic_request_prefers_application_data_then_units_then_the_app_name() -> None:
+    request = pgc.pgsql_request("app", {"database": "shop"}, [{"database": "other", "roles": "r"}])
+    assert request == pgc.Request("shop", "r", None)
+    assert pgc.pgsql_request("app", {}, [{}]) == pgc.Request("app", None, None)
+
+
+def test_classic_extensions_are_name_or_name_with_schema_in_brackets() -> None:
+    assert pgc.classic_extensions("hstore,postgis(gis)") == [("hstore", "public"), ("postgis", "gis")]
+    assert pgc.classic_extensions("") == []
+    # what we used to send: the classic charm reads the whole item as a name, and CREATE fails
+    assert pgc.classic_extensions("postgis:gis") == [("postgis:gis", "public")]
+    with pytest.raises(ValueError, match="Invalid extension"):
+        pgc.classic_extensions(" (x)")
+
+
+def test_the_14_charm_checks_extensions_against_its_plugin_options() -> None:
+    requested = pgc.requested_extensions({"extensions": "citext"}, [{"extensions": "hstore:public,citext"}])
+    assert requested == ["citext", "hstore:public"]
+    assert pgc.disabled_extensions(requested, {"plugin_citext_enable": True}) == ["hstore"]
+    assert (
+        pgc.disabled_extensions(requested, {"plugin_citext_enable": True, "plugin_hstore_enable": True}) == []
     )
-    assert pg.pgsql_request("app", {}, [{}]) == pg.Request("app", None, None)
+    assert "uuid-ossp" in pgc.enabled_plugins({"plugin_uuid_ossp_enable": True})
 
 
-def test_request_parses_roles_and_extensions_with_schemas() -> None:
-    request = pg.Request("db", "reader, writer", "hstore,postgis:gis")
-    assert request.role_list() == ["reader", "writer"]
-    assert request.extension_list() == [("hstore", "public"), ("postgis", "gis")]
+def test_the_14_charm_keeps_the_database_it_set_up_unless_the_app_asks_again() -> None:
+    assert pgc.pgsql_database("app", {"database": "new"}, "old", [{"database": "unit"}]) == "new"
+    assert pgc.pgsql_database("app", {}, "old", [{"database": "unit"}]) == "old"
+    assert pgc.pgsql_database("app", {}, "", [{}, {"database": "unit"}]) == "unit"
+    assert pgc.pgsql_database("app", {}, "", []) == "app"
 
 
-def test_master_unit_publishes_the_classic_charms_keys() -> None:
-    data = pg.pgsql_data(
-        pg.Request("shop", None, "hstore"),
-        "juju_app",
-        "pw",
-        admin=False,
-        this=MASTER,
-        master=MASTER,
-        standbys=[STANDBY],
-        allowed_units=["app/0", "app/1"],
-        allowed_subnets=["127.0.0.1/32"],
+@pytest.mark.parametrize(
+    ("track", "roles", "valid"),
+    [
+        ("14", [], True),
+        ("14", ["createdb", "superuser", "admin"], True),
+        ("14", ["reporting"], False),
+        ("14", ["reporting_access"], True),  # *_access groups are dropped first
+        ("16", ["charmed_read"], True),
+        ("16", ["charmed_admin", "createdb"], True),
+        ("16", ["charmed_read", "charmed_dml"], False),
+        ("16", ["admin"], False),
+    ],
+)
+def test_extra_user_roles_each_track_accepts(track: str, roles: list[str], valid: bool) -> None:
+    assert pgc.client_roles_valid(track, roles, existing={"reporting_other"}) is valid
+
+
+def test_16_refuses_reserved_and_long_database_names() -> None:
+    assert pgc.database_name_valid("16", "shop")
+    assert not pgc.database_name_valid("16", "postgres") and not pgc.database_name_valid("16", "x" * 50)
+    assert pgc.database_name_valid("14", "x" * 50)
+
+
+def test_channels_name_a_track() -> None:
+    assert [pgc.track_of(c) for c in ("", "latest/stable", "14/stable", "16/edge", "classic")] == [
+        "14",
+        "14",
+        "14",
+        "16",
+        "classic",
+    ]
+
+
+def test_classic_master_publishes_its_own_address_and_echoes_the_request() -> None:
+    data = pgc.pgsql_data(
+        "classic", "shop", "juju_app", "pw", where(), pgc.Request("shop", "r", "hstore"), False
     )
     assert data == {
         "database": "shop",
@@ -105,8 +177,9 @@ def test_master_unit_publishes_the_classic_charms_keys() -> None:
         "password": "pw",
         "schema_user": "juju_app",
         "schema_password": "pw",
+        "roles": "r",
         "extensions": "hstore",
-        "version": "15",
+        "version": "15.8",
         "state": "master",
         "host": "127.0.0.1",
         "port": "5433",
@@ -117,47 +190,40 @@ def test_master_unit_publishes_the_classic_charms_keys() -> None:
     }
 
 
-def test_standby_and_admin_data() -> None:
-    data = pg.pgsql_data(
-        pg.Request("shop"),
-        pg.pgsql_user("app", admin=True),
-        "pw",
-        admin=True,
-        this=STANDBY,
-        master=MASTER,
-        standbys=[STANDBY],
-        allowed_units=[],
-        allowed_subnets=[],
+def test_14_standby_names_the_primary_and_never_echoes_roles() -> None:
+    two = [STANDBY, pgc.Node("127.0.0.1", 5435)]
+    data = pgc.pgsql_data(
+        "14", "shop", "relation-3", "pw", where(STANDBY, two), pgc.Request("shop", "r", ""), True
     )
-    assert (data["state"], data["port"], data["user"]) == ("hot standby", "5434", "jujuadmin_app")
-    assert "port=5433" in data["master"]
-    assert "schema_user" not in data and "roles" not in data
-    assert data["allowed-units"] == ""  # dropped before publishing: access withheld
+    assert (data["state"], data["host"], data["port"]) == ("hot standby", "127.0.0.1", "5433")
+    assert "roles" not in data and data["schema_user"] == "relation-3"
+    assert data["standbys"].count(",") == 1 and "\n" not in data["standbys"]
+    classic = pgc.pgsql_data("classic", "d", "jujuadmin_app", "p", where(STANDBY), pgc.Request("d"), True)
+    assert (classic["port"], "schema_user" in classic) == ("5434", False)
 
 
 def test_a_lone_master_is_standalone_without_standbys() -> None:
-    args: dict[str, Any] = {"admin": False, "allowed_units": ["a/0"], "allowed_subnets": []}
-    data = pg.pgsql_data(pg.Request("d"), "u", "p", this=MASTER, master=MASTER, standbys=[], **args)
+    data = pgc.pgsql_data("14", "d", "u", "p", where(standbys=[]), pgc.Request("d"), False)
     assert (data["state"], data["standbys"]) == ("standalone", "")
 
 
 def test_libpq_quotes_values_that_need_it() -> None:
-    assert pg.libpq(user="a b", password="it's", port=5) == r"password='it\'s' port=5 user='a b'"
+    assert pgc.libpq(user="a b", password="it's", port=5) == r"password='it\'s' port=5 user='a b'"
 
 
 def test_postgresql_client_application_data() -> None:
-    data = pg.client_data("shop", "relation-4", "p@ss", "15.18", MASTER, [STANDBY])
+    data = pgc.client_data("16", "shop", "relation-4", "p@ss", where())
     assert data == {
         "database": "shop",
         "endpoints": "127.0.0.1:5433",
         "read-only-endpoints": "127.0.0.1:5434",
         "uris": "postgresql://relation-4:p%40ss@127.0.0.1:5433/shop",
-        "version": "15.18",
+        "version": "15.8",
         "tls": "False",
         "username": "relation-4",
         "password": "p@ss",
     }
-    assert pg.client_data("d", "u", "p", "15", MASTER, [])["read-only-endpoints"] == "127.0.0.1:5433"
+    assert pgc.client_data("14", "d", "u", "p", where(standbys=[]))["read-only-endpoints"] == "127.0.0.1:5433"
 
 
 def test_pg_hba_grants_each_user_its_database_from_the_address() -> None:
@@ -176,9 +242,14 @@ def test_balancers_group_units_by_service_like_the_charm() -> None:
         ("blog/0", {"private-address": "10.0.0.3", "port": "80", "sitenames": "blog news"}),
         (
             "api/0",
-            {"private-address": "10.0.0.4", "all_services": "- {service_name: api, service_port: 9000}"},
+            {
+                "private-address": "10.0.0.4",
+                "port": "1",
+                "all_services": "- {service_name: api, service_port: 9000}",
+            },
         ),
         ("nothing/0", {"private-address": "10.0.0.5"}),
+        ("hostname-only/0", {"hostname": "10.0.0.6", "port": "80"}),  # the charm needs private-address
     ]
     assert servers_apache2.balancers(units) == {
         "api": ["10.0.0.4:9000"],
@@ -188,30 +259,89 @@ def test_balancers_group_units_by_service_like_the_charm() -> None:
     }
 
 
-def test_apache_config_proxies_the_site_to_its_balancer() -> None:
-    text = servers_apache2.render_config(8001, "web", {"wsgi-app": ["127.0.0.1:8090"]})
+def test_reverseproxy_exposes_only_the_first_unit_of_each_application() -> None:
+    units = [
+        ("wsgi-app/0", {"private-address": "10.0.0.1", "port": "8080", "hostname": "10.0.0.1"}),
+        ("wsgi-app/1", {"private-address": "10.0.0.2", "port": "8080"}),
+        ("other-app/3", {"private-address": "10.0.0.9", "port": "81"}),
+        ("late/0", {"private-address": "10.0.0.7"}),  # no port: the charm stops collecting here
+        ("after/0", {"private-address": "10.0.0.8", "port": "82"}),
+    ]
+    found = servers_apache2.reverseproxy_vars(units)
+    assert found["wsgiapp"] == "10.0.0.1:8080"
+    assert found["wsgiapp_private_address"] == "10.0.0.1"
+    assert found["wsgiapp_hostname"] == "10.0.0.1"
+    assert found["otherapp"] == "10.0.0.9:81"
+    assert "after" not in found and "10.0.0.2:8080" not in found.values()
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_only_the_operators_template_makes_a_vhost() -> None:
+    assert servers_apache2.render_vhost({"vhost_http_template": ""}, {}, "127.0.0.1:8001") is None
+    template = (
+        "<VirtualHost *:80>\n  ServerName {{ servername }}\n"
+        "  ProxyPass / http://{{ wsgiapp }}/\n</VirtualHost>\n"
+    )
+    config = {"vhost_http_template": _b64(template), "servername": "web"}
+    vhost = servers_apache2.render_vhost(config, {"wsgiapp": "10.0.0.1:8080"}, "127.0.0.1:8001")
+    # the listener in place of *:80, and Jinja2 drops the last newline
+    expected = "<VirtualHost 127.0.0.1:8001>\n  ServerName web\n  ProxyPass / http://10.0.0.1:8080/\n"
+    assert vhost == expected + "</VirtualHost>"
+    extra = {**config, "vhost_template_vars": "{'wsgiapp': 'override:1'}"}
+    assert "http://override:1/" in str(servers_apache2.render_vhost(extra, {"wsgiapp": "x"}, "h:1"))
+    with pytest.raises(servers_apache2.ConfigProblem):
+        servers_apache2.render_vhost({"vhost_http_template": "not base64!"}, {}, "h:1")
+
+
+def test_the_documented_template_routes_to_the_balancer_of_the_relation() -> None:
+    text = (ROOT / "files" / "apache2" / "vhost-balancer.conf").read_text()
+    bundle = yaml.safe_load((ROOT / "bundle.yaml").read_text())
+    options = bundle["applications"]["apache2"]["options"]
+    assert base64.b64decode(options["vhost_http_template"]).decode() == text
+    assert set(options["enable_modules"].split()) == {"headers", "proxy_http"}
+    vhost = servers_apache2.render_vhost(dict(options, servername="web"), {}, "127.0.0.1:8001")
+    assert vhost is not None and "ProxyPass / balancer://wsgi-app/" in vhost
+    vhost_lines = [line.strip() for line in text.splitlines() if not line.startswith("#")]
+    readme = "\n".join(line.strip() for line in (ROOT / "README.md").read_text().splitlines())
+    assert "\n".join(vhost_lines) in readme  # README shows the same vhost
+
+
+def test_modules_come_with_what_they_depend_on_and_only_when_asked(tmp_path: Path) -> None:
+    loaded = servers_apache2.modules({"disable_modules": "status autoindex"}, has_balancers=True)
+    assert "status" not in loaded and "autoindex" not in loaded
+    for needed in ("proxy", "slotmem_shm", "proxy_balancer"):
+        assert loaded.index(needed) < loaded.index("lbmethod_byrequests")
+    assert "proxy_http" not in loaded and "headers" not in loaded  # enable_modules' job
+    assert "proxy" not in servers_apache2.modules({}, has_balancers=False)
+    asked = servers_apache2.modules({"enable_modules": "headers proxy_http"}, has_balancers=False)
+    assert {"headers", "proxy_http", "proxy"} <= set(asked)
+    with pytest.raises(servers_apache2.ConfigProblem, match="not installed"):
+        servers_apache2.module_order(["nope"], tmp_path)
+
+
+def test_apache_config_has_the_balancers_and_the_vhost_it_was_given() -> None:
+    text = servers_apache2.render_config(
+        "127.0.0.1:8001",
+        "web",
+        ["mpm_event"],
+        {"wsgi-app": ["127.0.0.1:8090"]},
+        "<VirtualHost x>\n</VirtualHost>\n",
+    )
     assert "Listen 127.0.0.1:8001\n" in text
+    assert "Include /etc/apache2/mods-available/mpm_event.load\n" in text
     assert text.endswith(
         "<Proxy balancer://wsgi-app>\n"
+        "    BalancerMember http://127.0.0.1:8090 timeout=60\n"
         "    ProxySet lbmethod=byrequests\n"
         '    RequestHeader set X-Balancer-Name "wsgi-app"\n'
-        "    BalancerMember http://127.0.0.1:8090 timeout=60\n"
         "</Proxy>\n"
         "\n"
-        "<VirtualHost 127.0.0.1:8001>\n"
-        "    ServerName web\n"
-        "    ProxyRequests Off\n"
-        "    ProxyPreserveHost On\n"
-        "    ProxyPass / balancer://wsgi-app/\n"
-        "    ProxyPassReverse / balancer://wsgi-app/\n"
-        "</VirtualHost>\n"
+        "<VirtualHost x>\n</VirtualHost>\n"
     )
-    for module in ("proxy_module", "proxy_http_module", "proxy_balancer_module", "headers_module"):
-        assert f"LoadModule {module} " in text
-
-
-def test_apache_config_without_backends_has_no_proxy() -> None:
-    assert "Proxy" not in servers_apache2.render_config(8001, "web", {}).split("<VirtualHost")[1]
+    assert "VirtualHost" not in servers_apache2.render_config("127.0.0.1:8001", "web", [], {}, None)
 
 
 # -- the Elasticsearch stand-in, over loopback ---------------------------------------------------------

@@ -171,9 +171,9 @@ def test_database_request_uses_the_app_name_and_survives_bad_config(monkeypatch)
     juju.install(monkeypatch)
     assert relations.database_request() == DatabaseRequest("wsgi-app")
     juju.config.update(database_name="shop", database_roles="a, b", database_extensions="citext,x:y")
-    assert relations.database_request() == DatabaseRequest("shop", ("a", "b"), ("citext", "x:y"))
+    assert relations.database_request() == DatabaseRequest("shop", ("a", "b"), ("citext", "x(y)"))
     juju.config.update(database_name="shop; DROP", database_roles="bad role")
-    assert relations.database_request() == DatabaseRequest("wsgi-app", (), ("citext", "x:y"))
+    assert relations.database_request() == DatabaseRequest("wsgi-app", (), ("citext", "x(y)"))
 
 
 def test_a_relation_removed_while_the_hook_runs_is_skipped(monkeypatch):
@@ -194,3 +194,20 @@ def test_a_relation_removed_while_the_hook_runs_is_skipped(monkeypatch):
     monkeypatch.setattr(relations.hookenv, "relation_get", vanishing)
     assert relations.gather_integrations().caches == (HostPort("10.0.0.40", 11211),)
     assert ("WARNING", "cache relation cache:5 went away while it was read") in juju.logged
+
+
+def test_a_database_the_server_created_under_another_name_blocks_with_the_way_out():
+    """PostgreSQL charms create the database only when the relation is made: a renamed
+    request is never served there, so waiting would be forever."""
+    server = ("postgresql/0", {"private-address": "10.0.0.30"})
+    served = {"database": (relation(server, rid="database:7", app=postgresql_client_app()),)}
+    with pytest.raises(RelationConflict) as raised:
+        integrations_from(served, DatabaseRequest("shop"), ME)
+    assert raised.value.summary == (
+        "relation database:7 serves database 'wsgi-app', not 'shop' (PostgreSQL creates it only "
+        "when the relation is made): remove the database relation and relate it again"
+    )
+    unanswered = {"database": (relation(server, rid="database:7", app={"database": "wsgi-app"}),)}
+    assert integrations_from(unanswered, DatabaseRequest("shop"), ME).integrations.waiting_for == (
+        "database credentials",
+    )

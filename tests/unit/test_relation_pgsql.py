@@ -29,11 +29,11 @@ def test_classic_master_with_standbys_is_ready():
 
 
 def test_request_data_is_what_the_server_reads():
-    request = DatabaseRequest("shop", ("reporting",), ("citext", "hstore:public"))
+    request = DatabaseRequest("shop", ("reporting",), ("citext", "hstore(public)"))
     assert request.relation_data() == {
         "database": "shop",
         "roles": "reporting",
-        "extensions": "citext,hstore:public",
+        "extensions": "citext,hstore(public)",
     }
     assert REQUEST.relation_data() == {"database": "wsgi-app", "roles": "", "extensions": ""}
 

@@ -278,8 +278,10 @@ OPTIONS: tuple[Option, ...] = (
         "",
         "Comma-separated PostgreSQL roles the database user should be granted, requested "
         "over the db (pgsql) relation and as extra-user-roles over the database relation. "
-        "Leave empty unless needed: the newest PostgreSQL charm refuses pgsql clients that "
-        "ask for roles.",
+        "Leave empty unless needed: the postgresql charm (14) blocks pgsql clients that ask "
+        "for roles; over database it accepts createdb, createrole, superuser, admin and "
+        "roles that exist, and 16 one of superuser, createdb, charmed_stats, charmed_read, "
+        "charmed_dml, charmed_admin. Roles are fixed when the relation is made.",
         validate.database_roles,
         "Relations",
     ),
@@ -287,8 +289,13 @@ OPTIONS: tuple[Option, ...] = (
         "database_extensions",
         "string",
         "",
-        "Comma-separated PostgreSQL extensions the db (pgsql) relation asks the server to "
-        "enable, each 'name' or 'name:schema' (e.g. 'citext,hstore').",
+        "Comma-separated PostgreSQL extensions the db (pgsql) relation asks for, each 'name' "
+        "or 'name(schema)' (e.g. 'citext,hstore(extensions)'; 'name:schema' is read as "
+        "'name(schema)'). The classic postgresql charm creates them. The postgresql charm (14) "
+        "creates only what its plugin_<name>_enable options enable, in public, and blocks a "
+        "relation asking for anything else: enable each there first (juju config postgresql "
+        "plugin_citext_enable=true) and give no schema. The database (postgresql_client) "
+        "relation cannot ask for extensions: enable them on the server.",
         validate.database_extensions,
         "Relations",
     ),

@@ -248,7 +248,9 @@ def url_path(value: Any) -> str:
 
 
 _PG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}\Z")
-_PG_EXTENSION = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,62}(?::[A-Za-z_][A-Za-z0-9_]{0,62})?\Z")
+_PG_EXTENSION = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_-]{0,62})(?:\((?P<schema>\w{1,63})\)|:(?P<old>\w{1,63}))?\Z", re.ASCII
+)
 
 
 def database_name(value: Any) -> str:
@@ -273,8 +275,15 @@ def database_roles(value: Any) -> tuple[str, ...]:
 
 
 def database_extensions(value: Any) -> tuple[str, ...]:
-    """Comma-separated PostgreSQL extensions, each ``name`` or ``name:schema``."""
-    return _comma_list(value, _PG_EXTENSION, "an extension name, optionally name:schema")
+    """Comma-separated PostgreSQL extensions, each ``name`` or ``name(schema)``, the format
+    the classic postgresql charm parses; ``name:schema`` is read as ``name(schema)``."""
+    found = []
+    for item in _comma_list(value, _PG_EXTENSION, "an extension name, optionally name(schema)"):
+        match = _PG_EXTENSION.match(item)
+        assert match is not None  # checked by _comma_list
+        schema = match.group("schema") or match.group("old")
+        found.append(f"{match.group('name')}({schema})" if schema else match.group("name"))
+    return tuple(found)
 
 
 def port(value: Any) -> int:

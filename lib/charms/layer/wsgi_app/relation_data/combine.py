@@ -74,6 +74,13 @@ def integrations_from(
     chosen, found = pgsql.read_database(db, request, own_address(db, unit_name))
     track("db", chosen is not None, found, pgsql.WAITING)
     if chosen is None:
+        stale = postgresql_client.served_instead(database, request)
+        if stale is not None:
+            raise RelationConflict(
+                f"relation {stale[0]} serves database {stale[1]!r}, not {request.name!r} "
+                "(PostgreSQL creates it only when the relation is made): "
+                "remove the database relation and relate it again"
+            )
         chosen, found = postgresql_client.read_database(database, request)
         track("database", chosen is not None, found, postgresql_client.WAITING)
     caches, found = memcache.read_servers(relations.get("cache", ()))

@@ -61,6 +61,17 @@ def relation_database(
     return database, notes + more
 
 
+def served_instead(relations: Iterable[RawRelation], request: DatabaseRequest) -> tuple[str, str] | None:
+    """(relation id, database) of a server that answered with another database than
+    ``request.name``. PostgreSQL charms create the database only when ``database`` first
+    appears in the relation, so a renamed request is never served on that relation."""
+    for relation in relations:
+        served = (relation.app.get("database") or "").strip()
+        if relation.units and relation.app.get("endpoints") and served and served != request.name:
+            return relation.relation_id, served
+    return None
+
+
 def read_database(
     relations: Iterable[RawRelation], request: DatabaseRequest
 ) -> tuple[Database | None, list[Note]]:
