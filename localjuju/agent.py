@@ -44,6 +44,10 @@ TOOLS = (
     "action-set",
     "action-log",
     "action-fail",
+    "goal-state",
+    "juju-reboot",
+    "secret-get",
+    "secret-ids",
 )
 JUJUC = Path(__file__).parent / "machine" / "jujuc.py"
 HOOK_TIMEOUT = 1800
@@ -167,7 +171,7 @@ class Agent:
         if app.get("kind", "charm") != "charm":
             servers.handle(self, unit, event)
             return None
-        return self.run_hook(
+        result = self.run_hook(
             unit,
             event["hook"],
             relation_id=event.get("relation_id", ""),
@@ -175,6 +179,24 @@ class Agent:
             remote_app=event.get("remote_app", ""),
             departing=event.get("departing", ""),
         )
+        reboot = self.model.units[unit].pop("reboot", None)
+        if reboot == "now" or (reboot and result.ok):
+            self.reboot(unit, event if reboot == "now" else None)
+        return result
+
+    def reboot(self, unit: str, rerun: Json | None = None) -> None:
+        """What ``juju-reboot`` asked for: the machine reboots; a hook it interrupted
+        (``--now``) runs again, then every unit of the machine runs ``start``."""
+        info = self.model.units[unit]
+        self.report(f"{unit}: rebooting its machine (juju-reboot)")
+        self.machine(unit).reboot()
+        if rerun is not None:
+            info["agent"] = "idle"
+            info.pop("error", None)
+            self.model.queue.insert(0, dict(rerun))
+        for other, details in self.model.units.items():
+            if details["machine"] == info["machine"]:
+                self.enqueue(other, "start")
 
     # -- contexts ------------------------------------------------------------------------
     def context(
@@ -230,7 +252,64 @@ class Agent:
             "ports": list(info.get("ports", [])),
             "logs": [],
             "action": action,
+            "bindings": sorted(
+                name
+                for role in ("provides", "requires", "peers")
+                for name in app.get("endpoints", {}).get(role, {})
+            ),
+            "goal": self.goal_state(app_name),
+            "secrets": self.visible_secrets(unit),
         }
+
+    def goal_state(self, app_name: str) -> Json:
+        """goal-state: the application's units and, per endpoint, the remote applications
+        and units (peers left out), each with its status and ``since``."""
+        since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+
+        def status(unit: str) -> Json:
+            info = self.model.units[unit]
+            removing = any(e["unit"] == unit and e["hook"] == REMOVED for e in self.model.queue)
+            return {
+                "status": "dying" if removing else info.get("status", {}).get("status", "unknown"),
+                "since": since,
+            }
+
+        relations: Json = {}
+        for _, rel in self.model.relations_of(app_name):
+            if len(rel["apps"]) == 1:
+                continue
+            remote = next(a for a in rel["apps"] if a != app_name)
+            entry = relations.setdefault(rel["apps"][app_name], {})
+            entry[remote] = {"status": "joined", "since": since}
+            entry.update({u: status(u) for u in self.model.app_units(remote)})
+        return {"units": {u: status(u) for u in self.model.app_units(app_name)}, "relations": relations}
+
+    def visible_secrets(self, unit: str) -> Json:
+        """The secrets the unit's application owns or was granted: every revision, the
+        latest, and the revision this unit last read (``secret-get`` keeps to it)."""
+        app_name = self.model.units[unit]["app"]
+        found = {}
+        for uri, secret in self.model.data.get("secrets", {}).items():
+            if secret["owner"] != app_name and app_name not in secret.get("granted", []):
+                continue
+            found[uri] = {
+                "owner": secret["owner"],
+                "label": secret.get("labels", {}).get(app_name, ""),
+                "revisions": secret["revisions"],
+                "latest": str(len(secret["revisions"])),
+                "seen": secret.get("seen", {}).get(unit, ""),
+            }
+        return found
+
+    def add_secret(self, owner: str, content: dict[str, str], granted: list[str]) -> str:
+        """A new secret of ``owner`` (an application) readable by ``granted``; returns its URI."""
+        uri = f"secret:{uuid.uuid4().hex[:20]}"
+        self.model.data.setdefault("secrets", {})[uri] = {
+            "owner": owner,
+            "revisions": {"1": dict(content)},
+            "granted": list(granted),
+        }
+        return uri
 
     def unit_addresses(self, unit: str) -> dict[str, str]:
         """The addresses Juju puts in every unit's relation data."""
@@ -361,8 +440,11 @@ class Agent:
         info["status"] = after["status"]["unit"]
         if after["status"]["application"]:
             app["status"] = after["status"]["application"]
+        if after.get("reboot"):
+            info["reboot"] = after["reboot"]
         if not ok:
             return  # relation and leader settings of a failed hook are discarded, as Juju does
+        self._commit_secrets(unit, app_name, after.get("secrets", {}))
         if after.get("version"):
             app["version"] = after["version"]
         info["ports"] = after["ports"]
@@ -373,6 +455,15 @@ class Agent:
             for other in self.model.app_units(app_name):
                 if other != unit:
                     self.enqueue(other, "leader-settings-changed")
+
+    def _commit_secrets(self, unit: str, app_name: str, after: Json) -> None:
+        """The revision each secret was read at by the unit, and the labels its app gave."""
+        for uri, seen in after.items():
+            stored = self.model.data.get("secrets", {}).get(uri)
+            if stored is not None:
+                stored.setdefault("seen", {})[unit] = seen.get("seen", "")
+                if seen.get("label"):
+                    stored.setdefault("labels", {})[app_name] = seen["label"]
 
     def _commit_relation(self, rid: str, rel_after: Json, unit: str, app_name: str, leader: bool) -> None:
         rel = self.model.relations.get(rid)

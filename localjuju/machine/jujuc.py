@@ -8,9 +8,11 @@ formats and exit codes of Juju's own tools. Standard library + python3-yaml only
 """
 
 import argparse
+import base64
 import fcntl
 import json
 import os
+import signal
 import sys
 import time
 
@@ -20,7 +22,16 @@ CONTEXT = os.environ.get("LOCALJUJU_CONTEXT", "")
 
 
 class ToolError(Exception):
-    pass
+    """A failure while running the tool: exit 1, as juju/cmd's Run errors."""
+
+    code = 1
+
+
+class UsageError(ToolError):
+    """Bad arguments (flags, relation ids, a missing argument): exit 2, as juju/cmd's
+    Init errors; charmhelpers' relation_get turns that into None."""
+
+    code = 2
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,8 +57,8 @@ def emit(value, fmt):
     if fmt == "json":
         print(json.dumps(value))
     elif fmt == "yaml":
-        if value is not None:
-            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False))
+        if value is not None:  # a scalar as Go's yaml writes it: no "..." document end
+            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False).removesuffix("...\n"))
     elif value is None:
         return
     elif isinstance(value, bool):
@@ -67,12 +78,12 @@ def format_arg(parser):
 def relation_id(context, given):
     rid = given or os.environ.get("JUJU_RELATION_ID", "")
     if not rid:
-        raise ToolError("no relation id specified")
+        raise UsageError("no relation id specified")
     if rid not in context["relations"]:
         # Juju accepts "db:3" and "3"
         matches = [r for r in context["relations"] if r.split(":")[-1] == rid.split(":")[-1]]
         if not matches:
-            raise ToolError(f'invalid value "{rid}" for option -r: relation not found')
+            raise UsageError(f'invalid value "{rid}" for option -r: relation not found')
         rid = matches[0]
     return rid
 
@@ -145,7 +156,7 @@ def relation_get(args, ctx):
     else:
         entity = a.unit or os.environ.get("JUJU_REMOTE_UNIT", "")
         if not entity:
-            raise ToolError("no unit id specified")
+            raise UsageError("no unit id specified")
     known = (ctx["unit"], ctx["app"], *([rel["remote_app"]] if a.app else []))  # app data: {} until set
     if entity not in rel["data"] and entity not in known:
         raise ToolError(f'cannot read settings for unit "{entity}" in relation "{rid}": unit not found')
@@ -197,36 +208,58 @@ def unit_get(args, ctx):
 
 
 def network_get(args, ctx):
+    """Juju's network-get: one flag prints that value alone (``--ingress-address`` a string,
+    ``--egress-subnets`` a list), several a map, none the whole binding; YAML and JSON name
+    the address fields differently, as Juju's params structs do."""
     p = Parser(prog="network-get")
-    p.add_argument("binding", nargs="?")
+    p.add_argument("binding")
     p.add_argument("--ingress-address", action="store_true")
-    p.add_argument("--bind-address", action="store_true")
+    p.add_argument("--bind-address", "--primary-address", dest="bind_address", action="store_true")
     p.add_argument("--egress-subnets", action="store_true")
     p.add_argument("-r", "--relation", default="")
-    p.add_argument("--primary-address", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
+    if a.relation:
+        relation_id(ctx, a.relation)
+    if a.binding not in ctx.get("bindings", []):
+        raise ToolError(f'no network config found for binding "{a.binding}"')
     address = ctx["address"]
-    cidr = ctx.get("cidr", "127.0.0.0/8")
-    info = {
-        "bind-addresses": [
-            {
-                "mac-address": ctx.get("mac", ""),
-                "interface-name": ctx.get("interface", "lo"),
-                "addresses": [{"hostname": "", "value": address, "cidr": cidr, "address": address}],
-            }
-        ],
-        "egress-subnets": [f"{address}/32"],
-        "ingress-addresses": [address],
+    values = {"bind-address": address, "ingress-address": address, "egress-subnets": [f"{address}/32"]}
+    keys = [
+        k
+        for k, on in (
+            ("bind-address", a.bind_address),
+            ("ingress-address", a.ingress_address),
+            ("egress-subnets", a.egress_subnets),
+        )
+        if on
+    ]
+    if len(keys) == 1:
+        emit(values[keys[0]], a.format)
+        return
+    if keys:
+        emit({k: values[k] for k in keys}, a.format)
+        return
+    json_keys = a.format == "json"
+    entry = {
+        "hostname": "",
+        ("value" if json_keys else "address"): address,
+        "cidr": ctx.get("cidr", "127.0.0.0/8"),
     }
-    if a.ingress_address:
-        emit(address if a.format == "smart" else [address], a.format)
-    elif a.bind_address or a.primary_address:
-        emit(address, a.format)
-    elif a.egress_subnets:
-        emit(info["egress-subnets"], a.format)
-    else:
-        emit(info, a.format)
+    emit(
+        {
+            "bind-addresses": [
+                {
+                    ("mac-address" if json_keys else "macaddress"): ctx.get("mac", ""),
+                    ("interface-name" if json_keys else "interfacename"): ctx.get("interface", "lo"),
+                    "addresses": [entry],
+                }
+            ],
+            "egress-subnets": values["egress-subnets"],
+            "ingress-addresses": [address],
+        },
+        a.format,
+    )
 
 
 def status_set(args, ctx):
@@ -404,6 +437,94 @@ def action_fail(args, ctx):
     return True
 
 
+def goal_state(args, ctx):
+    """The units of the application and the relations' remote applications and units, with
+    their status (``dying`` for a unit being removed) and ``since``."""
+    p = Parser(prog="goal-state")
+    p.add_argument("--format", default="yaml", choices=("yaml", "json"))
+    p.add_argument("-o", "--output", default=None)
+    emit(ctx.get("goal", {"units": {}, "relations": {}}), p.parse_args(args).format)
+
+
+def juju_reboot(args, ctx):
+    """Ask for the machine to reboot after the hook (``--now``: at once; the hook is run again
+    afterwards). Not allowed in actions."""
+    p = Parser(prog="juju-reboot")
+    p.add_argument("--now", action="store_true")
+    a = p.parse_args(args)
+    if ctx.get("action"):
+        raise ToolError("juju-reboot is not supported when running an action.")
+    ctx["reboot"] = "now" if a.now else "after-hook"
+    return True
+
+
+def _secret(ctx, given, label):
+    """The secret named by its URI (``secret:<id>`` or the bare id) or by its label."""
+    known = ctx.get("secrets", {})
+    if given:
+        wanted = given.removeprefix("secret:")
+        for uri, secret in known.items():
+            if uri.removeprefix("secret:") == wanted:
+                if label:
+                    secret["label"] = label
+                return uri, secret
+        raise ToolError(f'secret "{given}" not found')
+    for uri, secret in known.items():
+        if secret.get("label") == label:
+            return uri, secret
+    raise ToolError(f'secret with label "{label}" not found')
+
+
+def secret_get(args, ctx):
+    """The content of a secret: the revision this unit first saw, unless ``--refresh`` (move
+    to the latest) or ``--peek`` (look at the latest only); one key, or all of them."""
+    p = Parser(prog="secret-get")
+    p.add_argument("id", nargs="?", default="")
+    p.add_argument("key", nargs="?", default="")
+    p.add_argument("--label", default="")
+    p.add_argument("--peek", action="store_true")
+    p.add_argument("--refresh", action="store_true")
+    p.add_argument("--format", default="yaml", choices=("yaml", "json"))
+    p.add_argument("-o", "--output", default=None)
+    a = p.parse_args(args)
+    if a.label and a.id and not a.key and not a.id.startswith("secret:"):
+        a.id, a.key = "", a.id  # secret-get --label <label> <key>
+    if not a.id and not a.label:
+        raise UsageError("require either a secret URI or label")
+    if a.peek and a.refresh:
+        raise UsageError("specify one of --peek or --refresh but not both")
+    _, secret = _secret(ctx, a.id, a.label)
+    latest = str(secret["latest"])
+    if a.refresh or not secret.get("seen"):
+        secret["seen"] = latest
+    revision = latest if a.peek else str(secret["seen"])
+    content = secret["revisions"][revision]
+    if a.key:
+        name, _, encoding = a.key.partition("#")
+        if name not in content:
+            raise ToolError(f'secret key "{name}" not found')
+        value = content[name]
+        emit(
+            value if encoding != "base64" else base64.b64encode(value.encode()).decode(),
+            a.format,
+        )
+    else:
+        emit(content, a.format)
+    return True
+
+
+def secret_ids(args, ctx):
+    p = Parser(prog="secret-ids")
+    format_arg(p)
+    a = p.parse_args(args)
+    owned = sorted(uri for uri, secret in ctx.get("secrets", {}).items() if secret.get("owner") == ctx["app"])
+    if a.format == "smart":
+        for uri in owned:
+            print(uri)
+    else:
+        emit(owned, a.format)
+
+
 TOOLS = {
     "config-get": config_get,
     "relation-ids": relation_ids,
@@ -426,6 +547,10 @@ TOOLS = {
     "action-set": action_set,
     "action-log": action_log,
     "action-fail": action_fail,
+    "goal-state": goal_state,
+    "juju-reboot": juju_reboot,
+    "secret-get": secret_get,
+    "secret-ids": secret_ids,
 }
 
 
@@ -445,9 +570,11 @@ def main():
             save(handle, context)
     except ToolError as error:
         sys.stderr.write(f"ERROR {error}\n")
-        return 1
+        return error.code
     finally:
         handle.close()
+    if name == "juju-reboot" and context.get("reboot") == "now":
+        os.kill(os.getppid(), signal.SIGTERM)  # Juju kills the hook; it runs again after the reboot
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The demo app with default config: deploy, settings changes, no-op hooks, reboot."""
+"""The demo app with default config: deploy, settings changes, no-op hooks, reboot (start)."""
 
 from __future__ import annotations
 
@@ -82,15 +82,23 @@ def test_noop_config_changed_and_update_status_restart_nothing(demo: LocalModel)
     assert demo.unit()["workload-status"] == "active"
 
 
-def test_reboot_serves_again_without_any_hook(demo: LocalModel) -> None:
+def test_reboot_runs_start_which_restarts_nothing(demo: LocalModel) -> None:
+    """Juju runs ``start`` after a reboot (and no hook at shutdown); systemd has brought the
+    app back already, and ``start`` with nothing changed must leave it alone."""
     hooks = demo.hooks_run()
+    seen = len(demo.cli("debug-log", "--replay").stdout.splitlines())
     old_pid = demo.main_pid()
     demo.cli("reboot", "wsgi-app/0")
     health = demo.wait_serving(f"{URL}/healthz", timeout=90).json()
     assert health["status"] == "ok"
     assert http_get(f"{URL}/env?GREETING").json()["value"] == "hello from e2e"
-    assert demo.hooks_run() == hooks
+    assert demo.hooks_run() == hooks + 1
+    since = "\n".join(demo.cli("debug-log", "--replay").stdout.splitlines()[seen:])
+    assert "Reactive main running for hook start" in since, since[-2000:]
     assert demo.main_pid() != old_pid
+    started = demo.sh(f"journalctl -b -o cat -u {demo.serving_unit()} | grep -c '^Started ' || true")
+    assert started.strip() == "1", started  # once, by systemd at boot: start did not restart it
+    assert demo.unit()["workload-status"] == "active"
 
 
 def test_systemd_sandbox_exposure_is_ok(demo: LocalModel) -> None:

@@ -73,3 +73,67 @@ def test_a_new_unit_joins_its_peers_and_the_other_application_only() -> None:
     assert "wsgi-app/3" in website["apache2/0"] and "wsgi-app/3" not in website["wsgi-app/0"]
     assert sorted(cluster["wsgi-app/3"]) == ["wsgi-app/0", "wsgi-app/1", "wsgi-app/2"]
     assert "wsgi-app/3" in cluster["wsgi-app/0"]
+
+
+def test_a_new_unit_gets_relation_created_for_each_relation_its_app_has() -> None:
+    """Juju runs <endpoint>-relation-created on a unit added to an application that is
+    already related, after install and before leader-elected (peers are queued apart)."""
+    model = two_apps()
+    agent = Agent(model)
+    ops._created(agent, model, "wsgi-app", "wsgi-app/3")
+    assert model.queue == [
+        {
+            "unit": "wsgi-app/3",
+            "hook": "website-relation-created",
+            "relation_id": "1",
+            "remote_app": "apache2",
+        }
+    ]
+
+
+def test_goal_state_lists_units_and_remote_units_without_peers() -> None:
+    model = two_apps()
+    model.units["apache2/0"]["status"] = {"status": "active", "message": ""}
+    Agent(model).remove_unit("wsgi-app/2")
+    goal = Agent(model).goal_state("wsgi-app")
+    assert set(goal["units"]) == {"wsgi-app/0", "wsgi-app/1", "wsgi-app/2"}
+    assert goal["units"]["wsgi-app/2"]["status"] == "dying"
+    assert set(goal["relations"]) == {"website"}  # the peer relation is left out
+    assert goal["relations"]["website"]["apache2"]["status"] == "joined"
+    assert goal["relations"]["website"]["apache2/0"]["status"] == "active"
+
+
+def test_secrets_are_seen_by_their_owner_and_the_granted_only() -> None:
+    model = two_apps()
+    agent = Agent(model)
+    uri = agent.add_secret("apache2", {"password": "s3"}, granted=["wsgi-app"])
+    seen = agent.visible_secrets("wsgi-app/0")
+    assert seen[uri]["revisions"] == {"1": {"password": "s3"}} and seen[uri]["latest"] == "1"
+    model.units["other/0"] = {"app": "other", "machine": "host", "agent": "idle", "status": {}}
+    assert agent.visible_secrets("other/0") == {}
+
+
+class FakeMachine:
+    def __init__(self) -> None:
+        self.reboots = 0
+
+    def reboot(self) -> None:
+        self.reboots += 1
+
+
+def test_juju_reboot_now_reruns_the_hook_then_start() -> None:
+    """juju-reboot --now: the interrupted hook is queued again first, then start."""
+    model = two_apps()
+    model.units["wsgi-app/0"].update(agent="error", error={"hook": "config-changed"})
+    agent = Agent(model)
+    machine = FakeMachine()
+    agent.machine = lambda unit: machine  # type: ignore[method-assign,assignment,return-value]
+    agent.reboot("wsgi-app/0", {"unit": "wsgi-app/0", "hook": "config-changed"})
+    assert machine.reboots == 1
+    assert model.units["wsgi-app/0"]["agent"] == "idle" and "error" not in model.units["wsgi-app/0"]
+    assert [(e["unit"], e["hook"]) for e in model.queue][:2] == [
+        ("wsgi-app/0", "config-changed"),
+        ("wsgi-app/0", "start"),
+    ]
+    # every unit of that machine starts again (here: all of them share the host)
+    assert {e["unit"] for e in model.queue if e["hook"] == "start"} == set(model.units)
