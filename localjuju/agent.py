@@ -188,7 +188,7 @@ class Agent:
         """What ``juju-reboot`` asked for: the machine reboots; a hook it interrupted
         (``--now``) runs again, then every unit of the machine runs ``start``."""
         info = self.model.units[unit]
-        self.report(f"{unit}: rebooting its machine (juju-reboot)")
+        self.report(f"{unit}: rebooting its machine")
         self.machine(unit).reboot()
         if rerun is not None:
             info["agent"] = "idle"

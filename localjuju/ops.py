@@ -198,9 +198,7 @@ def kill_machine(unit: str, model_name: str = DEFAULT_MODEL) -> str:
     leader it held passes to another unit (as when Juju's leadership lease lapses).
     Returns the application's leader afterwards."""
     with open_model(model_name) as model, interruptible():
-        info = model.units.get(unit)
-        if info is None or info["machine"] == "host":
-            raise SystemExit(f'"{unit}" is not a unit on a machine')
+        info = machine_unit(model, unit)
         with step(f"killing the machine of {unit}"):
             machine_of(model, info["machine"]).kill()
         info["agent"] = "lost"
@@ -489,17 +487,20 @@ def reboot(unit: str, model_name: str = DEFAULT_MODEL) -> None:
     """Reboot the unit's machine as Juju sees it: no hook runs at shutdown (the agent just
     exits), and once the agent is back, every unit on the machine runs ``start`` again."""
     with open_model(model_name) as model, interruptible():
-        info = model.units.get(unit)
-        if info is None or info["machine"] == "host":
-            raise SystemExit(f'"{unit}" is not a unit on a machine')
-        with step(f"rebooting the machine of {unit}"):
-            machine_of(model, info["machine"]).reboot()
+        machine_unit(model, unit)
         agent = Agent(model, say)
-        for other, details in model.units.items():
-            if details["machine"] == info["machine"]:
-                agent.enqueue(other, "start")
+        with step(f"rebooting the machine of {unit}"):
+            agent.reboot(unit)
         with step("running start on the machine's units, as Juju does after a reboot"):
             settle(agent)
+
+
+def machine_unit(model: Model, unit: str) -> Json:
+    """The unit's record; refused unless it is a unit on a machine (not a server's)."""
+    info = model.units.get(unit)
+    if info is None or info["machine"] == "host":
+        raise SystemExit(f'"{unit}" is not a unit on a machine')
+    return info
 
 
 def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture: bool = False) -> Any:
