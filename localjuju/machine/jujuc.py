@@ -16,9 +16,15 @@ import signal
 import sys
 import time
 
-import yaml
-
 CONTEXT = os.environ.get("LOCALJUJU_CONTEXT", "")
+
+
+def yaml_module():
+    """PyYAML, imported only by the calls that print or read YAML: importing it costs more
+    than the rest of a call, and Juju's own tools are far quicker than a Python start."""
+    import yaml
+
+    return yaml
 
 
 class ToolError(Exception):
@@ -58,14 +64,14 @@ def emit(value, fmt):
         print(json.dumps(value))
     elif fmt == "yaml":
         if value is not None:  # a scalar as Go's yaml writes it: no "..." document end
-            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False).removesuffix("...\n"))
+            sys.stdout.write(yaml_module().safe_dump(value, default_flow_style=False).removesuffix("...\n"))
     elif value is None:
         return
     elif isinstance(value, bool):
         print("True" if value else "False")
     elif isinstance(value, (dict, list)):
         if value:
-            sys.stdout.write(yaml.safe_dump(value, default_flow_style=False))
+            sys.stdout.write(yaml_module().safe_dump(value, default_flow_style=False))
     else:
         print(value)
 
@@ -182,7 +188,7 @@ def relation_set(args, ctx):
         else:
             with open(a.file) as source:
                 text = source.read()
-        loaded = yaml.safe_load(text) or {}
+        loaded = yaml_module().safe_load(text) or {}
         if not isinstance(loaded, dict):
             raise ToolError("expected YAML map of settings")
         settings.update({str(k): ("" if v is None else str(v)) for k, v in loaded.items()})
@@ -565,9 +571,9 @@ def main():
         return 1
     handle, context = load()
     try:
-        changed = tool(sys.argv[1:], context)
-        if changed:
-            save(handle, context)
+        context["tool_calls"] = context.get("tool_calls", 0) + 1  # what the hook costs
+        tool(sys.argv[1:], context)
+        save(handle, context)
     except ToolError as error:
         sys.stderr.write(f"ERROR {error}\n")
         return error.code

@@ -145,3 +145,10 @@ def test_juju_reboot_is_recorded_and_refused_in_actions(tmp_path: Path) -> None:
     )
     refused = action("juju-reboot")
     assert refused.returncode == 1 and "not supported when running an action" in refused.stderr
+
+
+def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
+    tools("config-get", "a")
+    tools("is-leader")
+    tools("relation-get", "k", "pg/0")  # a usage error still costs a call, but saves nothing
+    assert tools.saved()["tool_calls"] == 2
