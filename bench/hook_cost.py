@@ -11,11 +11,17 @@ full deploy on a fresh machine against the same steps done by hand.
   answers 200. Fresh machines alternate charm, hand, hand, charm...
 
 Run: ``.venv/bin/python -m bench.hook_cost [--rounds 3] [--idle-rounds 5]`` (root).
+
+Idle hooks of two builds side by side: ``--idle-only --baseline <built charm>`` deploys
+both (the demo, each on its own machine and port), runs their idle hooks interleaved, and
+prints the medians, the hook-tool calls each hook made (localjuju's debug log) and the
+ratio new/baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import subprocess
 import sys
@@ -23,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from bench.machine import (
@@ -143,6 +150,47 @@ class Idle:
         self.seconds.setdefault(kind, []).append(value)
 
 
+def tool_calls(local: Model, unit: str = UNIT) -> dict[str, list[int]]:
+    """Hook-tool calls of each hook that ran on ``unit``, from localjuju's cost lines."""
+    found: dict[str, list[int]] = {}
+    log = local.cli("debug-log", "--replay", "--include", unit).stdout
+    for hook, calls in re.findall(r" localjuju (\S+): [0-9.]+s, (\d+) hook-tool calls", log):
+        found.setdefault(hook, []).append(int(calls))
+    return found
+
+
+def idle_side_by_side(charms: dict[str, Path], rounds: int) -> str:
+    """Idle hooks of each build on its own demo unit, interleaved; medians, calls, ratios."""
+    require_root()
+    idle = {label: Idle() for label in charms}
+    with contextlib.ExitStack() as stack:
+        models = {}
+        for number, (label, charm) in enumerate(charms.items()):
+            local = stack.enter_context(model(f"bench-idle-{number}"))
+            local.deploy(charm, port=CHARM_PORT + 2 * number)
+            models[label] = (local, local.main_pid())
+        kinds = ("update-status", "config-changed")
+        for _, label in interleaved(list(charms), rounds):
+            local, pid = models[label]
+            for kind in kinds:
+                idle[label].add(kind, timed(partial(local.cli, "run-hook", UNIT, kind)))
+            if local.main_pid() != pid:
+                raise RuntimeError(f"{label}: an idle hook changed gunicorn's MainPID")
+        calls = {label: tool_calls(local) for label, (local, _) in models.items()}
+    rows = []
+    for kind in ("update-status", "config-changed"):
+        for label in charms:
+            counted = calls[label].get(kind, [])[-rounds:]
+            rows.append([kind, label, f"{median(idle[label].seconds[kind]):.2f}s", f"{median(counted):.0f}"])
+        first, second = (median(idle[label].seconds[kind]) for label in charms)
+        rows.append([kind, "ratio", f"{ratio(first, second):.2f}", ""])
+    return (
+        f"Idle hooks side by side ({rounds} interleaved rounds, medians; no-op config-changed)\n\n"
+        + table(["hook", "build", "median", "hook-tool calls"], rows)
+        + "\n"
+    )
+
+
 def idle_hooks(local: Model, rounds: int) -> Idle:
     """update-status, no-op config-changed and a bare exec, interleaved; MainPID must stay."""
     pid = local.main_pid()
@@ -244,7 +292,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle-rounds", type=int, default=5)
+    parser.add_argument("--idle-only", action="store_true", help="idle hooks only, side by side")
+    parser.add_argument("--baseline", type=Path, help="(--idle-only) the built charm to compare with")
     args = parser.parse_args()
+    if args.idle_only:
+        charms = {"this build": CHARM, **({"baseline": args.baseline} if args.baseline else {})}
+        print(idle_side_by_side(charms, args.idle_rounds))
+        return
     print(run(args.rounds, args.idle_rounds))
 
 

@@ -8,7 +8,8 @@ seen. The client publishes nothing (the server opens its port to our
 which the wsgi-app layer checks (``charms.layer.wsgi_app.relation_data.elasticsearch``).
 """
 
-from charms.reactive import Endpoint, clear_flag, get_flags, set_flag, when, when_any, when_not
+from charms.layer import endpoint_flags
+from charms.reactive import Endpoint, when, when_any, when_not
 
 
 class ElasticsearchRequires(Endpoint):
@@ -19,19 +20,15 @@ class ElasticsearchRequires(Endpoint):
         return {unit.unit_name: dict(unit.received_raw) for unit in self.all_joined_units}
 
     @when("endpoint.{endpoint_name}.joined")
+    @when_not("{endpoint_name}.connected")
     def _joined(self):
-        set_flag(self.expand_name("{endpoint_name}.connected"))
+        endpoint_flags.joined(self)
 
+    @when("{endpoint_name}.connected")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        clear_flag(self.expand_name("{endpoint_name}.connected"))
+        endpoint_flags.gone(self)
 
     @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
     def _seen(self):
-        # the charm re-reads the whole relation on every hook: the events are consumed
-        prefix = self.expand_name("changed")
-        for flag in get_flags():
-            if flag == prefix or flag.startswith(prefix + "."):
-                clear_flag(flag)
-        self.all_departed_units.clear()
-        clear_flag(self.expand_name("departed"))
+        endpoint_flags.consumed(self)

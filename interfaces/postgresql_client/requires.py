@@ -15,7 +15,8 @@ reader, ``charms.layer.wsgi_app.relation_data.postgresql_client``::
 
 from charmhelpers.core import hookenv
 
-from charms.reactive import Endpoint, clear_flag, get_flags, set_flag, when, when_any, when_not
+from charms.layer import endpoint_flags
+from charms.reactive import Endpoint, when, when_any, when_not
 
 
 def publish_changes(view, values):
@@ -36,19 +37,15 @@ class PostgresqlClientRequires(Endpoint):
             publish_changes(relation.to_publish_app_raw, values)
 
     @when("endpoint.{endpoint_name}.joined")
+    @when_not("{endpoint_name}.connected")
     def _joined(self):
-        set_flag(self.expand_name("{endpoint_name}.connected"))
+        endpoint_flags.joined(self)
 
+    @when("{endpoint_name}.connected")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        clear_flag(self.expand_name("{endpoint_name}.connected"))
+        endpoint_flags.gone(self)
 
     @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
     def _seen(self):
-        # the charm re-reads the whole relation on every hook: the events are consumed
-        prefix = self.expand_name("changed")
-        for flag in get_flags():
-            if flag == prefix or flag.startswith(prefix + "."):
-                clear_flag(flag)
-        self.all_departed_units.clear()
-        clear_flag(self.expand_name("departed"))
+        endpoint_flags.consumed(self)

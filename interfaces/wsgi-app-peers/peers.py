@@ -6,7 +6,8 @@ The application's shared settings (SECRET_KEY) travel through leader settings, n
 through this relation; it exists so that every unit can list its peers' addresses.
 """
 
-from charms.reactive import Endpoint, clear_flag, set_flag, when, when_not
+from charms.layer import endpoint_flags
+from charms.reactive import Endpoint, when, when_not
 
 
 class WsgiAppPeers(Endpoint):
@@ -23,9 +24,11 @@ class WsgiAppPeers(Endpoint):
         )
 
     @when("endpoint.{endpoint_name}.joined")
+    @when_not("{endpoint_name}.joined")
     def _joined(self):
-        set_flag(self.expand_name("{endpoint_name}.joined"))
+        endpoint_flags.joined(self, "{endpoint_name}.joined")
 
+    @when("{endpoint_name}.joined")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        clear_flag(self.expand_name("{endpoint_name}.joined"))
+        endpoint_flags.gone(self, "{endpoint_name}.joined")

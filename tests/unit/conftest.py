@@ -27,6 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-key-that-must-not-leak"
 
 
+@pytest.fixture(autouse=True)
+def fresh_hook_cache():
+    """charmhelpers' per-hook cache (and the layer's leadership reads) start empty in each test,
+    as in each hook process."""
+    hookenv.cache.clear()
+    yield
+    hookenv.cache.clear()
+
+
 @pytest.fixture
 def machine() -> Machine:
     return Machine(cores=2, memory_bytes=4 * 1024**3)

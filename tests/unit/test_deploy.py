@@ -153,4 +153,20 @@ def test_what_the_leader_published_itself_is_not_a_change_on_the_leader(monkeypa
     monkeypatch.setattr(unit.hookenv, "is_leader", lambda: True)
     assert unit.fingerprint(published) == unit.fingerprint(state)
     monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)  # a follower must move
+    unit.hookenv.cache.clear()  # another hook, on another unit
     assert unit.fingerprint(published) != unit.fingerprint(state)
+
+
+def test_leadership_is_read_once_per_hook_and_kept_current_by_our_own_writes(monkeypatch) -> None:
+    from charms.layer.wsgi_app import unit
+
+    calls: list[str] = []
+    settings: dict[str, str] = {}
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: calls.append("is-leader") or True)
+    monkeypatch.setattr(unit.hookenv, "leader_get", lambda: calls.append("leader-get") or dict(settings))
+    monkeypatch.setattr(unit.hookenv, "leader_set", lambda values: settings.update(values))
+    monkeypatch.setattr(unit.hookenv, "log", lambda *a, **k: None)
+    unit.ensure_secret_key()
+    assert unit.is_leader() and unit.is_leader()
+    assert unit.leader_settings() == settings and len(settings["secret_key"]) >= 50
+    assert calls == ["is-leader", "leader-get", "leader-get"]  # again only after our own write

@@ -14,7 +14,7 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import observability, options
+from . import leadership, observability, options
 from .integrations import Integrations
 from .relation_data import http, postgresql_client
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
@@ -166,7 +166,7 @@ def publish() -> None:
     if db is not None and db.is_joined:
         db.request(request.relation_data())
     database = endpoint_from_name("database")
-    if database is not None and database.is_joined and hookenv.is_leader():
+    if database is not None and database.is_joined and leadership.is_leader():
         database.request(postgresql_client.request_data(request))
     website, port = endpoint_from_name("website"), _port(raw_config)
     if website is not None and port is not None:

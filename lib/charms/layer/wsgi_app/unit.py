@@ -16,6 +16,7 @@ from charmhelpers.core import hookenv, unitdata
 from . import backends, deploy, releases
 from .config import ConfigError
 from .integrations import Integrations
+from .leadership import is_leader, leader_set, leader_settings
 from .ownership import TreeError
 from .paths import Paths
 from .service import Service
@@ -71,15 +72,15 @@ def install() -> bool:
 
 def ensure_secret_key() -> None:
     """The leader generates SECRET_KEY once and shares it with every unit."""
-    if hookenv.is_leader() and not hookenv.leader_get(SECRET_KEY_FIELD):
-        hookenv.leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
+    if is_leader() and not leader_settings().get(SECRET_KEY_FIELD):
+        leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
         log("generated the application's SECRET_KEY and shared it through leader settings")
 
 
 def rotate_secret_key() -> None:
-    if not hookenv.is_leader():
+    if not is_leader():
         raise deploy.DeployError("only the leader can rotate SECRET_KEY")
-    hookenv.leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
+    leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
     log("rotated SECRET_KEY")
 
 
@@ -88,7 +89,7 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
     return build_state(
         app_name(),
         dict(hookenv.config()),
-        hookenv.leader_get() or {},
+        leader_settings(),
         machine_facts(),
         integrations,
         unit_name=os.environ["JUJU_UNIT_NAME"],
@@ -102,7 +103,7 @@ def fingerprint(state: WsgiState) -> dict[str, Any]:
     the release whose release_command it ran) is not a change: counting it would make
     the next hook (update-status, which retries with a new fetch) follow a moving branch.
     """
-    if hookenv.is_leader():
+    if is_leader():
         state = replace(state, agreed_source="", released="")
     return {"state": repr(state), "demo": demo_revision(demo_dir()).commit}
 
@@ -115,18 +116,18 @@ def source_key(state: WsgiState, leader: bool) -> dict[str, Any]:
 
 
 def needs_build(state: WsgiState) -> bool:
-    return bool(unitdata.kv().get(SOURCE_KEY) != source_key(state, hookenv.is_leader()))
+    return bool(unitdata.kv().get(SOURCE_KEY) != source_key(state, is_leader()))
 
 
 def _publish_source(agreed: str) -> None:
-    hookenv.leader_set({SOURCE_FIELD: agreed})
+    leader_set({SOURCE_FIELD: agreed})
     log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
 
 
 def converge(state: WsgiState, force_build: bool = False) -> bool:
     """Deploy or update to ``state``; set the status. False when the unit is blocked."""
     kv = unitdata.kv()
-    leader = hookenv.is_leader()
+    leader = is_leader()
     inputs = source_key(state, leader)
     build = force_build or kv.get(SOURCE_KEY) != inputs
     if state.secret_key is None:
@@ -177,7 +178,7 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
 def _publish_released(state: WsgiState, spec: str) -> None:
     """The leader tells the other units which release they may switch to."""
     if state.config.release_command and state.released != spec:
-        hookenv.leader_set({RELEASED_FIELD: spec})
+        leader_set({RELEASED_FIELD: spec})
         log(f"release {spec} is ready for every unit (release_command ran)")
 
 

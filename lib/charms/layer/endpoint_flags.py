@@ -1,0 +1,35 @@
+"""The flag bookkeeping every interface layer of wsgi-app shares.
+
+charms.reactive finds handlers only in each interface layer's own file, so each layer
+keeps its three decorated methods, one line each, and they call these. The handlers run
+on a transition only (``<name>.connected`` set while joined and not yet set, cleared
+once it is gone), so an idle hook invokes none of them: each invocation is a
+``juju-log`` call.
+"""
+
+from __future__ import annotations
+
+from charms.reactive import Endpoint, clear_flag, get_flags, set_flag
+
+CONNECTED = "{endpoint_name}.connected"
+
+
+def joined(endpoint: Endpoint, flag: str = CONNECTED) -> None:
+    """The endpoint has a joined unit: raise ``flag``."""
+    set_flag(endpoint.expand_name(flag))
+
+
+def gone(endpoint: Endpoint, flag: str = CONNECTED) -> None:
+    """No unit is joined any more: drop ``flag``."""
+    clear_flag(endpoint.expand_name(flag))
+
+
+def consumed(endpoint: Endpoint) -> None:
+    """The layer re-reads whole relations on every hook: the change and departure events
+    (``endpoint.<name>.changed*``, ``.departed``) are spent."""
+    prefix = endpoint.expand_name("changed")
+    for name in get_flags():
+        if name == prefix or name.startswith(prefix + "."):
+            clear_flag(name)
+    endpoint.all_departed_units.clear()
+    clear_flag(endpoint.expand_name("departed"))
