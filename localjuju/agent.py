@@ -404,7 +404,7 @@ class Agent:
         after = json.loads(context_file.read_text())
         context_file.unlink()
         self._append_log(unit, hook, output, after.get("logs", []))
-        self._append_cost(unit, hook, seconds, int(after.get("tool_calls", 0)))
+        self._append_cost(unit, hook, seconds, int(after.get("tool_calls", 0)), after.get("tools_used", {}))
         self._commit(unit, context, after, ok)
         if action is not None:
             info["agent"] = "idle"
@@ -433,11 +433,14 @@ class Agent:
             for line in output.splitlines():
                 log.write(f"{unit}: {time.strftime('%H:%M:%S')} hook {hook}: {line}\n")
 
-    def _append_cost(self, unit: str, hook: str, seconds: float, tool_calls: int) -> None:
-        """One line per hook: how long it ran and how many hook-tool calls it made."""
+    def _append_cost(self, unit: str, hook: str, seconds: float, tool_calls: int, used: Json) -> None:
+        """One line per hook: how long it ran and how many hook-tool calls it made, by tool."""
+        each = ", ".join(f"{name} {count}" for name, count in sorted(used.items(), key=lambda item: -item[1]))
         with open(self.model.dir / "debug.log", "a") as log:
             stamp = time.strftime("%H:%M:%S")
-            log.write(f"{unit}: {stamp} localjuju {hook}: {seconds:.2f}s, {tool_calls} hook-tool calls\n")
+            log.write(
+                f"{unit}: {stamp} localjuju {hook}: {seconds:.2f}s, {tool_calls} hook-tool calls ({each})\n"
+            )
 
     def _commit(self, unit: str, before: Json, after: Json, ok: bool) -> None:
         """Keep what the hook changed, and queue the hooks that follow from it."""

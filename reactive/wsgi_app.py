@@ -20,6 +20,8 @@ from charms.layer.wsgi_app.config import ConfigError
 from charms.layer.wsgi_app.relations import gather_integrations
 from charms.reactive import clear_flag, data_changed, hook, is_flag_set, set_flag, when, when_any, when_not
 
+hookenv.atstart(unit.quiet_tracer)  # after charms.reactive's own tracer: runs once discovery is done
+
 
 @when_not("wsgi-app.installed")
 def install():

@@ -572,6 +572,7 @@ def main():
     handle, context = load()
     try:
         context["tool_calls"] = context.get("tool_calls", 0) + 1  # what the hook costs
+        context.setdefault("tools_used", {})[name] = context.get("tools_used", {}).get(name, 0) + 1
         tool(sys.argv[1:], context)
         save(handle, context)
     except ToolError as error:

@@ -97,3 +97,17 @@ def test_charm_proof_reports_no_errors(built):
     result = subprocess.run([str(proof), str(built / "wsgi-app")], capture_output=True, text=True)
     lines = (result.stdout + result.stderr).splitlines()
     assert not [line for line in lines if line.startswith("E:")], lines
+
+
+def test_pkg_resources_is_only_imported_when_more_than_entry_points_is_asked(monkeypatch) -> None:
+    """charms.reactive needs iter_entry_points alone; the real module costs ~90 ms a hook."""
+    from charms.layer import basic
+
+    monkeypatch.delitem(sys.modules, "pkg_resources", raising=False)
+    basic.lazy_pkg_resources()
+    shim = sys.modules["pkg_resources"]
+    found = list(shim.iter_entry_points("console_scripts", "pytest"))
+    assert [entry.name for entry in found] == ["pytest"] and callable(found[0].load())
+    assert sys.modules["pkg_resources"] is shim  # nothing else was asked yet
+    assert shim.get_provider is not None  # another name: the real module takes over
+    assert sys.modules["pkg_resources"] is not shim

@@ -17,6 +17,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 MARKER = ".bootstrapped"
@@ -173,8 +174,37 @@ def clear_config_states() -> None:
     config.save()
 
 
+def lazy_pkg_resources() -> None:
+    """charms.reactive imports ``pkg_resources`` for ``iter_entry_points`` alone; importing
+    it scans every installed distribution (~90 ms a hook) and warns that it is deprecated.
+    Until something asks for more, ``importlib.metadata`` answers that one function; any
+    other name imports the real module."""
+    if "pkg_resources" in sys.modules:
+        return
+    import importlib
+    import importlib.metadata
+    import types
+
+    shim = types.ModuleType("pkg_resources", "entry points from importlib.metadata (see charms.layer.basic)")
+
+    def iter_entry_points(group: str, name: str | None = None) -> Iterator[importlib.metadata.EntryPoint]:
+        for entry in importlib.metadata.entry_points(group=group):
+            if name is None or entry.name == name:
+                yield entry
+
+    def real(attribute: str) -> object:
+        if sys.modules.get("pkg_resources") is shim:
+            del sys.modules["pkg_resources"]
+        return getattr(importlib.import_module("pkg_resources"), attribute)
+
+    setattr(shim, "iter_entry_points", iter_entry_points)  # noqa: B010 - a module built here
+    setattr(shim, "__getattr__", real)  # noqa: B010
+    sys.modules["pkg_resources"] = shim
+
+
 def run_reactive() -> None:
     """Run charms.reactive's dispatch with the config flags maintained around it."""
+    lazy_pkg_resources()
     from charmhelpers.core import hookenv
 
     from charms.reactive import main

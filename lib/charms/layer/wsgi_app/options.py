@@ -225,7 +225,8 @@ OPTIONS: tuple[Option, ...] = (
         "log_level",
         "string",
         "info",
-        "Gunicorn log level: debug, info, warning, error or critical.",
+        "Gunicorn log level: debug, info, warning, error or critical. debug also traces the "
+        "charm's reactive flags and handlers in the Juju log.",
         validate.one_of(("debug", "info", "warning", "error", "critical")),
         "Gunicorn",
     ),

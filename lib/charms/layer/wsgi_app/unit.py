@@ -30,6 +30,7 @@ PORT_KEY = "wsgi-app.port"
 METRICS_PORT_KEY = "wsgi-app.metrics-port"
 TRANSIENT_KEY = "wsgi-app.transient"  # the last problem may pass by itself (fetch failed)
 WAITING_KEY = "wsgi-app.waiting"  # what the unit waits for before it can switch releases
+STATUS_KEY = "wsgi-app.status"  # the workload status this charm set last
 
 
 def app_name() -> str:
@@ -49,12 +50,27 @@ def log(message: str, level: str = hookenv.INFO) -> None:
 
 
 def set_status(status: Status) -> None:
-    hookenv.status_set(status.workload, status.message)
+    """Set the workload status, unless it is already what this charm last set (a hook-tool
+    call saved on every idle hook)."""
+    kv = unitdata.kv()
+    shown = [status.workload, status.message]
+    if kv.get(STATUS_KEY) != shown:
+        hookenv.status_set(status.workload, status.message)
+        kv.set(STATUS_KEY, shown)
 
 
 def maintenance(message: str) -> None:
     log(message)
-    hookenv.status_set("maintenance", message)
+    set_status(Status("maintenance", message))
+
+
+def quiet_tracer() -> None:
+    """charms.reactive traces every hook's flags and handlers to the Juju log (three
+    ``juju-log`` calls a hook); keep that for ``log_level=debug``."""
+    from charms.reactive.trace import NullTracer, install_tracer
+
+    if str(hookenv.config().get("log_level") or "").lower() != "debug":
+        install_tracer(NullTracer())
 
 
 def install() -> bool:
