@@ -4,8 +4,6 @@ Flags:
   wsgi-app.installed  the machine has the app user, directories and base packages
   wsgi-app.changed    config, leader or relation data changed since the last apply
   wsgi-app.serving    the last apply succeeded and the app answered its health check
-  wsgi-app.retry      the last deploy (from a hook or an action) failed for a reason that
-                      may pass (fetch); update-status retries it
 Relation hooks need no handler of their own: notice_changes runs in every hook and
 re-reads every relation, so joined, changed, departed and broken all converge (and
 restart only when the settings changed). The interface layers (interfaces/) set
@@ -64,13 +62,10 @@ def apply_changes():
     clear_flag("wsgi-app.changed")
     state = unit.desired_state(gather_integrations())
     retry = hookenv.hook_name() == "update-status"
-    if unit.converge(state, force_build=retry):
+    if unit.converge(state, force_build=retry):  # a transient failure: update-status retries it
         set_flag("wsgi-app.serving")
-        clear_flag("wsgi-app.retry")
     else:
         clear_flag("wsgi-app.serving")
-        if unit.last_problem_is_transient():
-            set_flag("wsgi-app.retry")
 
 
 @when("wsgi-app.installed")

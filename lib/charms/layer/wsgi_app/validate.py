@@ -20,7 +20,6 @@ RESERVED_SETTINGS = frozenset(
         "SECRET_KEY",
         "APP_NAME",
         "APP_UNIT",
-        "APP_VERSION",
         "APP_DATA_DIR",
         # These would change how systemd and gunicorn start the process itself.
         "GUNICORN_CMD_ARGS",
