@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -260,88 +261,112 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def dispatch(args: argparse.Namespace, m: str) -> int:  # noqa: C901 - one branch per verb
-    verb = args.verb
-    if verb in ("deploy", "deploy-bundle"):
-        deploy(args, m)
-        data = status_data(Model.load(m))
+def show_deployed(args: argparse.Namespace, m: str) -> None:
+    deploy(args, m)
+    data = status_data(Model.load(m))
+    print_status(data)
+    for url in unit_urls(data):
+        print(f"\n{url}")
+
+
+def config(args: argparse.Namespace, m: str) -> None:
+    """``config app k=v ...`` sets (``--reset`` resets), ``config app k`` prints, ``config app`` all."""
+    shown = [s for s in args.settings if "=" not in s]
+    changes = key_values([s for s in args.settings if "=" in s])
+    if changes or args.reset:
+        ops.set_config(args.app, changes, args.reset, m)
+    elif shown:
+        for key in shown:
+            print(ops.get_config(args.app, m).get(key, ""))
+    else:
+        sys.stdout.write(yaml.safe_dump(ops.get_config(args.app, m), sort_keys=True))
+
+
+def run_action(args: argparse.Namespace, m: str) -> int:
+    try:
+        result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+    except ActionRefused as refused:
+        print(f"ERROR {refused}", file=sys.stderr)
+        return 1
+    text = json.dumps(result, indent=2) if args.format == "json" else yaml.safe_dump(result, sort_keys=False)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0 if result["status"] == "completed" else 1
+
+
+def status(args: argparse.Namespace, m: str) -> None:
+    data = status_data(Model.load(m))
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+    elif args.format == "yaml":
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+    else:
         print_status(data)
-        for url in unit_urls(data):
-            print(f"\n{url}")
-    elif verb == "failover":
-        print(f"{args.app}: master is now {ops.failover(args.app, m)}")
-    elif verb in ("withhold-access", "grant-access"):
-        ops.set_access(args.app, args.unit, verb == "grant-access", m)
-    elif verb == "add-unit":
-        print(ops.add_unit(args.app, m))
-    elif verb == "remove-unit":
-        ops.remove_unit(args.unit, m)
-    elif verb == "kill-machine":
-        print(f"leader: {ops.kill_machine(args.unit, m) or '(none)'}")
-    elif verb == "elect":
-        ops.elect(args.unit, m)
-    elif verb == "config":
-        shown = [s for s in args.settings if "=" not in s]
-        changes = key_values([s for s in args.settings if "=" in s])
-        if changes or args.reset:
-            ops.set_config(args.app, changes, args.reset, m)
-        elif shown:
-            for key in shown:
-                print(ops.get_config(args.app, m).get(key, ""))
-        else:
-            sys.stdout.write(yaml.safe_dump(ops.get_config(args.app, m), sort_keys=True))
-    elif verb in ("relate", "integrate"):
-        ops.relate(args.a, args.b, m)
-    elif verb == "remove-relation":
-        ops.remove_relation(args.a, args.b, m)
-    elif verb == "set-relation-data":
-        ops.set_relation_data(args.relation_id, args.entity, key_values(args.settings), args.replace, m)
-    elif verb == "run":
-        try:
-            result = ops.run_action(args.unit, args.action, key_values(args.params), m)
-        except ActionRefused as refused:
-            print(f"ERROR {refused}", file=sys.stderr)
-            return 1
-        text = (
-            json.dumps(result, indent=2) if args.format == "json" else yaml.safe_dump(result, sort_keys=False)
-        )
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        return 0 if result["status"] == "completed" else 1
-    elif verb == "status":
-        data = status_data(Model.load(m))
-        if args.format == "json":
-            print(json.dumps(data, indent=2))
-        elif args.format == "yaml":
-            sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
-        else:
-            print_status(data)
-    elif verb == "debug-log":
-        log = Model.load(m).dir / "debug.log"
-        lines = log.read_text().splitlines() if log.exists() else []
-        lines = [line for line in lines if line.startswith(args.include)]
-        print("\n".join(lines if args.replay else lines[-args.lines :]))
-    elif verb in ("upgrade", "refresh"):
-        ops.upgrade(args.app, args.path, m)
-    elif verb == "destroy":
-        ops.destroy(m)
-    elif verb == "leftovers":
-        return print_leftovers(m)
-    elif verb == "run-hook":
-        results = ops.run_hook(args.unit, args.hook, m)
-        return 0 if all(r.ok for r in results) else 1
-    elif verb == "tick":
-        start = time.monotonic()
-        for app in Model.load(m).applications:
-            ops.run_hook(app, "update-status", m)
-        print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
-    elif verb == "resolved":
-        ops.resolved(args.unit, not args.no_retry, m)
-    elif verb == "reboot":
-        ops.reboot(args.unit, m)
-    elif verb in ("exec", "ssh"):
-        command = args.command[1:] if args.command[:1] == ["--"] else args.command
-        return int(ops.exec_in(args.unit, command or ["bash"], m).returncode)
-    return 0
+
+
+def debug_log(args: argparse.Namespace, m: str) -> None:
+    log = Model.load(m).dir / "debug.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    lines = [line for line in lines if line.startswith(args.include)]
+    print("\n".join(lines if args.replay else lines[-args.lines :]))
+
+
+def relate(args: argparse.Namespace, m: str) -> None:
+    ops.relate(args.a, args.b, m)
+
+
+def run_hook(args: argparse.Namespace, m: str) -> int:
+    return 0 if all(r.ok for r in ops.run_hook(args.unit, args.hook, m)) else 1
+
+
+def tick(args: argparse.Namespace, m: str) -> None:
+    start = time.monotonic()
+    for app in Model.load(m).applications:
+        ops.run_hook(app, "update-status", m)
+    print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
+
+
+def exec_command(args: argparse.Namespace, m: str) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    return int(ops.exec_in(args.unit, command or ["bash"], m).returncode)
+
+
+Verb = Callable[[argparse.Namespace, str], "int | None"]
+VERBS: dict[str, Verb] = {
+    "deploy": show_deployed,
+    "deploy-bundle": show_deployed,
+    "failover": lambda a, m: print(f"{a.app}: master is now {ops.failover(a.app, m)}"),
+    "withhold-access": lambda a, m: ops.set_access(a.app, a.unit, False, m),
+    "grant-access": lambda a, m: ops.set_access(a.app, a.unit, True, m),
+    "add-unit": lambda a, m: print(ops.add_unit(a.app, m)),
+    "remove-unit": lambda a, m: ops.remove_unit(a.unit, m),
+    "kill-machine": lambda a, m: print(f"leader: {ops.kill_machine(a.unit, m) or '(none)'}"),
+    "elect": lambda a, m: ops.elect(a.unit, m),
+    "config": config,
+    "relate": relate,
+    "integrate": relate,
+    "remove-relation": lambda a, m: ops.remove_relation(a.a, a.b, m),
+    "set-relation-data": lambda a, m: ops.set_relation_data(
+        a.relation_id, a.entity, key_values(a.settings), a.replace, m
+    ),
+    "run": run_action,
+    "status": status,
+    "debug-log": debug_log,
+    "upgrade": lambda a, m: ops.upgrade(a.app, a.path, m),
+    "refresh": lambda a, m: ops.upgrade(a.app, a.path, m),
+    "destroy": lambda a, m: ops.destroy(m),
+    "leftovers": lambda a, m: print_leftovers(m),
+    "run-hook": run_hook,
+    "tick": tick,
+    "resolved": lambda a, m: ops.resolved(a.unit, not a.no_retry, m),
+    "reboot": lambda a, m: ops.reboot(a.unit, m),
+    "exec": exec_command,
+    "ssh": exec_command,
+}
+
+
+def dispatch(args: argparse.Namespace, m: str) -> int:
+    """Run the verb's function; its exit code (none: 0)."""
+    return VERBS[args.verb](args, m) or 0
 
 
 if __name__ == "__main__":
