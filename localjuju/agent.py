@@ -180,8 +180,10 @@ class Agent:
             departing=event.get("departing", ""),
         )
         reboot = self.model.units[unit].pop("reboot", None)
-        if reboot == "now" or (reboot and result.ok):
-            self.reboot(unit, event if reboot == "now" else None)
+        if reboot and (result.ok or reboot == "now"):
+            # --now killed the hook, which runs again; a hook that finished all the same
+            # (the tool's caller was a subshell) is not run twice
+            self.reboot(unit, event if not result.ok else None)
         return result
 
     def reboot(self, unit: str, rerun: Json | None = None) -> None:

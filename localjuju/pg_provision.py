@@ -16,17 +16,20 @@ def literal(value: str) -> str:
 
 
 def ensure_role(port: int, role: str, options: str) -> None:
-    """Create ``role`` if missing, then give it ``options`` (``ALTER ROLE ... WITH``)."""
+    """Create ``role`` with ``options`` if it is missing; a role that exists (another
+    relation's user, a predefined role) is left as it is."""
     psql(
         port,
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal(role)}) "
-        f"THEN CREATE ROLE {ident(role)}; END IF; END $$; ALTER ROLE {ident(role)} WITH {options}",
+        f"THEN CREATE ROLE {ident(role)} WITH {options}; END IF; END $$",
     )
 
 
 def login(port: int, user: str, password: str, superuser: bool) -> None:
+    """The relation's own user: created if missing, then given its login and password."""
     attribute = "SUPERUSER" if superuser else "NOSUPERUSER"
-    ensure_role(port, user, f"LOGIN {attribute} PASSWORD {literal(password)}")
+    ensure_role(port, user, "LOGIN")
+    psql(port, f"ALTER ROLE {ident(user)} WITH LOGIN {attribute} PASSWORD {literal(password)}")
 
 
 def database_exists(port: int, database: str) -> bool:
@@ -119,7 +122,9 @@ def _reown_sql(user: str) -> str:
         "DO $$ DECLARE item record; BEGIN "
         "FOR item IN SELECT c.relname, c.relkind FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v', 'm', 'p') LOOP "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v', 'm', 'p') "
+        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass "
+        "AND d.deptype IN ('a', 'i') AND c.relkind = 'S') LOOP "
         "EXECUTE format('ALTER %s public.%I OWNER TO %I', "
         "CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' "
         "WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, item.relname, "

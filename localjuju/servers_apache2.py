@@ -160,7 +160,8 @@ def render_balancer(name: str, members: list[str], timeout: int) -> str:
 
 
 def module_order(wanted: list[str], mods: Path = MODS) -> list[str]:
-    """``wanted`` with what each depends on (its ``.load``'s ``# Depends:``) before it."""
+    """``wanted`` with what each depends on (its ``.load``'s ``# Depends:``) before it, and
+    without what a later one conflicts with (``# Conflicts:``), as ``a2enmod`` does."""
     ordered: list[str] = []
 
     def add(name: str) -> None:
@@ -169,7 +170,12 @@ def module_order(wanted: list[str], mods: Path = MODS) -> list[str]:
         load = mods / f"{name}.load"
         if not load.exists():
             raise ConfigProblem(f"apache2 module {name!r} is not installed")
-        depends = re.search(r"^# Depends:(.*)$", load.read_text(), re.M)
+        text = load.read_text()
+        depends = re.search(r"^# Depends:(.*)$", text, re.M)
+        conflicts = re.search(r"^# Conflicts:(.*)$", text, re.M)
+        for other in conflicts.group(1).split() if conflicts else []:
+            if other in ordered:
+                ordered.remove(other)  # a2enmod switches: the one asked last wins
         for dependency in depends.group(1).split() if depends else []:
             add(dependency)
         ordered.append(name)

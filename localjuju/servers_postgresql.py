@@ -226,8 +226,12 @@ def sharing(model: Model, app: str, rid: str, database: str) -> bool:
     return any(r != rid and r in live and entry.get("database") == database for r, entry in served.items())
 
 
-def client(model: Model, app: str, unit: str, relation: Relation, where: Topology, port: int) -> Grant | None:
-    """The postgresql_client provider (14 and 16): the first request is the one served."""
+def client(
+    model: Model, app: str, unit: str, relation: Relation, where: Topology, port: int, event: dict[str, Any]
+) -> Grant | None:
+    """The postgresql_client provider (14 and 16): the first request is the one served. A
+    changed ``extra-user-roles`` fails the leader's relation-changed hook of that relation
+    (data_interfaces raises there); other events keep serving what was first asked."""
     name = track(model, app)
     served = app_state(model, app)["served"]
     first = served.get(relation.rid)
@@ -241,7 +245,9 @@ def client(model: Model, app: str, unit: str, relation: Relation, where: Topolog
         if model.applications[app].get("leader") == unit:
             served[relation.rid] = first
     elif relation.app_data.get("extra-user-roles", "") != first["extra-user-roles"]:
-        raise RuntimeError(pg_charms.CHANGED_ROLES)  # data_interfaces raises in the hook
+        handling = event.get("relation_id") == relation.rid and event["hook"].endswith("-relation-changed")
+        if handling and model.applications[app].get("leader") == unit:
+            raise RuntimeError(pg_charms.CHANGED_ROLES)
     database = first["database"]
     roles = [r.strip().lower() for r in first["extra-user-roles"].split(",") if r.strip()]
     if not pg_charms.database_name_valid(name, database):
@@ -291,7 +297,9 @@ def relations(model: Model, unit: str) -> list[Relation]:
     return found
 
 
-def grants(model: Model, unit: str, port: int, version: str) -> list[tuple[Relation, Grant]]:
+def grants(
+    model: Model, unit: str, port: int, version: str, event: dict[str, Any]
+) -> list[tuple[Relation, Grant]]:
     """(relation, grant) for every live relation with something to grant or refuse."""
     app = model.units[unit]["app"]
     name = track(model, app)
@@ -300,7 +308,7 @@ def grants(model: Model, unit: str, port: int, version: str) -> list[tuple[Relat
         where = topology(model, app, unit, relation, version)
         grant: Grant | None = None
         if relation.endpoint == CLIENT_ENDPOINT:
-            grant = client(model, app, unit, relation, where, port)
+            grant = client(model, app, unit, relation, where, port, event)
         elif relation.endpoint in PGSQL_ENDPOINTS and relation.clients:
             play = classic_pgsql if name == "classic" else track14_pgsql
             grant = play(model, app, unit, relation, where)
@@ -329,7 +337,7 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
         record["full_version"] = psql(port, "SHOW server_version").split()[0]
     version = str(record.get("full_version", VERSION))
     leader = model.applications[app].get("leader") == unit
-    found = grants(model, unit, int(servers.state(model, master)["port"]), version)
+    found = grants(model, unit, int(servers.state(model, master)["port"]), version, event)
     ready = [(r, g) for r, g in found if not g.blocked]
     if unit == master:
         for _, grant in ready:

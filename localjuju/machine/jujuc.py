@@ -570,14 +570,19 @@ def main():
         sys.stderr.write(f"ERROR {name}: not running in a hook context\n")
         return 1
     handle, context = load()
+    context["tool_calls"] = context.get("tool_calls", 0) + 1  # what the hook costs, failed calls too
+    context.setdefault("tools_used", {})[name] = context.get("tools_used", {}).get(name, 0) + 1
+    before = json.loads(json.dumps(context))  # what a failed call leaves: the counts only
     try:
-        context["tool_calls"] = context.get("tool_calls", 0) + 1  # what the hook costs
-        context.setdefault("tools_used", {})[name] = context.get("tools_used", {}).get(name, 0) + 1
         tool(sys.argv[1:], context)
         save(handle, context)
     except ToolError as error:
+        save(handle, before)
         sys.stderr.write(f"ERROR {error}\n")
         return error.code
+    except SystemExit:  # a usage error argparse reported (exit 2)
+        save(handle, before)
+        raise
     finally:
         handle.close()
     if name == "juju-reboot" and context.get("reboot") == "now":

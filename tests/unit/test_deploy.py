@@ -169,4 +169,7 @@ def test_leadership_is_read_once_per_hook_and_kept_current_by_our_own_writes(mon
     unit.ensure_secret_key()
     assert unit.is_leader() and unit.is_leader()
     assert unit.leader_settings() == settings and len(settings["secret_key"]) >= 50
-    assert calls == ["is-leader", "leader-get", "leader-get"]  # again only after our own write
+    # is-leader again right before the write (the lease is 30 s); settings again only after it
+    assert calls == ["is-leader", "leader-get", "is-leader", "leader-get"]
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)  # leadership moved meanwhile
+    assert unit.leader_set({"x": "1"}) is False and "x" not in settings

@@ -150,5 +150,7 @@ def test_juju_reboot_is_recorded_and_refused_in_actions(tmp_path: Path) -> None:
 def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
     tools("config-get", "a")
     tools("is-leader")
-    tools("relation-get", "k", "pg/0")  # a usage error still costs a call, but saves nothing
-    assert tools.saved()["tool_calls"] == 2
+    tools("relation-get", "k", "pg/0")  # a usage error costs a call too, and changes nothing else
+    tools("relation-list", "--bogus")  # argparse's own exit 2
+    saved = tools.saved()
+    assert saved["tool_calls"] == 4 and saved["tools_used"]["relation-get"] == 1

@@ -415,3 +415,9 @@ def test_a_port_reserved_by_a_live_model_is_not_taken_by_another(tmp_path, monke
     marker.write_text("destroyed")  # a model that is gone reserves nothing
     assert servers.reserved_by_another(marker, "other") is False
     assert servers.reserved_by_another(tmp_path / "5434", "other") is False
+
+
+def test_a_module_asked_later_replaces_what_it_conflicts_with(tmp_path: Path) -> None:
+    (tmp_path / "mpm_event.load").write_text("# Conflicts: mpm_worker mpm_prefork\nLoadModule x y\n")
+    (tmp_path / "mpm_prefork.load").write_text("# Conflicts: mpm_event mpm_worker\nLoadModule x y\n")
+    assert servers_apache2.module_order(["mpm_event", "mpm_prefork"], tmp_path) == ["mpm_prefork"]

@@ -4,6 +4,7 @@ report the outcome. The reactive handlers and the actions call only these functi
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import traceback
@@ -30,7 +31,6 @@ PORT_KEY = "wsgi-app.port"
 METRICS_PORT_KEY = "wsgi-app.metrics-port"
 TRANSIENT_KEY = "wsgi-app.transient"  # the last problem may pass by itself (fetch failed)
 WAITING_KEY = "wsgi-app.waiting"  # what the unit waits for before it can switch releases
-STATUS_KEY = "wsgi-app.status"  # the workload status this charm set last
 
 
 def app_name() -> str:
@@ -49,14 +49,27 @@ def log(message: str, level: str = hookenv.INFO) -> None:
     hookenv.log(message, level=level)
 
 
+def status_record() -> Path:
+    """Where the status this charm set last is kept: a file beside the charm, written as
+    soon as the status is set (unit data is dropped with a failed hook; the status is not)."""
+    return Path(hookenv.charm_dir()).parent / ".wsgi-app-status.json"
+
+
 def set_status(status: Status) -> None:
     """Set the workload status, unless it is already what this charm last set (a hook-tool
     call saved on every idle hook)."""
-    kv = unitdata.kv()
-    shown = [status.workload, status.message]
-    if kv.get(STATUS_KEY) != shown:
-        hookenv.status_set(status.workload, status.message)
-        kv.set(STATUS_KEY, shown)
+    shown = json.dumps([status.workload, status.message])
+    record = status_record()
+    try:
+        if record.read_text() == shown:
+            return
+    except OSError:
+        pass
+    hookenv.status_set(status.workload, status.message)
+    try:
+        record.write_text(shown)
+    except OSError:
+        record.unlink(missing_ok=True)  # set it again next time
 
 
 def maintenance(message: str) -> None:
