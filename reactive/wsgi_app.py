@@ -4,10 +4,12 @@ Flags:
   wsgi-app.installed  the machine has the app user, directories and base packages
   wsgi-app.changed    config, leader or relation data changed since the last apply
   wsgi-app.serving    the last apply succeeded and the app answered its health check
-Relation hooks need no handler of their own: notice_changes runs in every hook and
-re-reads every relation, so joined, changed, departed and broken all converge (and
-restart only when the settings changed). The interface layers (interfaces/) set
-<endpoint>.connected and consume the automatic endpoint.<endpoint>.changed/departed flags.
+Every hook runs one handler, reconcile: it publishes our side of the relations, reads
+every input once, and applies only what changed (restarting only when the settings
+changed), so relation joined, changed, departed and broken need no handler of their own.
+A charm that includes this layer may set wsgi-app.changed to have the unit apply again.
+The interface layers (interfaces/) set <endpoint>.connected and consume the automatic
+endpoint.<endpoint>.changed/departed flags.
 The work itself is in charms.layer.wsgi_app (unit -> state -> render -> deploy).
 """
 
@@ -16,7 +18,7 @@ from charmhelpers.core import hookenv
 from charms.layer.wsgi_app import relations, unit
 from charms.layer.wsgi_app.config import ConfigError
 from charms.layer.wsgi_app.relations import gather_integrations
-from charms.reactive import clear_flag, data_changed, hook, is_flag_set, set_flag, when, when_any, when_not
+from charms.reactive import clear_flag, data_changed, hook, is_flag_set, set_flag, when, when_not
 
 hookenv.atstart(unit.quiet_tracer)  # after charms.reactive's own tracer: runs once discovery is done
 
@@ -27,20 +29,15 @@ def install():
         set_flag("wsgi-app.installed")
 
 
-@when("wsgi-app.installed")
-@when_any(
-    "endpoint.db.joined",
-    "endpoint.database.joined",
-    "endpoint.website.joined",
-    "endpoint.logging.joined",
-    "endpoint.metrics-endpoint.joined",
-)
-def publish_relation_data():
-    relations.publish()
+PUBLISHING = ("db", "database", "website", "logging", "metrics-endpoint")  # endpoints we write to
 
 
 @when("wsgi-app.installed")
-def notice_changes():
+def reconcile():
+    """The hook's one step: publish our side of the relations, read the inputs once, apply
+    what changed (or only report), as one handler (each handler run is a juju-log call)."""
+    if any(is_flag_set(f"endpoint.{name}.joined") for name in PUBLISHING):
+        relations.publish()
     unit.ensure_secret_key()
     try:
         state = unit.desired_state(gather_integrations())
@@ -49,33 +46,37 @@ def notice_changes():
         data_changed("wsgi-app.desired", None)
         unit.config_problem(error)
         return
+    retry = hookenv.hook_name() == "update-status"
     if (
         data_changed("wsgi-app.desired", unit.fingerprint(state))
         or unit.needs_build(state)
-        or (hookenv.hook_name() == "update-status" and unit.last_problem_is_transient())
+        or (retry and unit.last_problem_is_transient())
+        or is_flag_set("wsgi-app.changed")
     ):
-        set_flag("wsgi-app.changed")
+        apply(state, force_build=retry)
+    else:
+        unit.report_status(state)
 
 
 @when("wsgi-app.installed", "wsgi-app.changed")
-def apply_changes():
+def apply_requested():
+    """A charm that includes this layer set wsgi-app.changed after this hook's reconcile."""
+    try:
+        state = unit.desired_state(gather_integrations())
+    except ConfigError as error:
+        clear_flag("wsgi-app.changed")
+        unit.config_problem(error)
+        return
+    apply(state, force_build=False)
+
+
+def apply(state: unit.WsgiState, force_build: bool) -> None:
+    """Converge to ``state``; wsgi-app.serving says whether the unit serves it."""
     clear_flag("wsgi-app.changed")
-    state = unit.desired_state(gather_integrations())
-    retry = hookenv.hook_name() == "update-status"
-    if unit.converge(state, force_build=retry):  # a transient failure: update-status retries it
+    if unit.converge(state, force_build=force_build):  # a transient failure: update-status retries it
         set_flag("wsgi-app.serving")
     else:
         clear_flag("wsgi-app.serving")
-
-
-@when("wsgi-app.installed")
-@when_not("wsgi-app.changed")
-def report_status():
-    try:
-        state = unit.desired_state(gather_integrations())
-    except ConfigError:
-        return
-    unit.report_status(state)
 
 
 @hook("upgrade-charm")
