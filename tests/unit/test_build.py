@@ -108,6 +108,9 @@ def test_pkg_resources_is_only_imported_when_more_than_entry_points_is_asked(mon
     shim = sys.modules["pkg_resources"]
     found = list(shim.iter_entry_points("console_scripts", "pytest"))
     assert [entry.name for entry in found] == ["pytest"] and callable(found[0].load())
+    from pkg_resources import iter_entry_points  # noqa: F401 - as charms.reactive does
+
+    assert not hasattr(shim, "__path__")
     assert sys.modules["pkg_resources"] is shim  # nothing else was asked yet
     assert shim.get_provider is not None  # another name: the real module takes over
     assert sys.modules["pkg_resources"] is not shim

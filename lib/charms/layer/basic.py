@@ -67,6 +67,11 @@ def bootstrap_charm_deps() -> None:
         marker.write_text(digest + "\n")
     if Path(sys.prefix).resolve() != venv.resolve():
         activate_venv()
+        if sys.version_info < (3, 12):
+            # charmhelpers imports distutils: the standard library's, where there still is one,
+            # rather than setuptools' copy, whose import pulls in setuptools and pkg_resources
+            # (~0.1 s a hook); child commands get an environment of their own (commands.base_env)
+            os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
         os.execv(str(python), [str(python), *sys.argv])
     activate_venv()
     teach_charmhelpers_debian()
@@ -193,6 +198,8 @@ def lazy_pkg_resources() -> None:
                 yield entry
 
     def real(attribute: str) -> object:
+        if attribute.startswith("__"):  # the import system's own probes (__path__ ...)
+            raise AttributeError(attribute)
         if sys.modules.get("pkg_resources") is shim:
             del sys.modules["pkg_resources"]
         return getattr(importlib.import_module("pkg_resources"), attribute)
