@@ -27,6 +27,7 @@ from pathlib import Path
 
 SUBNET = "10.231.0"
 PREFIX_LENGTH = 24
+CIDR = f"{SUBNET}.0/{PREFIX_LENGTH}"  # the model network
 FIRST_HOST = 10
 LAST_HOST = 254
 BRIDGE = "br0"
@@ -51,7 +52,7 @@ class Attachment:
 
     @property
     def cidr(self) -> str:
-        return f"{SUBNET}.0/{PREFIX_LENGTH}"
+        return CIDR
 
 
 def switch_netns(model: str) -> str:
@@ -73,7 +74,7 @@ def servers_address() -> str:
 def address(number: int) -> str:
     host = FIRST_HOST + number
     if not FIRST_HOST <= host <= LAST_HOST:
-        raise NetworkError(f"machine {number} has no address in {SUBNET}.0/{PREFIX_LENGTH}")
+        raise NetworkError(f"machine {number} has no address in {CIDR}")
     return f"{SUBNET}.{host}"
 
 

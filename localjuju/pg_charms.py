@@ -71,15 +71,6 @@ PLUGINS = (
 PLUGIN_EXTENSIONS = {"uuid_ossp": "uuid-ossp"}
 
 
-def track_of(channel: str) -> str:
-    """``16/stable`` -> ``16``; empty or ``latest`` -> the default; ``classic`` as is."""
-    track = (channel or "").split("/")[0] or DEFAULT_TRACK
-    track = DEFAULT_TRACK if track == "latest" else track
-    if track not in ENDPOINTS:
-        raise ValueError(f"unknown postgresql channel {channel!r} (tracks: {', '.join(sorted(ENDPOINTS))})")
-    return track
-
-
 @dataclass(frozen=True)
 class Node:
     """Where one unit's cluster listens."""

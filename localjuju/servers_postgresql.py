@@ -70,7 +70,8 @@ def app_state(model: Model, app: str) -> Json:
 
 
 def track(model: Model, app: str) -> str:
-    return pg_charms.track_of(str(model.applications[app].get("channel") or ""))
+    """The charm the application plays, from the channel it was deployed with."""
+    return servers.kind_of(model, app).track(str(model.applications[app].get("channel") or ""))
 
 
 def password_for(model: Model, app: str, user: str) -> str:
@@ -252,7 +253,7 @@ def client(
     roles = [r.strip().lower() for r in first["extra-user-roles"].split(",") if r.strip()]
     if not pg_charms.database_name_valid(name, database):
         return Grant(blocked=pg_charms.INVALID_DATABASE)
-    existing = set(psql(port, "SELECT rolname FROM pg_roles").split()) if name == "14" else set()
+    existing = set(psql(port, "SELECT rolname FROM pg_roles").split()) if name == "14" and roles else set()
     if not pg_charms.client_roles_valid(name, roles, existing):
         return Grant(blocked=pg_charms.INVALID_ROLES)
     user = f"relation-{relation.rid}"
@@ -269,11 +270,7 @@ def client(
                 master_port, user, password, "superuser" in roles, database, shared, plugins, roles
             )
 
-    own_network = (
-        f"{network.SUBNET}.0/{network.PREFIX_LENGTH}"
-        if servers.isolated(model, app)
-        else f"{servers.HOST_ADDRESS}/32"
-    )
+    own_network = network.CIDR if servers.isolated(model, app) else f"{servers.HOST_ADDRESS}/32"
     return Grant(database, user, provision, [own_network], data, app_level=True)
 
 

@@ -158,7 +158,8 @@ def test_16_refuses_reserved_and_long_database_names() -> None:
 
 
 def test_channels_name_a_track() -> None:
-    assert [pgc.track_of(c) for c in ("", "latest/stable", "14/stable", "16/edge", "classic")] == [
+    kind = servers.kinds()["postgresql"]
+    assert [kind.track(c) for c in ("", "latest/stable", "14/stable", "16/edge", "classic")] == [
         "14",
         "14",
         "14",
