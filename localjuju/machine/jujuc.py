@@ -52,6 +52,19 @@ def load():
     return handle, json.load(handle)
 
 
+def reread(handle):
+    handle.seek(0)
+    return json.load(handle)
+
+
+def count(context, name):
+    """One more call of ``name`` in the hook's cost (failed calls count too)."""
+    context["tool_calls"] = context.get("tool_calls", 0) + 1
+    used = context.setdefault("tools_used", {})
+    used[name] = used.get(name, 0) + 1
+    return context
+
+
 def save(handle, context):
     handle.seek(0)
     handle.truncate()
@@ -570,18 +583,15 @@ def main():
         sys.stderr.write(f"ERROR {name}: not running in a hook context\n")
         return 1
     handle, context = load()
-    context["tool_calls"] = context.get("tool_calls", 0) + 1  # what the hook costs, failed calls too
-    context.setdefault("tools_used", {})[name] = context.get("tools_used", {}).get(name, 0) + 1
-    before = json.loads(json.dumps(context))  # what a failed call leaves: the counts only
     try:
-        tool(sys.argv[1:], context)
+        tool(sys.argv[1:], count(context, name))
         save(handle, context)
     except ToolError as error:
-        save(handle, before)
+        save(handle, count(reread(handle), name))  # a failed call changes nothing but the counts
         sys.stderr.write(f"ERROR {error}\n")
         return error.code
     except SystemExit:  # a usage error argparse reported (exit 2)
-        save(handle, before)
+        save(handle, count(reread(handle), name))
         raise
     finally:
         handle.close()
