@@ -29,22 +29,15 @@ def install():
         set_flag("wsgi-app.installed")
 
 
-PUBLISHING = ("db", "database", "website", "logging", "metrics-endpoint")  # endpoints we write to
-
-
 @when("wsgi-app.installed")
 def reconcile():
-    """The hook's one step: publish our side of the relations, read the inputs once, apply
-    what changed (or only report), as one handler (each handler run is a juju-log call)."""
-    if any(is_flag_set(f"endpoint.{name}.joined") for name in PUBLISHING):
-        relations.publish()
+    """The hook's one step: publish our side of the relations (each endpoint writes only to
+    joined relations, and only what changed), read the inputs once, apply what changed (or
+    only report), as one handler (each handler run is a juju-log call)."""
+    relations.publish()
     unit.ensure_secret_key()
-    try:
-        state = unit.desired_state(gather_integrations())
-    except ConfigError as error:
-        clear_flag("wsgi-app.changed")
-        data_changed("wsgi-app.desired", None)
-        unit.config_problem(error)
+    state = desired_or_blocked()
+    if state is None:
         return
     retry = hookenv.hook_name() == "update-status"
     if (
@@ -61,13 +54,21 @@ def reconcile():
 @when("wsgi-app.installed", "wsgi-app.changed")
 def apply_requested():
     """A charm that includes this layer set wsgi-app.changed after this hook's reconcile."""
+    state = desired_or_blocked()
+    if state is not None:
+        apply(state, force_build=False)
+
+
+def desired_or_blocked() -> unit.WsgiState | None:
+    """The state the inputs ask for, or ``None`` once a config problem is reported (blocked;
+    the next valid config applies in full)."""
     try:
-        state = unit.desired_state(gather_integrations())
+        return unit.desired_state(gather_integrations())
     except ConfigError as error:
         clear_flag("wsgi-app.changed")
+        data_changed("wsgi-app.desired", None)
         unit.config_problem(error)
-        return
-    apply(state, force_build=False)
+        return None
 
 
 def apply(state: unit.WsgiState, force_build: bool) -> None:

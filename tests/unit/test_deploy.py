@@ -173,3 +173,18 @@ def test_leadership_is_read_once_per_hook_and_kept_current_by_our_own_writes(mon
     assert calls == ["is-leader", "leader-get", "is-leader", "leader-get"]
     monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)  # leadership moved meanwhile
     assert unit.leader_set({"x": "1"}) is False and "x" not in settings
+
+
+def test_rotating_the_secret_key_is_refused_once_leadership_has_moved(monkeypatch) -> None:
+    """is-leader is asked again right before the write: an action must not report a
+    rotation that never happened."""
+    from charms.layer.wsgi_app import unit
+    from charms.layer.wsgi_app.deploy import DeployError
+
+    answers = iter([True, False])  # leads when the hook starts, not any more at the write
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: next(answers))
+    monkeypatch.setattr(unit.hookenv, "leader_set", lambda values: pytest.fail("wrote as a non-leader"))
+    monkeypatch.setattr(unit.hookenv, "log", lambda *a, **k: None)
+    assert unit.is_leader()
+    with pytest.raises(DeployError, match="only the leader"):
+        unit.rotate_secret_key()

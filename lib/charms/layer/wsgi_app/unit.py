@@ -101,15 +101,15 @@ def install() -> bool:
 
 def ensure_secret_key() -> None:
     """The leader generates SECRET_KEY once and shares it with every unit."""
-    if is_leader() and not leader_settings().get(SECRET_KEY_FIELD):
-        leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
+    if not is_leader() or leader_settings().get(SECRET_KEY_FIELD):
+        return
+    if leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)}):
         log("generated the application's SECRET_KEY and shared it through leader settings")
 
 
 def rotate_secret_key() -> None:
-    if not is_leader():
+    if not leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)}):
         raise deploy.DeployError("only the leader can rotate SECRET_KEY")
-    leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)})
     log("rotated SECRET_KEY")
 
 
@@ -149,8 +149,8 @@ def needs_build(state: WsgiState) -> bool:
 
 
 def _publish_source(agreed: str) -> None:
-    leader_set({SOURCE_FIELD: agreed})
-    log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
+    if leader_set({SOURCE_FIELD: agreed}):
+        log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
 
 
 def converge(state: WsgiState, force_build: bool = False) -> bool:
@@ -206,8 +206,7 @@ def converge(state: WsgiState, force_build: bool = False) -> bool:
 
 def _publish_released(state: WsgiState, spec: str) -> None:
     """The leader tells the other units which release they may switch to."""
-    if state.config.release_command and state.released != spec:
-        leader_set({RELEASED_FIELD: spec})
+    if state.config.release_command and state.released != spec and leader_set({RELEASED_FIELD: spec}):
         log(f"release {spec} is ready for every unit (release_command ran)")
 
 
