@@ -8,7 +8,7 @@ seen. The client publishes nothing (the server opens its port to our
 which the wsgi-app layer checks (``charms.layer.wsgi_app.relation_data.elasticsearch``).
 """
 
-from charms.layer import endpoint_flags
+from charms.layer import interface_helpers
 from charms.reactive import Endpoint, when, when_any, when_not
 
 
@@ -22,13 +22,13 @@ class ElasticsearchRequires(Endpoint):
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")
     def _joined(self):
-        endpoint_flags.joined(self)
+        interface_helpers.joined(self)
 
     @when("{endpoint_name}.connected")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        endpoint_flags.gone(self)
+        interface_helpers.gone(self)
 
     @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
     def _seen(self):
-        endpoint_flags.consumed(self)
+        interface_helpers.consumed(self)

@@ -15,15 +15,8 @@ reader, ``charms.layer.wsgi_app.relation_data.postgresql_client``::
 
 from charmhelpers.core import hookenv
 
-from charms.layer import endpoint_flags
+from charms.layer import interface_helpers
 from charms.reactive import Endpoint, when, when_any, when_not
-
-
-def publish_changes(view, values):
-    """Write only the values that differ: every write reaches the other side as a hook."""
-    for key, value in values.items():
-        if (view.get(key) or "") != value:
-            view[key] = value
 
 
 class PostgresqlClientRequires(Endpoint):
@@ -34,18 +27,18 @@ class PostgresqlClientRequires(Endpoint):
         if not hookenv.is_leader():
             return
         for relation in self.relations:
-            publish_changes(relation.to_publish_app_raw, values)
+            interface_helpers.publish_changes(relation.to_publish_app_raw, values)
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")
     def _joined(self):
-        endpoint_flags.joined(self)
+        interface_helpers.joined(self)
 
     @when("{endpoint_name}.connected")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        endpoint_flags.gone(self)
+        interface_helpers.gone(self)
 
     @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
     def _seen(self):
-        endpoint_flags.consumed(self)
+        interface_helpers.consumed(self)

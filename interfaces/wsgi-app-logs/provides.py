@@ -8,15 +8,8 @@ endpoint's name in metadata.yaml):
 The automatic ``endpoint.<name>.changed*`` and ``.departed`` flags are cleared once seen.
 """
 
-from charms.layer import endpoint_flags
+from charms.layer import interface_helpers
 from charms.reactive import Endpoint, when, when_any, when_not
-
-
-def publish_changes(view, values):
-    """Write only the values that differ: every write reaches the other side as a hook."""
-    for key, value in values.items():
-        if (view.get(key) or "") != value:
-            view[key] = value
 
 
 class LogsProvides(Endpoint):
@@ -24,18 +17,18 @@ class LogsProvides(Endpoint):
 
     def publish(self, relation, values):
         """Set this unit's data on ``relation`` (values are plain strings)."""
-        publish_changes(relation.to_publish_raw, values)
+        interface_helpers.publish_changes(relation.to_publish_raw, values)
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")
     def _joined(self):
-        endpoint_flags.joined(self)
+        interface_helpers.joined(self)
 
     @when("{endpoint_name}.connected")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        endpoint_flags.gone(self)
+        interface_helpers.gone(self)
 
     @when_any("endpoint.{endpoint_name}.changed", "endpoint.{endpoint_name}.departed")
     def _seen(self):
-        endpoint_flags.consumed(self)
+        interface_helpers.consumed(self)

@@ -6,7 +6,7 @@ The application's shared settings (SECRET_KEY) travel through leader settings, n
 through this relation; it exists so that every unit can list its peers' addresses.
 """
 
-from charms.layer import endpoint_flags
+from charms.layer import interface_helpers
 from charms.reactive import Endpoint, when, when_not
 
 
@@ -26,9 +26,9 @@ class WsgiAppPeers(Endpoint):
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.joined")
     def _joined(self):
-        endpoint_flags.joined(self, "{endpoint_name}.joined")
+        interface_helpers.joined(self, "{endpoint_name}.joined")
 
     @when("{endpoint_name}.joined")
     @when_not("endpoint.{endpoint_name}.joined")
     def _gone(self):
-        endpoint_flags.gone(self, "{endpoint_name}.joined")
+        interface_helpers.gone(self, "{endpoint_name}.joined")

@@ -1,4 +1,5 @@
-"""The flag bookkeeping every interface layer of wsgi-app shares.
+"""What every interface layer of wsgi-app shares: the flag bookkeeping and writing
+relation data only where it changed.
 
 charms.reactive finds handlers only in each interface layer's own file, so each layer
 keeps its three decorated methods, one line each, and they call these. The handlers run
@@ -8,6 +9,8 @@ once it is gone), so an idle hook invokes none of them: each invocation is a
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
 
 from charms.reactive import Endpoint, clear_flag, get_flags, set_flag
 
@@ -33,3 +36,10 @@ def consumed(endpoint: Endpoint) -> None:
             clear_flag(name)
     endpoint.all_departed_units.clear()
     clear_flag(endpoint.expand_name("departed"))
+
+
+def publish_changes(view: MutableMapping[str, str], values: Mapping[str, str]) -> None:
+    """Write only the values that differ: every write reaches the other side as a hook."""
+    for key, value in values.items():
+        if (view.get(key) or "") != value:
+            view[key] = value
