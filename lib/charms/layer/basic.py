@@ -4,7 +4,9 @@ The first hook runs under the machine's ``python3`` with only the standard libra
 :func:`bootstrap_charm_deps` creates a virtualenv beside the charm directory
 (``../.venv``, as layer-basic does), installs the wheelhouse that ``charm-build``
 collected, offline, records what it installed in ``wheelhouse/.bootstrapped`` and
-re-executes the hook inside the virtualenv. Later hooks only re-execute; an upgraded
+re-executes the hook inside the virtualenv. A wheelhouse of pure wheels (what
+tools/build_charm.py builds) is unpacked without pip in well under a second
+(:mod:`charms.layer.wheelhouse`); any other goes through pip, as layer-basic's does. Later hooks only re-execute; an upgraded
 charm whose wheelhouse differs installs again. Nothing here imports ``distutils``.
 
 :func:`run_reactive` then maintains layer-basic's ``config.*`` flags around
@@ -113,8 +115,22 @@ def teach_charmhelpers_debian() -> None:
 
 
 def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
+    """Pure wheels (what tools/build_charm.py makes) are unpacked straight into a venv
+    without pip; any other wheelhouse (source archives, as plain charm-build makes for a
+    charm that includes this layer) goes through pip."""
+    from charms.layer import wheelhouse as wheels
+
+    archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
+    if wheels.installable(archives):
+        wheels.create(venv)
+        wheels.install(archives, venv)
+        return
+    _install_with_pip(venv, archives)
+
+
+def _install_with_pip(venv: Path, archives: list[Path]) -> None:
     _ensure_venv_module()
-    if not (venv / "bin" / "python3").exists():
+    if not (venv / "bin" / "pip").exists():  # also a venv the pure path made without pip
         subprocess.check_call([sys.executable, "-m", "venv", str(venv)])
     pip = [
         str(venv / "bin" / "python3"),
@@ -124,9 +140,8 @@ def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
         "--no-index",
         "--disable-pip-version-check",
         "--find-links",
-        str(wheelhouse),
+        str(archives[0].parent),
     ]
-    archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
     sources = [p for p in archives if not p.name.endswith(".whl")]
     if sources:
         kit = [str(p) for p in archives if distribution_name(p).replace("-", "_") in BUILD_KIT]
