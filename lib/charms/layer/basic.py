@@ -6,8 +6,9 @@ The first hook runs under the machine's ``python3`` with only the standard libra
 collected, offline, records what it installed in ``wheelhouse/.bootstrapped`` and
 re-executes the hook inside the virtualenv. A wheelhouse of pure wheels (what
 tools/build_charm.py builds) is unpacked without pip in well under a second
-(:mod:`charms.layer.wheelhouse`); any other goes through pip, as layer-basic's does. Later hooks only re-execute; an upgraded
-charm whose wheelhouse differs installs again. Nothing here imports ``distutils``.
+(:mod:`charms.layer.wheelhouse`); any other goes through pip, as layer-basic's does.
+Later hooks only re-execute; an upgraded charm whose wheelhouse differs installs again.
+Nothing here imports ``distutils``.
 
 :func:`run_reactive` then maintains layer-basic's ``config.*`` flags around
 ``charms.reactive.main()``.
@@ -19,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,12 +122,20 @@ def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
     charm that includes this layer) goes through pip."""
     from charms.layer import wheelhouse as wheels
 
+    start = time.monotonic()
     archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
     if wheels.installable(archives):
         wheels.create(venv)
-        wheels.install(archives, venv)
-        return
-    _install_with_pip(venv, archives)
+        installed = wheels.install(archives, venv)
+        how = "unpacked"
+    else:
+        _install_with_pip(venv, archives)
+        installed, how = [p.name for p in archives], "installed with pip"
+    # the hook's output (the unit log): what the bootstrap cost, for bench/hook_cost.py
+    print(
+        f"bootstrap: {len(installed)} of {len(archives)} archives {how} in {time.monotonic() - start:.2f}s",
+        flush=True,
+    )
 
 
 def _install_with_pip(venv: Path, archives: list[Path]) -> None:
@@ -231,6 +241,9 @@ def run_reactive() -> None:
 
     from charms.reactive import main
 
-    hookenv.atstart(init_config_states)
+    # Registered from the first start callback, so it runs after those the handler modules
+    # register while they are discovered (the charm's tracer choice among them): on an
+    # install, ~70 config flags would otherwise each be a juju-log call of the default tracer.
+    hookenv.atstart(hookenv.atstart, init_config_states)
     hookenv.atexit(clear_config_states)
     main()
