@@ -16,6 +16,7 @@ from that cache alone (``--no-index``), and the result is checked before packing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -150,8 +151,10 @@ def pure_wheels(refresh: bool = False) -> Path:
             env=env,
         )
         check_wheels(partial)
-        shutil.rmtree(cached, ignore_errors=True)
-        partial.rename(cached)  # whole or not at all: an interrupted build leaves no cache
+        if refresh:
+            shutil.rmtree(cached, ignore_errors=True)
+        with contextlib.suppress(OSError):  # a build beside this one cached the same inputs first
+            partial.rename(cached)  # whole or not at all: an interrupted build leaves no cache
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     print(f"wheels cached in {cached}", flush=True)
