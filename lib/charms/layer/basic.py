@@ -237,13 +237,20 @@ def lazy_pkg_resources() -> None:
 def run_reactive() -> None:
     """Run charms.reactive's dispatch with the config flags maintained around it."""
     lazy_pkg_resources()
-    from charmhelpers.core import hookenv
-
     from charms.reactive import main
 
-    # Registered from the first start callback, so it runs after those the handler modules
-    # register while they are discovered (the charm's tracer choice among them): on an
-    # install, ~70 config flags would otherwise each be a juju-log call of the default tracer.
+    register_config_states()
+    main()
+
+
+def register_config_states() -> None:
+    """Set the config flags at the start of the hook and clear them at its end.
+
+    They are set after the start callbacks that the handler modules register while they
+    are discovered, because the registration happens from the first start callback. Among
+    those is the charm's choice of tracer: under the default tracer, an install would log
+    ~70 config flags, one juju-log call each."""
+    from charmhelpers.core import hookenv
+
     hookenv.atstart(hookenv.atstart, init_config_states)
     hookenv.atexit(clear_config_states)
-    main()
