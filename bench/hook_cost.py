@@ -225,12 +225,12 @@ class Deploys:
     hooks: dict[str, list[float]] = field(default_factory=dict)
 
 
-def charm_deploy(name: str, deploys: Deploys, idle_rounds: int) -> Idle | None:
+def charm_deploy(name: str, deploys: Deploys, idle_rounds: int, charm: Path = CHARM) -> Idle | None:
     """Deploy the charm on a fresh machine, recording its hook seconds (and idle hooks, if asked)."""
     with model(name) as local:
         repo = AppRepo(local.share())  # in place before the machine boots
         repo.commit(bench_app_files("v1"), "v1")
-        lines = deploy_timed(local, CHARM, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
+        lines = deploy_timed(local, charm, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
         status = local.unit_status()
         if status["workload-status"] != "active":
             raise RuntimeError(f"charm deploy not active: {status}")
@@ -259,7 +259,7 @@ def hand_deploy(name: str, blank: Path) -> float:
         return seconds
 
 
-def run(rounds: int = 3, idle_rounds: int = 5) -> str:
+def run(rounds: int = 3, idle_rounds: int = 5, charm: Path = CHARM) -> str:
     """Fresh deploys by charm and by hand in interleaved rounds, idle hooks on the first; the report."""
     require_root()
     deploys = Deploys()
@@ -270,7 +270,7 @@ def run(rounds: int = 3, idle_rounds: int = 5) -> str:
             print(f"-> round {number + 1}/{rounds}: {kind} deploy on a fresh machine", file=sys.stderr)
             name = f"bench-hook-{kind}-{number}"
             if kind == "charm":
-                idle = charm_deploy(name, deploys, idle_rounds if idle is None else 0) or idle
+                idle = charm_deploy(name, deploys, idle_rounds if idle is None else 0, charm) or idle
             else:
                 deploys.hand.append(hand_deploy(name, blank))
             print(f"    {kind}: {getattr(deploys, kind)[-1]:.1f}s", file=sys.stderr, flush=True)
@@ -308,12 +308,15 @@ def main() -> None:
     parser.add_argument("--idle-rounds", type=int, default=5, help="0: fresh deploys only")
     parser.add_argument("--idle-only", action="store_true", help="idle hooks only, side by side")
     parser.add_argument("--baseline", type=Path, help="(--idle-only) the built charm to compare with")
+    parser.add_argument(
+        "--charm", type=Path, default=CHARM, help="the built charm whose fresh deploys are timed"
+    )
     args = parser.parse_args()
     if args.idle_only:
         charms = {"this build": CHARM, **({"baseline": args.baseline} if args.baseline else {})}
         print(idle_side_by_side(charms, args.idle_rounds))
         return
-    print(run(args.rounds, args.idle_rounds))
+    print(run(args.rounds, args.idle_rounds, args.charm))
 
 
 if __name__ == "__main__":
