@@ -20,7 +20,7 @@ from typing import Any
 
 from charmtools import utils
 from charmtools.build.errors import BuildError
-from charmtools.build.tactics import ActionsYAML
+from charmtools.build.tactics import ActionsYAML, ExcludeTactic, IgnoreTactic
 
 TEMPLATE = "actions/action.template"
 # Juju's action names: a script named otherwise would not run (or would land outside actions/)
@@ -44,6 +44,14 @@ class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.layers = [self.layer]  # the layers with an actions.yaml, lowest first
         self.written: list[Any] = []  # the scripts this tactic wrote (path.Path)
+
+    @classmethod
+    def trigger(cls, entity: Any, target: Any, layer: Any, next_config: Any) -> bool:
+        """actions.yaml, unless a layer ignores or excludes it (charm-build tries a layer's
+        tactics before its own Ignore and Exclude tactics)."""
+        args = (entity, target, layer, next_config)
+        dropped = IgnoreTactic.trigger(*args) or ExcludeTactic.trigger(*args)
+        return not dropped and bool(super().trigger(*args))
 
     def combine(self, existing: Any) -> ActionsFromTemplate:
         super().combine(existing)

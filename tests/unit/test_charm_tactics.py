@@ -106,6 +106,41 @@ def test_a_rebuild_writes_the_new_template_and_drops_removed_actions(tmp_path):
     assert not (built / "actions" / "c").exists()
 
 
+def test_a_script_copied_before_the_actions_are_merged_is_kept(tmp_path):
+    """A middle layer without actions.yaml ships b: charm-build copies it before it merges
+    the top layer's actions.yaml (files are planned in layer order), so the tactic finds it
+    in place and leaves it; the template is the top layer's."""
+    stage, charm = make_layers(tmp_path)
+    base, middle = stage / "base", stage / "middle"
+    (base / "actions.yaml").unlink()
+    (base / "actions" / "action.template").unlink()
+    write(middle / "layer.yaml", yaml.safe_dump({"includes": ["layer:base"]}))
+    write(middle / "actions" / "b", OWN_SCRIPT, 0o755)
+    (charm / "actions" / "b").unlink()
+    write(
+        charm / "layer.yaml", yaml.safe_dump({"includes": ["layer:middle"], "repo": "https://example.org/t"})
+    )
+    top_template = "#!/bin/sh\necho top template\n"
+    write(charm / "actions" / "action.template", top_template, 0o755)
+
+    built = charm_build(stage, charm, tmp_path / "out")
+
+    assert (built / "actions" / "b").read_text() == OWN_SCRIPT
+    assert (built / "actions" / "c").read_text() == top_template
+
+
+def test_a_charm_that_ignores_the_layers_actions_gets_only_its_own(tmp_path):
+    stage, charm = make_layers(tmp_path)
+    config = {"includes": ["layer:base"], "repo": "https://example.org/t", "ignore": ["actions.yaml"]}
+    write(charm / "layer.yaml", yaml.safe_dump(config))
+
+    built = charm_build(stage, charm, tmp_path / "out")
+
+    assert set(yaml.safe_load((built / "actions.yaml").read_text())) == {"b", "c"}
+    assert sorted(p.name for p in (built / "actions").iterdir()) == ["action.template", "b", "c"]
+    assert (built / "actions" / "c").read_text() == TEMPLATE
+
+
 def test_a_name_juju_refuses_stops_the_build():
     assert action_names({"b": {}, "a-b": {}}) == ["a-b", "b"]
     for bad in ("../hooks/install", "Upper", "a/b", "-a", "a-"):
