@@ -57,10 +57,12 @@ def stage_layers() -> Path:
     checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
     stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}-{checkout}"
     stage.mkdir(parents=True, exist_ok=True)
-    layer = stage / NAME
-    if layer.is_symlink() or layer.exists():
-        layer.unlink()
-    layer.symlink_to(ROOT)
+    # replaced in one step: a build running beside this one (the e2e lanes build the
+    # example charm while another may build the layer) always finds the layer
+    link = stage / f".{NAME}.{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(ROOT)
+    link.replace(stage / NAME)
     return stage
 
 
