@@ -6,6 +6,7 @@ import ast
 import copy
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from conftest import ROOT, SECRET
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
 from charms.layer.wsgi_app.render import envquote, render_all, unit_arg, unit_value
+from charms.layer.wsgi_app.state import WsgiState
 
 
 def directives(unit_text):
@@ -421,3 +423,92 @@ def test_hostile_config_and_relation_values_add_no_line_to_any_unit(demo_state):
         assert len(hostile.splitlines()) == len(benign.splitlines())
         assert list(directives(hostile)) == list(directives(benign))
         assert all(len(values) == len(directives(benign)[key]) for key, values in directives(hostile).items())
+
+
+# -- every rendered file, compared whole --------------------------------------------------
+# Golden files live in tests/unit/golden/<state>/<file>.golden. After an intended change to a
+# template or renderer, regenerate them and review the diff:
+#     UPDATE_GOLDEN=1 /work/main/.venv/bin/pytest tests/unit/test_render.py -k golden
+GOLDEN = ROOT / "tests" / "unit" / "golden"
+
+
+@pytest.fixture
+def hostile_state(machine):
+    """Relations of every kind and config values that exercise each file's escaping."""
+    from charms.layer.wsgi_app.config import parse_config
+    from charms.layer.wsgi_app.integrations import Database, HostPort, Integrations, SearchServer
+
+    config = parse_config(
+        {
+            "app_repo": "https://git.example.org/shop/mysite.git",
+            "environment": "QUOTED=say \"hi\" 'there' `id` $HOME ${PATH} \\n\\\\ 100% #not-a-comment\n"
+            "UNICODE=héllo wörld ✓ \u202e\u00a0𝄞\n"
+            "TRAILING_BACKSLASH=a\\",
+            "access_log_format": "%(h)s \"%(r)s\" '%(s)s' %({x-request-id}i)s 100%%",
+            "statsd_host": "10.0.0.9:8125",
+            "metrics_port": 9102,
+            "memory_max": "2G",
+            "tasks_max": 512,
+            "log_level": "debug",
+            "worker_class": "uvicorn",
+            "port": 8000,
+        }
+    )
+    database = Database(
+        primary=HostPort("db.example.org", 5432),
+        name="shop db",
+        user="shop$rw",
+        password="p\"a$s`s\\w%o'rd",
+        standbys=(HostPort("10.0.0.6", 5433), HostPort("fd00::7", 5432)),
+    )
+    integrations = Integrations(
+        database=database,
+        caches=(HostPort("10.0.0.7", 11211), HostPort("fd00::8", 11211)),
+        search=(SearchServer(HostPort("10.0.0.10", 9200), cluster_name="es $cluster"),),
+        proxies=("10.0.0.2", "fd00::2"),
+    )
+    return WsgiState(
+        app_name="shop",
+        unit_name="shop/3",
+        config=config,
+        machine=machine,
+        secret_key='k"e$y`\\%',
+        integrations=integrations,
+        release_worker_class="uvicorn",
+    )
+
+
+def rendered_files(state) -> dict[str, str]:
+    """Every file render_all produces for ``state``, by the name it is installed as."""
+    files = render_all(state)
+    named = {f"{state.app_name}.socket@{slot}": text for slot, text in files.socket_units.items()}
+    named[state.paths.service_template] = files.service_unit
+    named[state.paths.check_socket_template] = files.check_socket_unit
+    named["gunicorn.conf.py"] = files.gunicorn_conf
+    named["settings.env"] = files.settings
+    if files.metrics_unit:
+        named[state.paths.metrics_service] = files.metrics_unit
+    return named
+
+
+@pytest.mark.parametrize("name", ["demo_state", "hostile_state"])
+def test_every_rendered_file_matches_its_golden_file(name, request):
+    state = request.getfixturevalue(name)
+    files = rendered_files(state)
+    directory = GOLDEN / name.removesuffix("_state")
+    if os.environ.get("UPDATE_GOLDEN"):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        for file_name, text in files.items():
+            (directory / f"{file_name}.golden").write_text(text, encoding="utf-8")
+    golden = {
+        path.name.removesuffix(".golden"): path.read_text(encoding="utf-8") for path in directory.iterdir()
+    }
+    assert sorted(golden) == sorted(files)
+    for file_name, text in files.items():
+        assert text == golden[file_name], f"{file_name} differs from {directory / file_name}.golden"
+
+
+def test_the_exporter_is_installed_with_its_unit_only(demo_state, hostile_state):
+    assert render_all(demo_state).metrics_unit == render_all(demo_state).metrics_exporter == ""
+    assert render_all(hostile_state).metrics_exporter == (ROOT / "files" / "statsd_exporter.py").read_text()
