@@ -228,7 +228,7 @@ def test_hostile_config_and_relation_values_add_no_line_to_any_unit(demo_state):
 # -- every rendered file, compared whole --------------------------------------------------
 # Golden files live in tests/unit/golden/<state>/<file>.golden. After an intended change to a
 # template or renderer, regenerate them and review the diff:
-#     UPDATE_GOLDEN=1 /work/main/.venv/bin/pytest tests/unit/test_render.py -k golden
+#     UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_render.py -k golden
 GOLDEN = ROOT / "tests" / "unit" / "golden"
 
 
