@@ -1,11 +1,14 @@
 """Build the charm with charm-build and pack it as wsgi-app.charm.
 
 charm-build names a layer after its directory, so the repository is staged under a
-directory called ``wsgi-app`` (a symlink) whatever the checkout is called.
+directory called ``wsgi-app`` (a symlink) whatever the checkout is called; ``--charm
+DIR`` builds a charm layer that includes ``layer:wsgi-app`` against that stage instead
+(tests/layer-charm is one).
 
 The wheelhouse holds pure-Python wheels only (``py3-none-any``), so that the first hook
 installs it on every base's Python without a compiler or the network. They are built
-once per content of ``wheelhouse.txt`` and ``wheelhouse-constraints.txt`` into a cache
+once per content of the wheelhouse inputs (``wheelhouse.txt`` and
+``wheelhouse-constraints.txt`` of this layer and of the charm layer on top) into a cache
 (``~/.cache/wsgi-app-wheels/<digest>``): PyYAML without its libyaml extension
 (``PYYAML_FORCE_LIBYAML=0``), MarkupSafe through its pure fallback (taken when the
 extension does not compile: ``CC=false``). charm-build then fills the charm's wheelhouse
@@ -26,6 +29,8 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "wsgi-app"
@@ -69,12 +74,18 @@ def cache_root() -> Path:
     return Path(base) / "wsgi-app-wheels"
 
 
-def inputs_digest(root: Path = ROOT) -> str:
+def wheelhouse_inputs(top: Path | None = None) -> list[Path]:
+    """The requirement and constraint files charm-build merges: this layer's, then those of
+    the charm layer built on top of it (if any)."""
+    layers = [ROOT, *([top] if top is not None and top.resolve() != ROOT else [])]
+    return [layer / name for layer in layers for name in INPUTS if (layer / name).is_file()]
+
+
+def inputs_digest(inputs: list[Path]) -> str:
     """The cache key: the wheelhouse inputs and the recipe that turns them into wheels."""
     digest = hashlib.sha256(RECIPE.encode())
-    for name in INPUTS:
-        path = root / name
-        digest.update(f"\0{name}\0".encode() + (path.read_bytes() if path.exists() else b""))
+    for path in inputs:
+        digest.update(f"\0{path.name}\0".encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -85,7 +96,7 @@ def impure(names: Iterable[str]) -> list[str]:
     )
 
 
-def check_wheels(directory: Path, root: Path = ROOT) -> None:
+def check_wheels(directory: Path, inputs: list[Path]) -> None:
     """Fail unless ``directory`` holds only pure wheels and they resolve the wheelhouse
     offline on every base's Python (Requires-Python, markers)."""
     bad = impure(p.name for p in directory.iterdir())
@@ -108,14 +119,14 @@ def check_wheels(directory: Path, root: Path = ROOT) -> None:
             "any",
             "--python-version",
             version,
-            *requirements(root),
+            *requirements(inputs),
             env=offline_env(directory),
         )
 
 
-def requirements(root: Path = ROOT) -> tuple[str, ...]:
+def requirements(inputs: list[Path]) -> tuple[str, ...]:
     """pip's arguments for the wheelhouse's requirements and constraints."""
-    return ("-r", str(root / "wheelhouse.txt"), "-c", str(root / "wheelhouse-constraints.txt"))
+    return tuple(arg for path in inputs for arg in ("-r" if path.name == INPUTS[0] else "-c", str(path)))
 
 
 def offline_env(wheels: Path) -> dict[str, str]:
@@ -125,9 +136,9 @@ def offline_env(wheels: Path) -> dict[str, str]:
     return env
 
 
-def pure_wheels(refresh: bool = False) -> Path:
-    """The cached pure wheels for the current wheelhouse inputs, built first if missing."""
-    cached = cache_root() / inputs_digest()
+def pure_wheels(inputs: list[Path], refresh: bool = False) -> Path:
+    """The cached pure wheels for the wheelhouse inputs, built first if missing."""
+    cached = cache_root() / inputs_digest(inputs)
     if cached.is_dir() and not refresh:
         print(f"wheels from {cached}", flush=True)
         return cached
@@ -145,12 +156,12 @@ def pure_wheels(refresh: bool = False) -> Path:
             "--no-cache-dir",
             "--no-binary",
             ",".join(PURE_BUILDS),
-            *requirements(),
+            *requirements(inputs),
             "--wheel-dir",
             str(partial),
             env=env,
         )
-        check_wheels(partial)
+        check_wheels(partial, inputs)
         if refresh:
             shutil.rmtree(cached, ignore_errors=True)
         with contextlib.suppress(OSError):  # a build beside this one cached the same inputs first
@@ -161,17 +172,36 @@ def pure_wheels(refresh: bool = False) -> Path:
     return cached
 
 
-def build(output: Path, wheels: Path) -> Path:
+def stage_layers() -> Path:
+    """The directory charm-build finds layers in (CHARM_LAYERS_DIR): this checkout linked
+    as ``wsgi-app``, so that the layer and any charm including ``layer:wsgi-app`` build
+    from this checkout, whatever it is called."""
     # Staged outside the repository: a link to the repository inside it would let
     # charm-build walk into its own output.
     # one staging directory per checkout, so that two checkouts can build at once
     checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
     stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}-{checkout}"
     stage.mkdir(parents=True, exist_ok=True)
-    layer = stage / NAME
-    if layer.is_symlink() or layer.exists():
-        layer.unlink()
-    layer.symlink_to(ROOT)
+    # replaced in one step: a build running beside this one (the e2e lanes build the
+    # example charm while another may build the layer) always finds the layer
+    link = stage / f".{NAME}.{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(ROOT)
+    link.replace(stage / NAME)
+    return stage
+
+
+def charm_name(top: Path) -> str:
+    """The name charm-build gives the charm built from the layer ``top``."""
+    metadata = yaml.safe_load((top / "metadata.yaml").read_text())
+    return str(metadata["name"])
+
+
+def build(output: Path, wheels: Path, top: Path | None = None) -> Path:
+    """Build ``top`` (a charm layer; default: this layer) into ``output/<its name>``, its
+    wheelhouse from ``wheels`` alone."""
+    stage = stage_layers()
+    top = top or stage / NAME
     output.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     env = dict(
@@ -179,6 +209,7 @@ def build(output: Path, wheels: Path) -> Path:
         PATH=f"{bin_dir}:{os.environ['PATH']}",
         CHARM_INTERFACES_DIR=str(ROOT / "interfaces"),
         CHARM_LAYERS_DIR=str(stage),
+        CHARM_HIDE_METRICS="1",  # charm-build would report each build to a web service
     )
     run(
         str(bin_dir / "charm-build"),
@@ -189,11 +220,11 @@ def build(output: Path, wheels: Path) -> Path:
         "WARNING",
         "--build-dir",
         str(output),
-        str(layer),
+        str(top),
         env=env,
         cwd=output,
     )
-    return output / NAME
+    return output / charm_name(top)
 
 
 def pack(charm: Path, destination: Path) -> None:
@@ -208,7 +239,16 @@ def pack(charm: Path, destination: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=ROOT / "build")
-    parser.add_argument("--pack", type=Path, default=ROOT / f"{NAME}.charm", help="the .charm to write")
+    parser.add_argument(
+        "--charm",
+        type=Path,
+        help="a charm layer to build on top of this one (includes: layer:wsgi-app), instead of the layer",
+    )
+    parser.add_argument(
+        "--pack",
+        type=Path,
+        help=f"the .charm to write (default: {NAME}.charm here when building the layer, none for --charm)",
+    )
     parser.add_argument(
         "--refresh-wheels",
         action="store_true",
@@ -216,11 +256,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     output = args.output.resolve()
-    charm = build(output, pure_wheels(refresh=args.refresh_wheels))
+    top = args.charm.resolve() if args.charm else None
+    charm = build(output, pure_wheels(wheelhouse_inputs(top), refresh=args.refresh_wheels), top)
     bad = impure(p.name for p in (charm / "wheelhouse").iterdir())
     if bad:
         raise SystemExit(f"the built wheelhouse holds archives that are not pure-Python wheels: {bad}")
-    pack(charm, args.pack.resolve())
+    pack_to = args.pack or (None if args.charm else ROOT / f"{NAME}.charm")
+    if pack_to:
+        pack(charm, pack_to.resolve())
     print(f"built {charm}")
 
 

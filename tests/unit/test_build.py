@@ -54,6 +54,20 @@ def test_every_hook_runs_the_bootstrap(built):
         assert "basic.bootstrap_charm_deps()" in hook.read_text()
 
 
+def test_every_action_is_the_template(built):
+    """charm-build writes the scripts (the layer's tactic, tools/charm_tactics.py): the
+    layer ships only the template."""
+    charm = built / "wsgi-app"
+    template = (ROOT / "actions" / "action.template").read_bytes()
+    actions = yaml.safe_load((charm / "actions.yaml").read_text())
+    assert sorted(p.name for p in (ROOT / "actions").iterdir()) == ["action.template"]
+    assert {"logs", "redeploy", "rollback", "rotate-secret-key", "show-settings"} <= set(actions)
+    for name in actions:
+        script = charm / "actions" / name
+        assert script.read_bytes() == template, name
+        assert script.stat().st_mode & 0o111, f"{name} is not executable"
+
+
 def test_metadata_and_config_are_the_layers(built):
     metadata = yaml.safe_load((built / "wsgi-app" / "metadata.yaml").read_text())
     assert metadata["provides"]["website"]["interface"] == "http"
@@ -73,7 +87,8 @@ def test_wheelhouse_holds_the_charm_libraries(built):
     names = {
         p.name.split("-")[0].lower().replace("_", ".") for p in (built / "wsgi-app" / "wheelhouse").iterdir()
     }
-    assert {"charms.reactive", "charmhelpers", "charms.templating.jinja2", "jinja2"} <= names
+    assert {"charms.reactive", "charmhelpers", "jinja2", "markupsafe"} <= names
+    assert not any(name.startswith("charms.templating") for name in names)  # render.py needs no hook tool
 
 
 def test_wheelhouse_holds_only_pure_python_wheels(built):
@@ -104,12 +119,23 @@ def test_only_pure_wheels_pass_the_check(name, pure):
 
 
 def test_the_wheel_cache_is_keyed_by_the_wheelhouse_inputs(tmp_path):
-    for name in build_charm.INPUTS:
-        (tmp_path / name).write_text("charmhelpers>=0.20\n")
-    first = build_charm.inputs_digest(tmp_path)
-    assert build_charm.inputs_digest(tmp_path) == first
+    inputs = [tmp_path / name for name in build_charm.INPUTS]
+    for path in inputs:
+        path.write_text("charmhelpers>=0.20\n")
+    first = build_charm.inputs_digest(inputs)
+    assert build_charm.inputs_digest(inputs) == first
     (tmp_path / "wheelhouse-constraints.txt").write_text("charmhelpers<1\n")
-    assert build_charm.inputs_digest(tmp_path) != first
+    assert build_charm.inputs_digest(inputs) != first
+
+
+def test_a_charm_layers_own_wheelhouse_joins_the_inputs(tmp_path):
+    assert build_charm.wheelhouse_inputs() == [build_charm.ROOT / name for name in build_charm.INPUTS]
+    assert build_charm.wheelhouse_inputs(tmp_path) == build_charm.wheelhouse_inputs()
+    (tmp_path / "wheelhouse.txt").write_text("six\n")
+    inputs = build_charm.wheelhouse_inputs(tmp_path)
+    assert inputs[-1] == tmp_path / "wheelhouse.txt"
+    assert build_charm.requirements(inputs)[-2:] == ("-r", str(tmp_path / "wheelhouse.txt"))
+    assert build_charm.inputs_digest(inputs) != build_charm.inputs_digest(build_charm.wheelhouse_inputs())
 
 
 def test_charm_contents_exclude_development_files(built):
