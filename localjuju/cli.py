@@ -18,7 +18,6 @@ from . import leftovers, ops, servers
 from .actions import ActionRefused
 from .model import Model
 
-BUILT_CHARM = Path("build/wsgi-app")
 STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
 
 
@@ -121,7 +120,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
     d.add_argument("--channel", default="", help="(servers) the real charm's channel played, e.g. 16/stable")
-    d.add_argument("--charm", dest="bundle_charm", type=Path, default=BUILT_CHARM, help="(bundles) our charm")
+    d.add_argument(
+        "--charm",
+        dest="bundle_charm",
+        type=Path,
+        help="(bundles) the built charm that stands for the bundle's local charm",
+    )
     d.add_argument(
         "--isolated",
         action="store_true",
@@ -133,16 +137,27 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         type=Path,
         default=[],
-        metavar="REQUIREMENTS",
-        help="give the machines an offline wheelhouse of these requirements (default with --isolated: "
-        "the charm's files/demo/requirements.txt)",
+        metavar="REQUIREMENTS_FILE",
+        help="give the machines an offline wheelhouse of the requirements in this file (repeatable; "
+        "with --isolated and neither option, the wheelhouse is empty)",
+    )
+    d.add_argument(
+        "--wheel",
+        action="append",
+        default=[],
+        metavar="REQUIREMENT",
+        help="one requirement for the offline wheelhouse, e.g. 'gunicorn>=23' (repeatable)",
     )
 
     b = sub.add_parser(
         "deploy-bundle", help="deploy a bundle: our charm's apps from --charm, others as servers"
     )
     b.add_argument("bundle", type=Path)
-    b.add_argument("--charm", type=Path, default=BUILT_CHARM, help=f"the built charm (default {BUILT_CHARM})")
+    b.add_argument(
+        "--charm",
+        type=Path,
+        help="the built charm standing for the bundle's local charm (default: its path)",
+    )
 
     fo = sub.add_parser("failover", help="promote a postgresql server's standby (added if missing)")
     fo.add_argument("app")
@@ -236,9 +251,8 @@ def deploy(args: argparse.Namespace, m: str) -> None:
             name, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
         )
     else:
-        ops.deploy(
-            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels
-        )
+        wheels = ops.wheel_requirements(args.wheels, args.wheel)
+        ops.deploy(Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels)
 
 
 def print_leftovers(m: str) -> int:

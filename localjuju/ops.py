@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import shutil
 import signal
 import sys
@@ -34,6 +33,11 @@ def say(line: str) -> None:
 def read_charm_file(charm: Path, name: str) -> Any:
     text = read_charm_text(charm, name)
     return None if text is None else yaml.safe_load(io.StringIO(text))
+
+
+def charm_name(charm: Path) -> str:
+    """The name in the charm's ``metadata.yaml`` ("" without one)."""
+    return str((read_charm_file(charm, "metadata.yaml") or {}).get("name", ""))
 
 
 def read_charm_text(charm: Path, name: str) -> str | None:
@@ -111,10 +115,11 @@ def deploy(
     units: int = 1,
     model_name: str = DEFAULT_MODEL,
     isolated: bool = False,
-    wheels: list[Path] | None = None,
+    wheels: list[str] | None = None,
 ) -> None:
-    """Deploy ``charm``; ``isolated`` puts its machines on the model's own network, with a
-    wheelhouse from ``wheels`` (requirements files) or, by default, from the charm."""
+    """Deploy ``charm``; ``isolated`` puts its machines on the model's own network.
+    ``wheels`` (requirement lines) become its machines' only package index, also without
+    ``isolated``; an isolated machine without them has an empty one."""
     charm = charm.resolve()
     metadata = read_charm_file(charm, "metadata.yaml") or {}
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
@@ -134,8 +139,7 @@ def deploy(
         }
         with rolled_back(model, app):
             if isolated or wheels:
-                requirements = wheel_requirements(charm, wheels or [], dict(config or {}))
-                model.applications[app]["wheels"] = requirements
+                model.applications[app]["wheels"] = list(wheels or [])
                 _wheelhouse(model, app)
             for _ in range(units):
                 _add_unit(model, app, charm)
@@ -211,17 +215,12 @@ def kill_machine(unit: str, model_name: str = DEFAULT_MODEL) -> str:
         return str(app.get("leader") or "")
 
 
-def wheel_requirements(charm: Path, files: list[Path], config: Json) -> list[str]:
-    """What an offline machine's wheelhouse holds: the lines of ``files`` or, without any,
-    the charm's demo app requirements (``files/demo/requirements.txt``); plus the
-    application server the charm installs (wsgi-app's ``GUNICORN``) and ``python_packages``."""
-    texts = [f.read_text() for f in files] or [read_charm_text(charm, "files/demo/requirements.txt") or ""]
+def wheel_requirements(files: list[Path], requirements: list[str]) -> list[str]:
+    """What an offline machine's wheelhouse holds: ``requirements`` (requirement lines) and
+    the lines of the requirements ``files``, comments and blank lines left out."""
+    texts = [path.read_text() for path in files]
     lines = [line.split("#", 1)[0].strip() for text in texts for line in text.splitlines()]
-    source = read_charm_text(charm, "lib/charms/layer/wsgi_app/python_env.py") or ""
-    server = re.search(r'^GUNICORN = "([^"]+)"', source, re.MULTILINE)
-    extra = [server.group(1)] if server else []
-    extra += str(config.get("python_packages") or "").split()
-    return [line for line in [*extra, *lines] if line]
+    return [line for line in [*requirements, *lines] if line]
 
 
 def _wheelhouse(model: Model, app: str) -> Path | None:
@@ -704,27 +703,37 @@ def set_access(app: str, client_unit: str, granted: bool, model_name: str = DEFA
         settle(agent)
 
 
-def deploy_bundle(bundle: Path, charm: Path, model_name: str = DEFAULT_MODEL) -> list[str]:
-    """Deploy a Juju bundle: applications of the charm from ``charm``, the others as server
-    applications, then its relations. Returns the relation ids."""
+def deploy_bundle(bundle: Path, charm: Path | None = None, model_name: str = DEFAULT_MODEL) -> list[str]:
+    """Deploy a Juju bundle: applications of a local charm (a path in the bundle, or the
+    charm ``charm`` names) from ``charm`` when given, else from that path (relative to the
+    bundle); the others as server applications; then its relations. Returns the relation ids."""
     data = yaml.safe_load(bundle.read_text()) or {}
     applications: dict[str, Json] = data.get("applications") or data.get("services") or {}
-    metadata = read_charm_file(charm.resolve(), "metadata.yaml") or {}
-    planned = []
-    for app, spec in applications.items():
-        source = str(spec.get("charm", app))
-        local = source.startswith((".", "/")) or source.removeprefix("ch:") == metadata.get("name")
-        name = None if local else server_name(source)
-        if not local and name is None:
-            raise SystemExit(f"{app}: no server stands in for charm {source!r}, and it is not {charm}")
-        options, units = dict(spec.get("options") or {}), int(spec.get("num_units", 1))
-        planned.append((app, name, options, units, str(spec.get("channel") or "")))
-    for app, name, options, units, channel in sorted(planned, key=lambda p: p[1] is None):
-        if name is None:
-            deploy(charm, app, options, units, model_name)
+    planned = [_planned(app, spec, bundle, charm) for app, spec in applications.items()]
+    planned.sort(key=lambda plan: plan[1] is not None)  # servers first
+    for app, local, name, options, units, channel in planned:
+        if local is not None:
+            deploy(local, app, options, units, model_name)
         else:
-            deploy_server(name, app, options, units, model_name, channel=channel)
+            deploy_server(name or "", app, options, units, model_name, channel=channel)
     return [relate(_first(pair), _second(pair), model_name) for pair in data.get("relations") or []]
+
+
+def _planned(
+    app: str, spec: Json, bundle: Path, charm: Path | None
+) -> tuple[str, Path | None, str | None, Json, int, str]:
+    """What deploys bundle application ``app``: its local charm, else its server's name."""
+    source = str(spec.get("charm", app))
+    local = None
+    if source.startswith((".", "/")) or (
+        charm is not None and source.removeprefix("ch:") == charm_name(charm)
+    ):
+        local = charm or (bundle.parent / source)
+    name = None if local else server_name(source)
+    if local is None and name is None:
+        raise SystemExit(f"{app}: no server stands in for charm {source!r}, and --charm does not name it")
+    options, units = dict(spec.get("options") or {}), int(spec.get("num_units", 1))
+    return app, local, name, options, units, str(spec.get("channel") or "")
 
 
 def _first(pair: list[Any]) -> str:

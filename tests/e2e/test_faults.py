@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from apps import AppRepo
 from localmodel import SERVING, LocalModel, http_get
+
+from localjuju.driver import ShareRepo
 
 URL = "http://127.0.0.1:8080"
 
@@ -30,9 +31,9 @@ def plain_app(version: str, crash_when_served: bool = False) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def app(
     model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[LocalModel, AppRepo]:
+) -> tuple[LocalModel, ShareRepo]:
     model.cli("deploy", str(charm))
-    repo = AppRepo(model.machine_share(), "plain", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(model.machine_share(), "plain", tmp_path_factory.mktemp("work"))
     repo.commit(plain_app("v1"), "v1")
     model.config(app_repo=repo.url)
     assert http_get(f"{URL}/").body == "plain v1\n"
@@ -48,7 +49,7 @@ def wait_for(predicate, timeout: float = 60) -> bool:  # type: ignore[no-untyped
     return False
 
 
-def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, AppRepo]) -> None:
+def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     pid = model.main_pid()
     model.sh(f"kill -9 {pid}")
@@ -56,7 +57,7 @@ def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, AppRepo]) 
     assert model.wait_serving(f"{URL}/").body == "plain v1\n"
 
 
-def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, AppRepo]) -> None:
+def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     before = model.version()
     repo.commit(plain_app("v2", crash_when_served=True), "v2 dies under gunicorn")
@@ -67,7 +68,7 @@ def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, 
     assert http_get(f"{URL}/").body == "plain v1\n" and model.version() == before
 
 
-def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, AppRepo]) -> None:
+def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     hidden = repo.bare.with_name("moved-away.git")
     shutil.move(repo.bare, hidden)
@@ -85,7 +86,7 @@ def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, 
     assert http_get(f"{URL}/").body == "plain v3\n"
 
 
-def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, AppRepo]) -> None:
+def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     model.cli("deploy", "postgresql")
     model.cli("relate", "wsgi-app:db", "postgresql:db")
@@ -116,7 +117,7 @@ def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, AppRepo]) ->
     assert model.unit()["workload-status"] == "active"
 
 
-def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, AppRepo]) -> None:
+def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     # move the app's tree onto a small filesystem of its own, then fill it
     model.sh(
