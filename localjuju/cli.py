@@ -14,9 +14,20 @@ from typing import Any
 
 import yaml
 
-from . import leftovers, ops, servers
+from . import (
+    bundles,
+    configuring,
+    deploying,
+    destroying,
+    leftovers,
+    machine_events,
+    pg_levers,
+    relating,
+    running,
+    servers,
+)
 from .actions import ActionRefused
-from .model import Model
+from .model import DEFAULT_MODEL, Model
 
 STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
 
@@ -107,7 +118,7 @@ def unit_urls(data: dict[str, Any]) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localjuju", description=__doc__)
-    p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", ops.DEFAULT_MODEL))
+    p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", DEFAULT_MODEL))
     sub = p.add_subparsers(dest="verb", required=True)
 
     d = sub.add_parser(
@@ -241,18 +252,20 @@ def parser() -> argparse.ArgumentParser:
 def deploy(args: argparse.Namespace, m: str) -> None:
     """``deploy`` picks a bundle, a server or a charm from its argument; ``deploy-bundle`` a bundle."""
     if args.verb == "deploy-bundle":
-        ops.deploy_bundle(args.bundle, args.charm, m)
+        bundles.deploy_bundle(args.bundle, args.charm, m)
         return
     spec = args.charm
     if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
-        ops.deploy_bundle(Path(spec), args.bundle_charm, m)
-    elif not Path(spec).exists() and (name := ops.server_name(spec)):
-        ops.deploy_server(
+        bundles.deploy_bundle(Path(spec), args.bundle_charm, m)
+    elif not Path(spec).exists() and (name := deploying.server_name(spec)):
+        deploying.deploy_server(
             name, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
         )
     else:
-        wheels = ops.wheel_requirements(args.wheels, args.wheel)
-        ops.deploy(Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels)
+        wheels = deploying.wheel_requirements(args.wheels, args.wheel)
+        deploying.deploy(
+            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels
+        )
 
 
 def print_leftovers(m: str) -> int:
@@ -288,17 +301,17 @@ def config(args: argparse.Namespace, m: str) -> None:
     shown = [s for s in args.settings if "=" not in s]
     changes = key_values([s for s in args.settings if "=" in s])
     if changes or args.reset:
-        ops.set_config(args.app, changes, args.reset, m)
+        configuring.set_config(args.app, changes, args.reset, m)
     elif shown:
         for key in shown:
-            print(ops.get_config(args.app, m).get(key, ""))
+            print(configuring.get_config(args.app, m).get(key, ""))
     else:
-        sys.stdout.write(yaml.safe_dump(ops.get_config(args.app, m), sort_keys=True))
+        sys.stdout.write(yaml.safe_dump(configuring.get_config(args.app, m), sort_keys=True))
 
 
 def run_action(args: argparse.Namespace, m: str) -> int:
     try:
-        result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+        result = running.run_action(args.unit, args.action, key_values(args.params), m)
     except ActionRefused as refused:
         print(f"ERROR {refused}", file=sys.stderr)
         return 1
@@ -325,54 +338,54 @@ def debug_log(args: argparse.Namespace, m: str) -> None:
 
 
 def relate(args: argparse.Namespace, m: str) -> None:
-    ops.relate(args.a, args.b, m)
+    relating.relate(args.a, args.b, m)
 
 
 def run_hook(args: argparse.Namespace, m: str) -> int:
-    return 0 if all(r.ok for r in ops.run_hook(args.unit, args.hook, m)) else 1
+    return 0 if all(r.ok for r in running.run_hook(args.unit, args.hook, m)) else 1
 
 
 def tick(args: argparse.Namespace, m: str) -> None:
     start = time.monotonic()
     for app in Model.load(m).applications:
-        ops.run_hook(app, "update-status", m)
+        running.run_hook(app, "update-status", m)
     print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
 
 
 def exec_command(args: argparse.Namespace, m: str) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    return int(ops.exec_in(args.unit, command or ["bash"], m).returncode)
+    return int(machine_events.exec_in(args.unit, command or ["bash"], m).returncode)
 
 
 Verb = Callable[[argparse.Namespace, str], "int | None"]
 VERBS: dict[str, Verb] = {
     "deploy": show_deployed,
     "deploy-bundle": show_deployed,
-    "failover": lambda a, m: print(f"{a.app}: master is now {ops.failover(a.app, m)}"),
-    "withhold-access": lambda a, m: ops.set_access(a.app, a.unit, False, m),
-    "grant-access": lambda a, m: ops.set_access(a.app, a.unit, True, m),
-    "add-unit": lambda a, m: print(ops.add_unit(a.app, m)),
-    "remove-unit": lambda a, m: ops.remove_unit(a.unit, m),
-    "kill-machine": lambda a, m: print(f"leader: {ops.kill_machine(a.unit, m) or '(none)'}"),
-    "elect": lambda a, m: ops.elect(a.unit, m),
+    "failover": lambda a, m: print(f"{a.app}: master is now {pg_levers.failover(a.app, m)}"),
+    "withhold-access": lambda a, m: pg_levers.set_access(a.app, a.unit, False, m),
+    "grant-access": lambda a, m: pg_levers.set_access(a.app, a.unit, True, m),
+    "add-unit": lambda a, m: print(deploying.add_unit(a.app, m)),
+    "remove-unit": lambda a, m: deploying.remove_unit(a.unit, m),
+    "kill-machine": lambda a, m: print(f"leader: {machine_events.kill_machine(a.unit, m) or '(none)'}"),
+    "elect": lambda a, m: running.elect(a.unit, m),
     "config": config,
     "relate": relate,
     "integrate": relate,
-    "remove-relation": lambda a, m: ops.remove_relation(a.a, a.b, m),
-    "set-relation-data": lambda a, m: ops.set_relation_data(
+    "remove-relation": lambda a, m: relating.remove_relation(a.a, a.b, m),
+    "set-relation-data": lambda a, m: relating.set_relation_data(
         a.relation_id, a.entity, key_values(a.settings), a.replace, m
     ),
     "run": run_action,
     "status": status,
     "debug-log": debug_log,
-    "upgrade": lambda a, m: ops.upgrade(a.app, a.path, m),
-    "refresh": lambda a, m: ops.upgrade(a.app, a.path, m),
-    "destroy": lambda a, m: ops.destroy(m),
+    "upgrade": lambda a, m: deploying.upgrade(a.app, a.path, m),
+    "refresh": lambda a, m: deploying.upgrade(a.app, a.path, m),
+    "destroy": lambda a, m: destroying.destroy(m),
     "leftovers": lambda a, m: print_leftovers(m),
     "run-hook": run_hook,
     "tick": tick,
-    "resolved": lambda a, m: ops.resolved(a.unit, not a.no_retry, m),
-    "reboot": lambda a, m: ops.reboot(a.unit, m),
+    "resolved": lambda a, m: running.resolved(a.unit, not a.no_retry, m),
+    "reboot": lambda a, m: machine_events.reboot(a.unit, m),
     "exec": exec_command,
     "ssh": exec_command,
 }

@@ -19,7 +19,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,16 @@ def fresh(model: LocalModel) -> Iterator[LocalModel]:
         yield model
     finally:
         model.destroy()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.5) -> bool:
+    """Whether ``predicate()`` came true (polled every ``interval`` s) within ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 def git(cwd: Path, *args: str) -> str:

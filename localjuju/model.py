@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 Json = dict[str, Any]
+DEFAULT_MODEL = "default"  # the model a verb acts on without -m (or $LOCALJUJU_MODEL)
 
 
 def home() -> Path:

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from localmodel import APP, LocalModel, http_get
 
-from localjuju import leftovers, ops, pg_clusters, servers
+from localjuju import leftovers, pg_clusters, servers
+from localjuju.driver import wait_for
 
 URL = "http://127.0.0.1:8080"
 KINDS = ("postgresql", "memcached", "elasticsearch", "apache2")
@@ -131,7 +132,7 @@ def test_an_interrupted_deploy_removes_what_it_made(model: LocalModel) -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        assert ops.wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
+        assert wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
     finally:
         deploy.send_signal(signal.SIGINT)  # Ctrl-C, while the units' clusters are made
         _, errors = deploy.communicate(timeout=120)

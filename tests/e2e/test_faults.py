@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from localmodel import SERVING, LocalModel, http_get
 
-from localjuju.driver import ShareRepo
+from localjuju.driver import ShareRepo, wait_for
 
 URL = "http://127.0.0.1:8080"
 
@@ -40,20 +39,11 @@ def app(
     return model, repo
 
 
-def wait_for(predicate, timeout: float = 60) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     pid = model.main_pid()
     model.sh(f"kill -9 {pid}")
-    assert wait_for(lambda: model.main_pid() not in (0, pid))
+    assert wait_for(lambda: model.main_pid() not in (0, pid), timeout=60)
     assert model.wait_serving(f"{URL}/").body == "plain v1\n"
 
 

@@ -3,7 +3,7 @@ order, and who leads afterwards (the model only; no machine is booted)."""
 
 from __future__ import annotations
 
-from localjuju import ops
+from localjuju import units
 from localjuju.agent import REMOVED, Agent
 from localjuju.model import Model
 
@@ -67,7 +67,7 @@ def test_leadership_goes_to_the_first_unit_whose_agent_is_up() -> None:
 def test_a_new_unit_joins_its_peers_and_the_other_application_only() -> None:
     model = two_apps()
     model.units["wsgi-app/3"] = {"app": "wsgi-app", "machine": "host", "agent": "idle", "status": {}}
-    ops._start_and_join(Agent(model), model, "wsgi-app", "wsgi-app/3")
+    units.start_and_join(Agent(model), model, "wsgi-app", "wsgi-app/3")
     website, cluster = model.relations["1"]["seen"], model.relations["0"]["seen"]
     assert website["wsgi-app/3"] == ["apache2/0"]  # not the other wsgi-app units
     assert "wsgi-app/3" in website["apache2/0"] and "wsgi-app/3" not in website["wsgi-app/0"]
@@ -80,7 +80,7 @@ def test_a_new_unit_gets_relation_created_for_each_relation_its_app_has() -> Non
     already related, after install and before leader-elected (peers are queued apart)."""
     model = two_apps()
     agent = Agent(model)
-    ops._created(agent, model, "wsgi-app", "wsgi-app/3")
+    units.queue_created(agent, model, "wsgi-app", "wsgi-app/3")
     assert model.queue == [
         {
             "unit": "wsgi-app/3",
