@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -24,12 +23,10 @@ from . import (
     pg_levers,
     relating,
     running,
-    servers,
+    status_view,
 )
 from .actions import ActionRefused
 from .model import DEFAULT_MODEL, Model
-
-STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
 
 
 def key_values(pairs: list[str]) -> dict[str, str]:
@@ -42,78 +39,6 @@ def key_values(pairs: list[str]) -> dict[str, str]:
             value = Path(value[1:]).read_text()
         values[key] = value
     return values
-
-
-def paint(text: str, status: str) -> str:
-    colour = STATUS_COLOURS.get(status)
-    return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
-
-
-def status_data(model: Model) -> dict[str, Any]:
-    apps = {}
-    for name, app in model.applications.items():
-        units = {}
-        for unit in model.app_units(name):
-            info = model.units[unit]
-            machine = model.machines.get(info["machine"], {})
-            units[unit] = {
-                "workload-status": info["status"].get("status", ""),
-                "message": info["status"].get("message", ""),
-                "agent-status": info.get("agent", ""),
-                "machine": info["machine"],
-                "address": machine.get("address")
-                or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
-                "open-ports": info.get("ports", []),
-                "leader": app.get("leader") == unit,
-            }
-            if info.get("error"):
-                units[unit]["workload-status"] = "error"
-                units[unit]["message"] = f'hook failed: "{info["error"]["hook"]}"'
-        apps[name] = {
-            "charm": app.get("charm", app.get("kind")),
-            "version": app.get("version", ""),
-            "units": units,
-            "kind": app.get("kind", "charm"),
-        }
-    relations = [
-        {"id": rid, "endpoints": [f"{a}:{e}" for a, e in rel["apps"].items()], "interface": rel["interface"]}
-        for rid, rel in model.relations.items()
-    ]
-    return {"model": model.name, "applications": apps, "relations": relations}
-
-
-def print_status(data: dict[str, Any]) -> None:
-    print(f"Model: {data['model']}\n")
-    print(f"{'App':<16} {'Version':<10} {'Units':<6} Charm")
-    for name, app in data["applications"].items():
-        print(f"{name:<16} {app['version']:<10} {len(app['units']):<6} {app['charm']}")
-    print(
-        f"\n{'Unit':<18} {'Workload':<12} {'Agent':<10} {'Machine':<8} {'Address':<15} {'Ports':<10} Message"
-    )
-    for app in data["applications"].values():
-        for unit, info in app["units"].items():
-            star = "*" if info["leader"] else ""
-            workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
-            print(
-                f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
-                f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
-            )
-    if data["relations"]:
-        print(f"\n{'Relation':<40} Interface")
-        for rel in data["relations"]:
-            print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
-
-
-def unit_urls(data: dict[str, Any]) -> list[str]:
-    """``unit: http://address:port/`` for every opened TCP port, as a user would browse it."""
-    urls = []
-    for app in data["applications"].values():
-        for unit, info in app["units"].items():
-            for port in info["open-ports"]:
-                number, _, protocol = port.partition("/")
-                if protocol in ("", "tcp") and info["address"]:
-                    urls.append(f"{unit}: http://{info['address']}:{number}/")
-    return urls
 
 
 def parser() -> argparse.ArgumentParser:
@@ -268,16 +193,6 @@ def deploy(args: argparse.Namespace, m: str) -> None:
         )
 
 
-def print_leftovers(m: str) -> int:
-    """Print what model ``m`` has on the host; 1 when there is anything, else 0."""
-    found = leftovers.find(m)
-    for item in found:
-        print(item)
-    if not found:
-        print(f"nothing of model {m} is on the host", file=sys.stderr)
-    return 1 if found else 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     m = args.model
@@ -290,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def show_deployed(args: argparse.Namespace, m: str) -> None:
     deploy(args, m)
-    data = status_data(Model.load(m))
-    print_status(data)
-    for url in unit_urls(data):
+    data = status_view.status_data(Model.load(m))
+    status_view.print_status(data)
+    for url in status_view.unit_urls(data):
         print(f"\n{url}")
 
 
@@ -321,13 +236,13 @@ def run_action(args: argparse.Namespace, m: str) -> int:
 
 
 def status(args: argparse.Namespace, m: str) -> None:
-    data = status_data(Model.load(m))
+    data = status_view.status_data(Model.load(m))
     if args.format == "json":
         print(json.dumps(data, indent=2))
     elif args.format == "yaml":
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
     else:
-        print_status(data)
+        status_view.print_status(data)
 
 
 def debug_log(args: argparse.Namespace, m: str) -> None:
@@ -357,35 +272,95 @@ def exec_command(args: argparse.Namespace, m: str) -> int:
     return int(machine_events.exec_in(args.unit, command or ["bash"], m).returncode)
 
 
+def failover(args: argparse.Namespace, m: str) -> None:
+    print(f"{args.app}: master is now {pg_levers.failover(args.app, m)}")
+
+
+def withhold_access(args: argparse.Namespace, m: str) -> None:
+    pg_levers.set_access(args.app, args.unit, False, m)
+
+
+def grant_access(args: argparse.Namespace, m: str) -> None:
+    pg_levers.set_access(args.app, args.unit, True, m)
+
+
+def add_unit(args: argparse.Namespace, m: str) -> None:
+    print(deploying.add_unit(args.app, m))
+
+
+def remove_unit(args: argparse.Namespace, m: str) -> None:
+    deploying.remove_unit(args.unit, m)
+
+
+def kill_machine(args: argparse.Namespace, m: str) -> None:
+    print(f"leader: {machine_events.kill_machine(args.unit, m) or '(none)'}")
+
+
+def elect(args: argparse.Namespace, m: str) -> None:
+    running.elect(args.unit, m)
+
+
+def remove_relation(args: argparse.Namespace, m: str) -> None:
+    relating.remove_relation(args.a, args.b, m)
+
+
+def set_relation_data(args: argparse.Namespace, m: str) -> None:
+    relating.set_relation_data(args.relation_id, args.entity, key_values(args.settings), args.replace, m)
+
+
+def upgrade(args: argparse.Namespace, m: str) -> None:
+    deploying.upgrade(args.app, args.path, m)
+
+
+def destroy(args: argparse.Namespace, m: str) -> None:
+    destroying.destroy(m)
+
+
+def print_leftovers(args: argparse.Namespace, m: str) -> int:
+    """Print what model ``m`` has on the host; 1 when there is anything, else 0."""
+    found = leftovers.find(m)
+    for item in found:
+        print(item)
+    if not found:
+        print(f"nothing of model {m} is on the host", file=sys.stderr)
+    return 1 if found else 0
+
+
+def resolved(args: argparse.Namespace, m: str) -> None:
+    running.resolved(args.unit, not args.no_retry, m)
+
+
+def reboot(args: argparse.Namespace, m: str) -> None:
+    machine_events.reboot(args.unit, m)
+
+
 Verb = Callable[[argparse.Namespace, str], "int | None"]
-VERBS: dict[str, Verb] = {
+VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its function
     "deploy": show_deployed,
     "deploy-bundle": show_deployed,
-    "failover": lambda a, m: print(f"{a.app}: master is now {pg_levers.failover(a.app, m)}"),
-    "withhold-access": lambda a, m: pg_levers.set_access(a.app, a.unit, False, m),
-    "grant-access": lambda a, m: pg_levers.set_access(a.app, a.unit, True, m),
-    "add-unit": lambda a, m: print(deploying.add_unit(a.app, m)),
-    "remove-unit": lambda a, m: deploying.remove_unit(a.unit, m),
-    "kill-machine": lambda a, m: print(f"leader: {machine_events.kill_machine(a.unit, m) or '(none)'}"),
-    "elect": lambda a, m: running.elect(a.unit, m),
+    "failover": failover,
+    "withhold-access": withhold_access,
+    "grant-access": grant_access,
+    "add-unit": add_unit,
+    "remove-unit": remove_unit,
+    "kill-machine": kill_machine,
+    "elect": elect,
     "config": config,
     "relate": relate,
     "integrate": relate,
-    "remove-relation": lambda a, m: relating.remove_relation(a.a, a.b, m),
-    "set-relation-data": lambda a, m: relating.set_relation_data(
-        a.relation_id, a.entity, key_values(a.settings), a.replace, m
-    ),
+    "remove-relation": remove_relation,
+    "set-relation-data": set_relation_data,
     "run": run_action,
     "status": status,
     "debug-log": debug_log,
-    "upgrade": lambda a, m: deploying.upgrade(a.app, a.path, m),
-    "refresh": lambda a, m: deploying.upgrade(a.app, a.path, m),
-    "destroy": lambda a, m: destroying.destroy(m),
-    "leftovers": lambda a, m: print_leftovers(m),
+    "upgrade": upgrade,
+    "refresh": upgrade,
+    "destroy": destroy,
+    "leftovers": print_leftovers,
     "run-hook": run_hook,
     "tick": tick,
-    "resolved": lambda a, m: running.resolved(a.unit, not a.no_retry, m),
-    "reboot": lambda a, m: machine_events.reboot(a.unit, m),
+    "resolved": resolved,
+    "reboot": reboot,
     "exec": exec_command,
     "ssh": exec_command,
 }
