@@ -101,10 +101,6 @@ class Model:
     def relations_of(self, app: str) -> list[tuple[str, Json]]:
         return [(rid, rel) for rid, rel in self.relations.items() if app in rel["apps"]]
 
-    def relation_id(self, rid: str) -> str:
-        """``db:3`` as Juju names it, for the endpoint of ``app``."""
-        return rid
-
 
 @contextlib.contextmanager
 def open_model(name: str) -> Iterator[Model]:
