@@ -19,6 +19,21 @@ from .settling import interruptible, say, settle, uninterruptible
 from .units import add_charm_unit, add_server_unit, is_server, wheelhouse
 
 
+def application(kind: str, charm: str, options: Json, config: Json, endpoints: Json) -> Json:
+    """A new application's record in the model: no leader, status or version yet."""
+    return {
+        "kind": kind,
+        "charm": charm,
+        "options": options,
+        "config": config,
+        "leader": None,
+        "leader_data": {},
+        "status": {},
+        "version": "",
+        "endpoints": endpoints,
+    }
+
+
 def deploy(
     charm: Path,
     app: str = "",
@@ -36,18 +51,9 @@ def deploy(
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
     app = app or metadata["name"]
     with deploying(model_name, app) as model:
-        model.applications[app] = {
-            "kind": "charm",
-            "charm": str(charm),
-            "options": options,
-            "config": dict(config or {}),
-            "leader": None,
-            "leader_data": {},
-            "status": {},
-            "version": "",
-            "endpoints": {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")},
-            "isolated": isolated,
-        }
+        endpoints = {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")}
+        model.applications[app] = application("charm", str(charm), options, dict(config or {}), endpoints)
+        model.applications[app]["isolated"] = isolated
         with rolled_back(model, app):
             if isolated or wheels:
                 model.applications[app]["wheels"] = list(wheels or [])
@@ -140,19 +146,9 @@ def deploy_server(
             key: typed(value, kind.options.get(key, {}).get("type", "string"))
             for key, value in (config or {}).items()
         }
-        model.applications[app] = {
-            "kind": f"server:{name}",
-            "charm": f"server:{name}",
-            "options": kind.options,
-            "config": values,
-            "leader": None,
-            "leader_data": {},
-            "status": {},
-            "version": "",
-            "endpoints": endpoints,
-            "isolated": isolated,
-            "channel": channel,
-        }
+        kind_name = f"server:{name}"
+        model.applications[app] = application(kind_name, kind_name, kind.options, values, endpoints)
+        model.applications[app].update(isolated=isolated, channel=channel)
         with rolled_back(model, app):
             for _ in range(units):
                 add_server_unit(model, app)
