@@ -100,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
     for verb, what in (("withhold-access", "leave out of"), ("grant-access", "put back in")):
         w = sub.add_parser(verb, help=f"{what} a postgresql server's allowed-units/allowed-subnets")
         w.add_argument("app")
-        w.add_argument("unit", help="the client unit, e.g. wsgi-app/0")
+        w.add_argument("unit", help="the client unit, e.g. my-charm/0")
 
     a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
     a.add_argument("app")
