@@ -11,6 +11,7 @@ import yaml
 
 
 def read_charm_file(charm: Path, name: str) -> Any:
+    """The YAML file ``name`` of the charm, parsed; ``None`` when the charm has none."""
     text = read_charm_text(charm, name)
     return None if text is None else yaml.safe_load(io.StringIO(text))
 
@@ -21,6 +22,7 @@ def charm_name(charm: Path) -> str:
 
 
 def read_charm_text(charm: Path, name: str) -> str | None:
+    """The text of the charm's file ``name``; ``None`` when the charm has none."""
     if charm.is_dir():
         path = charm / name
         return path.read_text() if path.exists() else None

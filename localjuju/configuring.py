@@ -32,6 +32,8 @@ def set_config(app: str, values: Json, reset: list[str], model_name: str = DEFAU
 
 
 def typed(raw: Any, kind: str) -> Any:
+    """``raw`` (a CLI string) as the option type ``kind`` declares; SystemExit for an int
+    that is not one."""
     if not isinstance(raw, str):
         return raw
     if kind == "int":
@@ -47,5 +49,7 @@ def typed(raw: Any, kind: str) -> Any:
 
 
 def get_config(app: str, model_name: str = DEFAULT_MODEL) -> Json:
+    """``app``'s config as its hooks see it: the declared defaults overlaid with what was
+    set."""
     model = Model.load(model_name)
     return Agent(model).effective_config(app)

@@ -157,6 +157,8 @@ def deploy_server(
 
 
 def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
+    """Add a unit to ``app`` (a machine for a charm, the host for a server) and run its
+    hooks; returns its name."""
     with open_model(model_name) as model, interruptible():
         if app not in model.applications:
             raise SystemExit(f'application "{app}" not found')
@@ -183,6 +185,8 @@ def remove_unit(unit: str, model_name: str = DEFAULT_MODEL) -> None:
 
 
 def upgrade(app: str, path: Path | None = None, model_name: str = DEFAULT_MODEL) -> None:
+    """Install a new build of ``app``'s charm (``path``, default: the one it has) on every
+    unit; upgrade-charm and config-changed run."""
     with open_model(model_name) as model:
         application = model.applications[app]
         charm = (path or Path(application["charm"])).resolve()

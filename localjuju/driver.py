@@ -115,6 +115,7 @@ class LocalModel:
         return self.cli("exec", unit or self.default_unit, "--", "sh", "-c", command, timeout=timeout).stdout
 
     def destroy(self) -> None:
+        """``destroy`` the model (nothing left of it on the host); never raises."""
         self.cli("destroy", check=False)
 
     # -- what `status` and friends show ---------------------------------------------------
@@ -130,6 +131,7 @@ class LocalModel:
         return info
 
     def version(self, app: str = "") -> str:
+        """The application version ``app`` (default: the model's app) set."""
         return str(self.status()["applications"][app or self.app]["version"])
 
     def debug_log(self, include: str = "") -> str:

@@ -19,6 +19,7 @@ def machine_unit(model: Model, unit: str) -> Json:
 
 
 def exec_in(unit: str, argv: list[str], model_name: str = DEFAULT_MODEL, capture: bool = False) -> Any:
+    """Run ``argv`` as root on ``unit``'s machine; the completed process."""
     model = Model.load(model_name)
     return machine_of(model, model.units[unit]["machine"]).run(argv, check=False, capture=capture)
 

@@ -28,6 +28,9 @@ def _endpoint(model: Model, spec: str, other_interface: str = "") -> tuple[str, 
 
 
 def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
+    """Relate ``a`` and ``b`` (``app`` or ``app:endpoint``) on their matching interface and
+    run the hooks; returns the relation id. SystemExit when they do not match or are
+    already related."""
     with open_model(model_name) as model:
         end_a, interface, role_a = _endpoint(model, a)
         end_b, interface_b, role_b = _endpoint(model, b, interface)
@@ -50,6 +53,8 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
 
 
 def remove_relation(a: str, b: str, model_name: str = DEFAULT_MODEL) -> None:
+    """Remove the relation between ``a`` and ``b``: every unit departs, then it breaks.
+    SystemExit when there is none."""
     with open_model(model_name) as model:
         app_a, app_b = a.split(":")[0], b.split(":")[0]
         wanted = {app: end for app, _, end in (a.partition(":"), b.partition(":")) if end}

@@ -50,6 +50,8 @@ def run_action(unit: str, name: str, params: Json, model_name: str = DEFAULT_MOD
 
 
 def run_hook(unit: str, hook: str, model_name: str = DEFAULT_MODEL) -> list[HookResult]:
+    """Fire ``hook`` on ``unit`` (or every unit of an application) and settle; the hooks'
+    results."""
     with open_model(model_name) as model:
         agent = Agent(model, say)
         units = model.app_units(unit) if "/" not in unit else [unit]
@@ -59,6 +61,7 @@ def run_hook(unit: str, hook: str, model_name: str = DEFAULT_MODEL) -> list[Hook
 
 
 def resolved(unit: str, retry: bool = True, model_name: str = DEFAULT_MODEL) -> None:
+    """Clear ``unit``'s hook error; with ``retry``, the failed hook runs first again."""
     with open_model(model_name) as model:
         info = model.units[unit]
         error = info.pop("error", None)

@@ -12,6 +12,7 @@ from .agent import Agent, HookResult
 
 
 def say(line: str) -> None:
+    """A progress line for the user (stderr), under the step it belongs to."""
     print(f"   {line}", file=sys.stderr, flush=True)
 
 
@@ -38,6 +39,8 @@ def uninterruptible() -> Iterator[None]:
 
 
 def settle(agent: Agent) -> list[HookResult]:
+    """Run the queued hooks until the model settles; shows each failed hook's output tail
+    and returns every result."""
     results = agent.settle()
     agent.forget_broken()
     failed = [r for r in results if not r.ok]

@@ -13,11 +13,13 @@ STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33
 
 
 def paint(text: str, status: str) -> str:
+    """``text`` coloured for ``status`` when stdout is a terminal."""
     colour = STATUS_COLOURS.get(status)
     return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
 
 
 def status_data(model: Model) -> dict[str, Any]:
+    """What ``status --format json`` prints: applications with their units, and relations."""
     apps = {}
     for name, app in model.applications.items():
         units = {}
@@ -51,6 +53,7 @@ def status_data(model: Model) -> dict[str, Any]:
 
 
 def print_status(data: dict[str, Any]) -> None:
+    """``data`` (:func:`status_data`) as ``juju status`` tables."""
     print(f"Model: {data['model']}\n")
     print(f"{'App':<16} {'Version':<10} {'Units':<6} Charm")
     for name, app in data["applications"].items():

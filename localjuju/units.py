@@ -15,6 +15,7 @@ from .settling import say
 
 
 def is_server(model: Model, app: str) -> bool:
+    """Whether ``app`` is played by a server on the host (no charm, no machine)."""
     return str(model.applications[app].get("kind", "charm")).startswith("server:")
 
 
@@ -64,6 +65,8 @@ def wheelhouse(model: Model, app: str) -> Path | None:
 
 
 def add_charm_unit(model: Model, app: str, charm: Path) -> str:
+    """A new unit of charm application ``app`` on a new machine, with the charm installed
+    and its first hooks queued; returns its name."""
     application = model.applications[app]
     number = application.setdefault("next_unit", 0)
     application["next_unit"] = number + 1
