@@ -75,13 +75,13 @@ def _typed(data: Mapping[str, Any]) -> Memory:
     """A record from ``data``: known fields of the right type, the others at their defaults."""
     default = Memory()
     values: dict[str, Any] = {}
-    for spec in fields(Memory):
+    for spec in fields(Memory)[1:]:  # the version is this one once loaded
         value, expected = data.get(spec.name), getattr(default, spec.name)
         if spec.name == "status" and isinstance(value, list | tuple) and len(value) == 2:
             value = (str(value[0]), str(value[1]))
         if type(value) is type(expected):
             values[spec.name] = value
-    return replace(default, **values, version=VERSION)
+    return replace(default, **values)
 
 
 def to_json(memory: Memory) -> str:
