@@ -108,7 +108,7 @@ def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -
 def _deploy(
     plan: Plan, state: WsgiState, remembered: Memory, hook: Hook, display: Display
 ) -> tuple[Outcome, Memory]:
-    applied = replace(remembered, fingerprint=plan.fingerprint)
+    applied = replace(remembered, fingerprint=plan.fingerprint, waiting="")  # asked again below
     try:
         done = deploy.serve(
             state,
@@ -131,7 +131,7 @@ def _deploy(
         return _blocked(
             f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log", state, failed
         )
-    applied = replace(applied, source=plan.source, transient=False, waiting="")
+    applied = replace(applied, source=plan.source, transient=False)
     applied = open_ports(applied, state.config.port, state.config.metrics_port)
     if done.release is not None:
         if hook.leader:
