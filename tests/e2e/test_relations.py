@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from localmodel import APP, LocalModel, apache2_config, http_get, report
 
+from charms.layer.wsgi_app import settings_file
+
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
 APACHE = "http://127.0.0.1:8000"
@@ -38,9 +40,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
 
 
 def settings(model: LocalModel) -> dict[str, str]:
-    lines = model.sh(f"cat /etc/{APP}/settings.env").splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key: value.strip('"') for key, value in pairs}
+    return settings_file.decode(model.sh(f"cat /etc/{APP}/settings.env"))
 
 
 def backends(model: LocalModel) -> dict[str, Any]:
