@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from localmodel import ROOT, LocalModel
 
+from bench.machine import isolated_wheels
+
 LAYER_CHARM = ROOT / "tests" / "layer-charm"
 APP = "wsgi-hello"  # its metadata.yaml
 UNIT = f"{APP}/0"
@@ -52,7 +54,7 @@ def hello(model: LocalModel, charm: Path) -> LocalModel:
         check=True,
         capture_output=True,
     )
-    model.cli("deploy", str(output / APP), "--isolated")
+    model.deploy(output / APP, "--isolated", *isolated_wheels())
     return model
 
 
