@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-JUJUC = Path(__file__).resolve().parents[2] / "localjuju" / "machine" / "jujuc.py"
+from localjuju.toolserver import ToolServer
+
+HOOK_TOOL = Path(__file__).resolve().parents[2] / "localjuju" / "machine" / "hooktool.py"
 
 
 def context(**changes: Any) -> dict[str, Any]:
@@ -49,43 +52,44 @@ def context(**changes: Any) -> dict[str, Any]:
     return found
 
 
-LOADER = """import importlib.util as u, sys
-spec = u.spec_from_file_location("jujuc", {path!r})
-module = u.module_from_spec(spec)
-spec.loader.exec_module(module)
-sys.exit(module.main())
-"""
-
-
 class Tools:
-    """The hook tools over one context file, each run as the machine runs it: jujuc called
-    by the tool's name."""
+    """The hook tools served over one context, each run as the machine runs it: the client
+    called by the tool's name, talking to the agent's tool server."""
 
     def __init__(self, directory: Path, ctx: dict[str, Any]):
         self.dir = directory
-        self.file = directory / "context.json"
-        self.file.write_text(json.dumps(ctx))
+        self.context = ctx
+        self.server = ToolServer(directory / "tools.sock", ctx)
 
-    def __call__(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        script = self.dir / tool
-        if not script.exists():
-            script.write_text(f"#!{sys.executable}\n" + LOADER.format(path=str(JUJUC)))
-            script.chmod(0o755)
+    def __call__(
+        self, tool: str, *args: str, stdin: str = "", cwd: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(script), *args],
-            env={"LOCALJUJU_CONTEXT": str(self.file)},
+            [sys.executable, "-IS", str(self.link(tool)), *args],
+            env={"LOCALJUJU_SOCKET": str(self.server.path), **env},
+            input=stdin,
+            cwd=cwd,
             capture_output=True,
             text=True,
             check=False,
         )
 
+    def link(self, tool: str) -> Path:
+        """The tool as the machine has it: a link named for it to the one client."""
+        link = self.dir / tool
+        if not link.exists():
+            link.symlink_to(HOOK_TOOL)
+        return link
+
     def saved(self) -> dict[str, Any]:
-        return dict(json.loads(self.file.read_text()))
+        return self.context
 
 
 @pytest.fixture
-def tools(tmp_path: Path) -> Tools:
-    return Tools(tmp_path, context())
+def tools(tmp_path: Path) -> Iterator[Tools]:
+    served = Tools(tmp_path, context())
+    with served.server:
+        yield served
 
 
 def test_usage_errors_exit_2_and_run_errors_exit_1(tools: Tools) -> None:
@@ -137,14 +141,24 @@ def test_secret_get_keeps_to_the_revision_seen_until_refreshed(tools: Tools) -> 
     assert tools("secret-ids").stdout == ""  # owned by pg, not by this app
 
 
-def test_juju_reboot_is_recorded_and_refused_in_actions(tmp_path: Path) -> None:
-    tools = Tools(tmp_path, context())
+def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: Path) -> None:
     assert tools("juju-reboot").returncode == 0 and tools.saved()["reboot"] == "after-hook"
-    action = Tools(
-        tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, context(action={"name": "x"})
-    )
-    refused = action("juju-reboot")
+    (tmp_path / "action").mkdir()
+    action = Tools(tmp_path / "action", context(action={"name": "x"}))
+    with action.server:
+        refused = action("juju-reboot")
     assert refused.returncode == 1 and "not supported when running an action" in refused.stderr
+
+
+def test_juju_reboot_now_kills_the_calling_hook(tools: Tools) -> None:
+    hook = subprocess.run(
+        ["sh", "-c", f'{sys.executable} -IS "{tools.link("juju-reboot")}" --now; echo survived'],
+        env={"LOCALJUJU_SOCKET": str(tools.server.path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (hook.returncode, hook.stdout, tools.saved()["reboot"]) == (-15, "", "now")
 
 
 def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
@@ -154,3 +168,25 @@ def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
     tools("relation-list", "--bogus")  # argparse's own exit 2
     saved = tools.saved()
     assert saved["tool_calls"] == 4 and saved["tools_used"]["relation-get"] == 1
+
+
+def test_the_callers_juju_environment_names_the_hooks_relation(tools: Tools) -> None:
+    assert tools("relation-get", "k", "pg/0", JUJU_RELATION_ID="db:3").stdout == "v\n"
+    assert tools("relation-ids", JUJU_RELATION="db").stdout == "db:3\n"
+    assert tools("relation-get", "k", JUJU_RELATION_ID="db:3", JUJU_REMOTE_UNIT="pg/0").stdout == "v\n"
+
+
+def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("host: h1\nport: 5432\n")
+    assert tools("relation-set", "-r", "db:3", "--file", "settings.yaml", cwd=tmp_path).returncode == 0
+    assert tools("relation-set", "-r", "db:3", "--file", "-", "x=1", stdin="port: 1\nhost:\n").returncode == 0
+    assert tools.saved()["relations"]["db:3"]["data"]["app/0"] == {"port": "1", "x": "1"}
+    missing = tools("relation-set", "-r", "db:3", "--file", "nothing.yaml", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
+
+
+def test_a_tool_outside_a_hook_says_so(tmp_path: Path) -> None:
+    idle = Tools(tmp_path, context())  # its server not started: no hook runs
+    outside = idle("config-get", "a")
+    assert (outside.returncode, outside.stdout) == (1, "")
+    assert outside.stderr == "ERROR config-get: not running in a hook context\n"
