@@ -6,14 +6,14 @@ over a socket, this client sends the tool's name (how it was called), its argume
 and the caller's ``JUJU_*`` environment to the agent's tool server
 (``$LOCALJUJU_SOCKET``, served for the hook's duration), reads a file or stdin only when
 the tool asks for it, prints what the tool printed and exits with its code. It starts
-without ``site`` and imports only built-in modules: a call costs a Python start, not
-the tools' imports.
+without ``site`` and imports only built-in modules (``posix``, not ``os``): a call costs a
+Python start, not the tools' imports.
 
 Messages both ways are lists of byte strings, each length-prefixed (see ``pack``).
 """
 
 import _socket
-import os
+import posix
 import sys
 
 NOT_IN_HOOK = "not running in a hook context"
@@ -48,21 +48,22 @@ def read_input(path: bytes) -> list[bytes]:
         with open(path, "rb") as source:
             return [b"ok", source.read()]
     except OSError as error:
-        return [b"error", f"open {os.fsdecode(path)}: {(error.strerror or str(error)).lower()}".encode()]
+        reason = (error.strerror or str(error)).lower().encode()
+        return [b"error", b"open " + path + b": " + reason]
 
 
 def main() -> int:
-    name = os.path.basename(sys.argv[0])
-    address = os.environ.get("LOCALJUJU_SOCKET", "")
+    name = sys.argv[0].rpartition("/")[2]
+    address = posix.environ.get(b"LOCALJUJU_SOCKET", b"")
     connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         connection.connect(address)
     except OSError:
         sys.stderr.write(f"ERROR {name}: {NOT_IN_HOOK}\n")
         return 1
-    environment = [os.fsencode(f"{k}={v}") for k, v in os.environ.items() if k.startswith("JUJU_")]
-    arguments = [os.fsencode(argument) for argument in sys.argv[1:]]
-    request = [os.fsencode(name), b"%d" % len(arguments), *arguments, *environment]
+    environment = [k + b"=" + v for k, v in posix.environ.items() if k.startswith(b"JUJU_")]
+    arguments = [argument.encode("utf-8", "surrogateescape") for argument in sys.argv[1:]]
+    request = [name.encode(), b"%d" % len(arguments), *arguments, *environment]
     connection.sendall(pack(request))
     while True:
         try:
@@ -78,7 +79,7 @@ def main() -> int:
         sys.stderr.buffer.write(err)
         sys.stdout.buffer.flush()
         if kill_caller:
-            os.kill(os.getppid(), 15)  # juju-reboot --now: Juju kills the hook (SIGTERM)
+            posix.kill(posix.getppid(), 15)  # juju-reboot --now: Juju kills the hook (SIGTERM)
         return int(code)
 
 
