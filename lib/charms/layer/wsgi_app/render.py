@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from charms.templating.jinja2 import render
-
 from . import observability
 from .asgi import WORKER_MODULE, gunicorn_pythonpath, gunicorn_worker_class
 from .environment import app_settings
@@ -84,6 +82,8 @@ def unit_arg(value: object) -> str:
 
 
 def _render(template: str, context: Mapping[str, Any]) -> str:
+    from charms.templating.jinja2 import render  # Jinja2 costs ~15 ms; an idle hook renders nothing
+
     text = render(
         source=template,
         target=None,
