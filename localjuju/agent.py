@@ -20,7 +20,7 @@ from typing import Any
 from . import network, servers
 from .machines import Machine
 from .model import Json, Model
-from .toolserver import ToolServer
+from .toolserver import ToolServer, machine_client
 
 JUJU_VERSION = "3.5.4"
 TOOLS = (
@@ -50,7 +50,6 @@ TOOLS = (
     "secret-get",
     "secret-ids",
 )
-HOOK_TOOL = Path(__file__).parent / "machine" / "hooktool.py"  # every tool: a client of ToolServer
 HOOK_TIMEOUT = 1800
 MAX_EVENTS = 1000
 REMOVED = "localjuju:unit-removed"  # not a hook: the agent's last step for a removed unit
@@ -129,7 +128,7 @@ class Agent:
         tools.mkdir(parents=True, exist_ok=True)
         jujuc = machine.root / "usr/lib/localjuju/jujuc"
         jujuc.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(HOOK_TOOL, jujuc)
+        shutil.copy(machine_client(), jujuc)  # every tool: a client of ToolServer
         jujuc.chmod(0o755)
         for tool in TOOLS:
             link = tools / tool

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from localjuju import ops
-from localjuju.agent import HOOK_TOOL, REMOVED, TOOLS, Agent, tag
+from localjuju.agent import REMOVED, TOOLS, Agent, tag
 from localjuju.model import Model
+from localjuju.toolserver import PYTHON_CLIENT
 
 
 def two_apps() -> Model:
@@ -176,7 +177,7 @@ def test_a_hooks_tools_are_served_and_what_they_change_is_committed(
     agent.machine = lambda unit: machine  # type: ignore[method-assign,assignment,return-value]
     (machine.root / "tools").mkdir(parents=True)
     for tool in TOOLS:
-        (machine.root / "tools" / tool).symlink_to(HOOK_TOOL)  # as install_charm links them
+        (machine.root / "tools" / tool).symlink_to(PYTHON_CLIENT)  # as install_charm links them
     hooks = machine.root / agent.charm_dir("wsgi-app/0").lstrip("/") / "hooks"
     hooks.mkdir(parents=True)
     (hooks / "update-status").write_text(

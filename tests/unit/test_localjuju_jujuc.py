@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from localjuju.toolserver import ToolServer
-
-HOOK_TOOL = Path(__file__).resolve().parents[2] / "localjuju" / "machine" / "hooktool.py"
+from localjuju.toolserver import PYTHON_CLIENT, ToolServer, machine_client
 
 
 def context(**changes: Any) -> dict[str, Any]:
@@ -56,8 +54,9 @@ class Tools:
     """The hook tools served over one context, each run as the machine runs it: the client
     called by the tool's name, talking to the agent's tool server."""
 
-    def __init__(self, directory: Path, ctx: dict[str, Any]):
+    def __init__(self, directory: Path, ctx: dict[str, Any], client: Path):
         self.dir = directory
+        self.client = client
         self.context = ctx
         self.server = ToolServer(directory / "tools.sock", ctx)
 
@@ -65,7 +64,7 @@ class Tools:
         self, tool: str, *args: str, stdin: str = "", cwd: Path | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-IS", str(self.link(tool)), *args],
+            self.command(tool, *args),
             env={"LOCALJUJU_SOCKET": str(self.server.path), **env},
             input=stdin,
             cwd=cwd,
@@ -78,16 +77,35 @@ class Tools:
         """The tool as the machine has it: a link named for it to the one client."""
         link = self.dir / tool
         if not link.exists():
-            link.symlink_to(HOOK_TOOL)
+            link.symlink_to(self.client)
         return link
+
+    def command(self, tool: str, *args: str) -> list[str]:
+        """How the machine runs ``tool``: the compiled client, or the Python one under ``-IS``."""
+        python = [sys.executable, "-IS"] if self.client.suffix == ".py" else []
+        return [*python, str(self.link(tool)), *args]
 
     def saved(self) -> dict[str, Any]:
         return self.context
 
 
+@pytest.fixture(params=["python", "compiled"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test runs with both clients the agent may install: hooktool.py and hooktool.c
+    built with this host's C compiler (skipped, visibly, on a host without one)."""
+    if request.param == "python":
+        return PYTHON_CLIENT
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOCALJUJU_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        built = machine_client()
+    if built == PYTHON_CLIENT:
+        pytest.skip("no C compiler on this host: the compiled hook-tool client is not tested")
+    return built
+
+
 @pytest.fixture
-def tools(tmp_path: Path) -> Iterator[Tools]:
-    served = Tools(tmp_path, context())
+def tools(tmp_path: Path, client: Path) -> Iterator[Tools]:
+    served = Tools(tmp_path, context(), client)
     with served.server:
         yield served
 
@@ -141,10 +159,10 @@ def test_secret_get_keeps_to_the_revision_seen_until_refreshed(tools: Tools) -> 
     assert tools("secret-ids").stdout == ""  # owned by pg, not by this app
 
 
-def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: Path) -> None:
+def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: Path, client: Path) -> None:
     assert tools("juju-reboot").returncode == 0 and tools.saved()["reboot"] == "after-hook"
     (tmp_path / "action").mkdir()
-    action = Tools(tmp_path / "action", context(action={"name": "x"}))
+    action = Tools(tmp_path / "action", context(action={"name": "x"}), client)
     with action.server:
         refused = action("juju-reboot")
     assert refused.returncode == 1 and "not supported when running an action" in refused.stderr
@@ -152,7 +170,7 @@ def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: 
 
 def test_juju_reboot_now_kills_the_calling_hook(tools: Tools) -> None:
     hook = subprocess.run(
-        ["sh", "-c", f'{sys.executable} -IS "{tools.link("juju-reboot")}" --now; echo survived'],
+        ["sh", "-c", " ".join(tools.command("juju-reboot", "--now")) + "; echo survived"],
         env={"LOCALJUJU_SOCKET": str(tools.server.path), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -185,8 +203,16 @@ def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, 
     assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
 
 
-def test_a_tool_outside_a_hook_says_so(tmp_path: Path) -> None:
-    idle = Tools(tmp_path, context())  # its server not started: no hook runs
+def test_a_tool_outside_a_hook_says_so(tmp_path: Path, client: Path) -> None:
+    idle = Tools(tmp_path, context(), client)  # its server not started: no hook runs
     outside = idle("config-get", "a")
     assert (outside.returncode, outside.stdout) == (1, "")
     assert outside.stderr == "ERROR config-get: not running in a hook context\n"
+
+
+def test_a_host_without_a_c_compiler_installs_the_python_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALJUJU_CACHE", str(tmp_path))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert machine_client() == PYTHON_CLIENT
