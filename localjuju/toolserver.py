@@ -67,6 +67,7 @@ class ToolServer:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._wake_read, self._wake_write = os.pipe()
         self._thread = threading.Thread(target=self._serve, name=f"hook tools {path.name}", daemon=True)
+        self._active: socket.socket | None = None  # the call being answered
 
     def __enter__(self) -> ToolServer:
         with contextlib.suppress(FileNotFoundError):
@@ -82,6 +83,10 @@ class ToolServer:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         os.write(self._wake_write, b"x")
+        active = self._active
+        if active is not None:  # a caller the hook left behind: not waited for
+            with contextlib.suppress(OSError):
+                active.shutdown(socket.SHUT_RDWR)
         self._thread.join()
         self._listener.close()
         os.close(self._wake_read)
@@ -95,10 +100,12 @@ class ToolServer:
             if self._wake_read in ready:
                 return
             connection, _ = self._listener.accept()
+            self._active = connection
             with connection:
                 connection.settimeout(CALL_TIMEOUT)
                 with contextlib.suppress(OSError, EOFError, ValueError):  # a caller that went away
                     self._answer(connection)
+            self._active = None
 
     def _answer(self, connection: socket.socket) -> None:
         fields = [field.decode("utf-8", "surrogateescape") for field in hooktool.unpack(connection)]

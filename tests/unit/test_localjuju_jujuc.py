@@ -4,8 +4,10 @@ run), network-get's shapes, goal-state, secret-get's revisions, juju-reboot (no 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,13 @@ def test_a_host_without_a_c_compiler_installs_the_python_client(
     monkeypatch.setenv("LOCALJUJU_CACHE", str(tmp_path))
     monkeypatch.setattr("shutil.which", lambda name: None)
     assert machine_client() == PYTHON_CLIENT
+
+
+def test_the_server_stops_at_the_end_of_the_hook_without_waiting_for_a_stuck_caller(tmp_path: Path) -> None:
+    server = ToolServer(tmp_path / "tools.sock", context())
+    with socket.socket(socket.AF_UNIX) as stuck:  # still open when the server stops
+        with server:
+            stuck.connect(str(server.path))  # connected, and never sends its request
+            time.sleep(0.1)  # the server is reading from it
+            started = time.monotonic()
+        assert time.monotonic() - started < 5 and not server.path.exists()
