@@ -14,11 +14,11 @@ help:  ## list the targets
 deps:  ## install the Debian packages everything needs (root)
 	./tools/install-deps
 
-$(BIN)/pytest: requirements-dev.txt wheelhouse-constraints.txt
+$(BIN)/pytest: requirements-dev.txt wheelhouse-constraints.txt localjuju/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ./localjuju
 	touch $@
 
 dev: deps $(BIN)/pytest  ## a virtualenv with the build and test tools

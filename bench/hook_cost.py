@@ -34,20 +34,20 @@ from pathlib import Path
 
 from bench.machine import (
     CHARM,
+    GUNICORN,
     UNIT,
-    AppRepo,
-    Model,
     bench_app_files,
+    bench_repo,
     model,
     require_root,
     wait_serving,
 )
 from bench.stats import interleaved, median, ratio, table
+from localjuju.driver import LocalModel
 
 CHARM_PORT = 8104
 HAND_PORT = 8105
 BLANK_UNIT = "bench-blank/0"
-GUNICORN = "gunicorn>=27,<28"  # what the charm installs (python_env.GUNICORN)
 
 # The steps an operator would type to serve the same application on a fresh machine.
 HAND_STEPS = """\
@@ -109,12 +109,14 @@ def hook_timeline(deploy_stderr: list[tuple[float, str]]) -> dict[str, float]:
     return seconds
 
 
-def deploy_timed(local: Model, charm: Path, **config: str | int) -> list[tuple[float, str]]:
+def deploy_timed(local: LocalModel, charm: Path, **config: str | int) -> list[tuple[float, str]]:
     """``localjuju deploy``, every progress line stamped with when it arrived (monotonic)."""
     options = [arg for key, value in config.items() for arg in ("--config", f"{key}={value}")]
-    command = [sys.executable, "-m", "localjuju.cli", "-m", local.name, "deploy", str(charm), *options]
+    command = local.command("deploy", str(charm), *options)
     lines: list[tuple[float, str]] = []
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as deploy:
+    with subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=local.environment()
+    ) as deploy:
         assert deploy.stderr is not None
         for line in deploy.stderr:
             lines.append((time.monotonic(), line.rstrip()))
@@ -208,7 +210,7 @@ def idle_side_by_side(charms: dict[str, Path], rounds: int) -> str:
     )
 
 
-def idle_hooks(local: Model, rounds: int) -> Idle:
+def idle_hooks(local: LocalModel, rounds: int) -> Idle:
     """update-status, no-op config-changed and a bare exec, interleaved; MainPID must stay."""
     pid = local.main_pid()
     idle = Idle()
@@ -221,8 +223,8 @@ def idle_hooks(local: Model, rounds: int) -> Idle:
         idle.add(kind, timed(runs[kind]))
         if (now := local.main_pid()) != pid:
             raise RuntimeError(f"{kind} changed gunicorn's MainPID from {pid} to {now}")
-    if local.unit_status()["workload-status"] != "active":
-        raise RuntimeError(f"unit not active after idle hooks: {local.unit_status()}")
+    if local.unit()["workload-status"] != "active":
+        raise RuntimeError(f"unit not active after idle hooks: {local.unit()}")
     return idle
 
 
@@ -238,10 +240,10 @@ class Deploys:
 def charm_deploy(name: str, deploys: Deploys, idle_rounds: int) -> Idle | None:
     """Deploy the charm on a fresh machine, recording its hook seconds (and idle hooks, if asked)."""
     with model(name) as local:
-        repo = AppRepo(local.share())  # in place before the machine boots
+        repo = bench_repo(local.share())  # in place before the machine boots
         repo.commit(bench_app_files("v1"), "v1")
         lines = deploy_timed(local, CHARM, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
-        status = local.unit_status()
+        status = local.unit()
         if status["workload-status"] != "active":
             raise RuntimeError(f"charm deploy not active: {status}")
         wait_serving(CHARM_PORT, "/healthz", timeout=10)
@@ -255,7 +257,7 @@ def charm_deploy(name: str, deploys: Deploys, idle_rounds: int) -> Idle | None:
 def hand_deploy(name: str, blank: Path) -> float:
     """The same application by hand on a fresh machine: seconds of the steps."""
     with model(name) as local:
-        repo = AppRepo(local.share())
+        repo = bench_repo(local.share())
         repo.commit(bench_app_files("v1"), "v1")
         local.deploy(blank)
         script = HAND_STEPS.format(

@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from bench.machine import (
     CHARM,
     UNIT,
-    AppRepo,
-    Model,
     bench_app_files,
+    bench_repo,
     http_get,
     model,
     require_root,
     wait_serving,
 )
 from bench.stats import median, ratio, table
+from localjuju.driver import LocalModel, ShareRepo
 
 CHARM_PORT = 8102
 NAIVE_PORT = 8103
@@ -181,7 +181,7 @@ def request_failure(get: Callable[[], int]) -> str:
 class Changes:
     """Applies the change kinds to the charm, as an operator would."""
 
-    def __init__(self, local: Model, repo: AppRepo):
+    def __init__(self, local: LocalModel, repo: ShareRepo):
         self.local = local
         self.repo = repo
         self.version = 1
@@ -198,14 +198,14 @@ class Changes:
         elif kind in ("venv", "unit"):
             self.toggle(kind)
         elif kind == "rollback":
-            self.local.action("rollback")
+            self.local.completed("rollback")
         else:
             self.local.cli("run-hook", UNIT, "config-changed")
 
     def redeploy(self) -> None:
         self.version += 1
         self.repo.commit(bench_app_files(f"v{self.version}"), f"v{self.version}")
-        self.local.action("redeploy")
+        self.local.completed("redeploy")
         body = http_get(CHARM_PORT, "/")[1]
         if not body.startswith(f"bench v{self.version} "):
             raise RuntimeError(f"redeploy of v{self.version} not serving: {body!r}")
@@ -220,7 +220,7 @@ class Changes:
             self.local.config(statsd_host=STATSD if on else "")
 
 
-def install_naive(local: Model) -> None:
+def install_naive(local: LocalModel) -> None:
     escaped = NAIVE_UNIT.replace("'", "'\\''")
     local.sh(f"printf '%s' '{escaped}' > /etc/systemd/system/{NAIVE} && systemctl daemon-reload")
     local.sh(f"systemctl start {NAIVE}")
@@ -245,7 +245,7 @@ class Pass:
     naive: Load
 
 
-def under_load(local: Model, changes: Changes, kinds: list[str], keep_alive: bool) -> Pass:
+def under_load(local: LocalModel, changes: Changes, kinds: list[str], keep_alive: bool) -> Pass:
     """Apply ``kinds`` to the charm (then restart the baseline) while both are loaded."""
     charm, naive = Load(CHARM_PORT, keep_alive), Load(NAIVE_PORT, keep_alive)
     done = Pass(CLIENTS[keep_alive], [], charm, naive)
@@ -278,7 +278,7 @@ def run(count: int = 20) -> str:
     client in turn; the report."""
     require_root()
     with model("bench-lost") as local:
-        repo = AppRepo(local.share())
+        repo = bench_repo(local.share())
         repo.commit(bench_app_files("v1"), "v1")
         local.deploy(CHARM, port=CHARM_PORT, app_repo=repo.url, health_check_path="/healthz")
         install_naive(local)

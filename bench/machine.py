@@ -1,6 +1,7 @@
-"""Booted machines for the benchmarks: a localjuju model driven through its CLI, the
-benchmark application in a git repository the machine reads over ``file://``, and
-HTTP on loopback.
+"""Booted machines for the benchmarks: the charm on a localjuju model (driven by
+:mod:`localjuju.driver`, as the end-to-end tests drive theirs), the benchmark
+application in a git repository the machine reads over ``file://``, and HTTP on
+loopback.
 
 Every model is made by :func:`model` and destroyed when the ``with`` block ends,
 whatever happened inside it.
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from localjuju.driver import LocalModel, ShareRepo, fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARM = ROOT / "build" / "wsgi-app"
@@ -28,7 +28,9 @@ APP = "wsgi-app"
 UNIT = "wsgi-app/0"
 # the unit of the gunicorn slot that serves (the charm's service.py), as a shell word
 SERVING = f'{APP}@$(sed -E \'s/.*"slot": "([ab])".*/\\1/\' /etc/{APP}/.running.json).service'
-MACHINE_REPOS = "/var/lib/localjuju/repos"  # how a machine sees <share>/repos
+# what the charm installs into the app's venv (python_env.GUNICORN; a unit test keeps them equal)
+GUNICORN = "gunicorn>=27,<28"
+DEMO_REQUIREMENTS = ROOT / "files" / "demo" / "requirements.txt"
 
 # A dependency-free WSGI application: a CPU-bound page (a pure-Python loop of about
 # 5 ms on a 2020s server core), an I/O-bound page (50 ms asleep, as a database query
@@ -84,102 +86,24 @@ def require_root() -> None:
         raise SystemExit(f"no built charm in {CHARM}: run make charm first")
 
 
-def localjuju_home() -> Path:
-    return Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-
-
-class Model:
-    """One localjuju model, driven through its CLI as a user would."""
-
-    def __init__(self, name: str):
-        assert name.startswith("bench-"), name
-        self.name = name
-
-    def cli(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "localjuju.cli", "-m", self.name, *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"localjuju {' '.join(args)} exited {result.returncode}\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-            )
-        return result
-
-    def deploy(self, charm: Path, app: str = "", **config: str | int) -> subprocess.CompletedProcess[str]:
-        options = [arg for key, value in config.items() for arg in ("--config", f"{key}={value}")]
-        return self.cli("deploy", str(charm), *([app] if app else []), *options)
-
-    def config(self, **settings: str | int) -> None:
-        self.cli("config", APP, *(f"{key}={value}" for key, value in settings.items()))
-
-    def action(self, name: str, unit: str = UNIT) -> dict[str, Any]:
-        result = self.cli("run", unit, name, "--format", "json", check=False)
-        outcome: dict[str, Any] = json.loads(result.stdout)
-        if outcome.get("status") != "completed":
-            raise RuntimeError(f"action {name} did not complete: {outcome}")
-        return outcome
-
-    def sh(self, command: str, unit: str = UNIT, timeout: float = 600) -> str:
-        """Run a shell command on the unit's machine as root; its stdout."""
-        return self.cli("exec", unit, "--", "sh", "-c", command, timeout=timeout).stdout
-
-    def unit_status(self, unit: str = UNIT) -> dict[str, Any]:
-        data = json.loads(self.cli("status", "--format", "json").stdout)
-        info: dict[str, Any] = data["applications"][unit.split("/")[0]]["units"][unit]
-        return info
-
-    def main_pid(self, unit: str = UNIT, service: str = SERVING) -> int:
-        return int(self.sh(f"systemctl show -P MainPID {service}", unit).strip() or 0)
-
-    def share(self, machine: str = "0") -> Path:
-        """The host directory machine ``machine`` sees as /var/lib/localjuju.
-
-        It may be made before the machine boots (localjuju keeps what is there), which
-        lets a repository be in place for the very first hooks.
-        """
-        return localjuju_home() / self.name / "machines" / machine / "share"
-
-    def destroy(self) -> None:
-        self.cli("destroy", check=False)
-
-
 @contextlib.contextmanager
-def model(name: str) -> Iterator[Model]:
-    """A fresh model ``name`` (any leftover of the same name removed first), destroyed on exit."""
-    local = Model(name)
-    local.destroy()
-    try:
+def model(name: str) -> Iterator[LocalModel]:
+    """A fresh model ``name`` of the charm (any leftover of the same name removed first),
+    destroyed on exit."""
+    assert name.startswith("bench-"), name
+    with fresh(LocalModel(name, app=APP, service=SERVING)) as local:
         yield local
-    finally:
-        local.destroy()
 
 
-def git(cwd: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", *args]
-    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+def bench_repo(share: Path) -> ShareRepo:
+    """The benchmark application's repository in a machine's ``share`` (``benchapp.git``)."""
+    return ShareRepo(share, "benchapp")
 
 
-class AppRepo:
-    """A bare repository in a machine's share and a host working copy that pushes to it."""
-
-    def __init__(self, share: Path, name: str = "benchapp"):
-        self.bare = share / "repos" / f"{name}.git"
-        self.url = f"file://{MACHINE_REPOS}/{name}.git"
-        self._work = tempfile.TemporaryDirectory(prefix="bench-repo-")
-        self.work = Path(self._work.name)
-        self.bare.parent.mkdir(parents=True, exist_ok=True)
-        git(self.bare.parent, "init", "--quiet", "--bare", "--initial-branch=main", self.bare.name)
-        git(self.work, "init", "--quiet", "--initial-branch=main")
-        git(self.work, "remote", "add", "origin", str(self.bare))
-
-    def commit(self, files: dict[str, str], message: str) -> str:
-        """Write ``files``, commit and push them; the commit's short hash."""
-        for name, text in files.items():
-            (self.work / name).write_text(text)
-        git(self.work, "add", "-A")
-        git(self.work, "commit", "--quiet", "--allow-empty", "-m", message)
-        git(self.work, "push", "--quiet", "origin", "main")
-        return git(self.work, "rev-parse", "--short=7", "HEAD")
+def isolated_wheels() -> list[str]:
+    """``deploy --isolated`` arguments giving the charm's machines the wheels it installs
+    offline: the demo's requirements and gunicorn."""
+    return ["--wheels", str(DEMO_REQUIREMENTS), "--wheel", GUNICORN]
 
 
 def http_get(port: int, path: str = "/", timeout: float = 5) -> tuple[int, str]:

@@ -39,8 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import machine
-from bench.machine import APP, CHARM, AppRepo, Model, bench_app_files, model, require_root
+from bench.machine import APP, CHARM, bench_app_files, bench_repo, isolated_wheels, model, require_root
 from bench.stats import median, ratio, table
+from localjuju.driver import LocalModel
 
 MODEL = "bench-scale"
 ENDPOINTS = ("/io", "/cpu")
@@ -96,29 +97,29 @@ def wrk_together(urls: list[str], seconds: float) -> float:
         return sum(runs)
 
 
-def direct(local: Model, endpoint: str) -> list[str]:
+def direct(local: LocalModel, endpoint: str) -> list[str]:
     """The URL of ``endpoint`` on every unit's own address."""
-    return [f"http://{local.unit_status(unit)['address']}:{UNIT_PORT}{endpoint}" for unit in units(local)]
+    return [f"http://{local.unit(unit)['address']}:{UNIT_PORT}{endpoint}" for unit in units(local)]
 
 
-def site(local: Model) -> str:
-    status = local.unit_status("apache2/0")
+def site(local: LocalModel) -> str:
+    status = local.unit("apache2/0")
     return f"http://{SERVERS_ADDRESS}:{status['open-ports'][0].split('/')[0]}"
 
 
-def units(local: Model) -> list[str]:
+def units(local: LocalModel) -> list[str]:
     data = local.cli("status", "--format", "json").stdout
     found: list[str] = list(json.loads(data)["applications"][APP]["units"])
     return sorted(found, key=lambda unit: int(unit.split("/")[1]))
 
 
-def resize(local: Model, count: int) -> None:
+def resize(local: LocalModel, count: int) -> None:
     """Add or remove units (the newest first) until the application has ``count``."""
     while len(units(local)) < count:
         local.cli("add-unit", APP)
     while len(units(local)) > count:
         local.cli("remove-unit", units(local)[-1])
-    members = local.unit_status("apache2/0")["message"]
+    members = local.unit("apache2/0")["message"]
     if f"{count} backend(s)" not in members:
         raise RuntimeError(f"apache2 does not balance over {count} units: {members}")
 
@@ -165,7 +166,7 @@ def report(rates: Rates, rounds: int, seconds: float) -> str:
     )
 
 
-def measure(local: Model, count: int, number: int, seconds: float, rates: Rates) -> None:
+def measure(local: LocalModel, count: int, number: int, seconds: float, rates: Rates) -> None:
     """Both pages at the current unit count, through apache2 and direct, in an order that
     alternates from one measurement (``number``) to the next."""
     for endpoint in ENDPOINTS:
@@ -183,12 +184,11 @@ def run(rounds: int = 2, seconds: float = 8) -> str:
     rates: Rates = {}
     with model(MODEL) as local, tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
         local.cli("deploy", "apache2", "--isolated")  # also makes the server namespace
-        repo = AppRepo(Path(temporary))
+        repo = bench_repo(Path(temporary))
         repo.commit(bench_app_files("v1"), "v1")
         with git_daemon(Path(temporary) / "repos") as prefix:
             options = {"app_repo": f"{prefix}/benchapp.git", "health_check_path": "/healthz", **GUNICORN}
-            config = [f"{key}={value}" for key, value in options.items()]
-            local.cli("deploy", str(CHARM), "--isolated", *(a for c in config for a in ("--config", c)))
+            local.deploy(CHARM, "--isolated", *isolated_wheels(), **options)
             local.cli("relate", "apache2:balancer", f"{APP}:website")
             for number, count in enumerate(plan(rounds)):
                 print(f"-> {count} unit(s)", file=sys.stderr, flush=True)

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import yaml
 
 from bench import machine
-from bench.machine import CHARM, AppRepo, Model, bench_app_files, model, require_root, wait_serving
+from bench.machine import CHARM, bench_app_files, bench_repo, model, require_root, wait_serving
 from bench.stats import interleaved, median, ratio, table
+from localjuju.driver import LocalModel
 
 PORT = 8101
 ENDPOINTS = ("/cpu", "/io")
@@ -152,7 +153,7 @@ def parse_conf(text: str) -> Rendered:
     )
 
 
-def apply(local: Model, config: Gunicorn) -> str:
+def apply(local: LocalModel, config: Gunicorn) -> str:
     """Configure the charm, wait until gunicorn runs exactly the new workers; what runs."""
     local.config(**config.options())
     conf = parse_conf(local.sh("cat /etc/wsgi-app/gunicorn.conf.py"))
@@ -175,7 +176,7 @@ def wrk(endpoint: str, seconds: float, clients: int) -> float:
     return machine.wrk(f"http://127.0.0.1:{PORT}{endpoint}", seconds, WRK_THREADS, clients)
 
 
-def measure(local: Model, config: Gunicorn, seconds: float, data: Measurements) -> None:
+def measure(local: LocalModel, config: Gunicorn, seconds: float, data: Measurements) -> None:
     data.rendered[config.name()] = apply(local, config)
     for endpoint in ENDPOINTS:
         wrk(endpoint, 1, CLIENTS[0])  # warm-up: workers import, connections open
@@ -204,7 +205,7 @@ def finalists(
     return chosen[:limit]
 
 
-def cores_of(local: Model) -> int:
+def cores_of(local: LocalModel) -> int:
     return int(local.sh("nproc").strip())
 
 
@@ -288,7 +289,7 @@ def report(
     )
 
 
-def screen_grid(local: Model, seconds: float) -> tuple[list[Gunicorn], str]:
+def screen_grid(local: LocalModel, seconds: float) -> tuple[list[Gunicorn], str]:
     """One short run per grid configuration: the finalists and the screening table."""
     configs = grid(cores_of(local))
     print(f"-> screening {len(configs)} configurations ({seconds:g}s each)", file=sys.stderr)
@@ -313,7 +314,7 @@ def run(
     """Deploy, screen the grid (unless told not to), measure the finalists in rounds; the report."""
     require_root()
     with model("bench-throughput") as local:
-        repo = AppRepo(local.share())
+        repo = bench_repo(local.share())
         repo.commit(bench_app_files("v1"), "v1")
         local.deploy(CHARM, port=PORT, app_repo=repo.url, health_check_path="/healthz")
         tuned, screening = screen_grid(local, screen_seconds) if screen else ([], "")

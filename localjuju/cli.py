@@ -10,16 +10,23 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from . import leftovers, ops, servers
+from . import (
+    bundles,
+    configuring,
+    deploying,
+    destroying,
+    leftovers,
+    machine_events,
+    pg_levers,
+    relating,
+    running,
+    status_view,
+)
 from .actions import ActionRefused
-from .model import Model
-
-BUILT_CHARM = Path("build/wsgi-app")
-STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
+from .model import DEFAULT_MODEL, Model
 
 
 def key_values(pairs: list[str]) -> dict[str, str]:
@@ -34,81 +41,9 @@ def key_values(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def paint(text: str, status: str) -> str:
-    colour = STATUS_COLOURS.get(status)
-    return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
-
-
-def status_data(model: Model) -> dict[str, Any]:
-    apps = {}
-    for name, app in model.applications.items():
-        units = {}
-        for unit in model.app_units(name):
-            info = model.units[unit]
-            machine = model.machines.get(info["machine"], {})
-            units[unit] = {
-                "workload-status": info["status"].get("status", ""),
-                "message": info["status"].get("message", ""),
-                "agent-status": info.get("agent", ""),
-                "machine": info["machine"],
-                "address": machine.get("address")
-                or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
-                "open-ports": info.get("ports", []),
-                "leader": app.get("leader") == unit,
-            }
-            if info.get("error"):
-                units[unit]["workload-status"] = "error"
-                units[unit]["message"] = f'hook failed: "{info["error"]["hook"]}"'
-        apps[name] = {
-            "charm": app.get("charm", app.get("kind")),
-            "version": app.get("version", ""),
-            "units": units,
-            "kind": app.get("kind", "charm"),
-        }
-    relations = [
-        {"id": rid, "endpoints": [f"{a}:{e}" for a, e in rel["apps"].items()], "interface": rel["interface"]}
-        for rid, rel in model.relations.items()
-    ]
-    return {"model": model.name, "applications": apps, "relations": relations}
-
-
-def print_status(data: dict[str, Any]) -> None:
-    print(f"Model: {data['model']}\n")
-    print(f"{'App':<16} {'Version':<10} {'Units':<6} Charm")
-    for name, app in data["applications"].items():
-        print(f"{name:<16} {app['version']:<10} {len(app['units']):<6} {app['charm']}")
-    print(
-        f"\n{'Unit':<18} {'Workload':<12} {'Agent':<10} {'Machine':<8} {'Address':<15} {'Ports':<10} Message"
-    )
-    for app in data["applications"].values():
-        for unit, info in app["units"].items():
-            star = "*" if info["leader"] else ""
-            workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
-            print(
-                f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
-                f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
-            )
-    if data["relations"]:
-        print(f"\n{'Relation':<40} Interface")
-        for rel in data["relations"]:
-            print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
-
-
-def unit_urls(data: dict[str, Any]) -> list[str]:
-    """``unit: http://address:port/`` for every opened TCP port, as a user would browse it."""
-    urls = []
-    for app in data["applications"].values():
-        for unit, info in app["units"].items():
-            for port in info["open-ports"]:
-                number, _, protocol = port.partition("/")
-                if protocol in ("", "tcp") and info["address"]:
-                    urls.append(f"{unit}: http://{info['address']}:{number}/")
-    return urls
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localjuju", description=__doc__)
-    p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", ops.DEFAULT_MODEL))
+    p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", DEFAULT_MODEL))
     sub = p.add_subparsers(dest="verb", required=True)
 
     d = sub.add_parser(
@@ -121,7 +56,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
     d.add_argument("--channel", default="", help="(servers) the real charm's channel played, e.g. 16/stable")
-    d.add_argument("--charm", dest="bundle_charm", type=Path, default=BUILT_CHARM, help="(bundles) our charm")
+    d.add_argument(
+        "--charm",
+        dest="bundle_charm",
+        type=Path,
+        help="(bundles) the built charm that stands for the bundle's local charm",
+    )
     d.add_argument(
         "--isolated",
         action="store_true",
@@ -133,23 +73,34 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         type=Path,
         default=[],
-        metavar="REQUIREMENTS",
-        help="give the machines an offline wheelhouse of these requirements (default with --isolated: "
-        "the charm's files/demo/requirements.txt)",
+        metavar="REQUIREMENTS_FILE",
+        help="give the machines an offline wheelhouse of the requirements in this file (repeatable; "
+        "with --isolated and neither option, the wheelhouse is empty)",
+    )
+    d.add_argument(
+        "--wheel",
+        action="append",
+        default=[],
+        metavar="REQUIREMENT",
+        help="one requirement for the offline wheelhouse, e.g. 'gunicorn>=23' (repeatable)",
     )
 
     b = sub.add_parser(
         "deploy-bundle", help="deploy a bundle: our charm's apps from --charm, others as servers"
     )
     b.add_argument("bundle", type=Path)
-    b.add_argument("--charm", type=Path, default=BUILT_CHARM, help=f"the built charm (default {BUILT_CHARM})")
+    b.add_argument(
+        "--charm",
+        type=Path,
+        help="the built charm standing for the bundle's local charm (default: its path)",
+    )
 
     fo = sub.add_parser("failover", help="promote a postgresql server's standby (added if missing)")
     fo.add_argument("app")
     for verb, what in (("withhold-access", "leave out of"), ("grant-access", "put back in")):
         w = sub.add_parser(verb, help=f"{what} a postgresql server's allowed-units/allowed-subnets")
         w.add_argument("app")
-        w.add_argument("unit", help="the client unit, e.g. wsgi-app/0")
+        w.add_argument("unit", help="the client unit, e.g. my-charm/0")
 
     a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
     a.add_argument("app")
@@ -226,29 +177,20 @@ def parser() -> argparse.ArgumentParser:
 def deploy(args: argparse.Namespace, m: str) -> None:
     """``deploy`` picks a bundle, a server or a charm from its argument; ``deploy-bundle`` a bundle."""
     if args.verb == "deploy-bundle":
-        ops.deploy_bundle(args.bundle, args.charm, m)
+        bundles.deploy_bundle(args.bundle, args.charm, m)
         return
     spec = args.charm
     if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
-        ops.deploy_bundle(Path(spec), args.bundle_charm, m)
-    elif not Path(spec).exists() and (name := ops.server_name(spec)):
-        ops.deploy_server(
+        bundles.deploy_bundle(Path(spec), args.bundle_charm, m)
+    elif not Path(spec).exists() and (name := deploying.server_name(spec)):
+        deploying.deploy_server(
             name, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
         )
     else:
-        ops.deploy(
-            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, args.wheels
+        wheels = deploying.wheel_requirements(args.wheels, args.wheel)
+        deploying.deploy(
+            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels
         )
-
-
-def print_leftovers(m: str) -> int:
-    """Print what model ``m`` has on the host; 1 when there is anything, else 0."""
-    found = leftovers.find(m)
-    for item in found:
-        print(item)
-    if not found:
-        print(f"nothing of model {m} is on the host", file=sys.stderr)
-    return 1 if found else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def show_deployed(args: argparse.Namespace, m: str) -> None:
     deploy(args, m)
-    data = status_data(Model.load(m))
-    print_status(data)
-    for url in unit_urls(data):
+    data = status_view.status_data(Model.load(m))
+    status_view.print_status(data)
+    for url in status_view.unit_urls(data):
         print(f"\n{url}")
 
 
@@ -274,17 +216,17 @@ def config(args: argparse.Namespace, m: str) -> None:
     shown = [s for s in args.settings if "=" not in s]
     changes = key_values([s for s in args.settings if "=" in s])
     if changes or args.reset:
-        ops.set_config(args.app, changes, args.reset, m)
+        configuring.set_config(args.app, changes, args.reset, m)
     elif shown:
         for key in shown:
-            print(ops.get_config(args.app, m).get(key, ""))
+            print(configuring.get_config(args.app, m).get(key, ""))
     else:
-        sys.stdout.write(yaml.safe_dump(ops.get_config(args.app, m), sort_keys=True))
+        sys.stdout.write(yaml.safe_dump(configuring.get_config(args.app, m), sort_keys=True))
 
 
 def run_action(args: argparse.Namespace, m: str) -> int:
     try:
-        result = ops.run_action(args.unit, args.action, key_values(args.params), m)
+        result = running.run_action(args.unit, args.action, key_values(args.params), m)
     except ActionRefused as refused:
         print(f"ERROR {refused}", file=sys.stderr)
         return 1
@@ -294,13 +236,13 @@ def run_action(args: argparse.Namespace, m: str) -> int:
 
 
 def status(args: argparse.Namespace, m: str) -> None:
-    data = status_data(Model.load(m))
+    data = status_view.status_data(Model.load(m))
     if args.format == "json":
         print(json.dumps(data, indent=2))
     elif args.format == "yaml":
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
     else:
-        print_status(data)
+        status_view.print_status(data)
 
 
 def debug_log(args: argparse.Namespace, m: str) -> None:
@@ -311,54 +253,114 @@ def debug_log(args: argparse.Namespace, m: str) -> None:
 
 
 def relate(args: argparse.Namespace, m: str) -> None:
-    ops.relate(args.a, args.b, m)
+    relating.relate(args.a, args.b, m)
 
 
 def run_hook(args: argparse.Namespace, m: str) -> int:
-    return 0 if all(r.ok for r in ops.run_hook(args.unit, args.hook, m)) else 1
+    return 0 if all(r.ok for r in running.run_hook(args.unit, args.hook, m)) else 1
 
 
 def tick(args: argparse.Namespace, m: str) -> None:
     start = time.monotonic()
     for app in Model.load(m).applications:
-        ops.run_hook(app, "update-status", m)
+        running.run_hook(app, "update-status", m)
     print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
 
 
 def exec_command(args: argparse.Namespace, m: str) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    return int(ops.exec_in(args.unit, command or ["bash"], m).returncode)
+    return int(machine_events.exec_in(args.unit, command or ["bash"], m).returncode)
+
+
+def failover(args: argparse.Namespace, m: str) -> None:
+    print(f"{args.app}: master is now {pg_levers.failover(args.app, m)}")
+
+
+def withhold_access(args: argparse.Namespace, m: str) -> None:
+    pg_levers.set_access(args.app, args.unit, False, m)
+
+
+def grant_access(args: argparse.Namespace, m: str) -> None:
+    pg_levers.set_access(args.app, args.unit, True, m)
+
+
+def add_unit(args: argparse.Namespace, m: str) -> None:
+    print(deploying.add_unit(args.app, m))
+
+
+def remove_unit(args: argparse.Namespace, m: str) -> None:
+    deploying.remove_unit(args.unit, m)
+
+
+def kill_machine(args: argparse.Namespace, m: str) -> None:
+    print(f"leader: {machine_events.kill_machine(args.unit, m) or '(none)'}")
+
+
+def elect(args: argparse.Namespace, m: str) -> None:
+    running.elect(args.unit, m)
+
+
+def remove_relation(args: argparse.Namespace, m: str) -> None:
+    relating.remove_relation(args.a, args.b, m)
+
+
+def set_relation_data(args: argparse.Namespace, m: str) -> None:
+    relating.set_relation_data(args.relation_id, args.entity, key_values(args.settings), args.replace, m)
+
+
+def upgrade(args: argparse.Namespace, m: str) -> None:
+    deploying.upgrade(args.app, args.path, m)
+
+
+def destroy(args: argparse.Namespace, m: str) -> None:
+    destroying.destroy(m)
+
+
+def print_leftovers(args: argparse.Namespace, m: str) -> int:
+    """Print what model ``m`` has on the host; 1 when there is anything, else 0."""
+    found = leftovers.find(m)
+    for item in found:
+        print(item)
+    if not found:
+        print(f"nothing of model {m} is on the host", file=sys.stderr)
+    return 1 if found else 0
+
+
+def resolved(args: argparse.Namespace, m: str) -> None:
+    running.resolved(args.unit, not args.no_retry, m)
+
+
+def reboot(args: argparse.Namespace, m: str) -> None:
+    machine_events.reboot(args.unit, m)
 
 
 Verb = Callable[[argparse.Namespace, str], "int | None"]
-VERBS: dict[str, Verb] = {
+VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its function
     "deploy": show_deployed,
     "deploy-bundle": show_deployed,
-    "failover": lambda a, m: print(f"{a.app}: master is now {ops.failover(a.app, m)}"),
-    "withhold-access": lambda a, m: ops.set_access(a.app, a.unit, False, m),
-    "grant-access": lambda a, m: ops.set_access(a.app, a.unit, True, m),
-    "add-unit": lambda a, m: print(ops.add_unit(a.app, m)),
-    "remove-unit": lambda a, m: ops.remove_unit(a.unit, m),
-    "kill-machine": lambda a, m: print(f"leader: {ops.kill_machine(a.unit, m) or '(none)'}"),
-    "elect": lambda a, m: ops.elect(a.unit, m),
+    "failover": failover,
+    "withhold-access": withhold_access,
+    "grant-access": grant_access,
+    "add-unit": add_unit,
+    "remove-unit": remove_unit,
+    "kill-machine": kill_machine,
+    "elect": elect,
     "config": config,
     "relate": relate,
     "integrate": relate,
-    "remove-relation": lambda a, m: ops.remove_relation(a.a, a.b, m),
-    "set-relation-data": lambda a, m: ops.set_relation_data(
-        a.relation_id, a.entity, key_values(a.settings), a.replace, m
-    ),
+    "remove-relation": remove_relation,
+    "set-relation-data": set_relation_data,
     "run": run_action,
     "status": status,
     "debug-log": debug_log,
-    "upgrade": lambda a, m: ops.upgrade(a.app, a.path, m),
-    "refresh": lambda a, m: ops.upgrade(a.app, a.path, m),
-    "destroy": lambda a, m: ops.destroy(m),
-    "leftovers": lambda a, m: print_leftovers(m),
+    "upgrade": upgrade,
+    "refresh": upgrade,
+    "destroy": destroy,
+    "leftovers": print_leftovers,
     "run-hook": run_hook,
     "tick": tick,
-    "resolved": lambda a, m: ops.resolved(a.unit, not a.no_retry, m),
-    "reboot": lambda a, m: ops.reboot(a.unit, m),
+    "resolved": resolved,
+    "reboot": reboot,
     "exec": exec_command,
     "ssh": exec_command,
 }

@@ -1,7 +1,7 @@
 """A STAND-IN for Elasticsearch, since the real server cannot be installed here.
 
 A small in-memory HTTP server (standard library only) that answers the part of the
-Elasticsearch 8 REST API the demo app and the ``elasticsearch`` Python client (8.x)
+Elasticsearch 8 REST API that the ``elasticsearch`` Python client (8.x) and simple apps
 use: ``GET /`` (info, version 8.x, with the ``X-Elastic-Product: Elasticsearch``
 header the v8 client checks), ``GET /_cluster/health``, ``HEAD|PUT|DELETE /<index>``,
 ``PUT|POST /<index>/_doc[/<id>]`` (index), ``GET|DELETE /<index>/_doc/<id>``,

@@ -353,6 +353,8 @@ def wheelhouse(requirements: Sequence[str], dest: Path) -> list[str]:
     """
     cache = cache_dir() / "wheels"
     dest.mkdir(parents=True, exist_ok=True)
+    if not requirements:  # an empty index: pip fails at once instead of reaching out
+        return _indexed(dest, [])
     with tempfile.TemporaryDirectory(prefix="localjuju-wheels-") as temporary:
         listing = Path(temporary) / "requirements.txt"
         listing.write_text("".join(f"{line}\n" for line in requirements))
@@ -362,7 +364,11 @@ def wheelhouse(requirements: Sequence[str], dest: Path) -> list[str]:
                 with step(f"downloading wheels for Python {MACHINE_PYTHON} (once; cached in {cache})"):
                     _pip_download(listing, cache, [], check=True)
                 _pip_download(listing, dest, offline, check=True)
-    names = sorted(p.name for p in dest.glob("*.whl"))
+    return _indexed(dest, sorted(p.name for p in dest.glob("*.whl")))
+
+
+def _indexed(dest: Path, names: list[str]) -> list[str]:
+    """``names``, once ``dest`` has their index and pip (as any user) can read them."""
     write_index(dest, names)
     for path in (dest, *dest.rglob("*")):  # pip runs as the application's user
         path.chmod(0o755 if path.is_dir() else 0o644)

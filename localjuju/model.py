@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 Json = dict[str, Any]
+DEFAULT_MODEL = "default"  # the model a verb acts on without -m (or $LOCALJUJU_MODEL)
 
 
 def home() -> Path:
@@ -99,10 +100,6 @@ class Model:
 
     def relations_of(self, app: str) -> list[tuple[str, Json]]:
         return [(rid, rel) for rid, rel in self.relations.items() if app in rel["apps"]]
-
-    def relation_id(self, rid: str) -> str:
-        """``db:3`` as Juju names it, for the endpoint of ``app``."""
-        return rid
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""``charms`` is shared with charms.reactive and charms.templating in the virtualenv."""
+"""``charms`` is a namespace shared with charms.reactive in the virtualenv."""
 
 from pkgutil import extend_path
 

@@ -6,11 +6,6 @@ them over ``file://`` with no network; a host-side working copy pushes new commi
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-MACHINE_REPOS = "/var/lib/localjuju/repos"  # where the machine sees <share>/repos
-
 FLASK_APP = """\
 import os
 
@@ -153,40 +148,6 @@ def index(request):
     return HttpResponse(f"django notes ({engine}): {texts}\\n", content_type="text/plain")
 """,
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.org", *args]
-    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-class AppRepo:
-    """A bare repository under ``share/repos`` and the working copy that feeds it."""
-
-    def __init__(self, share: Path, name: str, work: Path):
-        self.bare = share / "repos" / f"{name}.git"
-        self.work = work / name
-        self.url = f"file://{MACHINE_REPOS}/{name}.git"
-        self.bare.parent.mkdir(parents=True, exist_ok=True)
-        git(self.bare.parent, "init", "--quiet", "--bare", "--initial-branch=main", self.bare.name)
-        self.work.mkdir(parents=True)
-        git(self.work, "init", "--quiet", "--initial-branch=main")
-        git(self.work, "remote", "add", "origin", str(self.bare))
-
-    def commit(self, files: dict[str, str], message: str) -> str:
-        """Write ``files``, commit and push them; the commit's short hash."""
-        for name, text in files.items():
-            path = self.work / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        git(self.work, "add", "-A")
-        git(self.work, "commit", "--quiet", "-m", message)
-        git(self.work, "push", "--quiet", "--tags", "origin", "main")
-        return git(self.work, "rev-parse", "--short=7", "HEAD")
-
-    def tag(self, name: str) -> None:
-        git(self.work, "tag", name)
-        git(self.work, "push", "--quiet", "origin", name)
 
 
 def flask_files(version: str) -> dict[str, str]:

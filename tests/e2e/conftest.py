@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localmodel import CHARM, REPORTS, ROOT, LocalModel
+from localmodel import REPORTS, ROOT, LocalModel
 
+from bench.machine import CHARM
 from localjuju import leftovers
 
 MODELS: list[LocalModel] = []  # every model the session made

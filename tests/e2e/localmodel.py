@@ -1,4 +1,5 @@
-"""Drive a localjuju model from tests through its CLI, and talk HTTP to what it serves."""
+"""Drive a localjuju model of this charm from tests (localjuju.driver, shared with the
+benchmarks), and talk HTTP to what it serves."""
 
 from __future__ import annotations
 
@@ -6,22 +7,16 @@ import base64
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from bench.machine import SERVING
+from bench.machine import APP, ROOT, SERVING, UNIT
+from localjuju import driver
 
-ROOT = Path(__file__).resolve().parents[2]
-CHARM = ROOT / "build" / "wsgi-app"
-APP = "wsgi-app"
-UNIT = "wsgi-app/0"
 APACHE2_VHOST = ROOT / "files" / "apache2" / "vhost-balancer.conf"
 
 
@@ -107,72 +102,16 @@ def _get_on_model_network(url: str, timeout: float) -> Response:
         connection.close()
 
 
-class LocalModel:
-    """Drives one localjuju model through its CLI, as a user would."""
+class LocalModel(driver.LocalModel):
+    """A model of this charm, driven through localjuju's CLI as a user would (unit
+    arguments default to wsgi-app/0, ``main_pid`` reads the serving slot)."""
 
     def __init__(self, name: str):
-        self.name = name
-
-    def cli(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "localjuju.cli", "-m", self.name, *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(args)} exited {result.returncode}\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
-        return result
-
-    # -- what `juju status` and friends show ---------------------------------------------
-    def status(self) -> dict[str, Any]:
-        return json.loads(self.cli("status", "--format", "json").stdout)
-
-    def unit(self, unit: str = UNIT) -> dict[str, Any]:
-        app = unit.split("/")[0]
-        info: dict[str, Any] = self.status()["applications"][app]["units"][unit]
-        return info
-
-    def version(self, app: str = APP) -> str:
-        return str(self.status()["applications"][app]["version"])
+        super().__init__(name, app=APP, service=SERVING)
 
     def hooks_run(self, unit: str = UNIT) -> int:
         """How many hooks have run on ``unit`` so far (from the debug log)."""
-        log = self.cli("debug-log", "--replay", "--include", unit).stdout
-        return log.count("Reactive main running for hook")
-
-    def config(self, **settings: str) -> None:
-        self.cli("config", APP, *(f"{key}={value}" for key, value in settings.items()))
-
-    def action(self, name: str, unit: str = UNIT, **params: str) -> dict[str, Any]:
-        result = self.cli(
-            "run", unit, name, *(f"{k}={v}" for k, v in params.items()), "--format", "json", check=False
-        )
-        if result.returncode != 0 and not result.stdout.strip():  # refused before any hook, as Juju does
-            return {"status": "refused", "message": result.stderr.strip().removeprefix("ERROR ")}
-        outcome: dict[str, Any] = json.loads(result.stdout)
-        return outcome
-
-    def sh(self, command: str, unit: str = UNIT) -> str:
-        """Run a shell command on the unit's machine as root; its stdout."""
-        return self.cli("exec", unit, "--", "sh", "-c", command).stdout
-
-    def main_pid(self, unit: str = UNIT) -> int:
-        """The MainPID of the serving slot's gunicorn."""
-        return int(self.sh(f"systemctl show -P MainPID {SERVING}", unit).strip())
-
-    def serving_unit(self, unit: str = UNIT) -> str:
-        """The systemd unit of the slot that serves (``wsgi-app@a.service``)."""
-        return self.sh(f"echo {SERVING}", unit).strip()
-
-    def machine_share(self, unit: str = UNIT) -> Path:
-        """The host directory a machine sees as /var/lib/localjuju."""
-        model = json.loads(
-            (
-                Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju")) / self.name / "model.json"
-            ).read_text()
-        )
-        machine = model["machines"][model["units"][unit]["machine"]]
-        return Path(machine["dir"]) / "share"
+        return self.debug_log(unit).count("Reactive main running for hook")
 
     def wait_serving(self, url: str, timeout: float = 60) -> Response:
         end = time.monotonic() + timeout

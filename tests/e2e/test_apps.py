@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from apps import DJANGO_FILES, AppRepo, flask_files
+from apps import DJANGO_FILES, flask_files
 from localmodel import APP, LocalModel, http_get
+
+from localjuju.driver import ShareRepo
 
 URL = "http://127.0.0.1:8080"
 
 
 @pytest.fixture(scope="module")
-def flask_repo(deployed: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> AppRepo:
-    return AppRepo(deployed.machine_share(), "flaskapp", tmp_path_factory.mktemp("work"))
+def flask_repo(deployed: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> ShareRepo:
+    return ShareRepo(deployed.machine_share(), "flaskapp", tmp_path_factory.mktemp("work"))
 
 
 def assert_active(model: LocalModel, serving: str) -> None:
@@ -20,7 +22,7 @@ def assert_active(model: LocalModel, serving: str) -> None:
     assert unit["message"] == f"serving {serving} on :8080", unit
 
 
-def test_flask_app_from_git(deployed: LocalModel, flask_repo: AppRepo) -> None:
+def test_flask_app_from_git(deployed: LocalModel, flask_repo: ShareRepo) -> None:
     v1 = flask_repo.commit(flask_files("v1"), "flask v1")
     flask_repo.tag("release-1")
     deployed.config(app_repo=flask_repo.url, environment="GREETING=hi")
@@ -30,7 +32,7 @@ def test_flask_app_from_git(deployed: LocalModel, flask_repo: AppRepo) -> None:
     assert v1 in deployed.unit()["message"]
 
 
-def test_new_commit_is_served_after_redeploy(deployed: LocalModel, flask_repo: AppRepo) -> None:
+def test_new_commit_is_served_after_redeploy(deployed: LocalModel, flask_repo: ShareRepo) -> None:
     v2 = flask_repo.commit(flask_files("v2"), "flask v2")
     assert deployed.cli("run-hook", "wsgi-app/0", "update-status") and http_get(f"{URL}/").body.startswith(
         "hello from flask v1"
@@ -41,7 +43,7 @@ def test_new_commit_is_served_after_redeploy(deployed: LocalModel, flask_repo: A
     assert deployed.version() == v2
 
 
-def test_app_ref_pins_a_tag(deployed: LocalModel, flask_repo: AppRepo) -> None:
+def test_app_ref_pins_a_tag(deployed: LocalModel, flask_repo: ShareRepo) -> None:
     deployed.config(app_ref="release-1")
     assert http_get(f"{URL}/").body.startswith("hello from flask v1;")
     deployed.config(app_ref="main")
@@ -58,7 +60,7 @@ def test_app_ref_pins_a_tag(deployed: LocalModel, flask_repo: AppRepo) -> None:
     ids=["unreachable", "not-a-repo", "option-injection"],
 )
 def test_bad_repo_blocks_and_keeps_serving(
-    deployed: LocalModel, flask_repo: AppRepo, repo: str, words: str
+    deployed: LocalModel, flask_repo: ShareRepo, repo: str, words: str
 ) -> None:
     before = deployed.version()
     deployed.config(app_repo=repo)
@@ -74,7 +76,7 @@ def test_bad_repo_blocks_and_keeps_serving(
 def test_django_project_migrates_through_release_command(
     deployed: LocalModel, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    repo = AppRepo(deployed.machine_share(), "djangoapp", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(deployed.machine_share(), "djangoapp", tmp_path_factory.mktemp("work"))
     version = repo.commit(DJANGO_FILES, "a django project")
     deployed.config(
         app_repo=repo.url, app_ref="", release_command="python manage.py migrate --noinput", environment=""

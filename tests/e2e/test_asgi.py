@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from apps import AppRepo, fastapi_files
+from apps import fastapi_files
 from localmodel import APP, LocalModel, SteadyLoad, http_get
+
+from localjuju.driver import ShareRepo
 
 URL = "http://127.0.0.1:8080"
 
@@ -19,7 +21,7 @@ def fastapi_app(
     model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[LocalModel, str]:
     model.cli("deploy", str(charm))
-    repo = AppRepo(model.machine_share(), "fastapiapp", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(model.machine_share(), "fastapiapp", tmp_path_factory.mktemp("work"))
     version = repo.commit(fastapi_files("v1"), "fastapi v1")
     model.config(app_repo=repo.url)
     return model, version

@@ -17,8 +17,9 @@ import threading
 import time
 
 import pytest
-from apps import AppRepo
 from localmodel import APP, LocalModel, http_get, report
+
+from localjuju.driver import ShareRepo
 
 URL = "http://127.0.0.1:8080"
 ROOT = f"/srv/{APP}"
@@ -54,8 +55,8 @@ setup(name="evilapp", version="1", py_modules=["wsgi"])
 
 
 @pytest.fixture(scope="module")
-def repo(deployed: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> AppRepo:
-    repo = AppRepo(deployed.machine_share(), "target", tmp_path_factory.mktemp("work"))
+def repo(deployed: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> ShareRepo:
+    repo = ShareRepo(deployed.machine_share(), "target", tmp_path_factory.mktemp("work"))
     repo.commit({"wsgi.py": WSGI.replace("VERSION", "v1")}, "v1")
     deployed.config(app_repo=repo.url)
     assert http_get(f"{URL}/").body == "v1\n"
@@ -82,7 +83,7 @@ def assert_serving(model: LocalModel, body: str) -> None:
 
 
 def test_release_command_cannot_touch_the_tree_and_leaves_nothing_running(
-    deployed: LocalModel, repo: AppRepo
+    deployed: LocalModel, repo: ShareRepo
 ) -> None:
     before = guarded(deployed)
     deployed.config(release_command=TAMPER + 'echo ran > "$APP_DATA_DIR/ran"')
@@ -97,7 +98,7 @@ def test_release_command_cannot_touch_the_tree_and_leaves_nothing_running(
 
 
 def test_a_failing_or_timed_out_release_command_is_reaped_and_the_release_kept(
-    deployed: LocalModel, repo: AppRepo
+    deployed: LocalModel, repo: ShareRepo
 ) -> None:
     before = guarded(deployed)
     deployed.config(release_command="setsid sleep 604 </dev/null >/dev/null 2>&1 & echo boom; exit 3")
@@ -119,7 +120,7 @@ def test_a_failing_or_timed_out_release_command_is_reaped_and_the_release_kept(
 
 
 def test_build_steps_run_in_transient_units_sandboxed_like_the_service(
-    deployed: LocalModel, repo: AppRepo
+    deployed: LocalModel, repo: ShareRepo
 ) -> None:
     """While release_command runs, its transient unit is there to be scored."""
     scores: list[str] = []
@@ -157,7 +158,7 @@ def test_build_steps_run_in_transient_units_sandboxed_like_the_service(
     deployed.config(release_command="")
 
 
-def test_a_setup_py_that_attacks_the_tree_is_contained(deployed: LocalModel, repo: AppRepo) -> None:
+def test_a_setup_py_that_attacks_the_tree_is_contained(deployed: LocalModel, repo: ShareRepo) -> None:
     before = guarded(deployed)
     repo.commit({"setup.py": SETUP_PY, "wsgi.py": WSGI.replace("VERSION", "v2")}, "setup.py attack")
     result = deployed.action("redeploy")
@@ -181,7 +182,7 @@ def test_a_setup_py_that_attacks_the_tree_is_contained(deployed: LocalModel, rep
     ids=["absolute", "parent", "link-then-parent"],
 )
 def test_links_out_of_the_repository_block_and_keep_the_release(
-    deployed: LocalModel, repo: AppRepo, name: str, target: str
+    deployed: LocalModel, repo: ShareRepo, name: str, target: str
 ) -> None:
     serving = http_get(f"{URL}/").body
     if name == "through":
@@ -226,7 +227,9 @@ def test_a_broken_current_link_or_release_json_blocks_without_touching_the_servi
     assert deployed.unit()["workload-status"] == "active"
 
 
-def test_credentials_in_app_repo_are_refused_and_never_repeated(deployed: LocalModel, repo: AppRepo) -> None:
+def test_credentials_in_app_repo_are_refused_and_never_repeated(
+    deployed: LocalModel, repo: ShareRepo
+) -> None:
     serving = http_get(f"{URL}/").body
     deployed.config(app_repo="https://deploy:tok3n-s3cret@example.org/acme/shop.git")
     unit = deployed.unit()

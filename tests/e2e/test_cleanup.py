@@ -13,33 +13,25 @@ its PostgreSQL cluster is being created removes what it made, and the model with
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from localmodel import APP, LocalModel, http_get
 
-from localjuju import leftovers, ops, pg_clusters, servers
+from localjuju import leftovers, pg_clusters, servers
+from localjuju.driver import wait_for
 
 URL = "http://127.0.0.1:8080"
 KINDS = ("postgresql", "memcached", "elasticsearch", "apache2")
 RELATIONS = (("cache", "memcached:cache"), ("search", "elasticsearch:client"))
 
 
-def model_file(model: LocalModel) -> dict[str, Any]:
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    data: dict[str, Any] = json.loads((home / model.name / "model.json").read_text())
-    return data
-
-
 def host_ports(model: LocalModel) -> list[int]:
     """The ports the model's servers on the host (not isolated) listen on."""
-    data = model_file(model)
+    data = model.record()
     return [
         int(unit["server"]["port"])
         for unit in data["units"].values()
@@ -122,8 +114,7 @@ def test_the_same_model_deploys_again(everything: LocalModel, charm: Path) -> No
 
 def test_destroy_without_the_state_file_finds_everything_by_name(everything: LocalModel) -> None:
     assert leftovers.find(everything.name)
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    (home / everything.name / "model.json").unlink()
+    (everything.directory / "model.json").unlink()
     everything.cli("destroy")
     assert leftovers.find(everything.name) == []
 
@@ -141,7 +132,7 @@ def test_an_interrupted_deploy_removes_what_it_made(model: LocalModel) -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        assert ops.wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
+        assert wait_for(lambda: pg_clusters.model_clusters(model.name), timeout=120, interval=0.05)
     finally:
         deploy.send_signal(signal.SIGINT)  # Ctrl-C, while the units' clusters are made
         _, errors = deploy.communicate(timeout=120)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from localmodel import APP, LocalModel, http_get
+
+from charms.layer.wsgi_app import settings_file
 
 URL = "http://127.0.0.1:8080"
 
@@ -30,10 +34,7 @@ def test_demo_is_active_and_serves_its_page(demo: LocalModel) -> None:
 
 
 def test_secret_key_is_shared_but_never_shown(demo: LocalModel) -> None:
-    settings = demo.sh(f"cat /etc/{APP}/settings.env")
-    secret = next(
-        line.split("=", 1)[1].strip('"') for line in settings.splitlines() if line.startswith("SECRET_KEY=")
-    )
+    secret = settings_file.decode(demo.sh(f"cat /etc/{APP}/settings.env"))["SECRET_KEY"]
     assert len(secret) >= 32
     assert secret not in http_get(f"{URL}/").body
     assert secret not in demo.cli("debug-log", "--replay").stdout
@@ -108,3 +109,22 @@ def test_systemd_sandbox_exposure_is_ok(demo: LocalModel) -> None:
     print(line)
     assert exposure <= 1.3, report
     assert http_get(f"{URL}/healthz").json()["status"] == "ok"  # and the app still works inside it
+
+
+def test_systemd_and_gunicorn_read_the_settings_file_as_the_charm_wrote_it(demo: LocalModel) -> None:
+    """A value with quotes, backslashes, ``$``, backquotes, ``%`` and non-ASCII text reaches the
+    app unchanged (gunicorn.conf.py's reader), is what show-settings shows, and systemd's own
+    EnvironmentFile parser reads every setting of the file as settings_file.decode does."""
+    value = "say \"hi\" 'there' `id` $HOME ${PATH} \\n\\\\ 100% #x héllo ✓ 𝄞"
+    demo.config(environment=f"TRICKY={value}")
+    assert demo.wait_serving(f"{URL}/env?TRICKY").json()["value"] == value
+    assert f"TRICKY={value}" in demo.action("show-settings")["results"]["settings"].splitlines()
+    on_disk = settings_file.decode(demo.sh(f"cat /etc/{APP}/settings.env"))
+    assert on_disk["TRICKY"] == value
+    dump = "python3 -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+    seen = json.loads(
+        demo.sh(f"systemd-run --quiet --pipe --wait -p EnvironmentFile=/etc/{APP}/settings.env {dump}")
+    )
+    differing = sorted(name for name, setting in on_disk.items() if seen.get(name) != setting)
+    assert differing == [], differing  # names only: the values hold secrets
+    demo.config(environment="GREETING=hello from e2e")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from apps import AppRepo
 from localmodel import SERVING, LocalModel, http_get
+
+from localjuju.driver import ShareRepo, wait_for
 
 URL = "http://127.0.0.1:8080"
 
@@ -30,33 +30,24 @@ def plain_app(version: str, crash_when_served: bool = False) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def app(
     model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[LocalModel, AppRepo]:
+) -> tuple[LocalModel, ShareRepo]:
     model.cli("deploy", str(charm))
-    repo = AppRepo(model.machine_share(), "plain", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(model.machine_share(), "plain", tmp_path_factory.mktemp("work"))
     repo.commit(plain_app("v1"), "v1")
     model.config(app_repo=repo.url)
     assert http_get(f"{URL}/").body == "plain v1\n"
     return model, repo
 
 
-def wait_for(predicate, timeout: float = 60) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
-def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, AppRepo]) -> None:
+def test_killed_master_is_restarted_by_systemd(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     pid = model.main_pid()
     model.sh(f"kill -9 {pid}")
-    assert wait_for(lambda: model.main_pid() not in (0, pid))
+    assert wait_for(lambda: model.main_pid() not in (0, pid), timeout=60)
     assert model.wait_serving(f"{URL}/").body == "plain v1\n"
 
 
-def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, AppRepo]) -> None:
+def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     before = model.version()
     repo.commit(plain_app("v2", crash_when_served=True), "v2 dies under gunicorn")
@@ -67,7 +58,7 @@ def test_release_that_crashes_when_served_is_rolled_back(app: tuple[LocalModel, 
     assert http_get(f"{URL}/").body == "plain v1\n" and model.version() == before
 
 
-def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, AppRepo]) -> None:
+def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     hidden = repo.bare.with_name("moved-away.git")
     shutil.move(repo.bare, hidden)
@@ -85,7 +76,7 @@ def test_unreachable_remote_keeps_serving_and_is_retried(app: tuple[LocalModel, 
     assert http_get(f"{URL}/").body == "plain v3\n"
 
 
-def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, AppRepo]) -> None:
+def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     model.cli("deploy", "postgresql")
     model.cli("relate", "wsgi-app:db", "postgresql:db")
@@ -116,7 +107,7 @@ def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, AppRepo]) ->
     assert model.unit()["workload-status"] == "active"
 
 
-def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, AppRepo]) -> None:
+def test_disk_full_during_a_release_keeps_the_old_one(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     # move the app's tree onto a small filesystem of its own, then fill it
     model.sh(

@@ -169,7 +169,7 @@ def test_adversarial_config_never_breaks_the_unit(demo: LocalModel) -> None:
 
 
 RELATION_VALUES = 300 if SOAK else 150
-ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')  # as render.envquote writes
+ENV_LINE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*="(?:[^"\\`$\n]|\\.)*"\Z')  # as settings_file.encode writes
 
 
 # addresses an address parser accepts or nearly accepts, each carrying something else:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from localmodel import APP, LocalModel, http_get
 
+from charms.layer.wsgi_app import settings_file
+
 PORT = 8091  # not 8080: other modules' apps may be serving there
 METRICS_PORT = 9191
 URL = f"http://127.0.0.1:{PORT}"
@@ -29,10 +31,7 @@ def journal(model: LocalModel, since: str = "") -> str:
 
 
 def secret_key(model: LocalModel) -> str:
-    settings = model.sh(f"cat /etc/{APP}/settings.env")
-    return next(
-        line.split("=", 1)[1].strip('"') for line in settings.splitlines() if line.startswith("SECRET_KEY=")
-    )
+    return settings_file.decode(model.sh(f"cat /etc/{APP}/settings.env"))["SECRET_KEY"]
 
 
 def wait_for(predicate, what: str, timeout: float = 20):  # type: ignore[no-untyped-def]

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from apps import git
 from localmodel import APP, LocalModel, http_get
+
+from localjuju.driver import git
 
 URL = "http://127.0.0.1:8080"
 PORT = 2222

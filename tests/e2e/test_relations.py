@@ -9,8 +9,6 @@ Servers run on the host (localjuju plays their charms); the wsgi-app unit reache
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
 import subprocess
@@ -21,6 +19,8 @@ from typing import Any
 
 import pytest
 from localmodel import APP, LocalModel, apache2_config, http_get, report
+
+from charms.layer.wsgi_app import settings_file
 
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
@@ -38,9 +38,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
 
 
 def settings(model: LocalModel) -> dict[str, str]:
-    lines = model.sh(f"cat /etc/{APP}/settings.env").splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key: value.strip('"') for key, value in pairs}
+    return settings_file.decode(model.sh(f"cat /etc/{APP}/settings.env"))
 
 
 def backends(model: LocalModel) -> dict[str, Any]:
@@ -144,8 +142,7 @@ def test_search_with_the_elasticsearch_standin(stack: LocalModel) -> None:
     assert search["ok"] is True, search
     # a charms.reactive Endpoint provider JSON-encodes its values ("127.0.0.1" with quotes)
     stack.cli("config", "elasticsearch", "publish-as=endpoint")
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    relations = json.loads((home / stack.name / "model.json").read_text())["relations"].values()
+    relations = stack.record()["relations"].values()
     published = next(rel["data"]["elasticsearch/0"] for rel in relations if "elasticsearch" in rel["apps"])
     assert published["host"] == '"127.0.0.1"' and published["cluster_name"] == '"elasticsearch"', published
     assert settings(stack)["ELASTICSEARCH_URL"] == env["ELASTICSEARCH_URL"]
@@ -197,8 +194,7 @@ def test_hostile_data_on_every_endpoint_keeps_the_unit_serving(stack: LocalModel
     """Every related application's data (units' and apps') set to values crafted to
     survive an address parser: never a hook error, never a line or statement injected
     into settings.env or gunicorn.conf.py, and the app keeps serving."""
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    model = json.loads((home / stack.name / "model.json").read_text())
+    model = stack.record()
     remote = {
         (rid, entity): dict(data)
         for rid, rel in model["relations"].items()

@@ -9,8 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from apps import FLASK_APP, AppRepo, flask_files
+from apps import FLASK_APP, flask_files
 from localmodel import APP, SOAK, LocalModel, SteadyLoad, http_get
+
+from localjuju.driver import ShareRepo
 
 URL = "http://127.0.0.1:8080"
 
@@ -18,9 +20,9 @@ URL = "http://127.0.0.1:8080"
 @pytest.fixture(scope="module")
 def app(
     model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[LocalModel, AppRepo]:
+) -> tuple[LocalModel, ShareRepo]:
     model.cli("deploy", str(charm))
-    repo = AppRepo(model.machine_share(), "flaskapp", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(model.machine_share(), "flaskapp", tmp_path_factory.mktemp("work"))
     repo.commit(flask_files("v1"), "v1")
     model.config(app_repo=repo.url, health_check_path="/healthz")
     assert http_get(f"{URL}/").body.startswith("hello from flask v1;")
@@ -31,7 +33,7 @@ def serving(model: LocalModel) -> str:
     return http_get(f"{URL}/").body.split(";")[0]
 
 
-def test_no_request_fails_across_config_and_code_changes(app: tuple[LocalModel, AppRepo]) -> None:
+def test_no_request_fails_across_config_and_code_changes(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     with SteadyLoad(f"{URL}/") as load:
         model.config(environment="GREETING=under load")
@@ -45,7 +47,7 @@ def test_no_request_fails_across_config_and_code_changes(app: tuple[LocalModel, 
     print(f"steady load: {load.ok} requests, {len(load.failures)} failed")
 
 
-def test_code_that_does_not_import_never_serves(app: tuple[LocalModel, AppRepo]) -> None:
+def test_code_that_does_not_import_never_serves(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     before = model.version()
     repo.commit({"app.py": FLASK_APP + "\nimport no_such_module\n"}, "broken import")
@@ -59,7 +61,7 @@ def test_code_that_does_not_import_never_serves(app: tuple[LocalModel, AppRepo])
     assert load.failures == []
 
 
-def test_failing_release_command_keeps_the_old_release(app: tuple[LocalModel, AppRepo]) -> None:
+def test_failing_release_command_keeps_the_old_release(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     repo.commit(flask_files("v3"), "v3")
     model.config(release_command="python -c 'import sys; print(\"migration 0042 exploded\"); sys.exit(3)'")
@@ -72,7 +74,7 @@ def test_failing_release_command_keeps_the_old_release(app: tuple[LocalModel, Ap
     assert model.unit()["workload-status"] == "active"
 
 
-def test_failed_health_check_rolls_back(app: tuple[LocalModel, AppRepo]) -> None:
+def test_failed_health_check_rolls_back(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     before = model.version()
     sick = FLASK_APP.replace('return "ok\\n"', 'return "sick\\n", 500')
@@ -87,7 +89,7 @@ def test_failed_health_check_rolls_back(app: tuple[LocalModel, AppRepo]) -> None
     assert load.failures == [], load.failures[:5]
 
 
-def test_rollback_action(app: tuple[LocalModel, AppRepo]) -> None:
+def test_rollback_action(app: tuple[LocalModel, ShareRepo]) -> None:
     model, repo = app
     repo.commit(flask_files("v5"), "v5")
     assert model.action("redeploy")["status"] == "completed"
@@ -113,7 +115,7 @@ def upgraded_charm(charm: Path, directory: Path) -> Path:
 
 
 def test_every_kind_of_change_five_times_cuts_no_request(
-    app: tuple[LocalModel, AppRepo], charm: Path, tmp_path: Path
+    app: tuple[LocalModel, ShareRepo], charm: Path, tmp_path: Path
 ) -> None:
     """Reload, new release, new virtualenv, unit change, rollback to another virtualenv,
     health-check rollback and charm upgrade, five rounds each (ten in make soak), under load from clients
@@ -150,7 +152,7 @@ def test_every_kind_of_change_five_times_cuts_no_request(
     print(f"{ROUNDS} rounds: {fresh.ok} new-connection and {kept.ok} keep-alive requests, 0 failed")
 
 
-def test_port_change_hands_over_to_the_new_port(app: tuple[LocalModel, AppRepo]) -> None:
+def test_port_change_hands_over_to_the_new_port(app: tuple[LocalModel, ShareRepo]) -> None:
     model, _ = app
     model.config(port="8081")
     assert http_get("http://127.0.0.1:8081/").body.startswith("hello from flask")

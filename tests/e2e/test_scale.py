@@ -13,14 +13,14 @@ unit leads while the site keeps serving; removing the leader under load costs no
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from localmodel import APP, LocalModel, SteadyLoad, apache2_config, netns_get
+
+from bench.machine import isolated_wheels
 
 SERVERS = "10.231.0.2"
 # one row per run of release_command, in the application's PostgreSQL database
@@ -36,12 +36,6 @@ RUN_HOSTS = (  # the hostname of every run of release_command, one per line
     "k.execute('SELECT host FROM release_runs ORDER BY at'); "
     'print(*[r[0] for r in k.fetchall()], sep=chr(10))"'
 )
-
-
-def model_file(model: LocalModel) -> dict[str, Any]:
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    data: dict[str, Any] = json.loads((home / model.name / "model.json").read_text())
-    return data
 
 
 def units_of(model: LocalModel, app: str = APP) -> list[str]:
@@ -75,18 +69,14 @@ def answering_units(model: LocalModel, requests: int = 60) -> Counter[str]:
 
 
 def balancer_members(model: LocalModel) -> list[str]:
-    data = model_file(model)
-    conf = Path(model_dir(model)) / "servers" / "apache2-0" / "apache2.conf"
+    data = model.record()
+    conf = Path(model.directory) / "servers" / "apache2-0" / "apache2.conf"
     assert data["units"]["apache2/0"]
     return sorted(
         line.split()[1].removeprefix("http://")
         for line in conf.read_text().splitlines()
         if line.strip().startswith("BalancerMember")
     )
-
-
-def model_dir(model: LocalModel) -> Path:
-    return Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju")) / model.name
 
 
 def addresses(model: LocalModel) -> dict[str, str]:
@@ -112,7 +102,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
     for server in ("postgresql", "memcached"):
         model.cli("deploy", server, "--isolated")
     model.cli("deploy", "apache2", "--isolated", *apache2_config())
-    model.cli("deploy", str(charm), "-n", "3", "--isolated")
+    model.deploy(charm, "-n", "3", "--isolated", *isolated_wheels())
     model.cli("relate", f"{APP}:db", "postgresql:db")
     model.cli("relate", f"{APP}:cache", "memcached")
     model.cli("relate", "apache2:balancer", f"{APP}:website")
@@ -127,9 +117,7 @@ def test_three_units_on_three_machines_each_publishing_its_own_address(stack: Lo
         assert info["workload-status"] == "active", info
     own = addresses(stack)
     assert sorted(own.values()) == ["10.231.0.10", "10.231.0.11", "10.231.0.12"]
-    website = next(
-        rel for rel in model_file(stack)["relations"].values() if rel["apps"].get(APP) == "website"
-    )
+    website = next(rel for rel in stack.record()["relations"].values() if rel["apps"].get(APP) == "website")
     for unit, address in own.items():
         data = website["data"][unit]
         assert (data["private-address"], data["hostname"], data["port"]) == (address, address, "8080")
@@ -160,7 +148,7 @@ def test_release_command_runs_once_on_the_leader_and_the_others_wait(stack: Loca
     for unit in units_of(stack)[:-1]:
         assert f"{unit}: " in log and "waiting for the leader to run release_command" in log, unit
         assert stack.unit(unit)["workload-status"] == "active"
-    released = model_file(stack)["applications"][APP]["leader_data"]["released_spec"]
+    released = stack.record()["applications"][APP]["leader_data"]["released_spec"]
     spec = json.loads(stack.sh(f"cat /srv/{APP}/current/release.json", chief))["spec"]
     assert released == spec
 
@@ -223,7 +211,7 @@ def test_removing_the_leader_under_load_costs_no_request(stack: LocalModel) -> N
     assert chief not in remaining and len(remaining) == 2
     assert leader(stack) in remaining
     assert len(balancer_members(stack)) == 2
-    cluster = next(rel for rel in model_file(stack)["relations"].values() if rel["apps"] == {APP: "cluster"})
+    cluster = next(rel for rel in stack.record()["relations"].values() if rel["apps"] == {APP: "cluster"})
     assert {u: sorted(s) for u, s in cluster["seen"].items()} == {
         remaining[0]: [remaining[1]],
         remaining[1]: [remaining[0]],

@@ -9,15 +9,16 @@ gives them; the host never talks to those addresses, every request comes from a 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apps import AppRepo
 from localmodel import APP, LocalModel
+
+from bench.machine import isolated_wheels
+from localjuju.driver import ShareRepo
 
 MARKER = "release-command-ran"
 RELEASE_COMMAND = f'hostname >> "$APP_DATA_DIR/{MARKER}"'
@@ -28,7 +29,7 @@ FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], t
 
 @pytest.fixture(scope="module")
 def units(model: LocalModel, charm: Path) -> LocalModel:
-    model.cli("deploy", str(charm), "-n", "2", "--isolated", "--config", f"release_command={RELEASE_COMMAND}")
+    model.deploy(charm, "-n", "2", "--isolated", *isolated_wheels(), release_command=RELEASE_COMMAND)
     return model
 
 
@@ -80,8 +81,7 @@ def secret_digest(model: LocalModel, unit: str) -> str:
 
 def peers_seen(model: LocalModel) -> dict[str, list[str]]:
     """Which units each unit sees on the peer relation ``cluster`` (as relation-list does)."""
-    home = Path(os.environ.get("LOCALJUJU_HOME", "/var/lib/localjuju"))
-    data = json.loads((home / model.name / "model.json").read_text())
+    data = model.record()
     cluster = [rel for rel in data["relations"].values() if rel["apps"] == {APP: "cluster"}]
     assert len(cluster) == 1, data["relations"]
     return {unit: sorted(seen) for unit, seen in cluster[0]["seen"].items()}
@@ -191,7 +191,7 @@ def test_units_deploy_the_commit_the_leader_resolved_when_the_branch_moves(
     release_command the leader will never run); the leader's redeploy moves every unit."""
     names, chief = unit_names(units), leader(units)
     follower = next(unit for unit in names if unit != chief)
-    repo = AppRepo(units.machine_share(chief), "moving", tmp_path_factory.mktemp("work"))
+    repo = ShareRepo(units.machine_share(chief), "moving", tmp_path_factory.mktemp("work"))
     copies = [units.machine_share(u) / "repos" / "moving.git" for u in names if u != chief]
 
     def push(version: str) -> str:

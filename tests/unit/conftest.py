@@ -1,12 +1,12 @@
 """Unit tests import the layer's code as the built charm does (lib/ on sys.path).
 
-charms.templating.jinja2's render() reads the charm config through config-get; a
-seeded, empty config stands in for it, since the renderers take all values from the
-state they are given.
+A seeded, empty charm config stands in for config-get, for the code under test that reads
+the config through charmhelpers (the renderers take every value from the state instead).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +17,7 @@ from charmhelpers.core import hookenv
 from charms.layer import basic
 from charms.layer.wsgi_app.config import parse_config
 from charms.layer.wsgi_app.integrations import Database, HostPort, Integrations
+from charms.layer.wsgi_app.render import render_all
 from charms.layer.wsgi_app.state import Machine, WsgiState
 
 os.environ.setdefault("CHARM_DIR", tempfile.mkdtemp(prefix="wsgi-app-unit-"))
@@ -78,3 +79,30 @@ def write(root, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app"):
+    """Run the rendered gunicorn.conf.py as gunicorn does, in slot a of a release in
+    ``tmp_path`` (with the rendered settings, or ``settings``); its namespace."""
+    files = render_all(state)
+    settings_file, release = tmp_path / "settings.env", tmp_path / "releases" / "r1"
+    settings_file.write_text(files.settings if settings is None else settings)
+    release.mkdir(parents=True)
+    (release / "release.json").write_text(json.dumps({"wsgi_app": wsgi_app}))
+    (tmp_path / "slots").mkdir()
+    (tmp_path / "slots" / "a").symlink_to(release)
+    conf = files.gunicorn_conf.replace(repr(str(state.paths.settings_file)), repr(str(settings_file)))
+    conf = conf.replace(repr(str(state.paths.slots)), repr(str(tmp_path / "slots")))
+    namespace: dict = {}
+    environment = {"WSGI_APP_SLOT": "a", "RUNTIME_DIRECTORY": f"/run/{state.app_name}/a"}
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return namespace

@@ -52,6 +52,20 @@ def test_every_hook_runs_the_bootstrap(built):
         assert "basic.bootstrap_charm_deps()" in hook.read_text()
 
 
+def test_every_action_is_the_template(built):
+    """charm-build writes the scripts (the layer's tactic, tools/charm_tactics.py): the
+    layer ships only the template."""
+    charm = built / "wsgi-app"
+    template = (ROOT / "actions" / "action.template").read_bytes()
+    actions = yaml.safe_load((charm / "actions.yaml").read_text())
+    assert sorted(p.name for p in (ROOT / "actions").iterdir()) == ["action.template"]
+    assert {"logs", "redeploy", "rollback", "rotate-secret-key", "show-settings"} <= set(actions)
+    for name in actions:
+        script = charm / "actions" / name
+        assert script.read_bytes() == template, name
+        assert script.stat().st_mode & 0o111, f"{name} is not executable"
+
+
 def test_metadata_and_config_are_the_layers(built):
     metadata = yaml.safe_load((built / "wsgi-app" / "metadata.yaml").read_text())
     assert metadata["provides"]["website"]["interface"] == "http"
@@ -71,7 +85,8 @@ def test_wheelhouse_holds_the_charm_libraries(built):
     names = {
         p.name.split("-")[0].lower().replace("_", ".") for p in (built / "wsgi-app" / "wheelhouse").iterdir()
     }
-    assert {"charms.reactive", "charmhelpers", "charms.templating.jinja2", "jinja2"} <= names
+    assert {"charms.reactive", "charmhelpers", "jinja2", "markupsafe"} <= names
+    assert not any(name.startswith("charms.templating") for name in names)  # render.py needs no hook tool
 
 
 def test_charm_contents_exclude_development_files(built):

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from charms.layer.wsgi_app import validate
 from charms.layer.wsgi_app.config import AppConfig, ConfigError, parse_config
-from charms.layer.wsgi_app.options import OPTIONS
+from charms.layer.wsgi_app.options import BY_NAME, OPTIONS
 
 
 def test_defaults_are_valid_and_match_the_declarations():
@@ -12,6 +14,18 @@ def test_defaults_are_valid_and_match_the_declarations():
     assert config == AppConfig()
     for option in OPTIONS:
         assert option.parse(option.default) == getattr(config, option.name)
+
+
+def test_the_options_are_the_config_fields_in_order():
+    assert [field.name for field in dataclasses.fields(AppConfig)] == [option.name for option in OPTIONS]
+    assert BY_NAME["port"].juju_type == "int" and BY_NAME["port"].default == 8080
+    assert BY_NAME["environment"].juju_type == "string" and AppConfig().environment == {}
+
+
+def test_the_deploy_key_stays_out_of_the_repr():
+    config = dataclasses.replace(AppConfig(), deploy_key="-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert "deploy_key" not in repr(config) and "PRIVATE" not in repr(config)
+    assert "known_hosts=" in repr(config)
 
 
 def test_null_values_take_the_default():

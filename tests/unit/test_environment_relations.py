@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_render import parse_env_file
-
 from charms.layer.wsgi_app.environment import app_settings
 from charms.layer.wsgi_app.integrations import Database, HostPort, Integrations, SearchServer
 from charms.layer.wsgi_app.render import render_all
+from charms.layer.wsgi_app.settings_file import decode
 
 DATABASE = Database(
     primary=HostPort("10.0.0.5", 5432),
@@ -50,7 +49,7 @@ def test_every_relation_setting(demo_state):
 
 def test_settings_file_round_trips_relation_values(demo_state):
     state = replace(demo_state, integrations=EVERYTHING)
-    assert parse_env_file(render_all(state).settings) == app_settings(state)
+    assert decode(render_all(state).settings) == app_settings(state)
 
 
 def test_gunicorn_trusts_only_the_proxies(demo_state):

@@ -1,5 +1,6 @@
-"""localjuju's unit lifecycle in the agent: the hooks a removed unit causes, in Juju's
-order, and who leads afterwards (the model only; no machine is booted)."""
+"""localjuju's agent on a model in memory (no machine is booted): the hooks relating,
+publishing, removing a relation or a unit queue, in Juju's order; how the queue settles;
+who leads; and the config a hook sees."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localjuju import ops
+from localjuju import units
 from localjuju.agent import REMOVED, TOOLS, Agent, tag
 from localjuju.model import Model
 from localjuju.toolserver import PYTHON_CLIENT
@@ -74,7 +75,7 @@ def test_leadership_goes_to_the_first_unit_whose_agent_is_up() -> None:
 def test_a_new_unit_joins_its_peers_and_the_other_application_only() -> None:
     model = two_apps()
     model.units["wsgi-app/3"] = {"app": "wsgi-app", "machine": "host", "agent": "idle", "status": {}}
-    ops._start_and_join(Agent(model), model, "wsgi-app", "wsgi-app/3")
+    units.start_and_join(Agent(model), model, "wsgi-app", "wsgi-app/3")
     website, cluster = model.relations["1"]["seen"], model.relations["0"]["seen"]
     assert website["wsgi-app/3"] == ["apache2/0"]  # not the other wsgi-app units
     assert "wsgi-app/3" in website["apache2/0"] and "wsgi-app/3" not in website["wsgi-app/0"]
@@ -87,7 +88,7 @@ def test_a_new_unit_gets_relation_created_for_each_relation_its_app_has() -> Non
     already related, after install and before leader-elected (peers are queued apart)."""
     model = two_apps()
     agent = Agent(model)
-    ops._created(agent, model, "wsgi-app", "wsgi-app/3")
+    units.queue_created(agent, model, "wsgi-app", "wsgi-app/3")
     assert model.queue == [
         {
             "unit": "wsgi-app/3",
@@ -191,3 +192,111 @@ def test_a_hooks_tools_are_served_and_what_they_change_is_committed(
     assert {"unit": "apache2/0", "hook": "balancer-relation-changed"}.items() <= model.queue[-1].items()
     assert "3 hook-tool calls" in (model.dir / "debug.log").read_text()
     assert not (tmp_path / "share" / "context" / f"{tag('wsgi-app/0')}.sock").exists()
+
+
+WSGI = ("wsgi-app/0", "wsgi-app/1", "wsgi-app/2")
+UNIT = WSGI[0]
+
+
+def hooks(model: Model) -> list[tuple[str, str]]:
+    return [(event["unit"], event["hook"]) for event in model.queue]
+
+
+def test_relating_queues_created_on_every_unit_then_each_side_joins_the_other() -> None:
+    model = two_apps()
+    model.relations.clear()
+    model.data["next_relation_id"] = 5
+    rid = Agent(model).relate("wsgi-app", "website", "apache2", "balancer", "http")
+    assert rid == "5" and model.relations["5"]["apps"] == {"wsgi-app": "website", "apache2": "balancer"}
+    created = [h for h in hooks(model) if h[1].endswith("-relation-created")]
+    assert created == [(u, "website-relation-created") for u in WSGI] + [
+        ("apache2/0", "balancer-relation-created")
+    ]
+    assert hooks(model)[len(created) :][:4] == [
+        ("wsgi-app/0", "website-relation-joined"),
+        ("wsgi-app/0", "website-relation-changed"),
+        ("apache2/0", "balancer-relation-joined"),
+        ("apache2/0", "balancer-relation-changed"),
+    ]
+    assert sorted(model.relations["5"]["seen"]["apache2/0"]) == ["wsgi-app/0", "wsgi-app/1", "wsgi-app/2"]
+    assert model.relations["5"]["seen"]["wsgi-app/1"] == ["apache2/0"]
+
+
+def test_published_data_changes_the_other_side_only_and_only_when_it_changed() -> None:
+    model = two_apps()
+    agent = Agent(model)
+    agent.publish("1", "apache2/0", {"port": "80"})
+    assert model.relations["1"]["data"]["apache2/0"] == {"port": "80"}
+    assert hooks(model) == [(u, "website-relation-changed") for u in WSGI]
+    assert model.queue[0]["remote_unit"] == "apache2/0" and model.queue[0]["relation_id"] == "1"
+    model.queue.clear()
+    agent.publish("1", "apache2/0", {"port": "80"})
+    assert model.queue == []  # the same data: no hook
+    agent.publish("1", "wsgi-app", {"name": "shop"})  # application data: every remote unit, no remote unit
+    assert model.queue == [
+        {
+            "unit": "apache2/0",
+            "hook": "balancer-relation-changed",
+            "relation_id": "1",
+            "remote_app": "wsgi-app",
+            "remote_unit": "",
+        }
+    ]
+
+
+def test_removing_a_relation_departs_every_unit_then_breaks_it_and_it_goes_when_done() -> None:
+    model = two_apps()
+    agent = Agent(model)
+    agent.unrelate("1")
+    departed = [h for h in hooks(model) if h[1].endswith("-departed")]
+    assert len(departed) == 6 and all(
+        model.relations["1"]["seen"][u] == [] for u in model.relations["1"]["seen"]
+    )
+    broken = [h for h in hooks(model) if h[1].endswith("-broken")]
+    assert broken == [(u, "website-relation-broken") for u in WSGI] + [
+        ("apache2/0", "balancer-relation-broken")
+    ]
+    assert hooks(model).index(departed[-1]) < hooks(model).index(broken[0])
+    agent.forget_broken()
+    assert "1" in model.relations  # its hooks are still queued
+    model.queue.clear()
+    agent.forget_broken()
+    assert "1" not in model.relations and "0" in model.relations
+
+
+def test_settle_runs_the_queue_in_order_and_holds_back_units_in_error_and_lost_ones() -> None:
+    model = two_apps()
+    model.units["wsgi-app/1"]["agent"] = "error"
+    model.units["wsgi-app/2"]["agent"] = "lost"
+    for unit in ("wsgi-app/1", "wsgi-app/0", "wsgi-app/2", "wsgi-app/0"):
+        model.queue.append({"unit": unit, "hook": "update-status" if unit != "wsgi-app/0" else "start"})
+    model.queue[3]["hook"] = "config-changed"
+    agent = Agent(model)
+    ran: list[tuple[str, str]] = []
+
+    def dispatch(event: dict[str, str]) -> None:
+        ran.append((event["unit"], event["hook"]))
+        if event["hook"] == "start":
+            agent.enqueue("wsgi-app/0", "leader-elected")  # a hook's consequences run in the same settle
+
+    agent.dispatch = dispatch  # type: ignore[assignment,method-assign]
+    assert agent.settle() == []
+    assert ran == [
+        ("wsgi-app/0", "start"),
+        ("wsgi-app/0", "config-changed"),
+        ("wsgi-app/0", "leader-elected"),
+    ]
+    assert hooks(model) == [("wsgi-app/1", "update-status")]  # kept for `resolved`; the lost unit's dropped
+
+
+def test_effective_config_is_the_defaults_overlaid_with_what_was_set() -> None:
+    model = two_apps()
+    model.applications["wsgi-app"]["options"] = {
+        "port": {"type": "int", "default": 8080},
+        "app_repo": {"type": "string"},
+    }
+    model.applications["wsgi-app"]["config"] = {"app_repo": "https://example.org/shop.git"}
+    assert Agent(model).effective_config("wsgi-app") == {
+        "port": 8080,
+        "app_repo": "https://example.org/shop.git",
+    }

@@ -14,6 +14,6 @@ def test_every_verb_of_the_parser_has_a_function() -> None:
 
 
 def test_config_without_values_prints_the_settings(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(cli.ops, "get_config", lambda app, m: {"port": 8080, "app_repo": ""})
+    monkeypatch.setattr(cli.configuring, "get_config", lambda app, m: {"port": 8080, "app_repo": ""})
     assert cli.dispatch(cli.parser().parse_args(["config", "wsgi-app", "port"]), "m") == 0
     assert capsys.readouterr().out == "8080\n"

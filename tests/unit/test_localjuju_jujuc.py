@@ -1,5 +1,6 @@
 """localjuju's hook tools as Juju's jujuc behaves: exit codes (2 for usage, 1 for a failed
-run), network-get's shapes, goal-state, secret-get's revisions, juju-reboot (no machine)."""
+run), network-get's shapes, goal-state, secret-get's revisions, juju-reboot (no machine),
+and the main path of each tool: what it prints and what it saves for the agent."""
 
 from __future__ import annotations
 
@@ -228,3 +229,73 @@ def test_the_server_stops_at_the_end_of_the_hook_without_waiting_for_a_stuck_cal
             time.sleep(0.1)  # the server is reading from it
             started = time.monotonic()
         assert time.monotonic() - started < 5 and not server.path.exists()
+
+
+def test_config_get_prints_one_key_or_all_of_them(tools: Tools) -> None:
+    assert tools("config-get", "a").stdout == "1\n"
+    assert json.loads(tools("config-get", "--format", "json").stdout) == {"a": "1"}
+    assert json.loads(tools("config-get", "missing", "--format", "json").stdout) is None
+
+
+def test_relation_tools_list_read_and_write_this_units_settings(tools: Tools) -> None:
+    assert tools("relation-ids", "db").stdout == "db:3\n"
+    assert tools("relation-list", "-r", "db:3").stdout == "pg/0\n"
+    assert tools("relation-list", "-r", "db:3", "--app").stdout == "pg\n"
+    assert tools("relation-set", "-r", "db:3", "database=shop", "user=app").returncode == 0
+    assert tools("relation-set", "-r", "db:3", "user=").returncode == 0  # an empty value deletes the key
+    assert tools.saved()["relations"]["db:3"]["data"]["app/0"] == {"database": "shop"}
+    assert tools("relation-get", "-r", "db:3", "database", "app/0").stdout == "shop\n"
+    assert tools("relation-set", "-r", "db:3", "--app", "name=shop").returncode == 0  # the leader may
+    assert tools.saved()["relations"]["db:3"]["data"]["app"] == {"name": "shop"}
+
+
+def test_a_unit_that_does_not_lead_may_not_write_its_applications_settings(
+    tmp_path: Path, client: Path
+) -> None:
+    follower = Tools(tmp_path, context(leader=False), client)
+    with follower.server:
+        assert follower("is-leader", "--format", "json").stdout == "false\n"
+        assert follower("leader-set", "k=v").returncode == 1
+        assert follower("relation-set", "-r", "db:3", "--app", "k=v").returncode == 1
+        assert follower("status-set", "--application", "active").returncode == 1
+    saved = follower.saved()
+    assert saved["leader_data"] == {} and "app" not in saved["relations"]["db:3"]["data"]
+
+
+def test_leader_status_ports_version_and_log_are_saved_for_the_agent(tools: Tools) -> None:
+    assert tools("leader-set", "secret=s3", "gone=").returncode == 0
+    assert tools("leader-get", "secret").stdout == "s3\n"
+    assert tools("status-set", "blocked", "set app_repo").returncode == 0
+    assert tools("status-get").stdout == "blocked\n"
+    assert tools("open-port", "8080").returncode == 0 and tools("open-port", "9000-9001/udp").returncode == 0
+    assert tools("close-port", "9000-9001/udp").returncode == 0
+    assert tools("open-port", "70000").returncode == 1
+    assert tools("opened-ports").stdout == "8080/tcp\n"
+    assert tools("application-version-set", "1a2b3c4").returncode == 0
+    assert tools("juju-log", "-l", "WARNING", "hello", "there").returncode == 0
+    saved = tools.saved()
+    assert saved["leader_data"] == {"secret": "s3"}
+    unit_status = saved["status"]["unit"]
+    assert (unit_status["status"], unit_status["message"]) == ("blocked", "set app_repo")
+    assert saved["ports"] == ["8080/tcp"] and saved["version"] == "1a2b3c4"
+    assert [entry[1:] for entry in saved["logs"]] == [["WARNING", "hello there"]]
+
+
+def test_action_tools_read_params_and_record_results_log_and_failure(tmp_path: Path, client: Path) -> None:
+    action = {"params": {"lines": 10, "filter": {"level": "error"}}, "results": {}, "log": [], "failed": None}
+    tools = Tools(tmp_path, context(action=action), client)
+    with tools.server:
+        assert tools("action-get", "lines").stdout == "10\n"
+        assert tools("action-get", "filter.level").stdout == "error\n"
+        assert tools("action-set", "out.text=done", "count=3").returncode == 0
+        assert tools("action-set", "Bad_Key=x").returncode == 1
+        assert tools("action-log", "working").returncode == 0
+        assert tools("action-fail", "no luck").returncode == 0
+    saved = tools.saved()["action"]
+    assert saved["results"] == {"out": {"text": "done"}, "count": "3"}
+    assert [entry[1] for entry in saved["log"]] == ["working"] and saved["failed"] == "no luck"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    not_an_action = Tools(outside, context(), client)
+    with not_an_action.server:
+        assert not_an_action("action-get").returncode == 1  # not running an action

@@ -3,12 +3,11 @@ namespaces belong to a model, the offline wheelhouse's index and requirements (n
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from localjuju import machines, network, ops
+from localjuju import deploying, machines, network
 
 
 def test_names_and_addresses_of_a_machine() -> None:
@@ -85,30 +84,16 @@ def test_offline_pip_environment_points_at_the_share() -> None:
     assert env["PIP_INDEX_URL"] == "file:///var/lib/localjuju/wheels/simple"
 
 
-def _charm(directory: Path) -> Path:
-    (directory / "files" / "demo").mkdir(parents=True)
-    (directory / "files" / "demo" / "requirements.txt").write_text("# clients\nrequests>=2  # http\n\nrich\n")
-    python_env = directory / "lib" / "charms" / "layer" / "wsgi_app" / "python_env.py"
-    python_env.parent.mkdir(parents=True)
-    python_env.write_text('import sys\n\nGUNICORN = "gunicorn>=23,<28"\n')
-    return directory
-
-
-def test_wheel_requirements_from_the_charm(tmp_path: Path) -> None:
-    charm = _charm(tmp_path / "charm")
-    config = {"python_packages": "sentry-sdk whitenoise"}
-    expected = ["gunicorn>=23,<28", "sentry-sdk", "whitenoise", "requests>=2", "rich"]
-    assert ops.wheel_requirements(charm, [], config) == expected
-    packed = tmp_path / "charm.charm"
-    with zipfile.ZipFile(packed, "w") as archive:
-        for path in charm.rglob("*"):
-            archive.write(path, path.relative_to(charm).as_posix())
-    assert ops.wheel_requirements(packed, [], config) == expected
-
-
-def test_wheel_requirements_from_files_replace_the_demos(tmp_path: Path) -> None:
-    charm = _charm(tmp_path / "charm")
+def test_wheel_requirements_are_the_given_ones_then_the_files_lines(tmp_path: Path) -> None:
     mine = tmp_path / "requirements.txt"
-    mine.write_text("flask==3.*\n")
-    assert ops.wheel_requirements(charm, [mine], {}) == ["gunicorn>=23,<28", "flask==3.*"]
-    assert ops.wheel_requirements(tmp_path, [mine], {}) == ["flask==3.*"]  # not wsgi-app: no server
+    mine.write_text("# clients\nrequests>=2  # http\n\nrich\n")
+    expected = ["gunicorn>=23", "requests>=2", "rich"]
+    assert deploying.wheel_requirements([mine], ["gunicorn>=23", " "]) == expected
+    assert deploying.wheel_requirements([], []) == []
+
+
+def test_no_requirements_make_an_empty_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machines, "_pip_download", lambda *_, **__: pytest.fail("pip ran"))
+    monkeypatch.setenv("LOCALJUJU_CACHE", str(tmp_path / "cache"))
+    assert machines.wheelhouse([], tmp_path / "wheels") == []
+    assert (tmp_path / "wheels" / "simple" / "index.html").is_file()

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from localjuju import es_standin, ops, servers, servers_apache2, servers_elasticsearch, servers_memcached
+from localjuju import (
+    deploying,
+    es_standin,
+    servers,
+    servers_apache2,
+    servers_elasticsearch,
+    servers_memcached,
+)
 from localjuju import pg_charms as pgc
 from localjuju import servers_postgresql as pg
 
@@ -46,7 +53,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
     ],
 )
 def test_server_name_reads_deploy_and_bundle_charm_names(spec: str, name: str | None) -> None:
-    assert ops.server_name(spec) == name
+    assert deploying.server_name(spec) == name
 
 
 # -- memcached and elasticsearch ------------------------------------------------------------------

@@ -8,12 +8,12 @@ from conftest import SECRET
 from charms.layer.wsgi_app.environment import app_settings
 from charms.layer.wsgi_app.logs import (
     journal_argv,
-    parse_settings_file,
     redact_text,
     secret_values,
     tail,
 )
 from charms.layer.wsgi_app.render import render_all
+from charms.layer.wsgi_app.settings_file import decode
 
 JOURNAL = f"""\
 2026-11-25T17:00:01+00:00 unit-shop-0[812]: method=GET path="/login" query="next=/&key={SECRET}" status=302
@@ -44,7 +44,7 @@ def test_journal_argv_reads_the_identifier_and_bounds_the_lines():
 def test_redaction_removes_secret_key_database_password_and_url_passwords(django_state):
     """Arrange: the settings the charm computes and the file it wrote; act: redact a journal
     excerpt; assert: no form of any secret is left, everything else is."""
-    on_disk = parse_settings_file(render_all(django_state).settings)
+    on_disk = decode(render_all(django_state).settings)
     assert on_disk == app_settings(django_state)
     shown = redact_text(JOURNAL, secret_values(app_settings(django_state), on_disk))
     for leaked in (SECRET, "pa:ss@word", "pa%3Ass%40word", "hunter2hunter2"):

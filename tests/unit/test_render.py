@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import os
-import stat
+import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SECRET
+from conftest import ROOT, SECRET, exec_conf
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
-from charms.layer.wsgi_app.render import envquote, render_all, unit_arg, unit_value
+from charms.layer.wsgi_app.render import render_all, unit_arg, unit_value
+from charms.layer.wsgi_app.state import WsgiState
 
 
 def directives(unit_text):
@@ -24,48 +24,6 @@ def directives(unit_text):
         if sep and not line.startswith("#"):
             found.setdefault(key, []).append(value)
     return found
-
-
-def test_demo_service_unit(demo_state):
-    unit = directives(render_all(demo_state).service_unit)
-    assert unit["Type"] == ["notify"]
-    assert unit["User"] == ["wsgi-app"] and unit["Group"] == ["wsgi-app"]
-    assert unit["EnvironmentFile"] == ["/etc/wsgi-app/settings.env"]
-    assert unit["ExecStart"] == [
-        '/etc/wsgi-app/slots/%i/venv/bin/python -m gunicorn --config "/etc/wsgi-app/gunicorn.conf.py"'
-    ]
-    assert unit["WorkingDirectory"] == ["/etc/wsgi-app/slots/%i/app"]
-    assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
-    assert unit["Restart"] == ["on-failure"]
-    # both slots take the public socket; each has a check socket of its own
-    assert unit["Sockets"] == ["wsgi-app.socket wsgi-app-check@%i.socket"]
-    assert unit["Wants"] == ["wsgi-app.socket"]  # a socket restart (new port) leaves the slot running
-    assert unit["Requires"] == ["wsgi-app-check@%i.socket"]
-    assert unit["RuntimeDirectory"] == ["wsgi-app/%i"]
-    assert "WSGI_APP_SLOT=%i" in unit["Environment"][0].split()
-    assert unit["ReadWritePaths"] == ["/srv/wsgi-app/data"]
-    assert unit["InaccessiblePaths"] == ["-/srv/wsgi-app/.ssh -/srv/wsgi-app/repo.git"]
-    assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
-    assert SECRET not in render_all(demo_state).service_unit
-
-
-def test_socket_unit_listens_on_the_port(demo_state, django_state):
-    assert directives(render_all(demo_state).socket_unit("a"))["ListenStream"] == ["8080"]
-    assert directives(render_all(django_state).socket_unit("b"))["ListenStream"] == ["8000"]
-
-
-def test_socket_unit_names_the_serving_slot_and_outlives_it(demo_state):
-    for slot in ("a", "b"):
-        socket = directives(render_all(demo_state).socket_unit(slot))
-        assert socket["Service"] == [f"wsgi-app@{slot}.service"]
-        assert "PartOf" not in socket  # stopping the old slot must not close the socket
-
-
-def test_check_socket_is_root_only_and_per_slot(demo_state):
-    check = directives(render_all(demo_state).check_socket_unit)
-    assert check["ListenStream"] == ["/run/wsgi-app-check/%i.sock"]
-    assert check["SocketMode"] == ["0600"] and check["DirectoryMode"] == ["0700"]
-    assert check["Service"] == ["wsgi-app@%i.service"] and check["PartOf"] == ["wsgi-app@%i.service"]
 
 
 def test_demo_settings_have_the_defaults(demo_state):
@@ -85,35 +43,6 @@ def test_django_settings_merge_relations_user_and_charm(django_state):
     assert settings["MEMCACHE_SERVERS"] == "10.0.0.7:11211"
     assert settings["DJANGO_SETTINGS_MODULE"] == "mysite.settings"
     assert settings["WEB_CONCURRENCY"] == "3" and settings["PORT"] == "8000"
-
-
-def parse_env_file(text):
-    """Read the settings file the way systemd's EnvironmentFile does (via systemd-run's parser
-    is not available here, so: a strict reimplementation of the double-quoted form)."""
-    found = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.partition("=")
-        assert value.startswith('"') and value.endswith('"'), line
-        out, escaped = [], False
-        for char in value[1:-1]:
-            if escaped:
-                out.append(char)
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            else:
-                assert char not in '"$`', f"unescaped {char!r} in {line!r}"
-                out.append(char)
-        found[key] = "".join(out)
-    return found
-
-
-def test_settings_file_round_trips_every_value(django_state):
-    text = render_all(django_state).settings
-    assert parse_env_file(text) == app_settings(django_state)
-    assert 'GREETING="hello \\"world\\" \\$HOME"' in text
 
 
 def test_a_reload_forgets_removed_settings(django_state, tmp_path, monkeypatch):
@@ -141,35 +70,6 @@ def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_pa
     assert namespace["proc_name"] == "shop@a"
     assert namespace["max_requests"] == 2000 and namespace["max_requests_jitter"] == 200
     assert namespace["chdir"] == str((tmp_path / "releases" / "r1" / "app").resolve())
-
-
-def test_values_cannot_inject_lines(demo_state):
-    from dataclasses import replace
-
-    config = replace(demo_state.config, environment={"A": 'x"\nEVIL=1', "B": "a\\"})
-    text = render_all(replace(demo_state, config=config)).settings
-    assert "\nEVIL=" not in text
-    assert 'A="x\\" EVIL=1"' in text
-    assert envquote('a"b$c`d\\') == 'a\\"b\\$c\\`d\\\\'
-
-
-def test_systemd_parses_the_rendered_settings(django_state, tmp_path):
-    """systemd itself (systemd-analyze) accepts the unit; skipped where systemd is absent."""
-    analyze = subprocess.run(["which", "systemd-analyze"], capture_output=True, text=True)
-    if analyze.returncode != 0:
-        pytest.skip("systemd-analyze is not installed")
-    files = render_all(django_state)
-    (tmp_path / "shop.socket").write_text(files.socket_unit("a"))
-    (tmp_path / "shop-check@.socket").write_text(files.check_socket_unit)
-    unit = tmp_path / "shop@.service"
-    unit.write_text(files.service_unit)
-    result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(tmp_path / "shop@a.service")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
 
 
 def test_redaction_hides_secrets(django_state):
@@ -212,96 +112,10 @@ def test_other_settings_are_shown(key):
     assert redact({key: "plain"}) == {key: "plain"}
 
 
-def test_mode_constant_for_settings_is_not_world_readable():
-    assert not (0o640 & stat.S_IROTH)
-    assert sys.version_info >= (3, 11)
-
-
-def test_output_goes_to_the_journal_under_the_unit_identifier(demo_state):
-    from dataclasses import replace
-
-    unit = directives(render_all(replace(demo_state, unit_name="wsgi-app/0")).service_unit)
-    assert unit["SyslogIdentifier"] == ["unit-wsgi-app-0"]
-    assert unit["StandardOutput"] == ["journal"] and unit["StandardError"] == ["journal"]
-
-
-def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app"):
-    """Run the rendered gunicorn.conf.py as gunicorn does, in slot a of a release in
-    ``tmp_path`` (with the rendered settings, or ``settings``); its namespace."""
-    files = render_all(state)
-    settings_file, release = tmp_path / "settings.env", tmp_path / "releases" / "r1"
-    settings_file.write_text(files.settings if settings is None else settings)
-    release.mkdir(parents=True)
-    (release / "release.json").write_text(json.dumps({"wsgi_app": wsgi_app}))
-    (tmp_path / "slots").mkdir()
-    (tmp_path / "slots" / "a").symlink_to(release)
-    conf = files.gunicorn_conf.replace(repr(str(state.paths.settings_file)), repr(str(settings_file)))
-    conf = conf.replace(repr(str(state.paths.slots)), repr(str(tmp_path / "slots")))
-    namespace: dict = {}
-    environment = {"WSGI_APP_SLOT": "a", "RUNTIME_DIRECTORY": f"/run/{state.app_name}/a"}
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-    try:
-        exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return namespace
-
-
-def test_gunicorn_logs_with_the_configured_level_and_format(demo_state, tmp_path):
-    from dataclasses import replace
-
-    from charms.layer.wsgi_app.config import parse_config
-
-    fmt = "%(h)s \"%(r)s\" '%(s)s' %({x-request-id}i)s 100%%"
-    config = parse_config({"log_level": "debug", "access_log_format": fmt})
-    namespace = exec_conf(replace(demo_state, config=config), tmp_path)
-    assert namespace["loglevel"] == "debug"
-    assert namespace["access_log_format"] == fmt
-    assert namespace["accesslog"] == "-" and namespace["errorlog"] == "-"
-    assert "statsd_host" not in namespace  # off by default
-
-
-def test_statsd_and_the_metrics_exporter_unit(demo_state, tmp_path):
-    from dataclasses import replace
-
-    from charms.layer.wsgi_app.config import parse_config
-
-    config = parse_config({"metrics_port": 9102, "statsd_host": "10.0.0.9:8125"})
-    state = replace(demo_state, config=config, unit_name="wsgi-app/0")
-    namespace = exec_conf(state, tmp_path)
-    assert namespace["statsd_host"] == "127.0.0.1:9102"
-    assert namespace["statsd_prefix"] == "unit-wsgi-app-0"
-    files = render_all(state)
-    assert "statsd=127.0.0.1:9102" in files.service_unit  # a change restarts gunicorn
-    assert files.metrics_exporter.startswith("#!/usr/bin/python3")
-    assert files.metrics_unit == (ROOT / "tests" / "unit" / "expected-metrics.service").read_text()
-    assert render_all(demo_state).metrics_unit == "" and render_all(demo_state).metrics_exporter == ""
-
-
-def test_systemd_accepts_the_metrics_unit(tmp_path):
-    """systemd-analyze verify on the exporter's unit; skipped where systemd is absent."""
-    if subprocess.run(["which", "systemd-analyze"], capture_output=True).returncode != 0:
-        return
-    unit = tmp_path / "wsgi-app-metrics.service"
-    unit.write_text((ROOT / "tests" / "unit" / "expected-metrics.service").read_text())
-    result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
-    )
-    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
-
-
 def test_a_release_checked_as_asgi_runs_uvicorn_workers_with_one_thread(demo_state, tmp_path):
     from dataclasses import replace
 
     state = replace(demo_state, release_worker_class="uvicorn")
-    conf = render_all(state).gunicorn_conf
-    assert "\nworker_class = 'wsgi_app_uvicorn.UvicornWorker'\n" in conf  # a Python literal
-    assert "\npythonpath = '/usr/local/lib/wsgi-app/python'\n" in conf
     namespace = exec_conf(state, tmp_path)
     assert namespace["worker_class"] == "wsgi_app_uvicorn.UvicornWorker"
     assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
@@ -324,18 +138,6 @@ def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state):
     assert (checked.worker_class, checked.threads) == ("gthread", 8)
     asgi = replace(checked, release_worker_class="uvicorn")
     assert (asgi.worker_class, asgi.threads) == ("uvicorn", 1)
-
-
-def test_the_service_slots_are_bounded_by_memory_max_and_tasks_max(demo_state):
-    from dataclasses import replace
-
-    from charms.layer.wsgi_app.config import parse_config
-
-    default = render_all(demo_state).service_unit.splitlines()
-    assert "MemoryMax=75%" in default and "TasksMax=4096" in default
-    state = replace(demo_state, config=parse_config({"memory_max": "2G", "tasks_max": 512}))
-    lines = render_all(state).service_unit.splitlines()
-    assert "MemoryMax=2G" in lines and "TasksMax=512" in lines
 
 
 HOSTILE = '\'"\\\n__import__("os").system("id")  # """ \'\'\' {{ 7*7 }} %(h)s $HOME `id` \x00\u202e'
@@ -421,3 +223,147 @@ def test_hostile_config_and_relation_values_add_no_line_to_any_unit(demo_state):
         assert len(hostile.splitlines()) == len(benign.splitlines())
         assert list(directives(hostile)) == list(directives(benign))
         assert all(len(values) == len(directives(benign)[key]) for key, values in directives(hostile).items())
+
+
+# -- every rendered file, compared whole --------------------------------------------------
+# Golden files live in tests/unit/golden/<state>/<file>.golden. After an intended change to a
+# template or renderer, regenerate them and review the diff:
+#     UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_render.py -k golden
+GOLDEN = ROOT / "tests" / "unit" / "golden"
+
+
+@pytest.fixture
+def hostile_state(machine):
+    """Relations of every kind and config values that exercise each file's escaping."""
+    from charms.layer.wsgi_app.config import parse_config
+    from charms.layer.wsgi_app.integrations import Database, HostPort, Integrations, SearchServer
+
+    config = parse_config(
+        {
+            "app_repo": "https://git.example.org/shop/mysite.git",
+            "environment": "QUOTED=say \"hi\" 'there' `id` $HOME ${PATH} \\n\\\\ 100% #not-a-comment\n"
+            "UNICODE=héllo wörld ✓ \u202e\u00a0𝄞\n"
+            "TRAILING_BACKSLASH=a\\",
+            "access_log_format": "%(h)s \"%(r)s\" '%(s)s' %({x-request-id}i)s 100%%",
+            "statsd_host": "10.0.0.9:8125",
+            "metrics_port": 9102,
+            "memory_max": "2G",
+            "tasks_max": 512,
+            "log_level": "debug",
+            "worker_class": "uvicorn",
+            "port": 8000,
+        }
+    )
+    database = Database(
+        primary=HostPort("db.example.org", 5432),
+        name="shop db",
+        user="shop$rw",
+        password="p\"a$s`s\\w%o'rd",
+        standbys=(HostPort("10.0.0.6", 5433), HostPort("fd00::7", 5432)),
+    )
+    integrations = Integrations(
+        database=database,
+        caches=(HostPort("10.0.0.7", 11211), HostPort("fd00::8", 11211)),
+        search=(SearchServer(HostPort("10.0.0.10", 9200), cluster_name="es $cluster"),),
+        proxies=("10.0.0.2", "fd00::2"),
+    )
+    return WsgiState(
+        app_name="shop",
+        unit_name="shop/3",
+        config=config,
+        machine=machine,
+        secret_key='k"e$y`\\%',
+        integrations=integrations,
+        release_worker_class="uvicorn",
+    )
+
+
+def rendered_files(state) -> dict[str, str]:
+    """Every file render_all produces for ``state``, by the name it is installed as."""
+    files = render_all(state)
+    named = {f"{state.app_name}.socket@{slot}": text for slot, text in files.socket_units.items()}
+    named[state.paths.service_template] = files.service_unit
+    named[state.paths.check_socket_template] = files.check_socket_unit
+    named["gunicorn.conf.py"] = files.gunicorn_conf
+    named["settings.env"] = files.settings
+    if files.metrics_unit:
+        named[state.paths.metrics_service] = files.metrics_unit
+    return named
+
+
+@pytest.mark.parametrize("name", ["demo_state", "hostile_state"])
+def test_every_rendered_file_matches_its_golden_file(name, request):
+    state = request.getfixturevalue(name)
+    files = rendered_files(state)
+    directory = GOLDEN / name.removesuffix("_state")
+    if os.environ.get("UPDATE_GOLDEN"):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        for file_name, text in files.items():
+            (directory / f"{file_name}.golden").write_text(text, encoding="utf-8")
+    golden = {
+        path.name.removesuffix(".golden"): path.read_text(encoding="utf-8") for path in directory.iterdir()
+    }
+    assert sorted(golden) == sorted(files)
+    for file_name, text in files.items():
+        assert text == golden[file_name], f"{file_name} differs from {directory / file_name}.golden"
+
+
+def test_the_exporter_is_installed_with_its_unit_only(demo_state, hostile_state):
+    assert render_all(demo_state).metrics_unit == render_all(demo_state).metrics_exporter == ""
+    assert render_all(hostile_state).metrics_exporter == (ROOT / "files" / "statsd_exporter.py").read_text()
+
+
+@pytest.mark.parametrize("name", ["demo_state", "hostile_state"])
+def test_systemd_accepts_every_rendered_unit(name, request, tmp_path):
+    """``systemd-analyze verify`` on each unit file; skipped (visibly) where it is absent."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    state = request.getfixturevalue(name)
+    files = render_all(state)
+    units = {
+        state.paths.socket: files.socket_unit("a"),
+        state.paths.check_socket_template: files.check_socket_unit,
+        state.paths.service_template: files.service_unit,
+    }
+    if files.metrics_unit:
+        units[state.paths.metrics_service] = files.metrics_unit
+    for unit_name, text in units.items():
+        (tmp_path / unit_name).write_text(text)
+    checked = [state.paths.slot_service("a"), state.paths.socket]  # the slot's instance, from its template
+    if files.metrics_unit:
+        checked.append(state.paths.metrics_service)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / unit_name) for unit_name in checked)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
+
+
+def test_the_secret_key_is_in_the_settings_file_only(demo_state):
+    files = rendered_files(demo_state)
+    assert [name for name, text in files.items() if SECRET in text] == ["settings.env"]
+
+
+def test_the_renderers_need_no_charm_library_and_no_hook_tool():
+    """render.py is pure: importing and running it loads no charmhelpers/charms.reactive/
+    charms.templating (which call hook tools such as config-get)."""
+    code = (
+        "import sys\n"
+        "from charms.layer.wsgi_app import render, config, state\n"
+        "s = state.WsgiState(app_name='a', config=config.parse_config({}), machine=state.Machine(1, 1 << 30),"
+        " secret_key='k')\n"
+        "render.render_all(s)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('charmhelpers', 'charms.reactive',"
+        " 'charms.templating'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT / "lib")},
+    )
+    assert result.stdout == "[]\n"

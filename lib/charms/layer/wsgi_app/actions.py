@@ -8,7 +8,7 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import deploy, logs, observability, releases, unit
+from . import deploy, logs, observability, releases, settings_file, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
@@ -57,8 +57,8 @@ def show_logs() -> None:
     except ValueError as error:
         raise deploy.DeployError(str(error)) from None
     try:
-        on_disk = logs.parse_settings_file(state.paths.settings_file.read_text())
-    except OSError:
+        on_disk = settings_file.read(str(state.paths.settings_file))
+    except (OSError, ValueError):  # not written yet, or not by this charm: nothing more to hide
         on_disk = {}
     try:
         output = run("journalctl", argv)

@@ -1,13 +1,14 @@
-"""The charm config as a typed, validated value (:class:`AppConfig`)."""
+"""Reading the charm config into a typed, validated :class:`AppConfig` (declared in :mod:`.options`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import validate
-from .options import OPTIONS
+from .options import OPTIONS, AppConfig
+
+__all__ = ["AppConfig", "ConfigError", "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -23,40 +24,6 @@ class ConfigError(ValueError):
         option, message = self.problems[0]
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         return f"invalid config {option}: {message}{more}"
-
-
-@dataclass(frozen=True)
-class AppConfig:
-    """Parsed config: see :mod:`.options` for what each field means."""
-
-    app_repo: str = ""
-    app_ref: str = ""
-    deploy_key: str = field(default="", repr=False)  # a secret: never in reprs or logs
-    known_hosts: str = ""
-    wsgi_app: str = ""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    python_packages: tuple[str, ...] = ()
-    apt_packages: tuple[str, ...] = ()
-    release_command: str = ""
-    release_command_timeout: int = 1800
-    health_check_path: str = "/"
-    keep_releases: int = 3
-    port: int = 8080
-    workers: int = 0
-    worker_class: str = "auto"
-    threads: int = 0
-    timeout: int = 30
-    max_requests: int = 2000
-    max_requests_jitter: int = 200
-    memory_max: str = "75%"
-    tasks_max: int = 4096
-    log_level: str = "info"
-    access_log_format: str = validate.DEFAULT_ACCESS_LOG_FORMAT
-    statsd_host: str = ""
-    metrics_port: int = 0
-    database_name: str = ""
-    database_roles: tuple[str, ...] = ()
-    database_extensions: tuple[str, ...] = ()
 
 
 def parse_config(raw: Mapping[str, Any]) -> AppConfig:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from .commands import CommandFailed, RunAs, base_env, run
 from .paths import Paths
-from .render import envquote
 from .sandbox import sandbox_directives
+from .settings_file import encode
 from .writes import write_atomically
 
 STOP_TIMEOUT = 10  # what a step's leftover processes get between SIGTERM and SIGKILL
@@ -74,7 +74,7 @@ class Sandbox:
         self.stop_leftovers()
         env_file = self.paths.etc / f".{unit}.env"
         full_env = {**base_env(), **self.account.env(), **(env or {})}
-        write_atomically(env_file, environment_file(full_env), 0o600, uid=0, gid=0)
+        write_atomically(env_file, encode(full_env), 0o600, uid=0, gid=0)
         argv_run = ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", f"--unit={unit}"]
         for line in self.properties(cwd, writable, env_file, timeout):
             argv_run += ["--property", line]
@@ -111,8 +111,3 @@ class Sandbox:
     def stop_leftovers(self) -> None:
         """Stop steps an interrupted hook left running (a killed hook does not stop its unit)."""
         self.stop(f"{self.unit_prefix()}*.service")
-
-
-def environment_file(env: Mapping[str, str]) -> str:
-    """An ``EnvironmentFile=`` holding ``env`` (names are validated settings names)."""
-    return "".join(f'{key}="{envquote(value)}"\n' for key, value in env.items())

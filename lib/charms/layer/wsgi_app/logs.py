@@ -27,19 +27,6 @@ def journal_argv(identifier: str, lines: int) -> list[str]:
     return ["journalctl", "--no-pager", "--quiet", "-o", "short-iso", "-t", identifier, "-n", str(lines)]
 
 
-def parse_settings_file(text: str) -> dict[str, str]:
-    """``KEY="value"`` lines as the charm writes them (systemd's double-quoted form)."""
-    settings = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep or key.startswith("#"):
-            continue
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = re.sub(r'\\(["\\`$])', r"\1", value[1:-1])
-        settings[key.strip()] = value
-    return settings
-
-
 def secret_values(*sources: Mapping[str, str]) -> list[str]:
     """Every secret value in ``sources``, in the forms it may be logged in, longest first."""
     found: set[str] = set()

@@ -1,37 +1,59 @@
-"""Every charm config option, declared once: Juju type, default, description and parser.
+"""Every charm config option, declared once: the fields of :class:`AppConfig`.
 
-``config.yaml`` and the README's config reference are generated from :data:`OPTIONS`
-(``make config``), and a unit test keeps them in step. Parsers are small named
-functions in :mod:`.validate` that convert a raw Juju value or raise ``ValueError``
-with a message fit for a ``blocked`` status.
+Each field is declared by :func:`option` with its Juju default, description, parser and
+group; its Python type is the parsed value's, and :data:`OPTIONS` (what ``config.yaml``
+and the README's config reference are generated from, ``make config``) is read off the
+fields, so there is no second list. Parsers are small named functions in :mod:`.validate`
+that convert a raw Juju value or raise ``ValueError`` with a message fit for a ``blocked``
+status; :func:`.config.parse_config` runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from . import asgi, validate
 
+T = TypeVar("T")
+JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
 
-@dataclass(frozen=True)
+
+@dataclasses.dataclass(frozen=True)
 class Option:
     """One config option: how Juju declares it and how the charm reads it."""
 
     name: str
-    juju_type: str  # "string" | "int" | "boolean"
-    default: Any
+    juju_type: str  # "string" | "int" | "boolean", from the default's type
+    default: Any  # as Juju holds it (config.yaml)
     description: str
     parse: Callable[[Any], Any]
     group: str = "Application"
 
 
-OPTIONS: tuple[Option, ...] = (
+def option(
+    default: str | int | bool,
+    description: str,
+    parse: Callable[[Any], T],
+    group: str = "Application",
+    secret: bool = False,
+) -> T:
+    """A field of :class:`AppConfig` declaring one option. Its default is ``parse(default)``;
+    a ``secret`` one stays out of the config's repr. Typed as the parsed value, for mypy;
+    it is a :func:`dataclasses.field` holding the :class:`Option` in its metadata."""
+    declared = Option("", JUJU_TYPES[type(default)], default, description, parse, group)
+    return dataclasses.field(
+        default_factory=lambda: parse(default), repr=not secret, metadata={"option": declared}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AppConfig:
+    """The parsed charm config (:func:`.config.parse_config`): one field per option."""
+
     # -- what to serve --------------------------------------------------------------
-    Option(
-        "app_repo",
-        "string",
+    app_repo: str = option(
         "",
         "Git URL of the application to deploy: https://, ssh:// or user@host:path, git:// "
         "or file://. Empty serves the built-in demo application, which shows the "
@@ -39,71 +61,56 @@ OPTIONS: tuple[Option, ...] = (
         "(https://user:token@host/...) is refused: it would reach git's command line, "
         "config and logs; reach a private repository over ssh with deploy_key.",
         validate.repo_url,
-    ),
-    Option(
-        "app_ref",
-        "string",
+    )
+    app_ref: str = option(
         "",
         "Branch, tag or commit of app_repo to deploy. Empty follows the repository's "
         "default branch. A branch is resolved again by the redeploy action.",
         validate.git_ref,
-    ),
-    Option(
-        "deploy_key",
-        "string",
+    )
+    deploy_key: str = option(
         "",
         "Private SSH key (OpenSSH or PEM format) for cloning a private app_repo over ssh, "
         "e.g. a read-only deploy key. Stored 0600, readable by the application user only, "
         "and never logged. Requires known_hosts.",
         validate.ssh_private_key,
-    ),
-    Option(
-        "known_hosts",
-        "string",
+        secret=True,
+    )
+    known_hosts: str = option(
         "",
         "known_hosts lines pinning the git server's host keys (e.g. the output of "
         "'ssh-keyscan -t ed25519 git.example.org', checked out of band). With an ssh "
         "app_repo, host keys are always checked strictly.",
         validate.known_hosts,
-    ),
-    Option(
-        "wsgi_app",
-        "string",
+    )
+    wsgi_app: str = option(
         "",
         "Entry point of the application, WSGI or ASGI, as module:callable (e.g. "
         "mysite.wsgi:application or main:app). Empty detects it from a Procfile 'web:' line "
         "running gunicorn or uvicorn, a Django project's wsgi.py (or asgi.py when it has no "
         "wsgi.py), or a wsgi.py/app.py/asgi.py/main.py that defines 'application' or 'app'.",
         validate.wsgi_entry_point,
-    ),
-    Option(
-        "environment",
-        "string",
+    )
+    environment: Mapping[str, str] = option(
         "",
         "Extra settings for the application, one KEY=value per line (blank lines and "
         "lines starting with # are ignored). They are added to the settings the charm "
         "computes and may override them, except SECRET_KEY and the relation settings "
         "listed in the README.",
         validate.environment,
-    ),
-    Option(
-        "python_packages",
-        "string",
+    )
+    python_packages: tuple[str, ...] = option(
         "",
         "Extra Python requirements installed into the application's virtualenv, separated "
         "by spaces or newlines (e.g. 'sentry-sdk==2.* whitenoise').",
         validate.python_requirements,
-    ),
-    Option(
-        "apt_packages",
-        "string",
+    )
+    apt_packages: tuple[str, ...] = option(
         "",
         "Extra Debian/Ubuntu packages the application needs (e.g. 'libpq5 gettext'), separated by spaces.",
         validate.apt_packages,
-    ),
-    Option(
-        "release_command",
-        "string",
+    )
+    release_command: str = option(
         "",
         "Command run once per release, on the leader, in the new release's directory and "
         "virtualenv with the application's settings, before it serves traffic (e.g. "
@@ -112,53 +119,41 @@ OPTIONS: tuple[Option, ...] = (
         "in a transient systemd unit with the service's sandbox, as the application user; "
         "when it ends, fails or times out, every process it started is stopped.",
         validate.shell_command,
-    ),
-    Option(
-        "release_command_timeout",
-        "int",
+    )
+    release_command_timeout: int = option(
         1800,
         "Seconds release_command may run (10-86400). When they are up it is stopped, with "
         "everything it started, and the previous release keeps serving.",
         validate.bounded_int(10, 86400),
-    ),
-    Option(
-        "health_check_path",
-        "string",
+    )
+    health_check_path: str = option(
         "/",
         "Path the unit requests, through the new gunicorn's own check socket, after every new "
         "release, rollback, handover and reload; any 2xx or 3xx answer is healthy. A release "
         "that fails it is stopped and the serving one kept.",
         validate.url_path,
-    ),
-    Option(
-        "keep_releases",
-        "int",
+    )
+    keep_releases: int = option(
         3,
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
-    ),
+    )
     # -- how gunicorn runs it -------------------------------------------------------
-    Option(
-        "port",
-        "int",
+    port: int = option(
         8080,
         "TCP port the application listens on (1024-65535). systemd holds the listening "
         "socket, so restarts never refuse a connection.",
         validate.port,
         "Gunicorn",
-    ),
-    Option(
-        "workers",
-        "int",
+    )
+    workers: int = option(
         0,
         "Number of gunicorn worker processes. 0 chooses automatically: 2 x CPU cores + 1, "
         "capped so that every worker can have 256 MiB of the machine's memory.",
         validate.bounded_int(0, 256),
         "Gunicorn",
-    ),
-    Option(
-        "worker_class",
-        "string",
+    )
+    worker_class: str = option(
         asgi.AUTO,
         "Gunicorn worker class: 'auto' (uvicorn for an ASGI application, gthread for a WSGI "
         "one, decided for each release from its entry point), 'gthread' (threads per worker, "
@@ -167,73 +162,57 @@ OPTIONS: tuple[Option, ...] = (
         "asgi.py; installs uvicorn-worker).",
         validate.one_of(asgi.WORKER_CLASSES),
         "Gunicorn",
-    ),
-    Option(
-        "threads",
-        "int",
+    )
+    threads: int = option(
         0,
         "Threads per gthread worker. 0 chooses automatically (32: most pages wait on I/O, and "
         "a waiting thread costs no CPU); ignored by other worker classes. Each thread may hold a "
         "database connection: keep units x workers x threads below the database's limit.",
         validate.bounded_int(0, 256),
         "Gunicorn",
-    ),
-    Option(
-        "timeout",
-        "int",
+    )
+    timeout: int = option(
         30,
         "Seconds a worker may spend on one request before gunicorn restarts it.",
         validate.bounded_int(1, 3600),
         "Gunicorn",
-    ),
-    Option(
-        "max_requests",
-        "int",
+    )
+    max_requests: int = option(
         2000,
         "Restart each worker after this many requests (guards against memory leaks); 0 disables.",
         validate.bounded_int(0, 10_000_000),
         "Gunicorn",
-    ),
-    Option(
-        "max_requests_jitter",
-        "int",
+    )
+    max_requests_jitter: int = option(
         200,
         "Random extra requests added per worker to max_requests, so workers do not all restart at once.",
         validate.bounded_int(0, 10_000_000),
         "Gunicorn",
-    ),
-    Option(
-        "memory_max",
-        "string",
+    )
+    memory_max: str = option(
         "75%",
         "The most memory the application's processes may use together (systemd's MemoryMax= "
         "of each service slot): a size (512M, 2G), a percentage of the machine's memory (75%) "
         "or infinity. Past it the kernel's OOM killer stops a worker and gunicorn starts another.",
         validate.memory_max,
         "Gunicorn",
-    ),
-    Option(
-        "tasks_max",
-        "int",
+    )
+    tasks_max: int = option(
         4096,
         "The most processes and threads the application may run together (systemd's TasksMax= "
         "of each service slot), so that a runaway app cannot exhaust the machine's PIDs.",
         validate.bounded_int(64, 1_000_000),
         "Gunicorn",
-    ),
-    Option(
-        "log_level",
-        "string",
+    )
+    log_level: str = option(
         "info",
         "Gunicorn log level: debug, info, warning, error or critical. debug also traces the "
         "charm's reactive flags and handlers in the Juju log.",
         validate.one_of(("debug", "info", "warning", "error", "critical")),
         "Gunicorn",
-    ),
+    )
     # -- logs and metrics -----------------------------------------------------------
-    Option(
-        "access_log_format",
-        "string",
+    access_log_format: str = option(
         validate.DEFAULT_ACCESS_LOG_FORMAT,
         "Format of gunicorn's access log lines (in the journal under the unit's identifier, "
         "see the README), as gunicorn atoms: %(h)s client address, %(m)s method, %(U)s path, "
@@ -242,40 +221,32 @@ OPTIONS: tuple[Option, ...] = (
         "One line; empty restores the default key=value format.",
         validate.access_log_format,
         "Logs and metrics",
-    ),
-    Option(
-        "statsd_host",
-        "string",
+    )
+    statsd_host: str = option(
         "",
         "host:port of a statsd server that receives gunicorn's request counters and "
         "timings (prefixed with the unit's name, e.g. unit-wsgi-app-0.gunicorn.requests). "
         "Empty sends none, unless metrics_port is set.",
         validate.statsd_address,
         "Logs and metrics",
-    ),
-    Option(
-        "metrics_port",
-        "int",
+    )
+    metrics_port: int = option(
         0,
         "TCP port (1024-65535) of a Prometheus /metrics endpoint on each unit, fed by "
         "gunicorn's statsd instrumentation (request counts by status, latency histogram, "
         "workers); also forwarded to statsd_host when that is set. 0 turns it off.",
         validate.optional_port,
         "Logs and metrics",
-    ),
+    )
     # -- what the relations ask for -------------------------------------------------
-    Option(
-        "database_name",
-        "string",
+    database_name: str = option(
         "",
         "Name of the database to request over the db (pgsql) and database "
         "(postgresql_client) relations. Empty uses the application's name.",
         validate.database_name,
         "Relations",
-    ),
-    Option(
-        "database_roles",
-        "string",
+    )
+    database_roles: tuple[str, ...] = option(
         "",
         "Comma-separated PostgreSQL roles the database user should be granted, requested "
         "over the db (pgsql) relation and as extra-user-roles over the database relation. "
@@ -285,10 +256,8 @@ OPTIONS: tuple[Option, ...] = (
         "charmed_dml, charmed_admin. Roles are fixed when the relation is made.",
         validate.database_roles,
         "Relations",
-    ),
-    Option(
-        "database_extensions",
-        "string",
+    )
+    database_extensions: tuple[str, ...] = option(
         "",
         "Comma-separated PostgreSQL extensions the db (pgsql) relation asks for, each 'name' "
         "or 'name(schema)' (e.g. 'citext,hstore(extensions)'; 'name:schema' is read as "
@@ -299,7 +268,10 @@ OPTIONS: tuple[Option, ...] = (
         "relation cannot ask for extensions: enable them on the server.",
         validate.database_extensions,
         "Relations",
-    ),
-)
+    )
 
+
+OPTIONS: tuple[Option, ...] = tuple(
+    dataclasses.replace(field.metadata["option"], name=field.name) for field in dataclasses.fields(AppConfig)
+)
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

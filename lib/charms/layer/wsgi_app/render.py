@@ -1,22 +1,27 @@
 """Pure renderers: the state in, the text of each managed file out.
 
-Templates live in the charm's ``templates/`` directory and are rendered with
-charms.templating.jinja2. Nothing here writes a file; :mod:`.apply` does.
+Templates live in the charm's ``templates/`` directory and are rendered by a plain Jinja2
+environment: no hook tool, no file written (:mod:`.apply` writes them). Every value reaches
+a file through the filter that encodes it for that file's format.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import observability
+from . import observability, settings_file
 from .asgi import WORKER_MODULE, gunicorn_pythonpath, gunicorn_worker_class
 from .environment import app_settings
 from .sandbox import sandbox_directives
 from .service import SLOTS
 from .state import WsgiState
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
 GRACEFUL_TIMEOUT = 30
@@ -38,23 +43,6 @@ class RenderedFiles:
 
     def socket_unit(self, slot: str) -> str:
         return self.socket_units[slot]
-
-
-def envquote(value: str) -> str:
-    """Escape a value for a double-quoted systemd EnvironmentFile entry.
-
-    Control characters (newlines above all) become spaces: the parsers validate every
-    value, and this makes sure no value can ever add a line to the file.
-    """
-    out = []
-    for char in value:
-        if char in '"\\`$':
-            out.append("\\" + char)
-        elif ord(char) < 32 or ord(char) == 127:
-            out.append(" ")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def unit_value(value: object, specifiers: bool = True) -> str:
@@ -81,18 +69,37 @@ def unit_arg(value: object) -> str:
     return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
 
 
-def _render(template: str, context: Mapping[str, Any]) -> str:
-    from charms.templating.jinja2 import render  # Jinja2 costs ~15 ms; an idle hook renders nothing
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The Jinja2 environment over ``templates/``, built once per process. No autoescape:
+    none of the files is HTML, each value goes through its format's filter instead."""
+    import jinja2  # ~15 ms: imported when a file is rendered, which an idle hook never does
 
-    text = render(
-        source=template,
-        target=None,
-        context=dict(context),
-        templates_dir=str(TEMPLATES),
-        filters={"envquote": envquote, "pyrepr": repr, "unit": unit_value, "unit_arg": unit_arg},
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
     )
-    text = str(text)
-    return text if text.endswith("\n") else text + "\n"
+    environment.filters.update(
+        {
+            "pyrepr": repr,
+            "settings_file": settings_file.encode,
+            "unit": unit_value,
+            "unit_arg": unit_arg,
+        }
+    )
+    return environment
+
+
+def _render(template: str, context: Mapping[str, Any]) -> str:
+    return str(_environment().get_template(template).render(**context))
+
+
+@functools.cache
+def settings_reader_code() -> str:
+    """The source of :mod:`.settings_file`, which gunicorn.conf.py holds to read the settings."""
+    return Path(settings_file.__file__).read_text(encoding="utf-8")
 
 
 def _common(state: WsgiState) -> dict[str, Any]:
@@ -172,6 +179,7 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "log_level": config.log_level,
         "access_log_format": config.access_log_format,
         "statsd_prefix": observability.statsd(state).prefix,
+        "settings_reader": settings_reader_code(),
     }
     return _render("gunicorn.conf.py.j2", context)
 

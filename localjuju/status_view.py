@@ -1,0 +1,87 @@
+"""What ``localjuju status`` shows: the model's applications, units (workload, agent,
+address, ports, leader) and relations, as data (``--format json/yaml``) or a table."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from . import servers
+from .model import Model
+
+STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
+
+
+def paint(text: str, status: str) -> str:
+    """``text`` coloured for ``status`` when stdout is a terminal."""
+    colour = STATUS_COLOURS.get(status)
+    return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
+
+
+def status_data(model: Model) -> dict[str, Any]:
+    """What ``status --format json`` prints: applications with their units, and relations."""
+    apps = {}
+    for name, app in model.applications.items():
+        units = {}
+        for unit in model.app_units(name):
+            info = model.units[unit]
+            machine = model.machines.get(info["machine"], {})
+            units[unit] = {
+                "workload-status": info["status"].get("status", ""),
+                "message": info["status"].get("message", ""),
+                "agent-status": info.get("agent", ""),
+                "machine": info["machine"],
+                "address": machine.get("address")
+                or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
+                "open-ports": info.get("ports", []),
+                "leader": app.get("leader") == unit,
+            }
+            if info.get("error"):
+                units[unit]["workload-status"] = "error"
+                units[unit]["message"] = f'hook failed: "{info["error"]["hook"]}"'
+        apps[name] = {
+            "charm": app.get("charm", app.get("kind")),
+            "version": app.get("version", ""),
+            "units": units,
+            "kind": app.get("kind", "charm"),
+        }
+    relations = [
+        {"id": rid, "endpoints": [f"{a}:{e}" for a, e in rel["apps"].items()], "interface": rel["interface"]}
+        for rid, rel in model.relations.items()
+    ]
+    return {"model": model.name, "applications": apps, "relations": relations}
+
+
+def print_status(data: dict[str, Any]) -> None:
+    """``data`` (:func:`status_data`) as ``juju status`` tables."""
+    print(f"Model: {data['model']}\n")
+    print(f"{'App':<16} {'Version':<10} {'Units':<6} Charm")
+    for name, app in data["applications"].items():
+        print(f"{name:<16} {app['version']:<10} {len(app['units']):<6} {app['charm']}")
+    print(
+        f"\n{'Unit':<18} {'Workload':<12} {'Agent':<10} {'Machine':<8} {'Address':<15} {'Ports':<10} Message"
+    )
+    for app in data["applications"].values():
+        for unit, info in app["units"].items():
+            star = "*" if info["leader"] else ""
+            workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
+            print(
+                f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
+                f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
+            )
+    if data["relations"]:
+        print(f"\n{'Relation':<40} Interface")
+        for rel in data["relations"]:
+            print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
+
+
+def unit_urls(data: dict[str, Any]) -> list[str]:
+    """``unit: http://address:port/`` for every opened TCP port, as a user would browse it."""
+    urls = []
+    for app in data["applications"].values():
+        for unit, info in app["units"].items():
+            for port in info["open-ports"]:
+                number, _, protocol = port.partition("/")
+                if protocol in ("", "tcp") and info["address"]:
+                    urls.append(f"{unit}: http://{info['address']}:{number}/")
+    return urls

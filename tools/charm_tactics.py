@@ -1,0 +1,103 @@
+"""charm-build tactic of the wsgi-app layer: every action script is one template.
+
+layer-basic copies ``hooks/hook.template`` to every hook name; charm-tools does nothing
+of the kind for actions, so this layer declares this tactic (layer.yaml ``tactics:``).
+It takes over ``actions.yaml``: charm-tools merges the file of every layer as usual, and
+then ``actions/<name>`` is written from ``actions/action.template`` for each action of
+the merged file, so that a charm including the layer gets the script for its own
+actions too. A layer that ships its own ``actions/<name>`` keeps it.
+
+The template is the one of the highest layer that has both an ``actions.yaml`` and an
+``actions/action.template``. charm-build imports this module from the layer's directory
+(``tools`` is excluded from the built charm, as it needs charm-tools only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from charmtools import utils
+from charmtools.build.errors import BuildError
+from charmtools.build.tactics import ActionsYAML, ExcludeTactic, IgnoreTactic
+
+TEMPLATE = "actions/action.template"
+# Juju's action names: a script named otherwise would not run (or would land outside actions/)
+ACTION_NAME = re.compile(r"[a-z](?:[a-z-]*[a-z])?")
+
+
+def action_names(actions: dict[str, Any]) -> list[str]:
+    """The actions of a merged actions.yaml, sorted; raises BuildError on a name Juju
+    refuses (it would become a file name)."""
+    bad = [name for name in actions if not ACTION_NAME.fullmatch(str(name))]
+    if bad:
+        raise BuildError(f"actions.yaml: not a Juju action name: {', '.join(map(repr, bad))}")
+    return sorted(actions)
+
+
+class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
+    """``actions.yaml`` merged as charm-tools does, plus one script per action from the
+    template."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layers = [self.layer]  # the layers with an actions.yaml, lowest first
+        self.written: list[Any] = []  # the scripts this tactic wrote (path.Path)
+
+    @classmethod
+    def trigger(cls, entity: Any, target: Any, layer: Any, next_config: Any) -> bool:
+        """actions.yaml, unless a layer ignores or excludes it (charm-build tries a layer's
+        tactics before its own Ignore and Exclude tactics)."""
+        args = (entity, target, layer, next_config)
+        dropped = IgnoreTactic.trigger(*args) or ExcludeTactic.trigger(*args)
+        return not dropped and bool(super().trigger(*args))
+
+    def combine(self, existing: Any) -> ActionsFromTemplate:
+        super().combine(existing)
+        self.layers = [*getattr(existing, "layers", [existing.layer]), self.layer]
+        return self
+
+    def lint(self) -> bool:
+        """charm-build lints every tactic before any of them writes: the previous build's
+        scripts go now, so that in the call phase a script found in the target is one a
+        layer copied in this build (the file tactics run in no fixed order)."""
+        self.read()
+        for name in action_names(self.data):
+            (self.target.directory / "actions" / name).remove_p()
+        return bool(super().lint())
+
+    def __call__(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().__call__()
+        template = self.template().bytes()
+        directory = self.target.directory / "actions"
+        directory.makedirs_p()
+        for name in action_names(data):
+            script = directory / name
+            try:  # a layer's own script may be in place already: it stays
+                descriptor = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+            except FileExistsError:
+                continue
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(template)
+            script.chmod(0o755)  # whatever the umask
+            self.written.append(script)
+        return data
+
+    def template(self) -> Any:
+        """The template of the highest layer that has one; raises BuildError if none."""
+        for layer in reversed(self.layers):
+            candidate = layer.directory / TEMPLATE
+            if candidate.isfile():
+                return candidate
+        raise BuildError(f"no layer with an actions.yaml provides {TEMPLATE}")
+
+    def sign(self) -> dict[str, Any]:
+        signatures: dict[str, Any] = super().sign()
+        for script in self.written:
+            relpath = script.relpath(self.target.directory)
+            signatures[relpath] = (self.layer.url, "dynamic", utils.sign(script))
+        return signatures
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}: actions.yaml and actions/<name>"
