@@ -214,6 +214,9 @@ def run_reactive() -> None:
     lazy_pkg_resources()
     from charmhelpers.core import hookenv
 
+    from charms.layer.relation_ids import cache_unrelated_endpoints
+
+    hookenv.atstart(cache_unrelated_endpoints)  # first: before charms.reactive's Endpoint start-up
     from charms.reactive import main
 
     hookenv.atstart(init_config_states)
