@@ -159,17 +159,21 @@ class Idle:
         self.seconds.setdefault(kind, []).append(value)
 
 
-def tool_calls(local: LocalModel, unit: str = UNIT) -> dict[str, list[int]]:
-    """Hook-tool calls of each hook that ran on ``unit``, from localjuju's cost lines."""
-    found: dict[str, list[int]] = {}
-    log = local.cli("debug-log", "--replay", "--include", unit).stdout
-    for hook, calls in re.findall(r" localjuju (\S+): [0-9.]+s, (\d+) hook-tool calls", log):
-        found.setdefault(hook, []).append(int(calls))
+COST_LINE = re.compile(r" localjuju (\S+): ([0-9.]+)s, (\d+) hook-tool calls")
+
+
+def hook_costs(log: str) -> dict[str, list[tuple[float, int]]]:
+    """Each hook's own seconds (the runner excluded) and hook-tool calls, from localjuju's
+    cost lines in ``log`` (its debug log), in order."""
+    found: dict[str, list[tuple[float, int]]] = {}
+    for hook, seconds, calls in COST_LINE.findall(log):
+        found.setdefault(hook, []).append((float(seconds), int(calls)))
     return found
 
 
 def idle_side_by_side(charms: dict[str, Path], rounds: int) -> str:
-    """Idle hooks of each build on its own demo unit, interleaved; medians, calls, ratios."""
+    """Idle hooks of each build on its own demo unit, interleaved with a bare ``exec``
+    (the runner's own cost); medians of the wall time and of the hook alone, calls, ratios."""
     require_root()
     idle = {label: Idle() for label in charms}
     with contextlib.ExitStack() as stack:
@@ -183,20 +187,33 @@ def idle_side_by_side(charms: dict[str, Path], rounds: int) -> str:
             local, pid = models[label]
             for kind in kinds:
                 idle[label].add(kind, timed(partial(local.cli, "run-hook", UNIT, kind)))
+            idle[label].add("exec", timed(partial(local.cli, "exec", UNIT, "--", "true")))
             if local.main_pid() != pid:
                 raise RuntimeError(f"{label}: an idle hook changed gunicorn's MainPID")
-        calls = {label: tool_calls(local) for label, (local, _) in models.items()}
+        costs = {
+            label: hook_costs(local.cli("debug-log", "--replay", "--include", UNIT).stdout)
+            for label, (local, _) in models.items()
+        }
     rows = []
-    for kind in ("update-status", "config-changed"):
+    for kind in kinds:
         for label in charms:
-            counted = calls[label].get(kind, [])[-rounds:]
-            rows.append([kind, label, f"{median(idle[label].seconds[kind]):.2f}s", f"{median(counted):.0f}"])
+            own = costs[label].get(kind, [])[-rounds:]
+            rows.append(
+                [
+                    kind,
+                    label,
+                    f"{median(idle[label].seconds[kind]):.2f}s",
+                    f"{median([seconds for seconds, _ in own]):.2f}s",
+                    f"{median([calls for _, calls in own]):.0f}",
+                ]
+            )
         first, second = (median(idle[label].seconds[kind]) for label in charms)
-        rows.append([kind, "ratio", f"{ratio(first, second):.2f}", ""])
+        rows.append([kind, "ratio", f"{ratio(first, second):.2f}", "", ""])
+    runner = ", ".join(f"{label} {median(idle[label].seconds['exec']):.2f}s" for label in charms)
     return (
         f"Idle hooks side by side ({rounds} interleaved rounds, medians; no-op config-changed)\n\n"
-        + table(["hook", "build", "median", "hook-tool calls"], rows)
-        + "\n"
+        + table(["hook", "build", "run-hook (wall)", "hook alone", "hook-tool calls"], rows)
+        + f"\n\nrunner (localjuju exec -- true, wall): {runner}\n"
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from . import network, servers
 from .machines import Machine
 from .model import Json, Model
+from .toolserver import ToolServer, machine_client
 
 JUJU_VERSION = "3.5.4"
 TOOLS = (
@@ -49,7 +50,6 @@ TOOLS = (
     "secret-get",
     "secret-ids",
 )
-JUJUC = Path(__file__).parent / "machine" / "jujuc.py"
 HOOK_TIMEOUT = 1800
 MAX_EVENTS = 1000
 REMOVED = "localjuju:unit-removed"  # not a hook: the agent's last step for a removed unit
@@ -128,7 +128,7 @@ class Agent:
         tools.mkdir(parents=True, exist_ok=True)
         jujuc = machine.root / "usr/lib/localjuju/jujuc"
         jujuc.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(JUJUC, jujuc)
+        shutil.copy(machine_client(), jujuc)  # every tool: a client of ToolServer
         jujuc.chmod(0o755)
         for tool in TOOLS:
             link = tools / tool
@@ -342,9 +342,6 @@ class Agent:
         context = self.context(unit, action, departing, relation_id, remote_unit)
         share = machine.directory / "share" / "context"
         share.mkdir(parents=True, exist_ok=True)
-        context_file = share / f"{tag(unit)}.json"
-        context_file.write_text(json.dumps(context, indent=1, sort_keys=True))
-        context_file.chmod(0o600)
         charm_dir = self.charm_dir(unit)
         env = {
             "JUJU_UNIT_NAME": unit,
@@ -361,7 +358,7 @@ class Agent:
             "JUJU_AVAILABILITY_ZONE": "",
             "JUJU_AGENT_SOCKET_NETWORK": "unix",
             "PATH": f"/var/lib/juju/tools/{tag(unit)}:{SYSTEM_PATH}",
-            "LOCALJUJU_CONTEXT": f"/var/lib/localjuju/context/{tag(unit)}.json",
+            "LOCALJUJU_SOCKET": f"/var/lib/localjuju/context/{tag(unit)}.sock",
         }
         if relation_id:
             rel = self.model.relations[relation_id]
@@ -394,17 +391,17 @@ class Agent:
             return HookResult(unit, hook, True, 0.0, "(no such hook)")
         info["agent"] = "executing"
         self.report(f"{unit}: running {'action' if action else 'hook'} {hook}")
+        after = json.loads(json.dumps(context))  # what the hook's tools change
         start = time.monotonic()
-        try:
-            completed = machine.run(
-                [path], env=env, check=False, capture=True, timeout=HOOK_TIMEOUT, cwd=charm_dir
-            )
-            ok, output = completed.returncode == 0, completed.stdout
-        except subprocess.TimeoutExpired as error:
-            ok, output = False, f"{error.output or ''}\nhook timed out after {HOOK_TIMEOUT}s"
+        with ToolServer(share / f"{tag(unit)}.sock", after):
+            try:
+                completed = machine.run(
+                    [path], env=env, check=False, capture=True, timeout=HOOK_TIMEOUT, cwd=charm_dir
+                )
+                ok, output = completed.returncode == 0, completed.stdout
+            except subprocess.TimeoutExpired as error:
+                ok, output = False, f"{error.output or ''}\nhook timed out after {HOOK_TIMEOUT}s"
         seconds = time.monotonic() - start
-        after = json.loads(context_file.read_text())
-        context_file.unlink()
         self._append_log(unit, hook, output, after.get("logs", []))
         self._append_cost(unit, hook, seconds, int(after.get("tool_calls", 0)), after.get("tools_used", {}))
         self._commit(unit, context, after, ok)

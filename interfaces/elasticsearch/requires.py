@@ -4,8 +4,8 @@ Flags (``search`` stands for the endpoint's name in metadata.yaml):
   search.connected   an Elasticsearch unit has joined
 The automatic ``endpoint.search.changed*`` and ``.departed`` flags are cleared once
 seen. The client publishes nothing (the server opens its port to our
-``private-address``); :meth:`ElasticsearchRequires.unit_data` gives each unit's raw data,
-which the wsgi-app layer checks (``charms.layer.wsgi_app.relation_data.elasticsearch``).
+``private-address``); the wsgi-app layer reads each unit's raw data through the hook
+tools and checks it (``charms.layer.wsgi_app.relation_data.elasticsearch``).
 """
 
 from charms.layer import interface_helpers
@@ -14,10 +14,6 @@ from charms.reactive import Endpoint, when, when_any, when_not
 
 class ElasticsearchRequires(Endpoint):
     """The client end of an elasticsearch relation."""
-
-    def unit_data(self):
-        """``{unit name: raw data}`` of every joined Elasticsearch unit."""
-        return {unit.unit_name: dict(unit.received_raw) for unit in self.all_joined_units}
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")

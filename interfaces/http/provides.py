@@ -24,14 +24,6 @@ class HttpProvides(Endpoint):
         """Set this unit's data on ``relation`` (values are plain strings)."""
         interface_helpers.publish_changes(relation.to_publish_raw, values)
 
-    def remote_addresses(self):
-        """``{unit name: address}`` of every joined proxy unit (ingress, else private address)."""
-        found = {}
-        for unit in self.all_joined_units:
-            data = unit.received_raw
-            found[unit.unit_name] = data.get("ingress-address") or data.get("private-address") or ""
-        return found
-
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")
     def _joined(self):

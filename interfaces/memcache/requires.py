@@ -3,8 +3,8 @@
 Flags (``cache`` stands for the endpoint's name in metadata.yaml):
   cache.connected   a memcached unit has joined
 The automatic ``endpoint.cache.changed*`` and ``.departed`` flags are cleared once
-seen. The client publishes nothing; :meth:`MemcacheRequires.unit_data` gives each
-unit's raw data, which the wsgi-app layer checks
+seen. The client publishes nothing; the wsgi-app layer reads each unit's raw data
+through the hook tools (in hooks and actions alike) and checks it
 (``charms.layer.wsgi_app.relation_data.memcache``).
 """
 
@@ -14,10 +14,6 @@ from charms.reactive import Endpoint, when, when_any, when_not
 
 class MemcacheRequires(Endpoint):
     """The client end of a memcache relation."""
-
-    def unit_data(self):
-        """``{unit name: raw data}`` of every joined memcached unit."""
-        return {unit.unit_name: dict(unit.received_raw) for unit in self.all_joined_units}
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")

@@ -2,8 +2,10 @@
 
 Flags (``cluster`` stands for the endpoint's name in metadata.yaml):
   cluster.joined   at least one other unit of the application is up
-The application's shared settings (SECRET_KEY) travel through leader settings, not
-through this relation; it exists so that every unit can list its peers' addresses.
+The units share nothing through this relation: the application's shared settings
+(SECRET_KEY, the commit to deploy) travel through leader settings. It stays declared so
+that applications deployed with it upgrade (Juju refuses an upgrade that drops a relation
+in use), and a charm that includes the layer may build on it.
 """
 
 from charms.layer import interface_helpers
@@ -12,16 +14,6 @@ from charms.reactive import Endpoint, when, when_not
 
 class WsgiAppPeers(Endpoint):
     """The units of this application, as each unit sees the others."""
-
-    def addresses(self):
-        """The ingress address of every other unit."""
-        return sorted(
-            {
-                unit.received_raw.get("ingress-address") or unit.received_raw.get("private-address") or ""
-                for unit in self.all_joined_units
-            }
-            - {""}
-        )
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.joined")

@@ -1,27 +1,29 @@
-#!/usr/bin/python3
-"""Juju hook tools for a localjuju machine: one script, called by the tool's name.
+"""Juju hook tools for localjuju: what each tool does to the hook's context.
 
-The host writes the hook's context (what the unit may see: config, relations, leader
-settings, status, ports, action) to a JSON file before each hook and reads it back
-after; these tools read and change that file under a lock, with the arguments, output
-formats and exit codes of Juju's own tools. Standard library + python3-yaml only.
+The agent holds the hook's context (what the unit may see: config, relations, leader
+settings, status, ports, action) in memory while the hook runs and serves these tools
+over a unix socket (``localjuju/toolserver.py``); the machine runs them through one
+small client (``hooktool.py``), as Juju's hook tools are one small binary that talks to
+the unit agent. Arguments, output formats and exit codes are those of Juju's own tools.
+Standard library + PyYAML only.
 """
+
+from __future__ import annotations
 
 import argparse
 import base64
-import fcntl
 import json
-import os
-import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, NoReturn
 
-CONTEXT = os.environ.get("LOCALJUJU_CONTEXT", "")
+Context = dict[str, Any]
 
 
-def yaml_module():
-    """PyYAML, imported only by the calls that print or read YAML: importing it costs more
-    than the rest of a call, and Juju's own tools are far quicker than a Python start."""
+def yaml_module() -> Any:
+    """PyYAML, imported only by the calls that print or read YAML."""
     import yaml
 
     return yaml
@@ -40,24 +42,35 @@ class UsageError(ToolError):
     code = 2
 
 
+@dataclass
+class Call:
+    """One tool call as the caller made it: its ``JUJU_*`` environment, where its output
+    goes, and ``read``, which returns a file's text (``-``: stdin) as the caller sees it."""
+
+    env: dict[str, str]
+    out: IO[str]
+    err: IO[str]
+    read: Callable[[str], str]
+    kill_caller: bool = field(default=False)
+
+
 class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"ERROR {message}\n")
-        sys.exit(2)
+    """argparse writing to the call's streams; a usage error prints ``ERROR ...``, exits 2."""
+
+    def __init__(self, prog: str, call: Call, **kwargs: Any):
+        super().__init__(prog=prog, **kwargs)
+        self.call = call
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (self.call.err if file is sys.stderr else self.call.out).write(message)
+
+    def error(self, message: str) -> NoReturn:
+        self.call.err.write(f"ERROR {message}\n")
+        raise SystemExit(2)
 
 
-def load():
-    handle = open(CONTEXT, "r+")  # noqa: SIM115 - held open (and locked) until save
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle, json.load(handle)
-
-
-def reread(handle):
-    handle.seek(0)
-    return json.load(handle)
-
-
-def count(context, name):
+def count(context: Context, name: str) -> Context:
     """One more call of ``name`` in the hook's cost (failed calls count too)."""
     context["tool_calls"] = context.get("tool_calls", 0) + 1
     used = context.setdefault("tools_used", {})
@@ -65,37 +78,31 @@ def count(context, name):
     return context
 
 
-def save(handle, context):
-    handle.seek(0)
-    handle.truncate()
-    json.dump(context, handle, indent=1, sort_keys=True)
-    handle.flush()
-
-
-def emit(value, fmt):
+def emit(call: Call, value: Any, fmt: str) -> None:
+    out = call.out
     if fmt == "json":
-        print(json.dumps(value))
+        out.write(json.dumps(value) + "\n")
     elif fmt == "yaml":
         if value is not None:  # a scalar as Go's yaml writes it: no "..." document end
-            sys.stdout.write(yaml_module().safe_dump(value, default_flow_style=False).removesuffix("...\n"))
+            out.write(yaml_module().safe_dump(value, default_flow_style=False).removesuffix("...\n"))
     elif value is None:
         return
     elif isinstance(value, bool):
-        print("True" if value else "False")
+        out.write("True\n" if value else "False\n")
     elif isinstance(value, (dict, list)):
         if value:
-            sys.stdout.write(yaml_module().safe_dump(value, default_flow_style=False))
+            out.write(yaml_module().safe_dump(value, default_flow_style=False))
     else:
-        print(value)
+        out.write(f"{value}\n")
 
 
-def format_arg(parser):
+def format_arg(parser: Parser) -> None:
     parser.add_argument("--format", default="smart", choices=("smart", "json", "yaml"))
     parser.add_argument("-o", "--output", default=None)
 
 
-def relation_id(context, given):
-    rid = given or os.environ.get("JUJU_RELATION_ID", "")
+def relation_id(context: Context, given: str, call: Call) -> str:
+    rid = given or call.env.get("JUJU_RELATION_ID", "")
     if not rid:
         raise UsageError("no relation id specified")
     if rid not in context["relations"]:
@@ -107,7 +114,7 @@ def relation_id(context, given):
     return rid
 
 
-def key_values(pairs):
+def key_values(pairs: list[str]) -> dict[str, str]:
     settings = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -120,60 +127,60 @@ def key_values(pairs):
 # -- the tools ---------------------------------------------------------------------------
 
 
-def config_get(args, ctx):
-    p = Parser(prog="config-get")
+def config_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("config-get", call)
     p.add_argument("key", nargs="?")
     p.add_argument("-a", "--all", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
     config = ctx["config"]
-    emit(config if a.key is None else config.get(a.key), a.format)
+    emit(call, config if a.key is None else config.get(a.key), a.format)
 
 
-def relation_ids(args, ctx):
-    p = Parser(prog="relation-ids")
+def relation_ids(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("relation-ids", call)
     p.add_argument("name", nargs="?")
     format_arg(p)
     a = p.parse_args(args)
-    name = a.name or os.environ.get("JUJU_RELATION", "")
+    name = a.name or call.env.get("JUJU_RELATION", "")
     ids = sorted(
         (r for r, rel in ctx["relations"].items() if rel["endpoint"] == name),
         key=lambda r: int(r.split(":")[-1]),
     )
-    emit(ids, a.format) if a.format != "smart" else [print(i) for i in ids]
+    emit(call, ids, a.format) if a.format != "smart" else [print(i, file=call.out) for i in ids]
 
 
-def relation_list(args, ctx):
-    p = Parser(prog="relation-list")
+def relation_list(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("relation-list", call)
     p.add_argument("-r", "--relation", default="")
     p.add_argument("--app", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
-    rel = ctx["relations"][relation_id(ctx, a.relation)]
+    rel = ctx["relations"][relation_id(ctx, a.relation, call)]
     value = rel["remote_app"] if a.app else sorted(rel["units"], key=lambda u: int(u.split("/")[-1]))
     if a.format == "smart" and isinstance(value, list):
         for unit in value:
-            print(unit)
+            print(unit, file=call.out)
     else:
-        emit(value, a.format)
+        emit(call, value, a.format)
 
 
-def relation_get(args, ctx):
-    p = Parser(prog="relation-get")
+def relation_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("relation-get", call)
     p.add_argument("key", nargs="?", default="-")
     p.add_argument("unit", nargs="?", default="")
     p.add_argument("-r", "--relation", default="")
     p.add_argument("--app", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
-    rid = relation_id(ctx, a.relation)
+    rid = relation_id(ctx, a.relation, call)
     rel = ctx["relations"][rid]
     if a.app:
-        entity = a.unit.split("/")[0] if a.unit else (os.environ.get("JUJU_REMOTE_APP") or rel["remote_app"])
+        entity = a.unit.split("/")[0] if a.unit else (call.env.get("JUJU_REMOTE_APP") or rel["remote_app"])
         if entity == ctx["app"] and not ctx["leader"]:
             raise ToolError("permission denied: only the leader can read its application's data")
     else:
-        entity = a.unit or os.environ.get("JUJU_REMOTE_UNIT", "")
+        entity = a.unit or call.env.get("JUJU_REMOTE_UNIT", "")
         if not entity:
             raise UsageError("no unit id specified")
     known = (ctx["unit"], ctx["app"], *([rel["remote_app"]] if a.app else []))  # app data: {} until set
@@ -182,25 +189,21 @@ def relation_get(args, ctx):
     data = rel["data"].get(entity, {})
     if entity == ctx["unit"]:
         data = {**data, **{k: v for k, v in ctx.get("addresses", {}).items() if k not in data}}
-    emit(data if a.key == "-" else data.get(a.key), a.format)
+    emit(call, data if a.key == "-" else data.get(a.key), a.format)
 
 
-def relation_set(args, ctx):
-    p = Parser(prog="relation-set", description="set relation settings (--file reads YAML)")
+def relation_set(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("relation-set", call, description="set relation settings (--file reads YAML)")
     p.add_argument("settings", nargs="*")
     p.add_argument("-r", "--relation", default="")
     p.add_argument("--app", action="store_true")
     p.add_argument("--file", default=None, help="file containing key-value pairs")
     format_arg(p)
     a = p.parse_args(args)
-    rid = relation_id(ctx, a.relation)
+    rid = relation_id(ctx, a.relation, call)
     settings = {}
     if a.file:
-        if a.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(a.file) as source:
-                text = source.read()
+        text = call.read(a.file)
         loaded = yaml_module().safe_load(text) or {}
         if not isinstance(loaded, dict):
             raise ToolError("expected YAML map of settings")
@@ -215,22 +218,21 @@ def relation_set(args, ctx):
             data.pop(key, None)
         else:
             data[key] = value
-    return True
 
 
-def unit_get(args, ctx):
-    p = Parser(prog="unit-get")
+def unit_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("unit-get", call)
     p.add_argument("setting", choices=("private-address", "public-address"))
     format_arg(p)
     a = p.parse_args(args)
-    emit(ctx["address"], a.format)
+    emit(call, ctx["address"], a.format)
 
 
-def network_get(args, ctx):
+def network_get(args: list[str], ctx: Context, call: Call) -> None:
     """Juju's network-get: one flag prints that value alone (``--ingress-address`` a string,
     ``--egress-subnets`` a list), several a map, none the whole binding; YAML and JSON name
     the address fields differently, as Juju's params structs do."""
-    p = Parser(prog="network-get")
+    p = Parser("network-get", call)
     p.add_argument("binding")
     p.add_argument("--ingress-address", action="store_true")
     p.add_argument("--bind-address", "--primary-address", dest="bind_address", action="store_true")
@@ -239,7 +241,7 @@ def network_get(args, ctx):
     format_arg(p)
     a = p.parse_args(args)
     if a.relation:
-        relation_id(ctx, a.relation)
+        relation_id(ctx, a.relation, call)
     if a.binding not in ctx.get("bindings", []):
         raise ToolError(f'no network config found for binding "{a.binding}"')
     address = ctx["address"]
@@ -254,10 +256,10 @@ def network_get(args, ctx):
         if on
     ]
     if len(keys) == 1:
-        emit(values[keys[0]], a.format)
+        emit(call, values[keys[0]], a.format)
         return
     if keys:
-        emit({k: values[k] for k in keys}, a.format)
+        emit(call, {k: values[k] for k in keys}, a.format)
         return
     json_keys = a.format == "json"
     entry = {
@@ -266,6 +268,7 @@ def network_get(args, ctx):
         "cidr": ctx.get("cidr", "127.0.0.0/8"),
     }
     emit(
+        call,
         {
             "bind-addresses": [
                 {
@@ -281,8 +284,8 @@ def network_get(args, ctx):
     )
 
 
-def status_set(args, ctx):
-    p = Parser(prog="status-set")
+def status_set(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("status-set", call)
     p.add_argument("status", choices=("maintenance", "blocked", "waiting", "active"))
     p.add_argument("message", nargs="?", default="")
     p.add_argument("--application", action="store_true")
@@ -292,20 +295,20 @@ def status_set(args, ctx):
     target = "application" if a.application else "unit"
     ctx["status"][target] = {"status": a.status, "message": a.message, "since": time.time()}
     ctx.setdefault("status_history", []).append([target, a.status, a.message, time.time()])
-    return True
 
 
-def status_get(args, ctx):
-    p = Parser(prog="status-get")
+def status_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("status-get", call)
     p.add_argument("--include-data", action="store_true")
     p.add_argument("--application", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
     status = ctx["status"]["application" if a.application else "unit"]
     if a.format == "smart" and not a.include_data:
-        print(status["status"])
+        print(status["status"], file=call.out)
     else:
         emit(
+            call,
             {"status": status["status"], "message": status["message"], "status-data": {}}
             if a.include_data
             else status["status"],
@@ -313,24 +316,22 @@ def status_get(args, ctx):
         )
 
 
-def application_version_set(args, ctx):
-    p = Parser(prog="application-version-set")
+def application_version_set(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("application-version-set", call)
     p.add_argument("version")
     ctx["version"] = p.parse_args(args).version
-    return True
 
 
-def juju_log(args, ctx):
-    p = Parser(prog="juju-log")
+def juju_log(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("juju-log", call)
     p.add_argument("message", nargs="+")
     p.add_argument("-l", "--log-level", default="INFO")
     p.add_argument("--debug", action="store_true")
     a = p.parse_args(args)
     ctx.setdefault("logs", []).append([time.time(), a.log_level.upper(), " ".join(a.message)])
-    return True
 
 
-def _port_spec(spec):
+def _port_spec(spec: str) -> str:
     number, _, proto = spec.partition("/")
     if "-" in number:
         low, high = (int(x) for x in number.split("-"))
@@ -344,54 +345,52 @@ def _port_spec(spec):
     return f"{low}/{proto}" if low == high else f"{low}-{high}/{proto}"
 
 
-def open_port(args, ctx):
-    p = Parser(prog="open-port")
+def open_port(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("open-port", call)
     p.add_argument("port")
     p.add_argument("--endpoints", default="")
     spec = _port_spec(p.parse_args(args).port)
     if spec not in ctx["ports"]:
         ctx["ports"].append(spec)
-    return True
 
 
-def close_port(args, ctx):
-    p = Parser(prog="close-port")
+def close_port(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("close-port", call)
     p.add_argument("port")
     p.add_argument("--endpoints", default="")
     spec = _port_spec(p.parse_args(args).port)
     ctx["ports"] = [port for port in ctx["ports"] if port != spec]
-    return True
 
 
-def opened_ports(args, ctx):
-    p = Parser(prog="opened-ports")
+def opened_ports(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("opened-ports", call)
     p.add_argument("--endpoints", action="store_true")
     format_arg(p)
     a = p.parse_args(args)
     if a.format == "smart":
         for port in ctx["ports"]:
-            print(port)
+            print(port, file=call.out)
     else:
-        emit(ctx["ports"], a.format)
+        emit(call, ctx["ports"], a.format)
 
 
-def is_leader(args, ctx):
-    p = Parser(prog="is-leader")
+def is_leader(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("is-leader", call)
     format_arg(p)
-    emit(bool(ctx["leader"]), p.parse_args(args).format)
+    emit(call, bool(ctx["leader"]), p.parse_args(args).format)
 
 
-def leader_get(args, ctx):
-    p = Parser(prog="leader-get")
+def leader_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("leader-get", call)
     p.add_argument("key", nargs="?", default="-")
     format_arg(p)
     a = p.parse_args(args)
     data = ctx["leader_data"]
-    emit(data if a.key == "-" else data.get(a.key), a.format)
+    emit(call, data if a.key == "-" else data.get(a.key), a.format)
 
 
-def leader_set(args, ctx):
-    p = Parser(prog="leader-set")
+def leader_set(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("leader-set", call)
     p.add_argument("settings", nargs="*")
     a = p.parse_args(args)
     if not ctx["leader"]:
@@ -401,17 +400,17 @@ def leader_set(args, ctx):
             ctx["leader_data"].pop(key, None)
         else:
             ctx["leader_data"][key] = value
-    return True
 
 
-def _action(ctx):
+def _action(ctx: Context) -> Context:
     if not ctx.get("action"):
         raise ToolError("not running an action")
-    return ctx["action"]
+    action: Context = ctx["action"]
+    return action
 
 
-def action_get(args, ctx):
-    p = Parser(prog="action-get")
+def action_get(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("action-get", call)
     p.add_argument("key", nargs="?")
     format_arg(p)
     a = p.parse_args(args)
@@ -419,11 +418,11 @@ def action_get(args, ctx):
     if a.key:
         for part in a.key.split("."):
             params = params.get(part) if isinstance(params, dict) else None
-    emit(params, a.format)
+    emit(call, params, a.format)
 
 
-def action_set(args, ctx):
-    p = Parser(prog="action-set")
+def action_set(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("action-set", call)
     p.add_argument("settings", nargs="+")
     a = p.parse_args(args)
     results = _action(ctx)["results"]
@@ -439,45 +438,41 @@ def action_set(args, ctx):
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
-    return True
 
 
-def action_log(args, ctx):
-    p = Parser(prog="action-log")
+def action_log(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("action-log", call)
     p.add_argument("message", nargs="+")
     _action(ctx)["log"].append([time.time(), " ".join(p.parse_args(args).message)])
-    return True
 
 
-def action_fail(args, ctx):
-    p = Parser(prog="action-fail")
+def action_fail(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("action-fail", call)
     p.add_argument("message", nargs="?", default="action failed without reason given")
     _action(ctx)["failed"] = p.parse_args(args).message
-    return True
 
 
-def goal_state(args, ctx):
+def goal_state(args: list[str], ctx: Context, call: Call) -> None:
     """The units of the application and the relations' remote applications and units, with
     their status (``dying`` for a unit being removed) and ``since``."""
-    p = Parser(prog="goal-state")
+    p = Parser("goal-state", call)
     p.add_argument("--format", default="yaml", choices=("yaml", "json"))
     p.add_argument("-o", "--output", default=None)
-    emit(ctx.get("goal", {"units": {}, "relations": {}}), p.parse_args(args).format)
+    emit(call, ctx.get("goal", {"units": {}, "relations": {}}), p.parse_args(args).format)
 
 
-def juju_reboot(args, ctx):
+def juju_reboot(args: list[str], ctx: Context, call: Call) -> None:
     """Ask for the machine to reboot after the hook (``--now``: at once; the hook is run again
     afterwards). Not allowed in actions."""
-    p = Parser(prog="juju-reboot")
+    p = Parser("juju-reboot", call)
     p.add_argument("--now", action="store_true")
     a = p.parse_args(args)
     if ctx.get("action"):
         raise ToolError("juju-reboot is not supported when running an action.")
     ctx["reboot"] = "now" if a.now else "after-hook"
-    return True
 
 
-def _secret(ctx, given, label):
+def _secret(ctx: Context, given: str, label: str) -> tuple[str, Context]:
     """The secret named by its URI (``secret:<id>`` or the bare id) or by its label."""
     known = ctx.get("secrets", {})
     if given:
@@ -494,10 +489,10 @@ def _secret(ctx, given, label):
     raise ToolError(f'secret with label "{label}" not found')
 
 
-def secret_get(args, ctx):
+def secret_get(args: list[str], ctx: Context, call: Call) -> None:
     """The content of a secret: the revision this unit first saw, unless ``--refresh`` (move
     to the latest) or ``--peek`` (look at the latest only); one key, or all of them."""
-    p = Parser(prog="secret-get")
+    p = Parser("secret-get", call)
     p.add_argument("id", nargs="?", default="")
     p.add_argument("key", nargs="?", default="")
     p.add_argument("--label", default="")
@@ -524,27 +519,27 @@ def secret_get(args, ctx):
             raise ToolError(f'secret key "{name}" not found')
         value = content[name]
         emit(
+            call,
             value if encoding != "base64" else base64.b64encode(value.encode()).decode(),
             a.format,
         )
     else:
-        emit(content, a.format)
-    return True
+        emit(call, content, a.format)
 
 
-def secret_ids(args, ctx):
-    p = Parser(prog="secret-ids")
+def secret_ids(args: list[str], ctx: Context, call: Call) -> None:
+    p = Parser("secret-ids", call)
     format_arg(p)
     a = p.parse_args(args)
     owned = sorted(uri for uri, secret in ctx.get("secrets", {}).items() if secret.get("owner") == ctx["app"])
     if a.format == "smart":
         for uri in owned:
-            print(uri)
+            print(uri, file=call.out)
     else:
-        emit(owned, a.format)
+        emit(call, owned, a.format)
 
 
-TOOLS = {
+TOOLS: dict[str, Callable[[list[str], Context, Call], None]] = {
     "config-get": config_get,
     "relation-ids": relation_ids,
     "relation-list": relation_list,
@@ -573,32 +568,26 @@ TOOLS = {
 }
 
 
-def main():
-    name = os.path.basename(sys.argv[0])
+def run(name: str, args: list[str], context: dict[str, Any], call: Call) -> int:
+    """Run tool ``name`` over ``context`` (changed in place); its exit code. A failed call
+    changes nothing but the counts; ``juju-reboot --now`` sets ``call.kill_caller``."""
     tool = TOOLS.get(name)
     if tool is None:
-        sys.stderr.write(f"ERROR unknown hook tool {name}\n")
+        call.err.write(f"ERROR unknown hook tool {name}\n")
         return 2
-    if not CONTEXT or not os.path.exists(CONTEXT):
-        sys.stderr.write(f"ERROR {name}: not running in a hook context\n")
-        return 1
-    handle, context = load()
+    before = json.dumps(context)
     try:
-        tool(sys.argv[1:], count(context, name))
-        save(handle, context)
-    except ToolError as error:
-        save(handle, count(reread(handle), name))  # a failed call changes nothing but the counts
-        sys.stderr.write(f"ERROR {error}\n")
+        tool(args, count(context, name), call)
+    except (ToolError, SystemExit) as error:
+        context.clear()
+        context.update(count(json.loads(before), name))
+        if isinstance(error, SystemExit):  # a usage error argparse reported (exit 2)
+            return int(error.code or 0)
+        call.err.write(f"ERROR {error}\n")
         return error.code
-    except SystemExit:  # a usage error argparse reported (exit 2)
-        save(handle, count(reread(handle), name))
+    except Exception:  # a bug: the context as it was, and the traceback to the caller
+        context.clear()
+        context.update(json.loads(before))
         raise
-    finally:
-        handle.close()
-    if name == "juju-reboot" and context.get("reboot") == "now":
-        os.kill(os.getppid(), signal.SIGTERM)  # Juju kills the hook; it runs again after the reboot
+    call.kill_caller = name == "juju-reboot" and context.get("reboot") == "now"
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

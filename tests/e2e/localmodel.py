@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.machine import APP, ROOT, SERVING, UNIT
+from charms.layer.wsgi_app import settings_file
 from localjuju import driver
 
 APACHE2_VHOST = ROOT / "files" / "apache2" / "vhost-balancer.conf"
@@ -112,6 +113,11 @@ class LocalModel(driver.LocalModel):
     def hooks_run(self, unit: str = UNIT) -> int:
         """How many hooks have run on ``unit`` so far (from the debug log)."""
         return self.debug_log(unit).count("Reactive main running for hook")
+
+    def settings(self, unit: str = UNIT) -> dict[str, str]:
+        """The settings the app gets on ``unit``, read from its settings file as the charm's
+        own codec reads it."""
+        return settings_file.decode(self.sh(f"cat /etc/{APP}/settings.env", unit=unit))
 
     def wait_serving(self, url: str, timeout: float = 60) -> Response:
         end = time.monotonic() + timeout

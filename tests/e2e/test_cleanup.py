@@ -54,11 +54,7 @@ def deploy_database_app(model: LocalModel, charm: Path) -> None:
 
 
 def database_url(model: LocalModel) -> str:
-    for line in model.sh(f"cat /etc/{APP}/settings.env").splitlines():
-        key, _, value = line.partition("=")
-        if key == "DATABASE_URL":
-            return value.strip('"')
-    return ""
+    return model.settings().get("DATABASE_URL", "")
 
 
 def assert_database_works(model: LocalModel) -> None:

@@ -34,7 +34,7 @@ def test_demo_is_active_and_serves_its_page(demo: LocalModel) -> None:
 
 
 def test_secret_key_is_shared_but_never_shown(demo: LocalModel) -> None:
-    secret = settings_file.decode(demo.sh(f"cat /etc/{APP}/settings.env"))["SECRET_KEY"]
+    secret = demo.settings()["SECRET_KEY"]
     assert len(secret) >= 32
     assert secret not in http_get(f"{URL}/").body
     assert secret not in demo.cli("debug-log", "--replay").stdout

@@ -81,11 +81,7 @@ def test_database_stopped_waits_and_recovers(app: tuple[LocalModel, ShareRepo]) 
     model.cli("deploy", "postgresql")
     model.cli("relate", "wsgi-app:db", "postgresql:db")
     assert model.unit()["workload-status"] == "active"
-    port = next(
-        line.split("=", 1)[1].strip('"')
-        for line in model.sh("cat /etc/wsgi-app/settings.env").splitlines()
-        if line.startswith("PGPORT=")
-    )
+    port = model.settings()["PGPORT"]
     cluster = next(
         line.split()
         for line in subprocess.run(

@@ -8,9 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, http_get
-
-from charms.layer.wsgi_app import settings_file
+from localmodel import LocalModel, http_get
 
 PORT = 8091  # not 8080: other modules' apps may be serving there
 METRICS_PORT = 9191
@@ -31,7 +29,7 @@ def journal(model: LocalModel, since: str = "") -> str:
 
 
 def secret_key(model: LocalModel) -> str:
-    return settings_file.decode(model.sh(f"cat /etc/{APP}/settings.env"))["SECRET_KEY"]
+    return model.settings()["SECRET_KEY"]
 
 
 def wait_for(predicate, what: str, timeout: float = 20):  # type: ignore[no-untyped-def]

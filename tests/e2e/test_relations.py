@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 from localmodel import APP, LocalModel, apache2_config, http_get, report
 
-from charms.layer.wsgi_app import settings_file
-
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
 APACHE = "http://127.0.0.1:8000"
@@ -38,7 +36,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
 
 
 def settings(model: LocalModel) -> dict[str, str]:
-    return settings_file.decode(model.sh(f"cat /etc/{APP}/settings.env"))
+    return model.settings()
 
 
 def backends(model: LocalModel) -> dict[str, Any]:

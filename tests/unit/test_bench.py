@@ -251,3 +251,16 @@ def test_scale_splits_the_connections_between_the_units() -> None:
     assert scale.split(32, 1) == [32]
     assert scale.split(32, 2) == [16, 16]
     assert scale.split(32, 3) == [11, 11, 10]
+
+
+def test_hook_costs_reads_localjuju_cost_lines() -> None:
+    log = (
+        "wsgi-app/0: 04:39:14 INFO juju-log update-status: Reactive main running\n"
+        "wsgi-app/0: 04:39:14 localjuju update-status: 0.82s, 8 hook-tool calls (juju-log 2, goal-state 1)\n"
+        "wsgi-app/0: 04:39:15 localjuju config-changed: 0.61s, 14 hook-tool calls (relation-ids 8)\n"
+        "wsgi-app/0: 04:39:16 localjuju update-status: 0.50s, 7 hook-tool calls (juju-log 2)\n"
+    )
+    assert hook_cost.hook_costs(log) == {
+        "update-status": [(0.82, 8), (0.5, 7)],
+        "config-changed": [(0.61, 14)],
+    }

@@ -4,9 +4,16 @@ who leads; and the config a hook sees."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from localjuju import units
-from localjuju.agent import REMOVED, Agent
+from localjuju.agent import REMOVED, TOOLS, Agent, tag
 from localjuju.model import Model
+from localjuju.toolserver import PYTHON_CLIENT
 
 
 def two_apps() -> Model:
@@ -138,6 +145,53 @@ def test_juju_reboot_now_reruns_the_hook_then_start() -> None:
     ]
     # every unit of that machine starts again (here: all of them share the host)
     assert {e["unit"] for e in model.queue if e["hook"] == "start"} == set(model.units)
+
+
+class HostMachine:
+    """A machine whose root and share are directories of the host: its hooks run here."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.root = directory / "root"
+
+    def run(
+        self, argv: list[str], env: dict[str, str], cwd: str, **_: Any
+    ) -> subprocess.CompletedProcess[str]:
+        share = str(self.directory / "share")
+        env = {k: v.replace("/var/lib/localjuju", share) for k, v in env.items()}
+        env["PATH"] = f"{self.root}/tools:/usr/bin:/bin"
+        hook = str(self.root / argv[0].lstrip("/"))
+        return subprocess.run([hook], env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_hooks_tools_are_served_and_what_they_change_is_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook calls its tools through the one client; the agent commits the relation data
+    it set (queueing relation-changed on the other side) and logs the calls it made."""
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path / "home"))
+    model = two_apps()
+    model.machines["host"] = {}
+    model.dir.mkdir(parents=True)
+    agent = Agent(model)
+    machine = HostMachine(tmp_path)
+    agent.machine = lambda unit: machine  # type: ignore[method-assign,assignment,return-value]
+    (machine.root / "tools").mkdir(parents=True)
+    for tool in TOOLS:
+        (machine.root / "tools" / tool).symlink_to(PYTHON_CLIENT)  # as install_charm links them
+    hooks = machine.root / agent.charm_dir("wsgi-app/0").lstrip("/") / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "update-status").write_text(
+        "#!/bin/sh\nset -e\nrelation-set -r website:1 port=8080\nis-leader\nstatus-set active serving\n"
+    )
+    (hooks / "update-status").chmod(0o755)
+    result = agent.run_hook("wsgi-app/0", "update-status")
+    assert (result.ok, result.output) == (True, "True\n")
+    assert model.relations["1"]["data"]["wsgi-app/0"] == {"port": "8080"}
+    assert model.units["wsgi-app/0"]["status"]["message"] == "serving"
+    assert {"unit": "apache2/0", "hook": "balancer-relation-changed"}.items() <= model.queue[-1].items()
+    assert "3 hook-tool calls" in (model.dir / "debug.log").read_text()
+    assert not (tmp_path / "share" / "context" / f"{tag('wsgi-app/0')}.sock").exists()
 
 
 WSGI = ("wsgi-app/0", "wsgi-app/1", "wsgi-app/2")

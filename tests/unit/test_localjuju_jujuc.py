@@ -5,15 +5,18 @@ and the main path of each tool: what it prints and what it saves for the agent."
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-JUJUC = Path(__file__).resolve().parents[2] / "localjuju" / "machine" / "jujuc.py"
+from localjuju.toolserver import PYTHON_CLIENT, ToolServer, machine_client
 
 
 def context(**changes: Any) -> dict[str, Any]:
@@ -50,43 +53,64 @@ def context(**changes: Any) -> dict[str, Any]:
     return found
 
 
-LOADER = """import importlib.util as u, sys
-spec = u.spec_from_file_location("jujuc", {path!r})
-module = u.module_from_spec(spec)
-spec.loader.exec_module(module)
-sys.exit(module.main())
-"""
-
-
 class Tools:
-    """The hook tools over one context file, each run as the machine runs it: jujuc called
-    by the tool's name."""
+    """The hook tools served over one context, each run as the machine runs it: the client
+    called by the tool's name, talking to the agent's tool server."""
 
-    def __init__(self, directory: Path, ctx: dict[str, Any]):
+    def __init__(self, directory: Path, ctx: dict[str, Any], client: Path):
         self.dir = directory
-        self.file = directory / "context.json"
-        self.file.write_text(json.dumps(ctx))
+        self.client = client
+        self.context = ctx
+        self.server = ToolServer(directory / "tools.sock", ctx)
 
-    def __call__(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        script = self.dir / tool
-        if not script.exists():
-            script.write_text(f"#!{sys.executable}\n" + LOADER.format(path=str(JUJUC)))
-            script.chmod(0o755)
+    def __call__(
+        self, tool: str, *args: str, stdin: str = "", cwd: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(script), *args],
-            env={"LOCALJUJU_CONTEXT": str(self.file)},
+            self.command(tool, *args),
+            env={"LOCALJUJU_SOCKET": str(self.server.path), **env},
+            input=stdin,
+            cwd=cwd,
             capture_output=True,
             text=True,
             check=False,
         )
 
+    def link(self, tool: str) -> Path:
+        """The tool as the machine has it: a link named for it to the one client."""
+        link = self.dir / tool
+        if not link.exists():
+            link.symlink_to(self.client)
+        return link
+
+    def command(self, tool: str, *args: str) -> list[str]:
+        """How the machine runs ``tool``: the compiled client, or the Python one under ``-IS``."""
+        python = [sys.executable, "-IS"] if self.client.suffix == ".py" else []
+        return [*python, str(self.link(tool)), *args]
+
     def saved(self) -> dict[str, Any]:
-        return dict(json.loads(self.file.read_text()))
+        return self.context
+
+
+@pytest.fixture(params=["python", "compiled"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test runs with both clients the agent may install: hooktool.py and hooktool.c
+    built with this host's C compiler (skipped, visibly, on a host without one)."""
+    if request.param == "python":
+        return PYTHON_CLIENT
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOCALJUJU_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        built = machine_client()
+    if built == PYTHON_CLIENT:
+        pytest.skip("no C compiler on this host: the compiled hook-tool client is not tested")
+    return built
 
 
 @pytest.fixture
-def tools(tmp_path: Path) -> Tools:
-    return Tools(tmp_path, context())
+def tools(tmp_path: Path, client: Path) -> Iterator[Tools]:
+    served = Tools(tmp_path, context(), client)
+    with served.server:
+        yield served
 
 
 def test_usage_errors_exit_2_and_run_errors_exit_1(tools: Tools) -> None:
@@ -138,14 +162,24 @@ def test_secret_get_keeps_to_the_revision_seen_until_refreshed(tools: Tools) -> 
     assert tools("secret-ids").stdout == ""  # owned by pg, not by this app
 
 
-def test_juju_reboot_is_recorded_and_refused_in_actions(tmp_path: Path) -> None:
-    tools = Tools(tmp_path, context())
+def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: Path, client: Path) -> None:
     assert tools("juju-reboot").returncode == 0 and tools.saved()["reboot"] == "after-hook"
-    action = Tools(
-        tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, context(action={"name": "x"})
-    )
-    refused = action("juju-reboot")
+    (tmp_path / "action").mkdir()
+    action = Tools(tmp_path / "action", context(action={"name": "x"}), client)
+    with action.server:
+        refused = action("juju-reboot")
     assert refused.returncode == 1 and "not supported when running an action" in refused.stderr
+
+
+def test_juju_reboot_now_kills_the_calling_hook(tools: Tools) -> None:
+    hook = subprocess.run(
+        ["sh", "-c", " ".join(tools.command("juju-reboot", "--now")) + "; echo survived"],
+        env={"LOCALJUJU_SOCKET": str(tools.server.path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (hook.returncode, hook.stdout, tools.saved()["reboot"]) == (-15, "", "now")
 
 
 def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
@@ -155,6 +189,46 @@ def test_every_call_is_counted_for_the_hook_cost(tools: Tools) -> None:
     tools("relation-list", "--bogus")  # argparse's own exit 2
     saved = tools.saved()
     assert saved["tool_calls"] == 4 and saved["tools_used"]["relation-get"] == 1
+
+
+def test_the_callers_juju_environment_names_the_hooks_relation(tools: Tools) -> None:
+    assert tools("relation-get", "k", "pg/0", JUJU_RELATION_ID="db:3").stdout == "v\n"
+    assert tools("relation-ids", JUJU_RELATION="db").stdout == "db:3\n"
+    assert tools("relation-get", "k", JUJU_RELATION_ID="db:3", JUJU_REMOTE_UNIT="pg/0").stdout == "v\n"
+
+
+def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("host: h1\nport: 5432\n")
+    assert tools("relation-set", "-r", "db:3", "--file", "settings.yaml", cwd=tmp_path).returncode == 0
+    assert tools("relation-set", "-r", "db:3", "--file", "-", "x=1", stdin="port: 1\nhost:\n").returncode == 0
+    assert tools.saved()["relations"]["db:3"]["data"]["app/0"] == {"port": "1", "x": "1"}
+    missing = tools("relation-set", "-r", "db:3", "--file", "nothing.yaml", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
+
+
+def test_a_tool_outside_a_hook_says_so(tmp_path: Path, client: Path) -> None:
+    idle = Tools(tmp_path, context(), client)  # its server not started: no hook runs
+    outside = idle("config-get", "a")
+    assert (outside.returncode, outside.stdout) == (1, "")
+    assert outside.stderr == "ERROR config-get: not running in a hook context\n"
+
+
+def test_a_host_without_a_c_compiler_installs_the_python_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALJUJU_CACHE", str(tmp_path))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert machine_client() == PYTHON_CLIENT
+
+
+def test_the_server_stops_at_the_end_of_the_hook_without_waiting_for_a_stuck_caller(tmp_path: Path) -> None:
+    server = ToolServer(tmp_path / "tools.sock", context())
+    with socket.socket(socket.AF_UNIX) as stuck:  # still open when the server stops
+        with server:
+            stuck.connect(str(server.path))  # connected, and never sends its request
+            time.sleep(0.1)  # the server is reading from it
+            started = time.monotonic()
+        assert time.monotonic() - started < 5 and not server.path.exists()
 
 
 def test_config_get_prints_one_key_or_all_of_them(tools: Tools) -> None:
@@ -175,12 +249,15 @@ def test_relation_tools_list_read_and_write_this_units_settings(tools: Tools) ->
     assert tools.saved()["relations"]["db:3"]["data"]["app"] == {"name": "shop"}
 
 
-def test_a_unit_that_does_not_lead_may_not_write_its_applications_settings(tmp_path: Path) -> None:
-    follower = Tools(tmp_path, context(leader=False))
-    assert follower("is-leader", "--format", "json").stdout == "false\n"
-    assert follower("leader-set", "k=v").returncode == 1
-    assert follower("relation-set", "-r", "db:3", "--app", "k=v").returncode == 1
-    assert follower("status-set", "--application", "active").returncode == 1
+def test_a_unit_that_does_not_lead_may_not_write_its_applications_settings(
+    tmp_path: Path, client: Path
+) -> None:
+    follower = Tools(tmp_path, context(leader=False), client)
+    with follower.server:
+        assert follower("is-leader", "--format", "json").stdout == "false\n"
+        assert follower("leader-set", "k=v").returncode == 1
+        assert follower("relation-set", "-r", "db:3", "--app", "k=v").returncode == 1
+        assert follower("status-set", "--application", "active").returncode == 1
     saved = follower.saved()
     assert saved["leader_data"] == {} and "app" not in saved["relations"]["db:3"]["data"]
 
@@ -204,18 +281,21 @@ def test_leader_status_ports_version_and_log_are_saved_for_the_agent(tools: Tool
     assert [entry[1:] for entry in saved["logs"]] == [["WARNING", "hello there"]]
 
 
-def test_action_tools_read_params_and_record_results_log_and_failure(tmp_path: Path) -> None:
+def test_action_tools_read_params_and_record_results_log_and_failure(tmp_path: Path, client: Path) -> None:
     action = {"params": {"lines": 10, "filter": {"level": "error"}}, "results": {}, "log": [], "failed": None}
-    tools = Tools(tmp_path, context(action=action))
-    assert tools("action-get", "lines").stdout == "10\n"
-    assert tools("action-get", "filter.level").stdout == "error\n"
-    assert tools("action-set", "out.text=done", "count=3").returncode == 0
-    assert tools("action-set", "Bad_Key=x").returncode == 1
-    assert tools("action-log", "working").returncode == 0
-    assert tools("action-fail", "no luck").returncode == 0
+    tools = Tools(tmp_path, context(action=action), client)
+    with tools.server:
+        assert tools("action-get", "lines").stdout == "10\n"
+        assert tools("action-get", "filter.level").stdout == "error\n"
+        assert tools("action-set", "out.text=done", "count=3").returncode == 0
+        assert tools("action-set", "Bad_Key=x").returncode == 1
+        assert tools("action-log", "working").returncode == 0
+        assert tools("action-fail", "no luck").returncode == 0
     saved = tools.saved()["action"]
     assert saved["results"] == {"out": {"text": "done"}, "count": "3"}
     assert [entry[1] for entry in saved["log"]] == ["working"] and saved["failed"] == "no luck"
     outside = tmp_path / "outside"
     outside.mkdir()
-    assert Tools(outside, context())("action-get").returncode == 1  # not running an action
+    not_an_action = Tools(outside, context(), client)
+    with not_an_action.server:
+        assert not_an_action("action-get").returncode == 1  # not running an action

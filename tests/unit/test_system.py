@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from charms.layer.wsgi_app import deploy, system
+from charms.layer.wsgi_app import deploy, errors, system
 from charms.layer.wsgi_app.paths import Paths
 
 
@@ -83,7 +83,7 @@ def test_prepare_raises_before_it_touches_anything(monkeypatch, tmp_path):
     monkeypatch.setattr(system, "name_taken", lambda paths: "the machine has a user 'www-data'")
     monkeypatch.setattr(system, "install_packages", touched.append)
     monkeypatch.setattr(system, "ensure_user", touched.append)
-    with pytest.raises(deploy.NameTaken) as caught:
+    with pytest.raises(errors.NameTaken) as caught:
         deploy.prepare(Paths.for_app("www-data", root=tmp_path))
     assert touched == []
     assert str(caught.value) == (

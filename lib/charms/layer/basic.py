@@ -237,6 +237,11 @@ def lazy_pkg_resources() -> None:
 def run_reactive() -> None:
     """Run charms.reactive's dispatch with the config flags maintained around it."""
     lazy_pkg_resources()
+    from charmhelpers.core import hookenv
+
+    from charms.layer.relation_ids import cache_unrelated_endpoints
+
+    hookenv.atstart(cache_unrelated_endpoints)  # first: before charms.reactive's Endpoint start-up
     from charms.reactive import main
 
     register_config_states()

@@ -8,37 +8,41 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import deploy, logs, observability, releases, settings_file, unit
+from . import logs, observability, reconcile, settings_file, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
-from .relations import gather_integrations
+from .errors import DeployError
 from .state import WsgiState
 
 
 def _state() -> WsgiState:
-    try:
-        return unit.desired_state(gather_integrations())
-    except ConfigError as error:
-        raise deploy.DeployError(error.summary) from None
+    state = unit.read_state()
+    if isinstance(state, ConfigError):
+        raise DeployError(state.summary)
+    return state
+
+
+def _reconciled(action: str) -> reconcile.Result:
+    """The reconcile every hook runs, for ``action``; raises DeployError when it failed."""
+    result = reconcile.run(unit.hook(action))
+    if result.outcome.failed:
+        raise DeployError(result.outcome.failed)
+    return result
+
+
+def _show_release(result: reconcile.Result) -> None:
+    release = result.outcome.release
+    if release is not None:
+        hookenv.action_set({"release": release.id, "version": release.version})
 
 
 def rollback() -> None:
-    state = _state()
-    outcome = deploy.rollback(state, report=unit.maintenance)
-    assert outcome.release is not None
-    hookenv.application_version_set(outcome.release.version)
-    hookenv.action_set({"release": outcome.release.id, "version": outcome.release.version})
-    unit.report_status(state)
+    _show_release(_reconciled("rollback"))
 
 
 def redeploy() -> None:
-    state = _state()
-    if not unit.converge(state, force_build=True):
-        raise deploy.DeployError(unitdata.kv().get(unit.PROBLEM_KEY) or "redeploy failed")
-    current = releases.current(state.paths)
-    if current is not None:
-        hookenv.action_set({"release": current.id, "version": current.version})
+    _show_release(_reconciled("redeploy"))
 
 
 def show_settings() -> None:
@@ -55,7 +59,7 @@ def show_logs() -> None:
             observability.syslog_identifier(state), int(hookenv.action_get("lines") or 100)
         )
     except ValueError as error:
-        raise deploy.DeployError(str(error)) from None
+        raise DeployError(str(error)) from None
     try:
         on_disk = settings_file.read(str(state.paths.settings_file))
     except (OSError, ValueError):  # not written yet, or not by this charm: nothing more to hide
@@ -63,14 +67,14 @@ def show_logs() -> None:
     try:
         output = run("journalctl", argv)
     except CommandFailed as error:
-        raise deploy.DeployError(f"cannot read the journal: {error.tail(1)}") from None
+        raise DeployError(f"cannot read the journal: {error.tail(1)}") from None
     secrets = logs.secret_values(app_settings(state), on_disk)
     hookenv.action_set({"output": logs.tail(logs.redact_text(output, secrets))})
 
 
 def rotate_secret_key() -> None:
     unit.rotate_secret_key()
-    unit.converge(_state())
+    reconcile.run(unit.hook("rotate-secret-key"))
     hookenv.action_set({"result": "SECRET_KEY rotated; every unit reloads with the new key"})
 
 
@@ -91,7 +95,7 @@ def main() -> None:
         return
     try:
         action()
-    except deploy.DeployError as error:
+    except DeployError as error:
         hookenv.log(f"action {name} failed: {error}", level=hookenv.ERROR)
         hookenv.action_fail(str(error))
     except Exception as error:  # an action must report, not crash

@@ -1,4 +1,4 @@
-"""The apply step: put the rendered files in place and bring gunicorn to them with the
+"""Bringing gunicorn to the rendered files: put them in place and take the
 least disruptive action that makes every change effective, without cutting a request.
 
 * nothing changed -> nothing happens (no reload, no restart);

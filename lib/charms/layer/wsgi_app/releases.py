@@ -33,7 +33,7 @@ class Release:
     version: str  # the short commit, as application-version-set shows it
     wsgi_app: str
     venv: str
-    spec: str  # digest of the config that produced it (see deploy.release_spec)
+    spec: str  # digest of the config that produced it (see build.release_spec)
     created: float
     # the worker class it was checked with (see asgi); "" in releases made before it was kept
     worker_class: str = ""

@@ -18,7 +18,7 @@ SECRET_KEY_FIELD = "secret_key"  # in leader settings
 # other units switch to a release only once it is this one
 RELEASED_FIELD = "released_spec"
 # in leader settings: "<source id>:<commit>", the commit the leader resolved app_ref to;
-# every unit deploys exactly that commit of that source (see deploy.agreed_revision)
+# every unit deploys exactly that commit of that source (see build.agreed_revision)
 SOURCE_FIELD = "source_commit"
 
 

@@ -1,9 +1,16 @@
-"""What the unit tells the operator: one pure function from what happened to a status."""
+"""What the unit tells the operator: the outcome of a hook and the unit's memory mapped to
+a status (pure), and :class:`Display`, the charm's only caller of ``status-set`` and
+``application-version-set``, which calls them only when what they show changes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from charmhelpers.core import hookenv
+
+from .memory import Memory
+from .plan import Outcome
 from .releases import Release
 
 
@@ -30,3 +37,45 @@ def unit_status(
     if waiting:
         return Status("waiting", f"{serving_message(release, port)}; {waiting}")
     return Status("active", serving_message(release, port))
+
+
+def status_of(outcome: Outcome, memory: Memory) -> Status:
+    """The status after a hook: blocked by the problem the unit remembers, waiting for what
+    the leader or the relations have still to provide, else serving."""
+    waiting_for = outcome.waiting_for + ((memory.waiting,) if memory.waiting else ())
+    return unit_status(
+        release=outcome.release,
+        port=outcome.port,
+        problem=memory.problem,
+        waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
+        service_active=outcome.service_active,
+    )
+
+
+class Display:
+    """What the operator sees of the unit, starting from what an earlier hook showed."""
+
+    def __init__(self, memory: Memory):
+        self.shown = memory.status
+        self.version = memory.app_version
+
+    def show(self, status: Status) -> None:
+        """Set the workload status unless it is already the one shown (a hook-tool call
+        saved on every idle hook)."""
+        if (status.workload, status.message) != self.shown:
+            hookenv.status_set(status.workload, status.message)
+            self.shown = (status.workload, status.message)
+
+    def progress(self, message: str) -> None:
+        """A step of a long hook: logged and shown as ``maintenance``."""
+        hookenv.log(message)
+        self.show(Status("maintenance", message))
+
+    def show_version(self, version: str) -> None:
+        if version != self.version:
+            hookenv.application_version_set(version)
+            self.version = version
+
+    def remembered(self, memory: Memory) -> Memory:
+        """``memory`` with what is shown now."""
+        return replace(memory, status=self.shown, app_version=self.version)

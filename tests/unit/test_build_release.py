@@ -1,5 +1,5 @@
-"""Which unit may switch to a release that needs release_command (deploy.waits_for_leader), and
-what the import check tells of the entry point (deploy.IMPORT_CHECK)."""
+"""Which unit may switch to a release that needs release_command (build.waits_for_leader), and
+what the import check tells of the entry point (build.IMPORT_CHECK)."""
 
 import subprocess
 import sys
@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from charms.layer.wsgi_app.asgi import reported_asgi
-from charms.layer.wsgi_app.deploy import IMPORT_CHECK, waits_for_leader
+from charms.layer.wsgi_app.build import IMPORT_CHECK, waits_for_leader
 from charms.layer.wsgi_app.source import Revision
 
 
@@ -48,7 +48,7 @@ def test_a_unit_waits_only_for_a_release_command_the_leader_has_not_run(
     ids=["coroutine-function", "asgi-object", "wsgi-function", "wsgi-factory"],
 )
 def test_the_import_check_says_whether_the_callable_is_asgi(tmp_path, code, entry, speaks_asgi):
-    """deploy.IMPORT_CHECK as the charm runs it (python -c CHECK entry), on real modules."""
+    """build.IMPORT_CHECK as the charm runs it (python -c CHECK entry), on real modules."""
     (tmp_path / "mod.py").write_text(code)
     result = subprocess.run(
         [sys.executable, "-c", IMPORT_CHECK, entry], cwd=tmp_path, capture_output=True, text=True, check=True
@@ -65,7 +65,7 @@ def test_the_import_check_fails_on_what_is_not_callable(tmp_path):
 
 
 def test_app_output_in_a_status_line_has_the_apps_secrets_redacted():
-    from charms.layer.wsgi_app.deploy import shown
+    from charms.layer.wsgi_app.build import shown
 
     settings = {
         "DATABASE_URL": "postgresql://shop:pg-pass-1234@10.0.0.5/shop",
@@ -94,7 +94,7 @@ FETCHED = Revision(commit="b" * 40, label="shop")
 
 
 def test_the_leader_publishes_what_it_resolved_and_deploys_it() -> None:
-    from charms.layer.wsgi_app.deploy import agreed_revision, source_id
+    from charms.layer.wsgi_app.build import agreed_revision, source_id
 
     published: list[str] = []
     state = _repo_state()
@@ -106,7 +106,7 @@ def test_the_leader_publishes_what_it_resolved_and_deploys_it() -> None:
 
 
 def test_a_follower_deploys_the_leaders_commit_not_its_own_fetch() -> None:
-    from charms.layer.wsgi_app.deploy import agreed_revision, source_id
+    from charms.layer.wsgi_app.build import agreed_revision, source_id
 
     state = _repo_state()
     leaders = replace(state, agreed_source=f"{source_id(state)}:{'a' * 40}")
@@ -119,7 +119,8 @@ def test_a_follower_deploys_the_leaders_commit_not_its_own_fetch() -> None:
     ids=["nothing-yet", "other-source", "garbage", "short"],
 )
 def test_a_follower_waits_while_the_leader_has_not_published_for_this_source(agreed: str) -> None:
-    from charms.layer.wsgi_app.deploy import WaitingForLeader, agreed_revision, source_id
+    from charms.layer.wsgi_app.build import agreed_revision, source_id
+    from charms.layer.wsgi_app.errors import WaitingForLeader
 
     state = _repo_state()
     state = replace(state, agreed_source=agreed.replace("SOURCE", source_id(state)))
@@ -128,7 +129,8 @@ def test_a_follower_waits_while_the_leader_has_not_published_for_this_source(agr
 
 
 def test_a_leaders_commit_missing_from_the_follower_mirror_is_retried() -> None:
-    from charms.layer.wsgi_app.deploy import FetchError, RetryableError, agreed_revision, source_id
+    from charms.layer.wsgi_app.build import agreed_revision, source_id
+    from charms.layer.wsgi_app.errors import FetchError, RetryableError
     from charms.layer.wsgi_app.source import SourceError
 
     state = _repo_state()
@@ -142,19 +144,16 @@ def test_a_leaders_commit_missing_from_the_follower_mirror_is_retried() -> None:
     assert isinstance(error.value, RetryableError)
 
 
-def test_what_the_leader_published_itself_is_not_a_change_on_the_leader(monkeypatch, tmp_path) -> None:
+def test_what_the_leader_published_itself_is_not_a_change_on_the_leader() -> None:
     """Else the hook after its own leader-set (update-status, which fetches again) would
     follow a moving branch: the e2e 'moving branch is only followed on request' caught it."""
-    from charms.layer.wsgi_app import unit
+    from charms.layer.wsgi_app.plan import Hook, fingerprint
 
-    monkeypatch.setattr(unit, "demo_dir", lambda: tmp_path)
     state = _repo_state()
     published = replace(state, agreed_source="abc:" + "a" * 40, released="spec-1")
-    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: True)
-    assert unit.fingerprint(published) == unit.fingerprint(state)
-    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)  # a follower must move
-    unit.hookenv.cache.clear()  # another hook, on another unit
-    assert unit.fingerprint(published) != unit.fingerprint(state)
+    leader, follower = Hook("update-status", leader=True), Hook("update-status", leader=False)
+    assert fingerprint(published, leader) == fingerprint(state, leader)
+    assert fingerprint(published, follower) != fingerprint(state, follower)  # a follower must move
 
 
 def test_leadership_is_read_once_per_hook_and_kept_current_by_our_own_writes(monkeypatch) -> None:
@@ -179,7 +178,7 @@ def test_rotating_the_secret_key_is_refused_once_leadership_has_moved(monkeypatc
     """is-leader is asked again right before the write: an action must not report a
     rotation that never happened."""
     from charms.layer.wsgi_app import unit
-    from charms.layer.wsgi_app.deploy import DeployError
+    from charms.layer.wsgi_app.errors import DeployError
 
     answers = iter([True, False])  # leads when the hook starts, not any more at the write
     monkeypatch.setattr(unit.hookenv, "is_leader", lambda: next(answers))

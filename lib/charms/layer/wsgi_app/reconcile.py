@@ -1,0 +1,188 @@
+"""One reconcile per hook or action: load the unit's memory, read the inputs once, decide
+(:func:`.plan.decide`), carry the plan out (:func:`carry_out`, the one apply step), show
+the status (:mod:`.status`) and save the memory. The reactive handlers and the actions
+call :func:`install`, :func:`run` and :func:`stop` only.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, replace
+
+from charmhelpers.core import hookenv
+
+from . import backends, deploy, memory, releases, unit
+from .config import ConfigError
+from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
+from .leadership import leader_set
+from .memory import Memory
+from .ownership import TreeError
+from .plan import Hook, Outcome, Plan, Step, decide
+from .ports import open_ports
+from .service import Service
+from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
+from .status import Display, status_of
+
+BUILDS = (Step.BUILD, Step.RETRY)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What :func:`run` did: the outcome and the memory it left."""
+
+    plan: Plan
+    outcome: Outcome
+    memory: Memory
+
+
+def install() -> bool:
+    """Prepare the machine for the application; False (blocked) when its name is the
+    machine's own (nothing was touched then)."""
+    before = memory.load()
+    display = Display(before)
+    remembered = before
+    try:
+        display.progress("preparing the machine")
+        deploy.prepare(unit.paths())
+        return True
+    except NameTaken as error:
+        unit.log(str(error), level=hookenv.ERROR)
+        remembered = replace(before, problem=str(error))
+        display.show(status_of(Outcome(), remembered))
+        return False
+    finally:
+        memory.save(display.remembered(remembered))
+
+
+def run(hook: Hook) -> Result:
+    """Reconcile the unit with the inputs of ``hook``; the memory is saved even when this
+    raises, with only the status the hook showed (Juju keeps that, and drops the rest)."""
+    before = memory.load()
+    display = Display(before)
+    try:
+        state = unit.read_state()
+        plan = decide(state, before, hook)
+        outcome, after = carry_out(plan, state, before, hook, display)
+        display.show(status_of(outcome, after))
+    except BaseException:
+        memory.save(display.remembered(before))
+        raise
+    memory.save(display.remembered(after))
+    return Result(plan, outcome, after)
+
+
+def carry_out(
+    plan: Plan, state: WsgiState | ConfigError, remembered: Memory, hook: Hook, display: Display
+) -> tuple[Outcome, Memory]:
+    """Do what ``plan`` says; what came of it and what to remember."""
+    if isinstance(state, ConfigError):
+        for option, message in state.problems:
+            unit.log(f"config {option}: {message}", level=hookenv.ERROR)
+        blocked = replace(remembered, fingerprint="", problem=plan.problem)
+        return Outcome(release=_serving(), failed=plan.problem), blocked
+    if plan.step is Step.REPORT:
+        return observe(state, remembered), remembered
+    if plan.step is Step.WAIT_FOR_SECRET:
+        waiting = replace(remembered, waiting="the leader to share SECRET_KEY")
+        failed = "waiting for " + waiting.waiting
+        return replace(observe(state, waiting), serving=False, failed=failed), waiting
+    if plan.step is Step.ROLLBACK:
+        return _roll_back(state, remembered, display)
+    return _deploy(plan, state, remembered, hook, display)
+
+
+def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
+    """What the status reports of the machine now (cheap: no fetch, no restart)."""
+    release = _serving()
+    if remembered.problem:  # blocked either way: no need to look further
+        return Outcome(release=release, port=state.config.port, serving=serving, failed=remembered.problem)
+    return Outcome(
+        release=release,
+        port=state.config.port,
+        waiting_for=state.integrations.waiting_for + backends.unreachable(state.integrations),
+        service_active=Service(state.paths).serving() if release else True,
+        serving=serving,
+    )
+
+
+def _deploy(
+    plan: Plan, state: WsgiState, remembered: Memory, hook: Hook, display: Display
+) -> tuple[Outcome, Memory]:
+    applied = replace(remembered, fingerprint=plan.fingerprint, waiting="")  # asked again below
+    try:
+        done = deploy.serve(
+            state,
+            demo_dir=unit.demo_dir(),
+            publish=_publish_source if hook.leader else None,
+            build=plan.step in BUILDS,
+            report=display.progress,
+        )
+    except WaitingForLeader as error:  # fetched again once the leader says it is done
+        unit.log(str(error))
+        waiting = str(error).removeprefix("waiting for ")
+        waits = replace(applied, source="", transient=True, waiting=waiting, problem="")
+        return replace(observe(state, waits, serving=False), failed=str(error)), waits
+    except DeployError as error:
+        failed = replace(applied, source=plan.source, transient=isinstance(error, RetryableError))
+        return _blocked(str(error), state, failed)
+    except Exception as error:  # a bug or a machine fault: keep serving, say so, retry later
+        unit.log(traceback.format_exc(), level=hookenv.ERROR)
+        failed = replace(applied, source=plan.source, transient=True)
+        return _blocked(
+            f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log", state, failed
+        )
+    applied = replace(applied, source=plan.source, transient=False)
+    applied = open_ports(applied, state.config.port, state.config.metrics_port)
+    if done.release is not None:
+        if hook.leader:
+            _publish_released(state, done.release.spec)
+        display.show_version(done.release.version)
+    if done.deployed:
+        unit.log(f"deployed release {done.release.id if done.release else '?'}")
+    if done.action.value != "none":
+        unit.log(f"gunicorn: {done.action.value}")
+    if done.problem:
+        return _blocked(done.problem, state, applied)
+    applied = replace(applied, problem="")
+    return observe(state, applied, serving=True), applied
+
+
+def _roll_back(state: WsgiState, remembered: Memory, display: Display) -> tuple[Outcome, Memory]:
+    try:
+        done = deploy.rollback(state, report=display.progress)
+    except DeployError as error:
+        return replace(observe(state, remembered), failed=str(error)), remembered
+    if done.release is not None:
+        display.show_version(done.release.version)
+    return observe(state, remembered), remembered
+
+
+def _blocked(problem: str, state: WsgiState, remembered: Memory) -> tuple[Outcome, Memory]:
+    unit.log(problem, level=hookenv.ERROR)
+    blocked = replace(remembered, problem=problem)
+    return observe(state, blocked, serving=False), blocked
+
+
+def _publish_source(agreed: str) -> None:
+    if leader_set({SOURCE_FIELD: agreed}):
+        unit.log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
+
+
+def _publish_released(state: WsgiState, spec: str) -> None:
+    """The leader tells the other units which release they may switch to."""
+    if state.config.release_command and state.released != spec and leader_set({RELEASED_FIELD: spec}):
+        unit.log(f"release {spec} is ready for every unit (release_command ran)")
+
+
+def _serving() -> releases.Release | None:
+    """The release ``current`` names, for the status; ``None`` when that link is broken
+    (the problem then says so)."""
+    try:
+        return releases.current(unit.paths())
+    except TreeError:
+        return None
+
+
+def stop() -> None:
+    """The unit is going away: stop serving and remove the units (data stays)."""
+    Service(unit.paths()).remove()

@@ -1,0 +1,293 @@
+"""The reconcile driven through its outcomes, hook after hook, with the hook tools and the
+machine steps (building and serving a release) faked at the boundary: what each hook
+decided, the status it left, and what the unit remembered for the next hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from charmhelpers.core import hookenv
+from conftest import SECRET
+
+from charms.layer.wsgi_app import deploy, memory, reconcile, releases
+from charms.layer.wsgi_app.apply import Action
+from charms.layer.wsgi_app.config import ConfigError, parse_config
+from charms.layer.wsgi_app.errors import DeployError, FetchError, WaitingForLeader
+from charms.layer.wsgi_app.integrations import Integrations
+from charms.layer.wsgi_app.plan import Hook, Step
+from charms.layer.wsgi_app.releases import Release
+from charms.layer.wsgi_app.service import Service
+from charms.layer.wsgi_app.state import Machine, WsgiState
+
+
+def release(version: str) -> Release:
+    return Release(f"20261201000000-{version}", version * 5, "shop", version, "shop:app", "/v", version, 0.0)
+
+
+OLD, NEW = release("0123456"), release("abc1234")
+STATE = WsgiState(
+    app_name="shop",
+    config=parse_config({"app_repo": "https://git.example.org/shop.git"}),
+    machine=Machine(cores=2, memory_bytes=2**32),
+    secret_key=SECRET,
+)
+NO_SECRET = replace(STATE, secret_key=None)
+WITH_MIGRATIONS = replace(STATE, config=replace(STATE.config, release_command="./manage.py migrate"))
+DB_NOT_READY = replace(STATE, integrations=Integrations(waiting_for=("database (access not granted yet)",)))
+BAD_PORT = ConfigError([("port", "80 is not in 1024-65535")])
+ROLLED_BACK = "release abc1234 failed health check (HTTP 500); rolled back to 0123456"
+SERVING_NEW = ("active", "serving shop (abc1234) on :8080")
+
+
+@dataclass
+class FakeUnit:
+    """The machine (what ``current`` names, the releases the build steps make) and the
+    hook tools the reconcile calls."""
+
+    current: Release | None = None
+    script: list[Callable[[FakeUnit], deploy.Outcome]] = field(default_factory=list)
+    builds: list[bool] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+
+    def serve(self, state: WsgiState, *, demo_dir: Path, publish: object, build: bool, report: object):
+        self.builds.append(build)
+        return self.script.pop(0)(self)
+
+    def rollback(self, state: WsgiState, report: Callable[[str], None]) -> deploy.Outcome:
+        report("rolling back from abc1234 to 0123456")
+        self.current = OLD
+        return deploy.Outcome(release=OLD, action=Action.HANDOVER, deployed=True)
+
+
+def deploys(new: Release) -> Callable[[FakeUnit], deploy.Outcome]:
+    def step(unit: FakeUnit) -> deploy.Outcome:
+        unit.current = new
+        return deploy.Outcome(release=new, action=Action.HANDOVER, deployed=True)
+
+    return step
+
+
+def fails(error: Exception) -> Callable[[FakeUnit], deploy.Outcome]:
+    def step(unit: FakeUnit) -> deploy.Outcome:
+        raise error
+
+    return step
+
+
+def rolls_back(unit: FakeUnit) -> deploy.Outcome:
+    """The new release did not answer its health check: the old one kept serving."""
+    return deploy.Outcome(release=unit.current, action=Action.HANDOVER, problem=ROLLED_BACK)
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path: Path) -> FakeUnit:
+    unit = FakeUnit()
+    monkeypatch.setenv("JUJU_UNIT_NAME", "shop/0")
+    monkeypatch.setattr(memory, "record_path", lambda: tmp_path / ".wsgi-app-memory.json")
+    monkeypatch.setattr(deploy, "serve", unit.serve)
+    monkeypatch.setattr(deploy, "rollback", unit.rollback)
+    monkeypatch.setattr(releases, "current", lambda paths: unit.current)
+    monkeypatch.setattr(Service, "serving", lambda self: True)
+    monkeypatch.setattr(
+        hookenv, "status_set", lambda workload, message: unit.statuses.append((workload, message))
+    )
+    monkeypatch.setattr(hookenv, "open_port", unit.opened.append)
+    monkeypatch.setattr(hookenv, "close_port", lambda port: unit.opened.remove(port))
+    monkeypatch.setattr(hookenv, "application_version_set", lambda version: None)
+    monkeypatch.setattr(hookenv, "log", lambda *args, **kwargs: None)
+    memory.forget()
+    yield unit
+    memory.forget()
+
+
+def hook(fake: FakeUnit, monkeypatch, name: str, state: WsgiState | ConfigError) -> reconcile.Result:
+    """One hook: a new process (the record is read from its file again) reading ``state``."""
+    memory.forget()
+    monkeypatch.setattr(reconcile.unit, "read_state", lambda: state)
+    return reconcile.run(Hook(name, leader=False, demo_commit="demo-1"))
+
+
+# (case, serving before, [(hook, inputs, what the machine does when asked to serve)],
+#  the steps decided, the status at the end, wsgi-app.serving at the end)
+CASES = [
+    ("serving", None, [("install", STATE, deploys(NEW))], [Step.BUILD], SERVING_NEW, True),
+    (
+        "an idle hook only reports",
+        None,
+        [("install", STATE, deploys(NEW)), ("update-status", STATE, None)],
+        [Step.BUILD, Step.REPORT],
+        SERVING_NEW,
+        None,
+    ),
+    (
+        "waiting for the leader's SECRET_KEY",
+        None,
+        [("install", NO_SECRET, None)],
+        [Step.WAIT_FOR_SECRET],
+        ("waiting", "waiting for the leader to share SECRET_KEY"),
+        False,
+    ),
+    (
+        "waiting for release_command on the leader",
+        OLD,
+        [
+            (
+                "config-changed",
+                WITH_MIGRATIONS,
+                fails(WaitingForLeader("waiting for the leader to run release_command for abc1234")),
+            )
+        ],
+        [Step.BUILD],
+        (
+            "waiting",
+            "serving shop (0123456) on :8080; waiting for the leader to run release_command for abc1234",
+        ),
+        False,
+    ),
+    (
+        "waiting for the leader's commit, then deploying it",
+        None,
+        [
+            ("install", STATE, fails(WaitingForLeader("waiting for the leader to resolve main of shop"))),
+            (
+                "update-status",
+                STATE,
+                fails(WaitingForLeader("waiting for the leader to resolve main of shop")),
+            ),
+            ("leader-settings-changed", replace(STATE, agreed_source="x:" + "a" * 40), deploys(NEW)),
+        ],
+        [Step.BUILD, Step.RETRY, Step.BUILD],
+        SERVING_NEW,
+        True,
+    ),
+    (
+        "waiting for the database",
+        None,
+        [("install", DB_NOT_READY, deploys(NEW))],
+        [Step.BUILD],
+        ("waiting", "serving shop (abc1234) on :8080; waiting for database (access not granted yet)"),
+        True,
+    ),
+    (
+        "blocked on config, then fixed",
+        OLD,
+        [("config-changed", BAD_PORT, None)],
+        [Step.BLOCKED],
+        ("blocked", "invalid config port: 80 is not in 1024-65535"),
+        None,
+    ),
+    (
+        "a transient fetch failure is retried on update-status",
+        OLD,
+        [
+            ("config-changed", STATE, fails(FetchError("app_repo: cannot reach git.example.org"))),
+            ("update-status", STATE, deploys(NEW)),
+        ],
+        [Step.BUILD, Step.RETRY],
+        SERVING_NEW,
+        True,
+    ),
+    (
+        "a lasting failure is not retried",
+        OLD,
+        [
+            ("config-changed", STATE, fails(DeployError("shop:app does not import: ImportError"))),
+            ("update-status", STATE, None),
+        ],
+        [Step.BUILD, Step.REPORT],
+        ("blocked", "shop:app does not import: ImportError"),
+        None,
+    ),
+    (
+        "a release failing its health check is rolled back, and not tried again",
+        OLD,
+        [("config-changed", STATE, rolls_back), ("update-status", STATE, None)],
+        [Step.BUILD, Step.REPORT],
+        ("blocked", ROLLED_BACK),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "hooks", "steps", "status", "serving"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_reconcile_outcomes(fake: FakeUnit, monkeypatch, before, hooks, steps, status, serving) -> None:
+    fake.current = before
+    results = []
+    for name, state, machine_step in hooks:
+        fake.script = [machine_step] if machine_step else []
+        results.append(hook(fake, monkeypatch, name, state))
+        assert fake.script == []  # the machine was asked to serve exactly when the row says
+    assert [result.plan.step for result in results] == steps
+    assert fake.statuses[-1] == status
+    assert results[-1].outcome.serving is serving
+    assert memory.load().status == status  # the next hook knows what is shown
+
+
+def test_a_fixed_config_applies_again_and_clears_the_block(fake: FakeUnit, monkeypatch) -> None:
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    hook(fake, monkeypatch, "config-changed", BAD_PORT)
+    fake.script = [deploys(NEW)]
+    assert hook(fake, monkeypatch, "config-changed", STATE).plan.step is Step.APPLY
+    assert fake.statuses[-1] == SERVING_NEW and memory.load().problem == ""
+
+
+def test_an_idle_hook_calls_no_hook_tool_of_its_own(fake: FakeUnit, monkeypatch) -> None:
+    """update-status after a deploy: no status-set, no open-port, no record written."""
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    assert fake.opened == [8080]
+    calls = len(fake.statuses)
+    record = memory.record_path().stat().st_mtime_ns
+    assert hook(fake, monkeypatch, "update-status", STATE).plan.step is Step.REPORT
+    assert len(fake.statuses) == calls and fake.opened == [8080]
+    assert memory.record_path().stat().st_mtime_ns == record
+
+
+def test_a_new_port_closes_the_old_one(fake: FakeUnit, monkeypatch) -> None:
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "config-changed", replace(STATE, config=replace(STATE.config, port=8000)))
+    assert fake.opened == [8000]
+
+
+def test_the_rollback_action_runs_the_same_reconcile(fake: FakeUnit, monkeypatch) -> None:
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    result = hook(fake, monkeypatch, "rollback", STATE)
+    assert result.plan.step is Step.ROLLBACK and result.outcome.release == OLD
+    assert fake.statuses[-2:] == [
+        ("maintenance", "rolling back from abc1234 to 0123456"),
+        ("active", "serving shop (0123456) on :8080"),
+    ]
+    # the source did not change: the next hook keeps serving the release rolled back to
+    assert hook(fake, monkeypatch, "update-status", STATE).plan.step is Step.REPORT
+
+
+def test_a_failed_hook_remembers_only_the_status_it_showed(fake: FakeUnit, monkeypatch) -> None:
+    """Juju keeps the status a failed hook set, and drops its ports and what it applied."""
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    before = memory.load()
+
+    def crashes(unit: FakeUnit) -> deploy.Outcome:
+        raise KeyboardInterrupt  # not an Exception: a hook killed mid-way
+
+    def building(state, *, demo_dir, publish, build, report) -> deploy.Outcome:
+        report("fetching shop")
+        return crashes(fake)
+
+    monkeypatch.setattr(deploy, "serve", building)
+    with pytest.raises(KeyboardInterrupt):
+        hook(fake, monkeypatch, "config-changed", replace(STATE, config=replace(STATE.config, port=8000)))
+    memory.forget()
+    assert memory.load() == replace(before, status=("maintenance", "fetching shop"))
