@@ -35,7 +35,7 @@ format: dev  ## reformat with ruff
 unit: dev  ## fast tests of the pure parts, no machine needed
 	$(BIN)/pytest tests/unit
 
-charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm
+charm: dev  ## build the charm into build/wsgi-app and pack wsgi-app.charm (pure wheels cached in ~/.cache/wsgi-app-wheels)
 	$(BIN)/python tools/build_charm.py --output $(BUILD)
 
 e2e: charm  ## end-to-end tests: the built charm on booted machines, two lanes at once (root)

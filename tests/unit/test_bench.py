@@ -180,6 +180,15 @@ def test_hook_timeline_needs_hooks():
         hook_cost.hook_timeline([(0.0, "-> booting machine 0 ...")])
 
 
+def test_bootstrap_seconds_from_the_install_hooks_output():
+    log = (
+        "wsgi-app/0: 04:43:39 hook install: bootstrap: 12 of 12 archives unpacked in 0.61s\n"
+        "wsgi-app/0: 04:43:40 INFO juju-log install: Reactive main running for hook install\n"
+    )
+    assert hook_cost.bootstrap_seconds(log) == 0.61
+    assert hook_cost.bootstrap_seconds("wsgi-app/0: 04:43:40 hook start: nothing\n") is None
+
+
 def test_candidates_are_gthread_workers_by_threads():
     assert throughput.parse_candidate("5x8") == throughput.Gunicorn(5, 8, "gthread")
     with pytest.raises(ValueError):

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from tools import build_charm
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
@@ -87,6 +89,53 @@ def test_wheelhouse_holds_the_charm_libraries(built):
     }
     assert {"charms.reactive", "charmhelpers", "jinja2", "markupsafe"} <= names
     assert not any(name.startswith("charms.templating") for name in names)  # render.py needs no hook tool
+
+
+def test_wheelhouse_holds_only_pure_python_wheels(built):
+    """Every archive installs on every base's Python without a compiler or the network."""
+    names = [p.name for p in (built / "wsgi-app" / "wheelhouse").iterdir() if not p.name.startswith(".")]
+    assert names
+    assert [n for n in names if not n.endswith(("-py3-none-any.whl", "-py2.py3-none-any.whl"))] == []
+    assert build_charm.impure(names) == []
+    # the two packages that ship C extensions on the registry came as their pure builds
+    assert {n.split("-")[0].lower() for n in names} >= {"pyyaml", "markupsafe"}
+
+
+@pytest.mark.parametrize(
+    ("name", "pure"),
+    [
+        ("six-1.17.0-py2.py3-none-any.whl", True),
+        ("pyyaml-6.0.4-py3-none-any.whl", True),
+        ("pyyaml-6.0.4-cp311-cp311-manylinux2014_x86_64.whl", False),
+        ("markupsafe-2.0.1-cp311-cp311-linux_x86_64.whl", False),
+        ("MarkupSafe-2.0.1.tar.gz", False),
+        ("foo-1.0-py311-none-any.whl", False),
+        ("foo-1.0-py3-abi3-any.whl", False),
+        (".bootstrapped", True),
+    ],
+)
+def test_only_pure_wheels_pass_the_check(name, pure):
+    assert (build_charm.impure([name]) == []) is pure
+
+
+def test_the_wheel_cache_is_keyed_by_the_wheelhouse_inputs(tmp_path):
+    inputs = [tmp_path / name for name in build_charm.INPUTS]
+    for path in inputs:
+        path.write_text("charmhelpers>=0.20\n")
+    first = build_charm.inputs_digest(inputs)
+    assert build_charm.inputs_digest(inputs) == first
+    (tmp_path / "wheelhouse-constraints.txt").write_text("charmhelpers<1\n")
+    assert build_charm.inputs_digest(inputs) != first
+
+
+def test_a_charm_layers_own_wheelhouse_joins_the_inputs(tmp_path):
+    assert build_charm.wheelhouse_inputs() == [build_charm.ROOT / name for name in build_charm.INPUTS]
+    assert build_charm.wheelhouse_inputs(tmp_path) == build_charm.wheelhouse_inputs()
+    (tmp_path / "wheelhouse.txt").write_text("six\n")
+    inputs = build_charm.wheelhouse_inputs(tmp_path)
+    assert inputs[-1] == tmp_path / "wheelhouse.txt"
+    assert build_charm.requirements(inputs)[-2:] == ("-r", str(tmp_path / "wheelhouse.txt"))
+    assert build_charm.inputs_digest(inputs) != build_charm.inputs_digest(build_charm.wheelhouse_inputs())
 
 
 def test_charm_contents_exclude_development_files(built):

@@ -4,8 +4,11 @@ The first hook runs under the machine's ``python3`` with only the standard libra
 :func:`bootstrap_charm_deps` creates a virtualenv beside the charm directory
 (``../.venv``, as layer-basic does), installs the wheelhouse that ``charm-build``
 collected, offline, records what it installed in ``wheelhouse/.bootstrapped`` and
-re-executes the hook inside the virtualenv. Later hooks only re-execute; an upgraded
-charm whose wheelhouse differs installs again. Nothing here imports ``distutils``.
+re-executes the hook inside the virtualenv. A wheelhouse of pure wheels (what
+tools/build_charm.py builds) is unpacked without pip in well under a second
+(:mod:`charms.layer.wheelhouse`); any other goes through pip, as layer-basic's does.
+Later hooks only re-execute; an upgraded charm whose wheelhouse differs installs again.
+Nothing here imports ``distutils``.
 
 :func:`run_reactive` then maintains layer-basic's ``config.*`` flags around
 ``charms.reactive.main()``.
@@ -17,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,8 +117,30 @@ def teach_charmhelpers_debian() -> None:
 
 
 def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
+    """Pure wheels (what tools/build_charm.py makes) are unpacked straight into a venv
+    without pip; any other wheelhouse (source archives, as plain charm-build makes for a
+    charm that includes this layer) goes through pip."""
+    from charms.layer import wheelhouse as wheels
+
+    start = time.monotonic()
+    archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
+    if wheels.installable(archives):
+        wheels.create(venv)
+        installed = wheels.install(archives, venv)
+        how = "unpacked"
+    else:
+        _install_with_pip(venv, archives)
+        installed, how = [p.name for p in archives], "installed with pip"
+    # the hook's output (the unit log): what the bootstrap cost, for bench/hook_cost.py
+    print(
+        f"bootstrap: {len(installed)} of {len(archives)} archives {how} in {time.monotonic() - start:.2f}s",
+        flush=True,
+    )
+
+
+def _install_with_pip(venv: Path, archives: list[Path]) -> None:
     _ensure_venv_module()
-    if not (venv / "bin" / "python3").exists():
+    if not (venv / "bin" / "pip").exists():  # also a venv the pure path made without pip
         subprocess.check_call([sys.executable, "-m", "venv", str(venv)])
     pip = [
         str(venv / "bin" / "python3"),
@@ -124,9 +150,8 @@ def _install_wheelhouse(venv: Path, wheelhouse: Path) -> None:
         "--no-index",
         "--disable-pip-version-check",
         "--find-links",
-        str(wheelhouse),
+        str(archives[0].parent),
     ]
-    archives = sorted(p for p in wheelhouse.iterdir() if not p.name.startswith("."))
     sources = [p for p in archives if not p.name.endswith(".whl")]
     if sources:
         kit = [str(p) for p in archives if distribution_name(p).replace("-", "_") in BUILD_KIT]
@@ -219,6 +244,18 @@ def run_reactive() -> None:
     hookenv.atstart(cache_unrelated_endpoints)  # first: before charms.reactive's Endpoint start-up
     from charms.reactive import main
 
-    hookenv.atstart(init_config_states)
-    hookenv.atexit(clear_config_states)
+    register_config_states()
     main()
+
+
+def register_config_states() -> None:
+    """Set the config flags at the start of the hook and clear them at its end.
+
+    They are set after the start callbacks that the handler modules register while they
+    are discovered, because the registration happens from the first start callback. Among
+    those is the charm's choice of tracer: under the default tracer, an install would log
+    ~70 config flags, one juju-log call each."""
+    from charmhelpers.core import hookenv
+
+    hookenv.atstart(hookenv.atstart, init_config_states)
+    hookenv.atexit(clear_config_states)
