@@ -108,7 +108,21 @@ def hook(fake: FakeUnit, monkeypatch, name: str, state: WsgiState | ConfigError)
     """One hook: a new process (the record is read from its file again) reading ``state``."""
     memory.forget()
     monkeypatch.setattr(reconcile.unit, "read_state", lambda: state)
-    return reconcile.run(Hook(name, leader=False, demo_commit="demo-1"))
+    result = reconcile.run(Hook(name, leader=False, demo_commit="demo-1"))
+    hookenv._run_atexit()  # as charms.reactive does once every handler succeeded
+    return result
+
+
+def hook_failing_later(fake: FakeUnit, monkeypatch, name: str, state: WsgiState) -> reconcile.Result:
+    """A hook in which our reconcile succeeded and a later handler (an including charm's)
+    raised: charms.reactive runs no success callback, Juju drops its ports."""
+    memory.forget()
+    monkeypatch.setattr(reconcile.unit, "read_state", lambda: state)
+    opened = list(fake.opened)
+    result = reconcile.run(Hook(name, leader=False, demo_commit="demo-1"))
+    hookenv._atexit.clear()  # the hook failed: what was registered never runs
+    fake.opened[:] = opened
+    return result
 
 
 # (case, serving before, [(hook, inputs, what the machine does when asked to serve)],
@@ -257,6 +271,31 @@ def test_a_new_port_closes_the_old_one(fake: FakeUnit, monkeypatch) -> None:
     hook(fake, monkeypatch, "install", STATE)
     fake.script = [deploys(NEW)]
     hook(fake, monkeypatch, "config-changed", replace(STATE, config=replace(STATE.config, port=8000)))
+    assert fake.opened == [8000]
+
+
+def test_two_ports_that_swap_stay_open(fake: FakeUnit, monkeypatch) -> None:
+    fake.script = [deploys(NEW)]
+    with_metrics = replace(STATE, config=replace(STATE.config, port=8080, metrics_port=9100))
+    hook(fake, monkeypatch, "install", with_metrics)
+    swapped = replace(STATE, config=replace(STATE.config, port=9100, metrics_port=8080))
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "config-changed", swapped)
+    assert sorted(fake.opened) == [8080, 9100]
+
+
+def test_a_hook_that_fails_after_the_reconcile_is_applied_again(fake: FakeUnit, monkeypatch) -> None:
+    """Juju dropped the failed hook's open-port: the next hook must not take the port as
+    open, nor the settings as applied."""
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    moved = replace(STATE, config=replace(STATE.config, port=8000))
+    fake.script = [deploys(NEW)]
+    hook_failing_later(fake, monkeypatch, "config-changed", moved)
+    memory.forget()  # the next hook's process
+    assert fake.opened == [8080] and memory.load().port == 8080
+    fake.script = [deploys(NEW)]
+    assert hook(fake, monkeypatch, "config-changed", moved).plan.step is Step.APPLY
     assert fake.opened == [8000]
 
 

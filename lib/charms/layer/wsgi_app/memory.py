@@ -1,10 +1,11 @@
 """What the unit remembers between hooks: one typed, versioned, immutable record.
 
 The record is a root-only JSON file beside the charm (``.wsgi-app-memory.json``), loaded
-once at the start of a hook and written (only when it changed) once at its end. Not unit
-data: charms.reactive commits unit data only when a hook succeeds, while a status the
-failed hook set stays shown; the record is written even then, keeping what Juju kept (the
-status) and dropping what Juju dropped (ports, the applied state).
+once at the start of a hook. What a hook did is written as Juju keeps it: the status it
+showed at once (:func:`keep_shown`: Juju keeps a status even when the hook fails), the
+rest only once the whole hook succeeded (:func:`stage`, written by :func:`commit` from the
+hook's success callbacks, as charms.reactive commits unit data), because Juju drops the
+ports, and charms.reactive the flags, of a hook that fails in any handler after ours.
 
 Formats: version 1 had no ``app_version``; version 2 adds it. A unit upgraded from a
 charm that kept these facts in unit data (``wsgi-app.*`` keys and a status file) has no
@@ -106,6 +107,7 @@ def from_legacy(get: Callable[[str], Any], status_text: str | None) -> Memory:
 
 
 _remembered: dict[Path, Memory] = {}  # what each record file holds, as loaded or saved by this process
+_staged: dict[Path, Memory] = {}  # what each file is to hold once the hook succeeds
 
 
 def record_path() -> Path:
@@ -117,6 +119,8 @@ def record_path() -> Path:
 def load(path: Path | None = None) -> Memory:
     """The record, read once per hook (a second handler of the same hook gets the same)."""
     path = path or record_path()
+    if path in _staged:  # a second reconcile in the same hook goes on from the first
+        return _staged[path]
     if path not in _remembered:
         try:
             _remembered[path] = from_json(path.read_text())
@@ -152,6 +156,33 @@ def save(memory: Memory, path: Path | None = None) -> None:
     _remembered[path] = memory
 
 
+def keep_shown(status: tuple[str, str], app_version: str, path: Path | None = None) -> None:
+    """Write at once what the hook showed (status, application version) into the record
+    as it was before the hook: that much Juju keeps whatever becomes of the hook."""
+    path = path or record_path()
+    load(path)
+    save(replace(_remembered[path], status=status, app_version=app_version), path)
+
+
+def stage(memory: Memory, path: Path | None = None) -> None:
+    """Have ``memory`` written once the hook succeeds (:func:`commit`); the hook's later
+    reconciles go on from it meanwhile."""
+    path = path or record_path()
+    if not _staged:
+        from charmhelpers.core import hookenv
+
+        hookenv.atexit(commit)  # run by charms.reactive only when every handler succeeded
+    _staged[path] = memory
+
+
+def commit() -> None:
+    """Write what the hook staged (its success callback; actions call it when they end)."""
+    for path, memory in list(_staged.items()):
+        save(memory, path)
+    _staged.clear()
+
+
 def forget() -> None:
-    """Drop what this process loaded (a test starts the next hook)."""
+    """Drop what this process loaded or staged (a test starts the next hook)."""
     _remembered.clear()
+    _staged.clear()

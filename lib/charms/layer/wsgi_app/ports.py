@@ -9,16 +9,14 @@ from charmhelpers.core import hookenv
 from .memory import Memory
 
 
-def _moved(previous: int, port: int) -> None:
-    if previous and previous != port:
-        hookenv.close_port(previous)
-    if port and port != previous:
-        hookenv.open_port(port)
-
-
 def open_ports(memory: Memory, port: int, metrics_port: int) -> Memory:
-    """Open ``port`` and ``metrics_port`` (0: none), closing the ones opened before;
-    ``memory`` with the ports now open. A port already open costs no hook-tool call."""
-    _moved(memory.port, port)
-    _moved(memory.metrics_port, metrics_port)
+    """Open ``port`` and ``metrics_port`` (0: none), closing the ones opened before that
+    are no longer wanted; ``memory`` with the ports now open. A port already open costs no
+    hook-tool call (and two ports that swap stay open)."""
+    opened = {memory.port, memory.metrics_port} - {0}
+    wanted = {port, metrics_port} - {0}
+    for gone in sorted(opened - wanted):
+        hookenv.close_port(gone)
+    for new in sorted(wanted - opened):
+        hookenv.open_port(new)
     return replace(memory, port=port, metrics_port=metrics_port)

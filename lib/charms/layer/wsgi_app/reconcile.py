@@ -40,23 +40,24 @@ def install() -> bool:
     machine's own (nothing was touched then)."""
     before = memory.load()
     display = Display(before)
-    remembered = before
     try:
         display.progress("preparing the machine")
         deploy.prepare(unit.paths())
         return True
     except NameTaken as error:
         unit.log(str(error), level=hookenv.ERROR)
-        remembered = replace(before, problem=str(error))
-        display.show(status_of(Outcome(), remembered))
+        blocked = replace(before, problem=str(error))
+        display.show(status_of(Outcome(), blocked))
+        memory.stage(display.remembered(blocked))
         return False
     finally:
-        memory.save(display.remembered(remembered))
+        memory.keep_shown(display.shown, display.version)
 
 
 def run(hook: Hook) -> Result:
-    """Reconcile the unit with the inputs of ``hook``; the memory is saved even when this
-    raises, with only the status the hook showed (Juju keeps that, and drops the rest)."""
+    """Reconcile the unit with the inputs of ``hook``. The status it showed is remembered at
+    once (Juju keeps it even when the hook fails); the rest once the hook succeeds (Juju
+    drops the ports, and charms.reactive the flags, of a hook that fails later on)."""
     before = memory.load()
     display = Display(before)
     try:
@@ -64,10 +65,9 @@ def run(hook: Hook) -> Result:
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
         display.show(status_of(outcome, after))
-    except BaseException:
-        memory.save(display.remembered(before))
-        raise
-    memory.save(display.remembered(after))
+        memory.stage(display.remembered(after))
+    finally:
+        memory.keep_shown(display.shown, display.version)
     return Result(plan, outcome, after)
 
 
