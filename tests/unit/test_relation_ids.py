@@ -31,6 +31,13 @@ def test_only_endpoints_goal_state_shows_unrelated_are_skipped() -> None:
     assert unrelated_endpoints({"units": {}}, METADATA, None) == ["cache", "db", "logging", "website"]
 
 
+def test_an_endpoint_joined_in_an_earlier_hook_is_asked_even_when_goal_state_leaves_it_out() -> None:
+    """goal-state does not list a relation this application offers to another model."""
+    joined = {"website"}
+    skipped = unrelated_endpoints({"units": {}}, METADATA, None, lambda endpoint: endpoint in joined)
+    assert skipped == ["cache", "db", "logging"]
+
+
 class ToolCalls:
     """Hook tools as charmhelpers runs them (subprocess.check_output), recorded."""
 
@@ -67,6 +74,21 @@ def test_unrelated_endpoints_cost_no_relation_ids_call(charm: Path, monkeypatch:
         "cluster": ["cluster:7"],
     }
     assert [command[0] for command in calls.made] == ["goal-state", "relation-ids", "relation-ids"]
+
+
+def test_the_joined_flag_of_the_last_hook_is_what_is_read(
+    charm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charms.reactive.flags import clear_flag, set_flag
+
+    calls = ToolCalls({"goal-state": {"units": {}}, "relation-ids": lambda command: [f"{command[-1]}:9"]})
+    monkeypatch.setattr(subprocess, "check_output", calls)
+    set_flag("endpoint.website.joined")
+    try:
+        cache_unrelated_endpoints()
+        assert hookenv.relation_ids("website") == ["website:9"] and hookenv.relation_ids("db") == []
+    finally:
+        clear_flag("endpoint.website.joined")
 
 
 def test_without_goal_state_every_endpoint_is_asked(charm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
