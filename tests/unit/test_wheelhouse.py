@@ -135,6 +135,27 @@ def test_refuses_members_that_leave_the_venv(tmp_path: Path, venv: Path) -> None
 
 
 @pytest.mark.parametrize(
+    "entry",
+    [
+        "../../escaped = evil:main",
+        "/tmp/escaped = evil:main",
+        "sub/escaped = evil:main",
+        "ok = evil:main; import os",
+        "ok = os.system('x'):main",
+    ],
+)
+def test_refuses_console_scripts_that_leave_bin_or_are_no_dotted_names(
+    tmp_path: Path, venv: Path, entry: str
+) -> None:
+    wheel = make_wheel(
+        tmp_path, "evil", "1.0", {"evil.py": "def main(): pass\n"}, extra=f"[console_scripts]\n{entry}\n"
+    )
+    with pytest.raises(ValueError, match="console script"):
+        wheelhouse.install([wheel], venv)
+    assert not (tmp_path / "escaped").exists() and not Path("/tmp/escaped").exists()
+
+
+@pytest.mark.parametrize(
     ("names", "fast"),
     [
         (["a-1-py3-none-any.whl", "b-2-py2.py3-none-any.whl"], True),

@@ -186,6 +186,7 @@ def _console_scripts(entry_points: Path, root: Path) -> list[str]:
     for section in ("console_scripts", "gui_scripts"):
         for name, target in parser.items(section) if parser.has_section(section) else []:
             module, _, attribute = target.split("[", 1)[0].strip().partition(":")
+            _check_entry_point(name, module, attribute)
             head = attribute.split(".", 1)[0]
             script = (
                 f"#!{root / 'bin' / 'python3'}\n"
@@ -196,6 +197,19 @@ def _console_scripts(entry_points: Path, root: Path) -> list[str]:
             )
             records.append(_write(root / "bin" / name, script.encode(), 0o755, site_packages(root)))
     return records
+
+
+SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _check_entry_point(name: str, module: str, attribute: str) -> None:
+    """A console script's name stays a file in ``bin/``; its target is a dotted name (it
+    is written into the script's source)."""
+    if not SCRIPT_NAME.fullmatch(name):
+        raise ValueError(f"unsafe console script name in wheel: {name!r}")
+    if not DOTTED.fullmatch(module) or not DOTTED.fullmatch(attribute):
+        raise ValueError(f"console script {name!r}: {module}:{attribute} is not module:attribute")
 
 
 def _write(target: Path, content: bytes, mode: int, site: Path) -> str:
