@@ -52,6 +52,18 @@ def test_a_line_encode_cannot_write_is_refused(line):
         settings_file.decode(f'OK="1"\n{line}\n')
 
 
+def test_not_strict_a_line_encode_cannot_write_still_gives_its_value():
+    """For redaction: a secret on a line this charm would not write is still a secret."""
+    text = 'GOOD="a"\nSECRET_KEY=old secret\nQUOTED="x" y\nno equals sign\n'
+    with pytest.raises(ValueError):
+        settings_file.decode(text)
+    assert settings_file.decode(text, strict=False) == {
+        "GOOD": "a",
+        "SECRET_KEY": "old secret",
+        "QUOTED": 'x" y',
+    }
+
+
 @pytest.mark.parametrize("name", ["", "1A", "A-B", "A B", "A\nB", "É"])
 def test_a_name_that_is_no_variable_name_is_refused(name):
     with pytest.raises(ValueError, match="not a valid setting name"):

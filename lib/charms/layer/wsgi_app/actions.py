@@ -8,7 +8,7 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import logs, observability, reconcile, settings_file, unit
+from . import logs, memory, observability, reconcile, settings_file, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
@@ -61,8 +61,9 @@ def show_logs() -> None:
     except ValueError as error:
         raise DeployError(str(error)) from None
     try:
-        on_disk = settings_file.read(str(state.paths.settings_file))
-    except (OSError, ValueError):  # not written yet, or not by this charm: nothing more to hide
+        # every value the app may have got is hidden, even from a line this charm would not write
+        on_disk = settings_file.read(str(state.paths.settings_file), strict=False)
+    except (OSError, UnicodeDecodeError):  # not written yet, or not text: nothing more to hide
         on_disk = {}
     try:
         output = run("journalctl", argv)
@@ -102,4 +103,5 @@ def main() -> None:
         hookenv.log(traceback.format_exc(), level=hookenv.ERROR)
         hookenv.action_fail(f"{name} failed: {error.__class__.__name__}")
     finally:
+        memory.commit()  # an action ends as a hook that succeeded: it reported what failed
         unitdata.kv().flush()

@@ -49,23 +49,29 @@ def encode(settings: Mapping[str, str]) -> str:
     return "".join(lines)
 
 
-def decode(text: str) -> dict[str, str]:
+def decode(text: str, strict: bool = True) -> dict[str, str]:
     """The settings (a dict of names to values, in file order) that ``text`` holds.
 
-    Raises ``ValueError`` naming the first line that :func:`encode` cannot have written.
+    Raises ``ValueError`` naming the first line that :func:`encode` cannot have written;
+    with ``strict=False`` such a line gives what follows its first ``=`` (unquoted) as its
+    value instead, or nothing (for what must not miss a value, such as redaction).
     """
     settings: dict[str, str] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         if not line or line.startswith("#"):
             continue
         match = _LINE.match(line)
-        if match is None:
+        if match is not None:
+            settings[match.group("name")] = _ESCAPE.sub(r"\1", match.group("value"))
+        elif strict:
             raise ValueError(f'settings file line {number} is not NAME="value"')
-        settings[match.group("name")] = _ESCAPE.sub(r"\1", match.group("value"))
+        elif "=" in line:
+            name, _, value = line.partition("=")
+            settings[name] = value.strip().strip('"')
     return settings
 
 
-def read(path: str) -> dict[str, str]:
+def read(path: str, strict: bool = True) -> dict[str, str]:
     """The settings in the file at ``path`` (see :func:`decode`); ``OSError`` if unreadable."""
     with open(path, encoding="utf-8", newline="") as file:
-        return decode(file.read())
+        return decode(file.read(), strict)
