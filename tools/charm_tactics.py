@@ -4,8 +4,10 @@ layer-basic copies ``hooks/hook.template`` to every hook name; charm-tools does 
 of the kind for actions, so this layer declares this tactic (layer.yaml ``tactics:``).
 It takes over ``actions.yaml``: charm-tools merges the file of every layer as usual, and
 then ``actions/<name>`` is written from ``actions/action.template`` for each action of
-the merged file, so that a charm including the layer gets the script for its own
-actions too. A layer that ships its own ``actions/<name>`` keeps it.
+the merged file. A layer that ships its own ``actions/<name>`` keeps it. This layer's
+template runs this layer's actions only (another name fails with "unknown action"), so a
+charm including the layer ships a script for each action of its own, or a template of
+its own that runs them and hands the others to ``charms.layer.wsgi_app.actions.main``.
 
 The template is the one of the highest layer that has both an ``actions.yaml`` and an
 ``actions/action.template``. charm-build imports this module from the layer's directory
