@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -172,22 +173,36 @@ def pure_wheels(inputs: list[Path], refresh: bool = False) -> Path:
     return cached
 
 
+# what of the checkout is not the layer: charm-build walks every file of a layer before
+# its excludes apply, and a development virtualenv alone made a cached build take 20 s
+NOT_THE_LAYER = frozenset({".venv", "build", ".hypothesis", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+VIEW_LIFETIME = 3600  # seconds a view of an earlier build is kept for a build still using it
+
+
 def stage_layers() -> Path:
-    """The directory charm-build finds layers in (CHARM_LAYERS_DIR): this checkout linked
-    as ``wsgi-app``, so that the layer and any charm including ``layer:wsgi-app`` build
-    from this checkout, whatever it is called."""
+    """The directory charm-build finds layers in (CHARM_LAYERS_DIR): a view of this checkout
+    (a link to each of its entries but what is not the layer) linked as ``wsgi-app``, so
+    that the layer and any charm including ``layer:wsgi-app`` build from this checkout,
+    whatever it is called."""
     # Staged outside the repository: a link to the repository inside it would let
     # charm-build walk into its own output.
     # one staging directory per checkout, so that two checkouts can build at once
     checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
     stage = Path(tempfile.gettempdir()) / f"wsgi-app-layers-{os.getuid()}-{checkout}"
     stage.mkdir(parents=True, exist_ok=True)
+    view = Path(tempfile.mkdtemp(prefix=f".{NAME}-view.", dir=stage))
+    for entry in ROOT.iterdir():
+        if entry.name not in NOT_THE_LAYER:
+            (view / entry.name).symlink_to(entry)
     # replaced in one step: a build running beside this one (the e2e lanes build the
     # example charm while another may build the layer) always finds the layer
     link = stage / f".{NAME}.{os.getpid()}"
     link.unlink(missing_ok=True)
-    link.symlink_to(ROOT)
+    link.symlink_to(view)
     link.replace(stage / NAME)
+    for old in stage.glob(f".{NAME}-view.*"):
+        if old != view and time.time() - old.stat().st_mtime > VIEW_LIFETIME:
+            shutil.rmtree(old, ignore_errors=True)
     return stage
 
 
@@ -203,6 +218,9 @@ def build(output: Path, wheels: Path, top: Path | None = None) -> Path:
     stage = stage_layers()
     top = top or stage / NAME
     output.mkdir(parents=True, exist_ok=True)
+    # charm-build --force keeps what an earlier build left (the wheels of other wheelhouse
+    # inputs above all): each build starts from nothing
+    shutil.rmtree(output / charm_name(top), ignore_errors=True)
     bin_dir = Path(sys.executable).parent
     env = dict(
         offline_env(wheels),
