@@ -207,8 +207,9 @@ def idle_side_by_side(charms: dict[str, Path], rounds: int) -> str:
                     f"{median([calls for _, calls in own]):.0f}",
                 ]
             )
-        first, second = (median(idle[label].seconds[kind]) for label in charms)
-        rows.append([kind, "ratio", f"{ratio(first, second):.2f}", "", ""])
+        if len(charms) == 2:  # a baseline was given
+            first, second = (median(idle[label].seconds[kind]) for label in charms)
+            rows.append([kind, "ratio", f"{ratio(first, second):.2f}", "", ""])
     runner = ", ".join(f"{label} {median(idle[label].seconds['exec']):.2f}s" for label in charms)
     return (
         f"Idle hooks side by side ({rounds} interleaved rounds, medians; no-op config-changed)\n\n"
