@@ -109,15 +109,24 @@ def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
     for _ in range(requests):
         assert http_get(f"{URL}/request").status == 200
 
-    def counted() -> str | None:
-        body = http_get(metrics_url).body
-        return body if _counter(body) >= before + requests else None
+    def timed(body: str) -> int:
+        count = re.search(r'^gunicorn_request_duration_seconds_count\{unit="wsgi-app/0"\} (\d+)', body, re.M)
+        return int(count.group(1)) if count else 0
 
-    body = wait_for(counted, "the request counter")
+    seen = [""]
+
+    def counted() -> str | None:
+        # gunicorn sends each request's count and duration as datagrams of their own: the
+        # exporter may have the one and not yet the other
+        seen[0] = body = http_get(metrics_url).body
+        return body if _counter(body) >= before + requests and timed(body) >= requests else None
+
+    try:
+        body = wait_for(counted, "the request counter and the request durations")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; before={before}; last seen:\n{seen[0]}") from None
     print("\n".join(line for line in body.splitlines() if "gunicorn_request" in line)[:2000])
-    assert _counter(body) >= requests
-    count = re.search(r'^gunicorn_request_duration_seconds_count\{unit="wsgi-app/0"\} (\d+)', body, re.M)
-    assert count and int(count.group(1)) >= requests, body
+    assert _counter(body) >= requests and timed(body) >= requests, body
     assert re.search(r'^gunicorn_request_duration_seconds_sum\{unit="wsgi-app/0"\} [0-9.]+', body, re.M)
     assert re.search(r'^gunicorn_request_status_total\{unit="wsgi-app/0",status="200"\} \d+', body, re.M)
     unit.config(metrics_port="0")

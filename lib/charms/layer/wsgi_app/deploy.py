@@ -95,16 +95,21 @@ def _serve(
 
 def put_live(state: WsgiState, live: Release) -> Applied:
     """Write the rendered files and bring gunicorn to ``live`` with as little as the changes
-    require (see :mod:`.apply`); the exporter follows."""
+    require (see :mod:`.apply`). The exporter listens before gunicorn sends to it, and stops
+    once gunicorn no longer does: a worker's statsd socket that meets a closed port fails
+    its next datagram (ICMP port unreachable), so the first request's duration was lost."""
     paths, config = state.paths, state.config
     files = render_all(replace(state, release_worker_class=live.worker_class))
+    if files.metrics_unit:
+        metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
     applied = apply.converge(
         paths,
         files,
         apply.target_of(files, live.id, config.port),
         lambda check_socket: health.wait_healthy(check_socket, config.health_check_path),
     )
-    metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
+    if not files.metrics_unit:
+        metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
     return applied
 
 
