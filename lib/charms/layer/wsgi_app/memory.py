@@ -121,6 +121,11 @@ def load(path: Path | None = None) -> Memory:
     path = path or record_path()
     if path in _staged:  # a second reconcile in the same hook goes on from the first
         return _staged[path]
+    return _on_disk(path)
+
+
+def _on_disk(path: Path) -> Memory:
+    """What the file holds (read once per process; what this process wrote after that)."""
     if path not in _remembered:
         try:
             _remembered[path] = from_json(path.read_text())
@@ -160,8 +165,7 @@ def keep_shown(status: tuple[str, str], app_version: str, path: Path | None = No
     """Write at once what the hook showed (status, application version) into the record
     as it was before the hook: that much Juju keeps whatever becomes of the hook."""
     path = path or record_path()
-    load(path)
-    save(replace(_remembered[path], status=status, app_version=app_version), path)
+    save(replace(_on_disk(path), status=status, app_version=app_version), path)
 
 
 def stage(memory: Memory, path: Path | None = None) -> None:
