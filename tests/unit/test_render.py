@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT, SECRET, exec_conf
@@ -252,6 +253,7 @@ def hostile_state(machine):
             "log_level": "debug",
             "worker_class": "uvicorn",
             "port": 8000,
+            "hostnames": "Shop.Example.org, .example.org [FD00::1] 192.0.2.10",
         }
     )
     database = Database(
@@ -271,7 +273,7 @@ def hostile_state(machine):
         app_name="shop",
         unit_name="shop/3",
         config=config,
-        machine=machine,
+        machine=replace(machine, addresses=("10.0.0.3", "fd00::3")),
         secret_key='k"e$y`\\%',
         integrations=integrations,
         release_worker_class="uvicorn",

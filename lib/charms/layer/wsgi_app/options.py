@@ -99,6 +99,15 @@ class AppConfig:
         "listed in the README.",
         validate.environment,
     )
+    hostnames: tuple[str, ...] = option(
+        "",
+        "Public names of the application, separated by spaces or commas: host names "
+        "(www.example.com), IP addresses, or .example.com for a domain and all its "
+        "subdomains; no scheme, port or path. With the unit's own addresses, localhost and "
+        "the related proxies' addresses they become ALLOWED_HOSTS and DJANGO_ALLOWED_HOSTS; "
+        "their https:// and http:// origins become CSRF_TRUSTED_ORIGINS.",
+        validate.hostnames,
+    )
     python_packages: tuple[str, ...] = option(
         "",
         "Extra Python requirements installed into the application's virtualenv, separated "
