@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from . import asgi, validate
+from . import asgi, static_files, validate
 
 T = TypeVar("T")
 JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
@@ -118,6 +118,17 @@ class AppConfig:
         "",
         "Extra Debian/Ubuntu packages the application needs (e.g. 'libpq5 gettext'), separated by spaces.",
         validate.apt_packages,
+    )
+    static_paths: tuple[tuple[str, str], ...] = option(
+        "",
+        "Static directories of the repository the unit serves itself, as "
+        "/url-prefix/=directory entries separated by spaces or commas (e.g. "
+        "'/assets/=assets /media/=public/media'). Each directory is copied into the "
+        "release at build time, compressed (gzip and brotli variants) and served through "
+        "WhiteNoise in front of the app: correct types, ETag and 304s, and a year of "
+        "immutable caching for content-hashed names (base.6f7c1a2b3d4e.css). Files under "
+        "a prefix that are not in the directory reach the app. WSGI applications only.",
+        static_files.parse_static_paths,
     )
     release_command: str = option(
         "",
