@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import asgi, entrypoint, git_ssh, ownership, python_env, releases, source, static_files, system
+from . import asgi, django, entrypoint, git_ssh, ownership, python_env, releases, source, static_files, system
 from .commands import CommandFailed, RunAs
 from .config import AppConfig
 from .confined import Sandbox
@@ -65,7 +65,20 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
         "demo": demo_revision if not config.app_repo else "",
         # only when set: the releases of charms before static_paths keep their spec
         **({"static_paths": [list(mount) for mount in config.static_paths]} if config.static_paths else {}),
+        # only when not the defaults: the releases of charms before them keep their spec
+        **_django_inputs(config),
     }
+
+
+def _django_inputs(config: AppConfig) -> dict[str, Any]:
+    """What decides a Django project's settings module, overlay and collected files."""
+    inputs = {
+        "django_settings": config.environment.get("DJANGO_SETTINGS_MODULE", ""),
+        "django_production_settings": config.django_production_settings,
+        "django_collectstatic": config.django_collectstatic,
+    }
+    defaults = {"django_settings": "", "django_production_settings": True, "django_collectstatic": True}
+    return {} if inputs == defaults else inputs
 
 
 def source_id(state: WsgiState) -> str:
@@ -184,6 +197,7 @@ def _assemble(
         raise DeployError(str(error)) from None
     looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, entrypoint.procfile_web_command(app_dir))
     worker_class = asgi.choose(config.worker_class, looks_asgi)
+    project = django_project(state, app_dir, wsgi_app, report)
     report(f"installing requirements of {revision.label} ({revision.short})")
     release = Release(
         id=release_id,
@@ -195,9 +209,15 @@ def _assemble(
         spec=spec,
         created=time.time(),
         worker_class=worker_class,
+        environment=tuple(
+            django.release_environment(project, directory, config.django_production_settings).items()
+        ),
     )
     settings = app_settings(state)
     release = checked_release(state, release, directory, settings)
+    if project is not None and config.django_collectstatic:
+        report(f"collecting the static files of {revision.label} ({revision.short})")
+        release = collected_release(state, release, directory, project, settings, report)
     static_files.refuse_asgi(release)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
@@ -206,15 +226,60 @@ def _assemble(
 
 
 def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[str, str]:
-    """The environment the application's own processes get (settings stay out of argv)."""
+    """The environment the application's own processes get (settings stay out of argv):
+    its settings with the release's over them, the charm's modules after its code."""
     venv_bin = Path(release.venv) / "bin"
     return {
         **settings,
+        **dict(release.environment),
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "VIRTUAL_ENV": release.venv,
-        "PYTHONPATH": str(app_dir),
+        "PYTHONPATH": f"{app_dir}:{asgi.WORKER_MODULE_DIR}",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def django_project(state: WsgiState, app_dir: Path, wsgi_app: str, report: Report) -> django.Project | None:
+    """The Django project in ``app_dir``, if it is one; says so when it forces its own
+    settings module, which the charm's production settings then cannot complete."""
+    configured = state.config.environment.get("DJANGO_SETTINGS_MODULE", "")
+    project = django.find_project(app_dir, asgi.module_file(app_dir, wsgi_app), configured)
+    if project is not None and project.forces_settings and state.config.django_production_settings:
+        report(
+            f"{project.settings_module}: manage.py or the entry point sets DJANGO_SETTINGS_MODULE "
+            "itself (os.environ[...] =), so the charm's production settings are not applied; "
+            "use os.environ.setdefault"
+        )
+    return project
+
+
+def collected_release(
+    state: WsgiState,
+    release: Release,
+    directory: Path,
+    project: django.Project,
+    settings: dict[str, str],
+    report: Report,
+) -> Release:
+    """``release`` with its Django static files collected (:func:`.django.collect_static`)
+    and the mount serving them; raises :class:`DeployError` with the app's output redacted."""
+    app_dir = directory / "app"
+    env = {"DJANGO_SETTINGS_MODULE": project.settings_module, **app_env(release, app_dir, settings)}
+    python = str(Path(release.venv) / "bin" / "python")
+    try:
+        found = django.collect_static(sandbox(state), python, app_dir, directory, env)
+    except CommandFailed as error:
+        raise DeployError(f"{error.what}: {shown(error.tail(3), settings)}") from None
+    except django.DjangoError as error:
+        raise DeployError(str(error)) from None
+    if found is None:
+        return release
+    if release.worker_class not in asgi.WSGI_ONLY:  # WhiteNoise wraps WSGI callables only
+        report(f"{release.wsgi_app} is an ASGI application: its static files are collected, not served")
+        return release
+    release = replace(release, static=(found,))
+    releases.write(directory, release)
+    return release
 
 
 def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:

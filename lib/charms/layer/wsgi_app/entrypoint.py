@@ -9,10 +9,10 @@ nothing is imported (the import is checked later, in the app's virtualenv).
 from __future__ import annotations
 
 import ast
-import re
 import shlex
 from pathlib import Path
 
+from .django import manage_settings_module
 from .validate import wsgi_entry_point
 
 
@@ -57,7 +57,6 @@ _UVICORN_FLAGS = frozenset(
     }
 )
 MODULE_FILES = ("wsgi", "app", "asgi", "main")
-_DJANGO_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 
 def detect(source: Path) -> str:
@@ -140,14 +139,12 @@ def _django_module(source: Path, kind: str) -> str | None:
     candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in _read(p))
     if not candidates:
         return None
-    manage = source / "manage.py"
-    if manage.is_file():
-        match = _DJANGO_SETTINGS.search(_read(manage))
-        if match:
-            package = match.group(1).split(".")[0]
-            for candidate in candidates:
-                if candidate.parent.name == package:
-                    return f"{package}.{kind}:application"
+    settings_module = manage_settings_module(source)
+    if settings_module:
+        package = settings_module.split(".")[0]
+        for candidate in candidates:
+            if candidate.parent.name == package:
+                return f"{package}.{kind}:application"
     return f"{candidates[0].parent.name}.{kind}:application"
 
 

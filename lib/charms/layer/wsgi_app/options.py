@@ -158,6 +158,27 @@ class AppConfig:
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
     )
+    # -- Django -----------------------------------------------------------------------
+    django_production_settings: bool = option(
+        True,
+        "For a Django project (a manage.py naming its settings module): run it with the "
+        "charm's production settings overlay, which imports the project's settings and "
+        "completes only what startproject leaves for development: DEBUG off, a "
+        "django-insecure- SECRET_KEY replaced by the charm's, STATIC_ROOT in the release when "
+        "unset, content-hashed static file names when the default storage is used, and "
+        "ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS from hostnames when empty. false runs the "
+        "project's settings as they are.",
+        validate.boolean,
+        "Django",
+    )
+    django_collectstatic: bool = option(
+        True,
+        "For a Django project using django.contrib.staticfiles with a STATIC_ROOT (the "
+        "overlay sets one): run collectstatic, confined, while each unit builds a release, "
+        "and serve the files at STATIC_URL (unless it is a full URL). false skips both.",
+        validate.boolean,
+        "Django",
+    )
     # -- how gunicorn runs it -------------------------------------------------------
     port: int = option(
         8080,

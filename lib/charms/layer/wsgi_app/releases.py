@@ -40,6 +40,9 @@ class Release:
     # (URL prefix ending in "/", absolute directory inside the release directory) pairs
     # served through WhiteNoise (see static_files); () in releases made before it was kept
     static: tuple[tuple[str, str], ...] = ()
+    # settings the release adds to the application's, over them (the Django settings
+    # overlay's, see django.release_environment); () in releases made before it was kept
+    environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
@@ -66,7 +69,13 @@ def read(directory: Path) -> Release | None:
     regular file, or not what :func:`write` writes."""
     try:
         data = json.loads(ownership.read_text(directory / RELEASE_FILE))
-        release = Release(**{**data, "static": _mounts(data.get("static", []))})
+        release = Release(
+            **{
+                **data,
+                "static": _pairs(data.get("static", [])),
+                "environment": _pairs(data.get("environment", [])),
+            }
+        )
     except (OSError, ValueError, TypeError, AttributeError):
         return None
     if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
@@ -74,13 +83,13 @@ def read(directory: Path) -> Release | None:
     return release
 
 
-def _mounts(value: list[list[str]]) -> tuple[tuple[str, str], ...]:
-    """release.json's ``static`` (JSON lists) as :attr:`Release.static`; ValueError when it
-    is not a list of two-string pairs."""
-    mounts = tuple((prefix, directory) for prefix, directory in value)
-    if not all(isinstance(text, str) for mount in mounts for text in mount):
-        raise ValueError("static mounts are not pairs of strings")
-    return mounts
+def _pairs(value: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    """release.json's list of two-string lists (``static``, ``environment``) as a tuple
+    of pairs; ValueError when it is not one."""
+    pairs = tuple((first, second) for first, second in value)
+    if not all(isinstance(text, str) for pair in pairs for text in pair):
+        raise ValueError("not pairs of strings")
+    return pairs
 
 
 def _texts(release: Release) -> tuple[object, ...]:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import asgi
+from . import asgi, django
 from .errors import DeployError
 from .releases import Release
 
@@ -77,4 +77,8 @@ def wanted(state: WsgiState, app_dir: Path) -> bool:
     needs :data:`~.python_env.STATIC_PACKAGES` (decided before the venv is built: the
     mounts are made with the venv's compressor). The ``static_paths`` option and a Django
     project's collected files (django) are the sources of mounts."""
-    return bool(state.config.static_paths)
+    config = state.config
+    if config.static_paths:
+        return True
+    configured = config.environment.get("DJANGO_SETTINGS_MODULE", "")
+    return config.django_collectstatic and django.find_project(app_dir, None, configured) is not None

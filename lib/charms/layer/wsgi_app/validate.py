@@ -36,6 +36,9 @@ RESERVED_SETTINGS = frozenset(
         "PYTHONHOME",
         "LD_PRELOAD",
         "LD_LIBRARY_PATH",
+        # the Django settings overlay's (a release sets them, see django.py)
+        "WSGI_APP_DJANGO_SETTINGS",
+        "WSGI_APP_STATIC_ROOT",
     }
 )
 
@@ -385,6 +388,18 @@ def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
         return choice
 
     return parse
+
+
+def boolean(value: Any) -> bool:
+    """A Juju boolean (or its usual spellings in a string: true/false, yes/no, 1/0, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"{str(value)[:40]!r} is not true or false")
 
 
 def _as_int(value: Any) -> int:
