@@ -187,3 +187,36 @@ def test_rotating_the_secret_key_is_refused_once_leadership_has_moved(monkeypatc
     assert unit.is_leader()
     with pytest.raises(DeployError, match="only the leader"):
         unit.rotate_secret_key()
+
+
+def test_the_django_options_change_the_release_spec_only_when_not_the_defaults(demo_state) -> None:
+    """A charm upgrade that brings the options must not rebuild every release."""
+    from charms.layer.wsgi_app.build import source_inputs
+    from charms.layer.wsgi_app.config import parse_config
+
+    plain = source_inputs(demo_state, "demo-rev")
+    assert not any(key.startswith("django") for key in plain)
+    for raw in ({"django_collectstatic": False}, {"environment": "DJANGO_SETTINGS_MODULE=mysite.prod"}):
+        changed = source_inputs(replace(demo_state, config=parse_config(raw)), "demo-rev")
+        assert changed != plain and {k: v for k, v in changed.items() if not k.startswith("django")} == plain
+
+
+def test_build_steps_get_the_releases_settings_over_the_apps_and_the_charms_modules(tmp_path) -> None:
+    from charms.layer.wsgi_app.build import app_env
+    from charms.layer.wsgi_app.releases import Release
+
+    release = Release(
+        id="1",
+        commit="c",
+        label="shop",
+        version="c",
+        wsgi_app="mysite.wsgi:application",
+        venv="/srv/shop/venvs/k",
+        spec="s",
+        created=0.0,
+        environment=(("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),),
+    )
+    env = app_env(release, tmp_path, {"DJANGO_SETTINGS_MODULE": "mysite.settings", "PATH": "/evil", "X": "1"})
+    assert env["DJANGO_SETTINGS_MODULE"] == "wsgi_app_django_settings" and env["X"] == "1"
+    assert env["PYTHONPATH"] == f"{tmp_path}:/usr/local/lib/wsgi-app/python"
+    assert env["PATH"].startswith("/srv/shop/venvs/k/bin:")
