@@ -110,8 +110,7 @@ def run_as(state: WsgiState) -> RunAs:
 
 def sandbox(state: WsgiState) -> Sandbox:
     """Where the application's code runs at build time: confined like the service."""
-    config = state.config
-    return Sandbox(state.paths, run_as(state), config.memory_max, config.tasks_max)
+    return Sandbox.for_state(state)
 
 
 def build_release(
@@ -198,7 +197,9 @@ def _assemble(
     )
     settings = app_settings(state)
     release = checked_release(state, release, directory, settings)
-    static_files.refuse_asgi(release)
+    if config.static_paths:
+        report(f"compressing static files of {revision.short}")
+        release = static_files.build_mounts(state, release, directory)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config, release, app_dir, settings, sandbox(state))
