@@ -123,8 +123,7 @@ def run_as(state: WsgiState) -> RunAs:
 
 def sandbox(state: WsgiState) -> Sandbox:
     """Where the application's code runs at build time: confined like the service."""
-    config = state.config
-    return Sandbox(state.paths, run_as(state), config.memory_max, config.tasks_max)
+    return Sandbox.for_state(state)
 
 
 def build_release(
@@ -218,7 +217,9 @@ def _assemble(
     if project is not None and config.django_collectstatic:
         report(f"collecting the static files of {revision.label} ({revision.short})")
         release = collected_release(state, release, directory, project, settings, report)
-    static_files.refuse_asgi(release)
+    if config.static_paths:
+        report(f"compressing static files of {revision.short}")
+        release = static_files.build_mounts(state, release, directory)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config, release, app_dir, settings, sandbox(state))
@@ -277,9 +278,8 @@ def collected_release(
     if release.worker_class not in asgi.WSGI_ONLY:  # WhiteNoise wraps WSGI callables only
         report(f"{release.wsgi_app} is an ASGI application: its static files are collected, not served")
         return release
-    release = replace(release, static=(found,))
-    releases.write(directory, release)
-    return release
+    prefix, root = found
+    return static_files.add_mount(state, release, directory, prefix, Path(root))
 
 
 def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:

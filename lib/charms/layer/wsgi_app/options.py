@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from . import asgi, static_files, validate
+from . import asgi, validate
 
 T = TypeVar("T")
 JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
@@ -128,7 +128,7 @@ class AppConfig:
         "WhiteNoise in front of the app: correct types, ETag and 304s, and a year of "
         "immutable caching for content-hashed names (base.6f7c1a2b3d4e.css). Files under "
         "a prefix that are not in the directory reach the app. WSGI applications only.",
-        static_files.parse_static_paths,
+        validate.static_paths,
     )
     release_command: str = option(
         "",
