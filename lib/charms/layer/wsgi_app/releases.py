@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import ownership
 from .paths import Paths
@@ -37,6 +38,10 @@ class Release:
     created: float
     # the worker class it was checked with (see asgi); "" in releases made before it was kept
     worker_class: str = ""
+    # the release command it was made with (see procfile.release_command); "" for none
+    release_command: str = ""
+    # its Procfile's process types, (name, command) in the order declared
+    processes: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
@@ -63,16 +68,29 @@ def read(directory: Path) -> Release | None:
     regular file, or not what :func:`write` writes."""
     try:
         data = json.loads(ownership.read_text(directory / RELEASE_FILE))
-        release = Release(**data)
+        release = Release(**{key: _tuples(value) for key, value in data.items()})
     except (OSError, ValueError, TypeError):
         return None
-    if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
+    if release.id != directory.name or not _well_formed(release):
         return None
     return release
 
 
-def _texts(release: Release) -> tuple[object, ...]:
-    return (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+def _tuples(value: Any) -> Any:
+    """JSON's lists as the record's tuples."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
+
+
+def _well_formed(release: Release) -> bool:
+    """Whether every field holds what :func:`write` writes (a record of the app user's
+    making could hold anything)."""
+    texts = (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+    pairs = release.processes
+    return (
+        all(isinstance(text, str) for text in (*texts, release.release_command))
+        and isinstance(pairs, tuple)
+        and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs)
+    )
 
 
 def current(paths: Paths) -> Release | None:
