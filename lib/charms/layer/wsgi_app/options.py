@@ -149,10 +149,12 @@ class AppConfig:
         validate.bounded_int(10, 86400),
     )
     health_check_path: str = option(
-        "/",
+        "",
         "Path the unit requests, through the new gunicorn's own check socket, after every new "
-        "release, rollback, handover and reload; any 2xx or 3xx answer is healthy. A release "
-        "that fails it is stopped and the serving one kept.",
+        "release, rollback, handover and reload. Empty (the default) requests / and counts "
+        "any answer below 500 as healthy (the app is up and routing, even if / answers 404); "
+        "a path set here must answer 2xx or 3xx (e.g. /healthz). A release that fails it is "
+        "stopped and the serving one kept.",
         validate.url_path,
     )
     keep_releases: int = option(
