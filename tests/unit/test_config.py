@@ -65,6 +65,7 @@ def test_null_values_take_the_default():
         ("python_packages", "git+https://x/y.git", ""),
         ("apt_packages", "libpq5; rm -rf /", ""),
         ("health_check_path", "healthz", "absolute path"),
+        ("health_check_path", "/a b", "absolute path"),
         ("keep_releases", 0, "outside"),
         ("memory_max", "75", "a size such as 512M"),
         ("memory_max", "150%", "a percentage"),

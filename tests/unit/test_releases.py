@@ -115,3 +115,41 @@ def test_static_packages_join_the_venv_only_of_apps_with_static_files(tmp_path):
     assert not set(python_env.STATIC_PACKAGES) & set(plain.extra)
     assert static.extra == (python_env.GUNICORN, *python_env.STATIC_PACKAGES, "requests")
     assert static.key != plain.key
+
+
+def test_the_release_command_and_process_table_are_kept_and_older_releases_still_read(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    processes = (
+        ("release", "python initdb.py"),
+        ("web", "gunicorn app:app"),
+        ("worker", "celery -A app worker"),
+    )
+    release = replace(
+        make(paths, "20260101000000-ccccccc"), release_command="python initdb.py", processes=processes
+    )
+    releases.write(paths.releases / release.id, release)
+    assert releases.read(paths.releases / release.id) == release  # tuples again, not JSON's lists
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    older = json.loads(record.read_text())
+    del older["release_command"], older["processes"]  # as charms before the Procfile support wrote it
+    record.write_text(json.dumps(older))
+    assert releases.read(paths.releases / release.id) == replace(release, release_command="", processes=())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"processes": "web"},
+        {"processes": 3},
+        {"processes": [["web"]]},
+        {"processes": [["web", 1]]},
+        {"processes": [{"web": "x"}]},
+        {"release_command": ["rm", "-rf"]},
+    ],
+)
+def test_a_damaged_process_table_is_no_release(tmp_path, damage):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = make(paths, "20260101000000-ccccccc")
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), **damage}))
+    assert releases.read(paths.releases / release.id) is None

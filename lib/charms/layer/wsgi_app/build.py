@@ -1,5 +1,6 @@
 """Building a release: fetch the source (the commit every unit agrees on), export it,
-install its venv, import its entry point confined, and run ``release_command`` on the
+read its Procfile, install its venv, import its entry point confined, and run the release
+command (``release_command``, the Procfile's ``release:`` or Django's migrations) on the
 leader. Nothing here touches the serving release or the service; every failure the
 operator can fix raises :class:`~.errors.DeployError`, whose text is a status message.
 """
@@ -15,7 +16,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import asgi, django, entrypoint, git_ssh, ownership, python_env, releases, source, static_files, system
+from . import (
+    asgi,
+    django,
+    entrypoint,
+    git_ssh,
+    ownership,
+    procfile,
+    python_env,
+    releases,
+    source,
+    static_files,
+    system,
+)
 from .commands import CommandFailed, RunAs
 from .config import AppConfig
 from .confined import Sandbox
@@ -67,6 +80,8 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
         **({"static_paths": [list(mount) for mount in config.static_paths]} if config.static_paths else {}),
         # only when not the defaults: the releases of charms before them keep their spec
         **_django_inputs(config),
+        # only when set: a release spec made before the option existed stays the same
+        **({"procfile": list(config.procfile.table())} if config.procfile is not None else {}),
     }
 
 
@@ -151,8 +166,6 @@ def build_release(
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
-    if waits_for_leader(config.release_command, leader, state.released, spec):
-        raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     release_id = releases.new_id(revision.commit)
     directory = paths.releases / release_id
     if directory.exists():
@@ -182,8 +195,13 @@ def _assemble(
     ownership.ensure_dir(directory, 0, account.ids[1], ownership.ROOT_MODE)
     try:
         source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
-    except source.SourceError as error:  # what the repository holds: fixed by a new commit
+        processes = procfile.load(app_dir, config.procfile)
+    except (source.SourceError, procfile.ProcfileError) as error:  # fixed by a new commit
         raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
+    # known only now that the source is out: whether a follower waits for the leader
+    command = procfile.release_command(config.release_command, processes, procfile.is_django_project(app_dir))
+    if waits_for_leader(command, leader, state.released, spec):
+        raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     if config.apt_packages:
         report("installing apt packages")
         try:
@@ -191,10 +209,10 @@ def _assemble(
         except CommandFailed as error:
             raise DeployError(f"apt_packages: {error.tail(1)}") from None
     try:
-        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir)
+        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)
     except entrypoint.EntryPointError as error:
         raise DeployError(str(error)) from None
-    looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, entrypoint.procfile_web_command(app_dir))
+    looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, processes.web)
     worker_class = asgi.choose(config.worker_class, looks_asgi)
     project = django_project(state, app_dir, wsgi_app, report)
     report(f"installing requirements of {revision.label} ({revision.short})")
@@ -211,6 +229,8 @@ def _assemble(
         environment=tuple(
             django.release_environment(project, directory, config.django_production_settings).items()
         ),
+        release_command=command,
+        processes=processes.table(),
     )
     settings = app_settings(state)
     release = checked_release(state, release, directory, settings)
@@ -220,7 +240,7 @@ def _assemble(
     if config.static_paths:
         report(f"compressing static files of {revision.short}")
         release = static_files.build_mounts(state, release, directory)
-    if config.release_command and leader:
+    if release.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config, release, app_dir, settings, sandbox(state))
     return release
@@ -343,12 +363,12 @@ def shown(output: str, settings: dict[str, str]) -> str:
 def run_release_command(
     config: AppConfig, release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox
 ) -> None:
-    """``release_command`` (migrations...), confined like the service: when it ends or
+    """The release's command (migrations...), confined like the service: when it ends or
     times out, nothing it started is left running."""
     try:
         confined.run(
             "release_command",
-            ["/bin/sh", "-c", config.release_command],
+            ["/bin/sh", "-c", release.release_command],
             cwd=app_dir,
             writable=(confined.paths.data,),
             env=app_env(release, app_dir, settings),

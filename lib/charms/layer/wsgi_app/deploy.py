@@ -108,7 +108,7 @@ def put_live(state: WsgiState, live: Release) -> Applied:
         paths,
         files,
         apply.target_of(files, live.id, config.port),
-        lambda check_socket: health.wait_healthy(check_socket, config.health_check_path),
+        lambda check_socket: health.wait_healthy(check_socket, health.check_for(config.health_check_path)),
     )
     if not files.metrics_unit:
         metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)

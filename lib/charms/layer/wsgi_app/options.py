@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from . import asgi, validate
+from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
 
 T = TypeVar("T")
 JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
@@ -130,11 +131,23 @@ class AppConfig:
         "a prefix that are not in the directory reach the app. WSGI applications only.",
         validate.static_paths,
     )
+    procfile: Procfile | None = option(  # noqa: RUF009 - option() is a dataclasses.field
+        "",
+        "Procfile text (Heroku's format: one 'name: command' line per process type; # "
+        "comments and blank lines are skipped) that replaces the repository's Procfile, for "
+        "repositories that have none or whose Procfile does not suit this deployment. Its "
+        "'web:' line may give the entry point, its 'release:' line the release command. "
+        "Empty reads the repository's Procfile; a comment alone stands for an empty one.",
+        from_option,
+    )
     release_command: str = option(
         "",
         "Command run once per release, on the leader, in the new release's directory and "
         "virtualenv with the application's settings, before it serves traffic (e.g. "
-        "'python manage.py migrate --noinput'). If it fails the previous release keeps "
+        "'python manage.py migrate --noinput'). Empty runs the Procfile's 'release:' "
+        "command, else, for a Django project (a manage.py at the repository's root), "
+        f"'python manage.py migrate --noinput'; '{NO_RELEASE_COMMAND}' runs no command at all. "
+        "If it fails the previous release keeps "
         "serving and the unit is blocked with the command's last output lines. It runs "
         "in a transient systemd unit with the service's sandbox, as the application user; "
         "when it ends, fails or times out, every process it started is stopped.",
@@ -147,10 +160,12 @@ class AppConfig:
         validate.bounded_int(10, 86400),
     )
     health_check_path: str = option(
-        "/",
+        "",
         "Path the unit requests, through the new gunicorn's own check socket, after every new "
-        "release, rollback, handover and reload; any 2xx or 3xx answer is healthy. A release "
-        "that fails it is stopped and the serving one kept.",
+        "release, rollback, handover and reload. Empty (the default) requests / and counts "
+        "any answer below 500 as healthy (the app is up and routing, even if / answers 404); "
+        "a path set here must answer 2xx or 3xx (e.g. /healthz). A release that fails it is "
+        "stopped and the serving one kept.",
         validate.url_path,
     )
     keep_releases: int = option(

@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import ownership
 from .paths import Paths
@@ -43,6 +44,10 @@ class Release:
     # settings the release adds to the application's, over them (the Django settings
     # overlay's, see django.release_environment); () in releases made before it was kept
     environment: tuple[tuple[str, str], ...] = ()
+    # the release command it was made with (see procfile.release_command); "" for none
+    release_command: str = ""
+    # its Procfile's process types, (name, command) in the order declared
+    processes: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
@@ -69,31 +74,28 @@ def read(directory: Path) -> Release | None:
     regular file, or not what :func:`write` writes."""
     try:
         data = json.loads(ownership.read_text(directory / RELEASE_FILE))
-        release = Release(
-            **{
-                **data,
-                "static": _pairs(data.get("static", [])),
-                "environment": _pairs(data.get("environment", [])),
-            }
-        )
-    except (OSError, ValueError, TypeError, AttributeError):
+        release = Release(**{key: _tuples(value) for key, value in data.items()})
+    except (OSError, ValueError, TypeError):
         return None
-    if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
+    if release.id != directory.name or not _well_formed(release):
         return None
     return release
 
 
-def _pairs(value: list[list[str]]) -> tuple[tuple[str, str], ...]:
-    """release.json's list of two-string lists (``static``, ``environment``) as a tuple
-    of pairs; ValueError when it is not one."""
-    pairs = tuple((first, second) for first, second in value)
-    if not all(isinstance(text, str) for pair in pairs for text in pair):
-        raise ValueError("not pairs of strings")
-    return pairs
+def _tuples(value: Any) -> Any:
+    """JSON's lists as the record's tuples."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
 
 
-def _texts(release: Release) -> tuple[object, ...]:
-    return (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+def _well_formed(release: Release) -> bool:
+    """Whether every field holds what :func:`write` writes (a record of the app user's
+    making could hold anything)."""
+    texts = (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+    return all(isinstance(text, str) for text in (*texts, release.release_command)) and all(
+        isinstance(pairs, tuple)
+        and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs)
+        for pairs in (release.processes, release.static, release.environment)
+    )
 
 
 def current(paths: Paths) -> Release | None:

@@ -243,9 +243,10 @@ def shell_command(value: Any) -> str:
 
 
 def url_path(value: Any) -> str:
-    """An absolute URL path (with an optional query), printable ASCII only."""
-    path = str(value or "/").strip()
-    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", path):
+    """An absolute URL path (with an optional query), printable ASCII only; empty stays
+    empty (the option's own default)."""
+    path = str(value or "").strip()
+    if path and not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", path):
         raise ValueError("must be an absolute path such as /healthz, without spaces")
     return path
 
