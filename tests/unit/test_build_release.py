@@ -205,16 +205,9 @@ def test_build_steps_get_the_releases_settings_over_the_apps_and_the_charms_modu
     from charms.layer.wsgi_app.build import app_env
     from charms.layer.wsgi_app.releases import Release
 
+    overlay = (("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),)
     release = Release(
-        id="1",
-        commit="c",
-        label="shop",
-        version="c",
-        wsgi_app="mysite.wsgi:application",
-        venv="/srv/shop/venvs/k",
-        spec="s",
-        created=0.0,
-        environment=(("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),),
+        "1", "c", "shop", "c", "mysite.wsgi:application", "/srv/shop/venvs/k", "s", 0.0, environment=overlay
     )
     env = app_env(release, tmp_path, {"DJANGO_SETTINGS_MODULE": "mysite.settings", "PATH": "/evil", "X": "1"})
     assert env["DJANGO_SETTINGS_MODULE"] == "wsgi_app_django_settings" and env["X"] == "1"

@@ -153,3 +153,29 @@ def test_a_damaged_process_table_is_no_release(tmp_path, damage):
     record = paths.releases / release.id / releases.RELEASE_FILE
     record.write_text(json.dumps({**json.loads(record.read_text()), **damage}))
     assert releases.read(paths.releases / release.id) is None
+
+
+def test_the_settings_a_release_adds_round_trip_and_older_releases_have_none(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    overlay = (
+        ("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),
+        ("WSGI_APP_DJANGO_SETTINGS", "mysite.settings"),
+    )
+    release = replace(make(paths, "20260101000000-ccccccc"), environment=overlay)
+    directory = paths.releases / release.id
+    releases.write(directory, release)
+    assert releases.read(directory) == release
+    record = json.loads((directory / releases.RELEASE_FILE).read_text())
+    assert record["environment"] == [list(pair) for pair in overlay]
+    del record["environment"]  # as charms before the Django overlay wrote it
+    (directory / releases.RELEASE_FILE).write_text(json.dumps(record))
+    assert releases.read(directory) == replace(release, environment=())
+
+
+@pytest.mark.parametrize("environment", [{"A": "b"}, [["A"]], [["A", 1]], "AB", [None]])
+def test_damaged_release_settings_are_a_damaged_release(tmp_path, environment):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = make(paths, "20260101000000-ccccccc")
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), "environment": environment}))
+    assert releases.read(paths.releases / release.id) is None
