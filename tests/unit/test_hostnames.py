@@ -178,3 +178,11 @@ def test_machine_addresses_without_the_kernels_tables(tmp_path, monkeypatch):
 
 def test_unusable_text_in_the_tables_is_dropped():
     assert addresses.usable({"10.0.0.1", "not-an-ip", "0.0.0.0", "::", "::1", "fe80::1"}) == ("10.0.0.1",)
+
+
+def test_the_hooks_state_carries_the_machines_addresses(monkeypatch):
+    """read_state builds the machine facts once; the addresses come with them."""
+    from charms.layer.wsgi_app import state
+
+    monkeypatch.setattr(addresses, "machine_addresses", lambda: ("10.9.9.9",))
+    assert state.machine_facts().addresses == ("10.9.9.9",)
