@@ -320,3 +320,28 @@ def test_the_leader_says_it_ran_the_releases_own_command(monkeypatch, command, r
     assert state.config.release_command == ""
     reconcile._publish_released(state, replace(release, release_command=command))
     assert said == published
+
+
+def test_a_project_forcing_its_settings_module_is_said_to_run_without_the_overlay(
+    tmp_path, demo_state
+) -> None:
+    from charms.layer.wsgi_app import build, django
+    from charms.layer.wsgi_app.config import parse_config
+
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "mysite" / "settings.py").write_text("DEBUG = True\n")
+    (tmp_path / "mysite" / "wsgi.py").write_text(
+        "import os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'mysite.settings'\n"
+    )
+    (tmp_path / "manage.py").write_text(
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"
+    )
+    said: list[str] = []
+    project = build.django_project(demo_state, tmp_path, "mysite.wsgi:application", said.append)
+    assert project == django.Project("mysite.settings", forces_settings=True)
+    assert len(said) == 1 and "production settings are not applied; use os.environ.setdefault" in said[0]
+    off = replace(demo_state, config=parse_config({"django_production_settings": False}))
+    said.clear()
+    assert (
+        build.django_project(off, tmp_path, "mysite.wsgi:application", said.append) == project and said == []
+    )
