@@ -84,7 +84,9 @@ def test_the_served_copies_are_roots_and_compressed_at_build_time(static_app: tu
     listing = model.sh(
         f"cd /srv/{APP}/current/static/0 && stat -c '%U %n' . site.css site.css.gz site.css.br"
     )
-    assert listing.splitlines() == ["root .", "root site.css", "root site.css.gz", "root site.css.br"], listing
+    assert listing.splitlines() == ["root .", "root site.css", "root site.css.gz", "root site.css.br"], (
+        listing
+    )
     conf = model.sh(f"cat /etc/{APP}/gunicorn.conf.py")
     assert 'wsgi_app = "wsgi_app_static:application("' in conf
 
