@@ -235,3 +235,13 @@ def test_static_paths_are_part_of_the_release_spec_only_when_set(demo_state):
     configured = replace(demo_state, config=parse_config({"static_paths": "/assets/=assets"}))
     assert source_inputs(configured, "demo")["static_paths"] == [["/assets/", "assets"]]
     assert json.dumps(source_inputs(configured, "demo"))
+
+
+@pytest.mark.parametrize("prefix", ["static/", "/static", "https://cdn.example.org/static/", "/a/../b/", ""])
+def test_a_mount_prefix_from_elsewhere_than_the_option_is_checked_too(demo_state, repo, prefix):
+    """add_mount's prefix may come from the app's own settings (Django's STATIC_URL)."""
+    directory = repo.parent
+    release = Release(directory.name, "c" * 40, "shop", "ccccccc", "app:app", "/v/1", "s", 0.0, "gthread")
+    with pytest.raises(DeployError, match="is not a URL path starting and ending with '/'"):
+        static_files.add_mount(demo_state, release, directory, prefix, repo / "assets")
+    assert not (directory / "static").exists()

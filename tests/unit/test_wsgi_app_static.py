@@ -66,6 +66,7 @@ def test_a_plain_name_is_served_with_its_type_and_a_short_max_age(served):
     assert headers["Content-Type"] == 'text/css; charset="utf-8"'
     assert headers["Cache-Control"] == "max-age=60, public"
     assert headers["ETag"] and headers["Last-Modified"]
+    assert headers["Access-Control-Allow-Origin"] == "*"  # public files: fonts work from a CDN
 
 
 @pytest.mark.parametrize("path", [f"/assets/{HASHED}", "/assets/js/main.0a1b2c3d4e5f6a7b8c9d.js"])

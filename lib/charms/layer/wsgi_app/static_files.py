@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import asgi, django, ownership, releases
+from . import asgi, django, ownership, releases, validate
 from .commands import CommandFailed
 from .confined import Sandbox
 from .errors import DeployError
@@ -131,7 +131,10 @@ def add_mount(
     """``release`` (in ``directory``) serving a copy of ``source`` at ``prefix``: copied
     by the app user into ``<directory>/static/<n>/`` following no symlink out of ``tree``
     (default: the release directory), compressed, frozen root-owned; release.json is
-    written. Raises :class:`DeployError` (also for an ASGI release)."""
+    written. Raises :class:`DeployError` (also for an ASGI release, or a ``prefix`` that is
+    not a plain URL path starting and ending with "/": it may come from the app's settings)."""
+    if not validate.is_url_prefix(prefix):
+        raise DeployError(f"static files: {prefix[:80]!r} is not a URL path starting and ending with '/'")
     refuse_asgi(release, [prefix])
     confined = Sandbox.for_state(state)
     uid, gid = confined.account.ids

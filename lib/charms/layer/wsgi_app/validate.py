@@ -489,12 +489,18 @@ def static_paths(value: Any) -> tuple[tuple[str, str], ...]:
     return mounts
 
 
+def is_url_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` is a URL path a static mount may have: ``/`` or ``/a/b/``, each part
+    unreserved URL characters and neither ``.`` nor ``..``."""
+    return bool(_PREFIX.fullmatch(prefix)) and not any(part in (".", "..") for part in prefix.split("/"))
+
+
 def _mount(entry: str) -> tuple[str, str]:
     prefix, sep, directory = entry.partition("=")
     shown = repr(entry[:80])
     if not sep:
         raise ValueError(f"{shown} is not /url-prefix/=directory")
-    if not _PREFIX.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+    if not is_url_prefix(prefix):
         raise ValueError(f"{shown}: the URL prefix must be a plain path starting and ending with '/'")
     directory = directory.rstrip("/")
     if not _DIRECTORY.fullmatch(directory):
