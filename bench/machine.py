@@ -120,13 +120,22 @@ def http_get(port: int, path: str = "/", timeout: float = 5) -> tuple[int, str]:
         connection.close()
 
 
-def wrk(url: str, seconds: float, threads: int = 2, connections: int = 32, netns: str = "") -> float:
-    """requests/s of one wrk run against ``url`` (keep-alive connections), from the
-    network namespace ``netns`` if given; errors are reported, not raised."""
+def wrk(
+    url: str,
+    seconds: float,
+    threads: int = 2,
+    connections: int = 32,
+    netns: str = "",
+    headers: tuple[str, ...] = (),
+) -> float:
+    """requests/s of one wrk run against ``url`` (keep-alive connections) sending
+    ``headers`` ("Name: value"), from the network namespace ``netns`` if given; errors are
+    reported, not raised."""
     from bench.stats import parse_wrk
 
     prefix = ["ip", "netns", "exec", netns] if netns else []
-    command = [*prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", url]
+    command = [*prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
+    command += [*(arg for header in headers for arg in ("-H", header)), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     result = parse_wrk(output)
     if result.errors:

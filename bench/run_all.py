@@ -12,7 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import hook_cost, lost_requests, scale, throughput
+from bench import hook_cost, lost_requests, scale, static_files, throughput
 from bench.machine import ROOT, host_facts, require_root
 
 BENCHMARKS: dict[str, Callable[[], str]] = {
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "lost_requests": lost_requests.run,
     "hook_cost": hook_cost.run,
     "scale": scale.run,
+    "static_files": static_files.run,
 }
 
 

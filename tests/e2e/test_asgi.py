@@ -67,3 +67,15 @@ def test_a_wsgi_worker_class_is_refused_and_the_release_keeps_serving(
     assert http_get(f"{URL}/").json()["greeting"] == "x" and model.version() == version
     model.config(worker_class="auto")
     assert model.unit()["workload-status"] == "active", model.unit()
+
+
+def test_static_paths_on_an_asgi_app_are_refused_not_ignored(fastapi_app: tuple[LocalModel, str]) -> None:
+    """WhiteNoise speaks WSGI only: the unit says so instead of leaving the mount unserved."""
+    model, version = fastapi_app
+    model.config(static_paths="/assets/=assets")
+    unit = model.unit()
+    assert unit["workload-status"] == "blocked", unit
+    assert "static files (/assets/) are served for WSGI applications only" in unit["message"], unit
+    assert model.version() == version and http_get(f"{URL}/").status == 200
+    model.config(static_paths="")
+    assert model.unit()["workload-status"] == "active", model.unit()

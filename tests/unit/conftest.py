@@ -81,14 +81,17 @@ def write(root, files):
     return root
 
 
-def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app"):
+def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app", static=None):
     """Run the rendered gunicorn.conf.py as gunicorn does, in slot a of a release in
-    ``tmp_path`` (with the rendered settings, or ``settings``); its namespace."""
+    ``tmp_path`` (with the rendered settings, or ``settings``, and the release's
+    ``static`` mounts if given); its namespace."""
     files = render_all(state)
     settings_file, release = tmp_path / "settings.env", tmp_path / "releases" / "r1"
     settings_file.write_text(files.settings if settings is None else settings)
     release.mkdir(parents=True)
-    (release / "release.json").write_text(json.dumps({"wsgi_app": wsgi_app}))
+    (release / "release.json").write_text(
+        json.dumps({"wsgi_app": wsgi_app, **({"static": static} if static else {})})
+    )
     (tmp_path / "slots").mkdir()
     (tmp_path / "slots" / "a").symlink_to(release)
     conf = files.gunicorn_conf.replace(repr(str(state.paths.settings_file)), repr(str(settings_file)))

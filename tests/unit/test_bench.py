@@ -264,3 +264,32 @@ def test_hook_costs_reads_localjuju_cost_lines() -> None:
         "update-status": [(0.82, 8), (0.5, 7)],
         "config-changed": [(0.61, 14)],
     }
+
+
+def test_static_files_report_gives_medians_and_the_unit_to_apache2_ratio():
+    from bench import static_files
+
+    data = static_files.Measurements()
+    for case in static_files.CASES:
+        for unit, apache in ((1000, 4000), (3000, 5000), (2000, 6000)):
+            data.add("unit", case.name, unit)
+            data.add("apache2", case.name, apache)
+    data.app_page.extend([2500, 2700, 2600, 9999])
+    text = static_files.report(data, rounds=3, seconds=5)
+    row = next(line for line in text.splitlines() if line.startswith("| /assets/site.css (gzip) "))
+    assert [cell.strip() for cell in row.strip("|").split("|")] == [
+        "/assets/site.css (gzip)",
+        "2000",
+        "5000",
+        "0.40",
+    ]
+    assert text.endswith("median of 4 runs: 2650 req/s\n")
+
+
+def test_static_files_apache2_serves_the_gzip_variant_only_to_clients_accepting_it(tmp_path):
+    from bench import static_files
+
+    vhost = static_files.apache_vhost(tmp_path, "127.0.0.1:8107")
+    assert f"Alias /assets/ {tmp_path}/" in vhost and "<VirtualHost 127.0.0.1:8107>" in vhost
+    assert "RewriteCond %{HTTP:Accept-Encoding} gzip" in vhost and "RewriteRule ^(.+)$ $1.gz [L]" in vhost
+    assert "MaxKeepAliveRequests 0" in vhost  # wrk's connections are never closed for a count

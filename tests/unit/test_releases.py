@@ -4,6 +4,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from charms.layer.wsgi_app import python_env, releases
 from charms.layer.wsgi_app.paths import Paths
 from charms.layer.wsgi_app.releases import Release
@@ -82,3 +84,34 @@ def test_the_worker_class_is_kept_and_older_releases_still_read(tmp_path):
     del older["worker_class"]  # release.json as charms before the ASGI support wrote it
     (paths.releases / release.id / releases.RELEASE_FILE).write_text(json.dumps(older))
     assert releases.read(paths.releases / release.id) == replace(release, worker_class="")
+
+
+def test_static_mounts_round_trip_and_older_releases_have_none(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    directory = paths.releases / "20260101000000-ccccccc"
+    mounts = (("/assets/", str(directory / "static" / "0")), ("/static/", str(directory / "static" / "1")))
+    release = replace(make(paths, directory.name), static=mounts)
+    releases.write(directory, release)
+    assert releases.read(directory) == release
+    older = json.loads((directory / releases.RELEASE_FILE).read_text())
+    del older["static"]  # release.json as charms before static files wrote it
+    (directory / releases.RELEASE_FILE).write_text(json.dumps(older))
+    assert releases.read(directory) == replace(release, static=())
+
+
+@pytest.mark.parametrize("static", [[["/a/"]], [["/a/", 1]], [["/a/", "/d", "/e"]], 7, [None], {"a": "b"}])
+def test_a_damaged_static_list_is_a_damaged_release(tmp_path, static):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = make(paths, "20260101000000-ccccccc")
+    data = json.loads((paths.releases / release.id / releases.RELEASE_FILE).read_text())
+    (paths.releases / release.id / releases.RELEASE_FILE).write_text(json.dumps({**data, "static": static}))
+    assert releases.read(paths.releases / release.id) is None
+
+
+def test_static_packages_join_the_venv_only_of_apps_with_static_files(tmp_path):
+    (tmp_path / "requirements.txt").write_text("flask==3.0\n")
+    plain = python_env.plan(tmp_path, "r1", ("requests",), "gthread")
+    static = python_env.plan(tmp_path, "r1", ("requests",), "gthread", static=True)
+    assert not set(python_env.STATIC_PACKAGES) & set(plain.extra)
+    assert static.extra == (python_env.GUNICORN, *python_env.STATIC_PACKAGES, "requests")
+    assert static.key != plain.key

@@ -122,7 +122,7 @@ def test_a_release_checked_as_asgi_runs_uvicorn_workers_with_one_thread(demo_sta
     assert namespace["threads"] == 1 and namespace["workers"] == demo_state.workers
 
 
-def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state):
+def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state, tmp_path):
     from dataclasses import replace
 
     from charms.layer.wsgi_app.config import parse_config
@@ -131,13 +131,23 @@ def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state):
     assert demo_state.config.worker_class == "auto"
     assert (demo_state.worker_class, demo_state.threads) == ("gthread", DEFAULT_THREADS)  # auto, no release
     assert demo_state.worker_connections == worker_connections(DEFAULT_THREADS, "gthread")  # gthread's cap
-    assert "pythonpath" not in render_all(demo_state).gunicorn_conf
+    assert "pythonpath" not in exec_conf(demo_state, tmp_path)
     sync = replace(demo_state, config=parse_config({"worker_class": "sync", "threads": 8}))
     assert (sync.worker_class, sync.threads) == ("sync", 1)
     checked = replace(demo_state, config=parse_config({"threads": 8}), release_worker_class="gthread")
     assert (checked.worker_class, checked.threads) == ("gthread", 8)
     asgi = replace(checked, release_worker_class="uvicorn")
     assert (asgi.worker_class, asgi.threads) == ("uvicorn", 1)
+
+
+def test_a_release_with_static_mounts_runs_the_charms_wrapper_around_its_entry_point(demo_state, tmp_path):
+    namespace = exec_conf(demo_state, tmp_path, wsgi_app="app:make()", static=[["/assets/", "/r/static/0"]])
+    release_dir = str((tmp_path / "releases" / "r1").resolve())
+    assert namespace["wsgi_app"] == f"wsgi_app_static:application({release_dir!r})"
+    assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
+    assert namespace["chdir"] == os.path.join(release_dir, "app")
+    (tmp_path / "plain").mkdir()
+    assert exec_conf(demo_state, tmp_path / "plain", wsgi_app="app:make()")["wsgi_app"] == "app:make()"
 
 
 HOSTILE = '\'"\\\n__import__("os").system("id")  # """ \'\'\' {{ 7*7 }} %(h)s $HOME `id` \x00\u202e'

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import asgi, entrypoint, git_ssh, ownership, python_env, releases, source, system
+from . import asgi, entrypoint, git_ssh, ownership, python_env, releases, source, static_files, system
 from .commands import CommandFailed, RunAs
 from .config import AppConfig
 from .confined import Sandbox
@@ -63,6 +63,8 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
         "release_command": config.release_command,
         "worker_class": config.worker_class,
         "demo": demo_revision if not config.app_repo else "",
+        # only when set: the releases of charms before static_paths keep their spec
+        **({"static_paths": [list(mount) for mount in config.static_paths]} if config.static_paths else {}),
     }
 
 
@@ -108,8 +110,7 @@ def run_as(state: WsgiState) -> RunAs:
 
 def sandbox(state: WsgiState) -> Sandbox:
     """Where the application's code runs at build time: confined like the service."""
-    config = state.config
-    return Sandbox(state.paths, run_as(state), config.memory_max, config.tasks_max)
+    return Sandbox.for_state(state)
 
 
 def build_release(
@@ -196,6 +197,9 @@ def _assemble(
     )
     settings = app_settings(state)
     release = checked_release(state, release, directory, settings)
+    if config.static_paths:
+        report(f"compressing static files of {revision.short}")
+        release = static_files.build_mounts(state, release, directory)
     if config.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config, release, app_dir, settings, sandbox(state))
@@ -215,9 +219,11 @@ def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[s
 
 
 def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:
-    """The venv of the app in ``app_dir`` with the packages ``worker_class`` needs."""
+    """The venv of the app in ``app_dir`` with the packages ``worker_class`` needs, and
+    those serving static files when the release will have some (see :mod:`.static_files`)."""
     config, paths = state.config, state.paths
-    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class)
+    static = static_files.wanted(state, app_dir)
+    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class, static=static)
     try:
         workspace = paths.builds / release_id
         return python_env.ensure(venv_plan, paths.venvs, sandbox(state), app_dir, workspace)

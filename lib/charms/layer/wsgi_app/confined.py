@@ -18,12 +18,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .commands import CommandFailed, RunAs, base_env, run
 from .paths import Paths
 from .sandbox import sandbox_directives
 from .settings_file import encode
 from .writes import write_atomically
+
+if TYPE_CHECKING:
+    from .state import WsgiState
 
 STOP_TIMEOUT = 10  # what a step's leftover processes get between SIGTERM and SIGKILL
 
@@ -36,6 +40,13 @@ class Sandbox:
     account: RunAs
     memory_max: str
     tasks_max: int
+
+    @classmethod
+    def for_state(cls, state: WsgiState) -> Sandbox:
+        """Where the application's code runs at build time: as its user, confined like the
+        service, with its config's limits."""
+        config, paths = state.config, state.paths
+        return cls(paths, RunAs(user=paths.user, home=paths.root), config.memory_max, config.tasks_max)
 
     def unit_prefix(self) -> str:
         return f"{self.paths.name}-build-"

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import apply, asgi, health, metrics, ownership, python_env, releases, system
+from . import apply, asgi, health, metrics, ownership, python_env, releases, static_files, system
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
 from .errors import DeployError, NameTaken
 from .paths import Paths
 from .releases import Release
-from .render import render_all, uvicorn_worker_code
+from .render import charm_module_code, render_all
 from .state import WsgiState
 from .writes import write_if_changed
 
@@ -33,9 +33,9 @@ class Outcome:
 
 
 def prepare(paths: Paths) -> None:
-    """Packages, user and directories the application needs, and the charm's uvicorn
-    worker module (idempotent); raises :class:`NameTaken` before touching anything when
-    the name is the machine's own."""
+    """Packages, user and directories the application needs, and the charm's modules
+    gunicorn imports: the uvicorn worker and the static files wrapper (idempotent);
+    raises :class:`NameTaken` before touching anything when the name is the machine's own."""
     taken = system.name_taken(paths)
     if taken:
         raise NameTaken(
@@ -45,9 +45,10 @@ def prepare(paths: Paths) -> None:
     system.install_packages(system.BASE_PACKAGES)
     system.ensure_user(paths)
     system.ensure_directories(paths)
-    worker_module = Path(asgi.WORKER_MODULE_DIR) / asgi.WORKER_MODULE
-    worker_module.parent.mkdir(parents=True, exist_ok=True)
-    write_if_changed(worker_module, uvicorn_worker_code(), 0o644)
+    modules = Path(asgi.WORKER_MODULE_DIR)
+    modules.mkdir(parents=True, exist_ok=True)
+    for name in (asgi.WORKER_MODULE, static_files.WRAPPER_MODULE):
+        write_if_changed(modules / name, charm_module_code(name), 0o644)
 
 
 def serve(

@@ -110,6 +110,17 @@ class AppConfig:
         "Extra Debian/Ubuntu packages the application needs (e.g. 'libpq5 gettext'), separated by spaces.",
         validate.apt_packages,
     )
+    static_paths: tuple[tuple[str, str], ...] = option(
+        "",
+        "Static directories of the repository the unit serves itself, as "
+        "/url-prefix/=directory entries separated by spaces or commas (e.g. "
+        "'/assets/=assets /media/=public/media'). Each directory is copied into the "
+        "release at build time, compressed (gzip and brotli variants) and served through "
+        "WhiteNoise in front of the app: correct types, ETag and 304s, and a year of "
+        "immutable caching for content-hashed names (base.6f7c1a2b3d4e.css). Files under "
+        "a prefix that are not in the directory reach the app. WSGI applications only.",
+        validate.static_paths,
+    )
     release_command: str = option(
         "",
         "Command run once per release, on the leader, in the new release's directory and "

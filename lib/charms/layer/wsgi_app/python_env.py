@@ -27,6 +27,12 @@ PIP_TIMEOUT = 1800
 # gunicorn >= 21 and uvicorn >= 0.36 (its metadata), and is pinned to 0.4 because
 # files/wsgi_app_uvicorn.py subclasses its worker
 WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-worker>=0.4,<0.5",)}
+# what serves and compresses a release's static files (files/wsgi_app_static.py,
+# static_files): installed only into the venvs of apps that have static files, so no other
+# app's venv (or its key) changes, nor needs Brotli's compiled wheel. Loose bounds: an app
+# that pins its own whitenoise (Django apps often do) keeps its version; 5.3 is the
+# oldest whose API (immutable_file_test, compress's command line) the charm uses.
+STATIC_PACKAGES = ("whitenoise>=5.3", "Brotli>=1.0")
 
 
 class VenvError(RuntimeError):
@@ -39,7 +45,7 @@ class VenvPlan:
 
     requirements_file: Path | None  # requirements.txt in the release
     project_dir: Path | None  # a pyproject.toml/setup.py project to install itself
-    extra: tuple[str, ...]  # gunicorn, worker class packages, the python_packages option
+    extra: tuple[str, ...]  # gunicorn, worker class and static packages, the python_packages option
     key: str
 
 
@@ -49,9 +55,13 @@ def plan(
     python_packages: tuple[str, ...],
     worker_class: str,
     python_version: str = f"{sys.version_info.major}.{sys.version_info.minor}",
+    *,
+    static: bool = False,
 ) -> VenvPlan:
-    """Decide how to install the app in ``app_dir`` (pure: reads files, runs nothing)."""
-    extra = (GUNICORN, *WORKER_CLASS_PACKAGES.get(worker_class, ()), *python_packages)
+    """Decide how to install the app in ``app_dir`` (pure: reads files, runs nothing);
+    ``static``: the release serves static files (see :data:`STATIC_PACKAGES`)."""
+    static_packages = STATIC_PACKAGES if static else ()
+    extra = (GUNICORN, *WORKER_CLASS_PACKAGES.get(worker_class, ()), *static_packages, *python_packages)
     digest = hashlib.sha256(f"python {python_version}\n".encode())
     digest.update("\n".join(extra).encode() + b"\n")
     requirements = app_dir / "requirements.txt"

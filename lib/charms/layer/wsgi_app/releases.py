@@ -37,6 +37,9 @@ class Release:
     created: float
     # the worker class it was checked with (see asgi); "" in releases made before it was kept
     worker_class: str = ""
+    # (URL prefix ending in "/", absolute directory inside the release directory) pairs
+    # served through WhiteNoise (see static_files); () in releases made before it was kept
+    static: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
@@ -63,12 +66,21 @@ def read(directory: Path) -> Release | None:
     regular file, or not what :func:`write` writes."""
     try:
         data = json.loads(ownership.read_text(directory / RELEASE_FILE))
-        release = Release(**data)
-    except (OSError, ValueError, TypeError):
+        release = Release(**{**data, "static": _mounts(data.get("static", []))})
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
     if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
         return None
     return release
+
+
+def _mounts(value: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    """release.json's ``static`` (JSON lists) as :attr:`Release.static`; ValueError when it
+    is not a list of two-string pairs."""
+    mounts = tuple((prefix, directory) for prefix, directory in value)
+    if not all(isinstance(text, str) for mount in mounts for text in mount):
+        raise ValueError("static mounts are not pairs of strings")
+    return mounts
 
 
 def _texts(release: Release) -> tuple[object, ...]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import observability, settings_file
-from .asgi import WORKER_MODULE, gunicorn_pythonpath, gunicorn_worker_class
+from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
 from .environment import app_settings
 from .sandbox import sandbox_directives
 from .service import SLOTS
@@ -167,6 +167,7 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "workers": state.workers,
         "worker_class": gunicorn_worker_class(state.worker_class),
         "pythonpath": gunicorn_pythonpath(state.worker_class),
+        "charm_modules": WORKER_MODULE_DIR,
         "threads": state.threads,
         "worker_connections": state.worker_connections,
         "timeout": config.timeout,
@@ -206,9 +207,10 @@ def render_metrics_unit(state: WsgiState) -> str:
     return _render("metrics.service.j2", context)
 
 
-def uvicorn_worker_code() -> str:
-    """The charm's uvicorn worker module, shipped in its ``files/``."""
-    return (TEMPLATES.parent / "files" / WORKER_MODULE).read_text()
+def charm_module_code(name: str) -> str:
+    """One of the charm's modules gunicorn imports, shipped in its ``files/``: the uvicorn
+    worker (:data:`~.asgi.WORKER_MODULE`), the static files wrapper."""
+    return (TEMPLATES.parent / "files" / name).read_text()
 
 
 def exporter_code() -> str:

@@ -396,3 +396,49 @@ def optional_port(value: Any) -> int:
     """0 (off) or an unprivileged TCP port."""
     number = _as_int(value)
     return 0 if number == 0 else port(number)
+
+
+# -- static_paths (see static_files) --
+MAX_STATIC_PATHS = 16
+# a URL prefix: "/" or "/a/b/", each part unreserved URL characters (no "%": one spelling)
+_PREFIX = re.compile(r"/(?:[A-Za-z0-9._~-]+/)*")
+# a directory of the repository: relative, each part a plain name not starting with "."
+# (no "..", no hidden directory such as .git)
+_DIRECTORY = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*(?:/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)*")
+
+
+def static_paths(value: Any) -> tuple[tuple[str, str], ...]:
+    """The ``static_paths`` option: ``/url-prefix/=directory`` entries separated by spaces,
+    commas or newlines, as (prefix, directory relative to the app tree) pairs; ValueError
+    naming the first entry that is not one, or a prefix given twice."""
+    entries = str(value or "").replace(",", " ").split()
+    if len(entries) > MAX_STATIC_PATHS:
+        raise ValueError(f"at most {MAX_STATIC_PATHS} entries")
+    mounts = tuple(_mount(entry) for entry in entries)
+    prefixes = [prefix for prefix, _ in mounts]
+    for prefix in prefixes:
+        if prefixes.count(prefix) > 1:
+            raise ValueError(f"{prefix} is given twice")
+    return mounts
+
+
+def is_url_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` is a URL path a static mount may have: ``/`` or ``/a/b/``, each part
+    unreserved URL characters and neither ``.`` nor ``..``."""
+    return bool(_PREFIX.fullmatch(prefix)) and not any(part in (".", "..") for part in prefix.split("/"))
+
+
+def _mount(entry: str) -> tuple[str, str]:
+    prefix, sep, directory = entry.partition("=")
+    shown = repr(entry[:80])
+    if not sep:
+        raise ValueError(f"{shown} is not /url-prefix/=directory")
+    if not is_url_prefix(prefix):
+        raise ValueError(f"{shown}: the URL prefix must be a plain path starting and ending with '/'")
+    directory = directory.rstrip("/")
+    if not _DIRECTORY.fullmatch(directory):
+        raise ValueError(
+            f"{shown}: the directory must be a path relative to the repository, without '..' "
+            "or hidden ('.') parts"
+        )
+    return prefix, directory
