@@ -217,8 +217,8 @@ def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[s
 def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:
     """The venv of the app in ``app_dir`` with the packages ``worker_class`` needs."""
     config, paths = state.config, state.paths
-    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class)
     try:
+        venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class)
         workspace = paths.builds / release_id
         return python_env.ensure(venv_plan, paths.venvs, sandbox(state), app_dir, workspace)
     except python_env.VenvError as error:
