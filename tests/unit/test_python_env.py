@@ -208,3 +208,26 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
     ]
     assert written == {LAYOUT.pins: "six==1.16.0\n"}
     assert sandbox.ran[-1][1] == EXTRAS
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        (
+            "error: Failed to prepare distributions\n  Caused by: Failed to download `six==1.14.0`\n"
+            "  Caused by: Hash mismatch for `six==1.14.0`\n\nExpected:\n  sha256:00\n\n"
+            "Computed:\n  sha256:8f\n",
+            "error: Failed to prepare distributions | Caused by: Hash mismatch for `six==1.14.0`",
+        ),
+        (
+            "error: No solution found when resolving dependencies\n  cause: Because you require six>=1.17 and"
+            " six==1.16.0, we can conclude that your requirements are unsatisfiable.\n",
+            "error: No solution found when resolving dependencies | cause: Because you require six>=1.17 and"
+            " six==1.16.0, we can conclude that your requirements are unsatisfiable.",
+        ),
+        ("pyproject.toml changed significantly since poetry.lock was last generated.\n", ""),
+    ],
+    ids=["hash-mismatch", "conflict", "not-uv"],
+)
+def test_a_failed_install_says_what_went_wrong(output: str, said: str) -> None:
+    assert python_env.failure(output) == said

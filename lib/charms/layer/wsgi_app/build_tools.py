@@ -2,7 +2,7 @@
 Poetry with its export plugin (``poetry.lock`` apps), each in a virtualenv of its own.
 
 Their exact versions and the hashes of every file PyPI has for them are pinned in the
-charm's ``files/tools/<tool>.txt`` (generated with ``uv pip compile --generate-hashes``,
+charm's ``files/installers/<tool>.txt`` (generated with ``uv pip compile --generate-hashes``,
 see the README). Root installs them from the package index as wheels only
 (``--only-binary :all:``, nothing built, so no code of theirs runs at install) with
 hashes required, into ``<root>/tools/<tool>-<digest of the pins>``: root-owned, readable
@@ -20,7 +20,7 @@ from pathlib import Path
 from . import ownership
 from .commands import CommandFailed, base_env, run
 
-PINS = Path(__file__).resolve().parents[4] / "files" / "tools"
+PINS = Path(__file__).resolve().parents[4] / "files" / "installers"
 INSTALL_TIMEOUT = 900
 # pip's settings (the model's, see commands.base_env) and the uv settings that mean the same
 _PIP_TO_UV = {

@@ -214,12 +214,21 @@ def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, wo
         ownership.freeze(building, uid)
     except CommandFailed as error:
         ownership.remove(building)
-        raise VenvError(f"{error.what}: {error.tail(2)}") from None
+        raise VenvError(f"{error.what}: {failure(error.output) or error.tail(2)}") from None
     finally:
         ownership.remove(workspace)
         layout.pins.unlink(missing_ok=True)
     building.rename(venv)
     return venv
+
+
+def failure(output: str, width: int = 300) -> str:
+    """What an installer's output says went wrong: uv's ``error:`` line and its last
+    cause (a hash mismatch, the conflicting requirements), or "" when it has none."""
+    lines = [line.strip() for line in output.splitlines()]
+    errors = [line for line in lines if line.startswith("error:")]
+    causes = [line for line in lines if line.lower().startswith(("caused by:", "cause:"))]
+    return " | ".join([*errors[:1], *causes[-1:]])[:width]
 
 
 def _layout(venv_plan: VenvPlan, building: Path, workspace: Path, tools: Path, gid: int) -> Layout:
