@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from charms.layer.wsgi_app import build_tools
 from charms.layer.wsgi_app.commands import CommandFailed
+
+GID = os.getgid()  # the application's group (a test may chown to its own)
 
 
 @pytest.mark.parametrize("tool", ["uv", "poetry"])
@@ -60,6 +63,7 @@ def commands(monkeypatch) -> list[list[str]]:
             (target / "bin").mkdir(parents=True)
             for name in ("uv", "poetry"):
                 (target / "bin" / name).write_text("")
+                (target / "bin" / name).chmod(0o700)  # as a hook with umask 077 makes it
         return ""
 
     monkeypatch.setattr(build_tools, "run", run)
@@ -68,20 +72,21 @@ def commands(monkeypatch) -> list[list[str]]:
 
 
 def test_uv_is_installed_by_pip_as_wheels_with_hashes_once(tmp_path: Path, commands: list[list[str]]) -> None:
-    uv = build_tools.ensure("uv", tmp_path, 1000, "/usr/bin/python3")
+    uv = build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3")
     assert uv == tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
     install = commands[1]
     assert install[1:4] == ["-m", "pip", "install"]
     pins = str(build_tools.pins("uv"))
     wheels_only = ["--require-hashes", "--only-binary", ":all:", "--no-deps", "-r", pins]
     assert install[-6:] == wheels_only
-    assert build_tools.ensure("uv", tmp_path, 1000, "/usr/bin/python3") == uv and len(commands) == 2
+    assert build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3") == uv and len(commands) == 2
     assert [p.name for p in tmp_path.iterdir()] == [uv.parent.parent.name]
+    assert uv.stat().st_mode & 0o777 == 0o750 and uv.stat().st_gid == GID  # the app user runs it
 
 
 def test_poetry_is_installed_by_uv_and_an_older_pin_set_goes(tmp_path: Path, commands: list) -> None:
     (tmp_path / "poetry-0ld").mkdir()
-    poetry = build_tools.ensure("poetry", tmp_path, 1000, "/usr/bin/python3")
+    poetry = build_tools.ensure("poetry", tmp_path, GID, "/usr/bin/python3")
     assert poetry.name == "poetry" and poetry.is_file()
     uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
     assert commands[-1][:3] == [str(uv), "pip", "install"]
@@ -98,5 +103,5 @@ def test_a_failed_install_leaves_nothing_and_says_which_tool(tmp_path: Path, mon
 
     monkeypatch.setattr(build_tools, "run", run)
     with pytest.raises(build_tools.ToolError, match=r"cannot install uv==\S+: ERROR: Could not find"):
-        build_tools.ensure("uv", tmp_path, 1000, "/usr/bin/python3")
+        build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3")
     assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,8 @@ pin set; a new pin set (a charm upgrade) installs beside it and the old one is r
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -101,4 +103,19 @@ def _install(tool: str, building: Path, tools: Path, gid: int, python: str) -> N
         argv = [str(uv), "pip", "install", "--quiet", "--no-cache", "--python", target]
         env = {**uv_env(base_env()), "UV_NO_CONFIG": "1"}
         run(f"uv pip install {tool}", [*argv, *wheels_only], cwd=Path("/"), env=env, timeout=INSTALL_TIMEOUT)
+    _group_readable(building, gid)
     ownership.ensure_dir(building, 0, gid, ownership.ROOT_MODE)
+
+
+def _group_readable(tree: Path, gid: int) -> None:
+    """Give the application's group read (and, where the owner has it, execute) access
+    to what root installed in ``tree``, whatever umask the hook runs with; links are left
+    alone (root made them all, in a directory only root writes)."""
+    for _, dirs, files, dir_fd in os.fwalk(tree, follow_symlinks=False):
+        for name in (*dirs, *files):
+            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = info.st_mode | stat.S_IRGRP | (stat.S_IXGRP if info.st_mode & stat.S_IXUSR else 0)
+            os.chown(name, 0, gid, dir_fd=dir_fd, follow_symlinks=False)
+            os.chmod(name, stat.S_IMODE(mode), dir_fd=dir_fd)
