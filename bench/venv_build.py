@@ -51,7 +51,7 @@ def build(installer: str, app: Path, venv: Path, cache: Path, uv: Path) -> tuple
     created = time.monotonic()
     venv_plan = python_env.plan(app, "bench", (), "gthread")
     if installer == "uv":
-        layout = Layout(venv=venv, workspace=app, uv=uv, poetry=None, pins=app / "pins.txt")
+        layout = Layout(venv=venv, workspace=app, uv=uv, poetry=(), pins=app / "pins.txt")
         (step,) = python_env.app_steps(venv_plan, layout)
         argv, env = list(step.argv), {**os.environ, **python_env.build_env(layout, cache, os.environ)}
     else:

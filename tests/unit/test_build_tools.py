@@ -72,14 +72,15 @@ def commands(monkeypatch) -> list[list[str]]:
 
 
 def test_uv_is_installed_by_pip_as_wheels_with_hashes_once(tmp_path: Path, commands: list[list[str]]) -> None:
-    uv = build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3")
-    assert uv == tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
+    (command,) = build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3")
+    uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
+    assert command == str(uv)
     install = commands[1]
     assert install[1:4] == ["-m", "pip", "install"]
     pins = str(build_tools.pins("uv"))
     wheels_only = ["--require-hashes", "--only-binary", ":all:", "--no-deps", "-r", pins]
     assert install[-6:] == wheels_only
-    assert build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3") == uv and len(commands) == 2
+    assert build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3") == (str(uv),) and len(commands) == 2
     assert [p.name for p in tmp_path.iterdir()] == [uv.parent.parent.name]
     assert uv.stat().st_mode & 0o777 == 0o750 and uv.stat().st_gid == GID  # the app user runs it
 
@@ -87,7 +88,8 @@ def test_uv_is_installed_by_pip_as_wheels_with_hashes_once(tmp_path: Path, comma
 def test_poetry_is_installed_by_uv_and_an_older_pin_set_goes(tmp_path: Path, commands: list) -> None:
     (tmp_path / "poetry-0ld").mkdir()
     poetry = build_tools.ensure("poetry", tmp_path, GID, "/usr/bin/python3")
-    assert poetry.name == "poetry" and poetry.is_file()
+    home = tmp_path / f"poetry-{build_tools.digest('poetry')}"
+    assert poetry == (str(home / "bin" / "python"), "-m", "poetry")  # its script's #! names .building
     uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
     assert commands[-1][:3] == [str(uv), "pip", "install"]
     assert "--require-hashes" in commands[-1] and ":all:" in commands[-1]

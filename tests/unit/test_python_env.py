@@ -17,7 +17,7 @@ LAYOUT = Layout(
     venv=Path("/srv/a/venvs/.k.building"),
     workspace=Path("/srv/a/build/r1"),
     uv=Path("/srv/a/tools/uv-1/bin/uv"),
-    poetry=Path("/srv/a/tools/poetry-1/bin/poetry"),
+    poetry=("/srv/a/tools/poetry-1/bin/python", "-m", "poetry"),
     pins=Path("/srv/a/build/.r1.pins.txt"),
 )
 UV = str(LAYOUT.uv)
@@ -35,7 +35,7 @@ SYNC = (
     "--python",
     "/usr/bin/python3",
 )
-EXPORT = (str(LAYOUT.poetry), "export", "--no-interaction", "--only", "main", "--format", "requirements.txt")
+EXPORT = (*LAYOUT.poetry, "export", "--no-interaction", "--only", "main", "--format", "requirements.txt")
 EXPORT = (*EXPORT, "--output", python_env.EXPORTED)
 
 

@@ -33,6 +33,11 @@ _PIP_TO_UV = {
 }
 
 
+# how each tool is run from its venv: Poetry as a module of the venv's Python, because its
+# script's "#!" line names the directory it was installed in, which is then renamed
+COMMANDS = {"uv": ("bin/uv",), "poetry": ("bin/python", "-m", "poetry")}
+
+
 class ToolError(RuntimeError):
     """An installer could not be installed; ``str()`` fits a status."""
 
@@ -67,14 +72,16 @@ def uv_env(env: Mapping[str, str]) -> dict[str, str]:
     return {"UV_SYSTEM_CERTS": "1", "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1", **found}
 
 
-def ensure(tool: str, tools: Path, gid: int, python: str) -> Path:
-    """The executable of ``tool`` ("uv" or "poetry"), installed under ``tools`` unless it
-    is there already; raises :class:`ToolError`."""
+def ensure(tool: str, tools: Path, gid: int, python: str) -> tuple[str, ...]:
+    """The command that runs ``tool`` ("uv" or "poetry"), installed under ``tools`` unless
+    it is there already (a venv is renamed into place once complete); raises
+    :class:`ToolError`."""
     ownership.ensure_dir(tools, 0, gid, ownership.ROOT_MODE)
     home = tools / f"{tool}-{digest(tool)}"
-    executable = home / "bin" / tool
-    if executable.is_file():
-        return executable
+    program, *arguments = COMMANDS[tool]
+    command = (str(home / program), *arguments)
+    if home.is_dir():
+        return command
     building = tools / f".{home.name}.building"
     ownership.remove(building)
     try:
@@ -86,7 +93,7 @@ def ensure(tool: str, tools: Path, gid: int, python: str) -> Path:
     for old in tools.glob(f"{tool}-*"):
         if old != home:
             ownership.remove(old)
-    return executable
+    return command
 
 
 def _install(tool: str, building: Path, tools: Path, gid: int, python: str) -> None:
@@ -97,10 +104,10 @@ def _install(tool: str, building: Path, tools: Path, gid: int, python: str) -> N
         pip = [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir"]
         run("pip install uv", [*pip, *wheels_only], cwd=Path("/"), timeout=INSTALL_TIMEOUT)
     else:
-        uv = ensure("uv", tools, gid, python)
+        (uv,) = ensure("uv", tools, gid, python)
         run(f"create the {tool} venv", [python, "-m", "venv", "--without-pip", str(building)], timeout=300)
         target = str(building / "bin" / "python")
-        argv = [str(uv), "pip", "install", "--quiet", "--no-cache", "--python", target]
+        argv = [uv, "pip", "install", "--quiet", "--no-cache", "--python", target]
         env = {**uv_env(base_env()), "UV_NO_CONFIG": "1"}
         run(f"uv pip install {tool}", [*argv, *wheels_only], cwd=Path("/"), env=env, timeout=INSTALL_TIMEOUT)
     _group_readable(building, gid)

@@ -70,7 +70,7 @@ class Layout:
     venv: Path
     workspace: Path
     uv: Path
-    poetry: Path | None
+    poetry: tuple[str, ...]  # the command that runs Poetry, for poetry.lock apps
     pins: Path  # root-owned: the locked set's versions, for the extras step
 
 
@@ -134,10 +134,10 @@ def app_steps(venv_plan: VenvPlan, layout: Layout) -> list[Step]:
         sync = (uv, "sync", "--quiet", *main_only, "--python", sys_python())
         return [Step("uv sync of uv.lock", sync)]
     if kind is Kind.POETRY_LOCK:
-        assert layout.poetry is not None, "poetry.lock needs poetry"
+        assert layout.poetry, "poetry.lock needs poetry"
         export = ("--only", "main", "--format", "requirements.txt", "--output", EXPORTED)
         steps = [
-            Step("poetry export of poetry.lock", (str(layout.poetry), "export", "--no-interaction", *export)),
+            Step("poetry export of poetry.lock", (*layout.poetry, "export", "--no-interaction", *export)),
             Step("installing poetry.lock's packages", (*install, "--require-hashes", "-r", EXPORTED)),
         ]
         if venv_plan.app.installs_project:
@@ -235,12 +235,12 @@ def _layout(venv_plan: VenvPlan, building: Path, workspace: Path, tools: Path, g
     """Where the build happens, with the installers it needs installed."""
     needs_poetry = venv_plan.app.kind is Kind.POETRY_LOCK
     try:
-        uv = build_tools.ensure("uv", tools, gid, sys_python())
-        poetry = build_tools.ensure("poetry", tools, gid, sys_python()) if needs_poetry else None
+        (uv,) = build_tools.ensure("uv", tools, gid, sys_python())
+        poetry = build_tools.ensure("poetry", tools, gid, sys_python()) if needs_poetry else ()
     except build_tools.ToolError as error:
         raise VenvError(str(error)) from None
     pins_file = workspace.parent / f".{workspace.name}.pins.txt"
-    return Layout(venv=building, workspace=workspace, uv=uv, poetry=poetry, pins=pins_file)
+    return Layout(venv=building, workspace=workspace, uv=Path(uv), poetry=poetry, pins=pins_file)
 
 
 def _build(venv_plan: VenvPlan, layout: Layout, sandbox: Sandbox) -> None:
