@@ -89,7 +89,7 @@ def test_poetry_is_installed_by_uv_and_an_older_pin_set_goes(tmp_path: Path, com
     (tmp_path / "poetry-0ld").mkdir()
     poetry = build_tools.ensure("poetry", tmp_path, GID, "/usr/bin/python3")
     home = tmp_path / f"poetry-{build_tools.digest('poetry')}"
-    assert poetry == (str(home / "bin" / "python"), "-m", "poetry")  # its script's #! names .building
+    assert poetry == (str(home / "bin" / "python"), "-I", "-m", "poetry")  # its script's #! names .building
     uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
     assert commands[-1][:3] == [str(uv), "pip", "install"]
     assert "--require-hashes" in commands[-1] and ":all:" in commands[-1]

@@ -17,7 +17,7 @@ LAYOUT = Layout(
     venv=Path("/srv/a/venvs/.k.building"),
     workspace=Path("/srv/a/build/r1"),
     uv=Path("/srv/a/tools/uv-1/bin/uv"),
-    poetry=("/srv/a/tools/poetry-1/bin/python", "-m", "poetry"),
+    poetry=("/srv/a/tools/poetry-1/bin/python", "-I", "-m", "poetry"),
     pins=Path("/srv/a/build/.r1.pins.txt"),
 )
 UV = str(LAYOUT.uv)

@@ -34,8 +34,10 @@ _PIP_TO_UV = {
 
 
 # how each tool is run from its venv: Poetry as a module of the venv's Python, because its
-# script's "#!" line names the directory it was installed in, which is then renamed
-COMMANDS = {"uv": ("bin/uv",), "poetry": ("bin/python", "-m", "poetry")}
+# script's "#!" line names the directory it was installed in, which is then renamed; -I
+# keeps the working directory (the app's repository) off sys.path, so a poetry/ or
+# cleo/ of the app's is not what runs
+COMMANDS = {"uv": ("bin/uv",), "poetry": ("bin/python", "-I", "-m", "poetry")}
 
 
 class ToolError(RuntimeError):
