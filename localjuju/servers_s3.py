@@ -144,7 +144,10 @@ def track_2(request: Json, config: Json, endpoint: str, keys: dict[str, str]) ->
     """(application data, bucket to create) of the v1 integrator; the secret fields are
     still in the data here (:func:`handle` moves them into the secret). A v0 client
     (no ``requested-secrets``) gets the configured bucket only, as the charm discards its
-    request."""
+    request. Nothing but ``lib-version`` before the client has written (the library
+    refuses to publish earlier)."""
+    if not (request.get("bucket") or request.get("lib-version")):
+        return {"lib-version": LIB_VERSION}, ""
     wanted = str(request.get("bucket") or "") if requested_secrets(request) else ""
     bucket = str(config.get("bucket") or "") or wanted
     if bucket and not config.get("bucket") and not BUCKET_REGEX.match(bucket):

@@ -38,6 +38,7 @@ def test_the_integrators_bucket_wins_and_lists_are_json() -> None:
 
 
 def test_track_2_publishes_the_requested_bucket_only_to_a_client_that_asked_for_secrets() -> None:
+    assert servers_s3.track_2({}, {}, ENDPOINT, KEYS) == ({"lib-version": "1.0"}, "")  # not asked yet
     data, bucket = servers_s3.track_2(OUR_REQUEST, {}, ENDPOINT, KEYS)
     assert bucket == data["bucket"] == "wsgi-app" and data["lib-version"] == "1.0"
     data, bucket = servers_s3.track_2({"bucket": "relation-4"}, {}, ENDPOINT, KEYS)  # a v0 client
