@@ -68,7 +68,6 @@ def add_charm_unit(model: Model, app: str, charm: Path) -> str:
     """A new unit of charm application ``app`` on a new machine, with the charm installed
     and its first hooks queued; returns its name."""
     application = model.applications[app]
-    servers.kind_of(model, app).prepare()
     number = application.setdefault("next_unit", 0)
     application["next_unit"] = number + 1
     unit = f"{app}/{number}"
