@@ -260,3 +260,28 @@ def test_an_unreadable_secret_is_waiting_and_logged(monkeypatch):
     found = relations.gather_integrations()
     assert found.storage is None and found.waiting_for == ("s3 credentials",)
     assert ("WARNING", "s3: cannot read the credentials secret of s3:9") in juju.logged
+
+
+class FakeEndpoint:
+    """The s3 Endpoint as publish() uses it: its relations, and what was asked on each."""
+
+    def __init__(self, *relation_ids: str):
+        self.relations = [type("Relation", (), {"relation_id": rid})() for rid in relation_ids]
+        self.asked: list[tuple[str, dict[str, str]]] = []
+
+    def request(self, relation, values):
+        self.asked.append((relation.relation_id, values))
+
+
+@pytest.mark.parametrize("leader", [True, False])
+def test_the_leader_asks_every_s3_relation_for_the_bucket(monkeypatch, leader):
+    import charms.reactive
+
+    juju = FakeJuju("s3-relation-joined", "s3:9", "s3-integrator/0")
+    juju.install(monkeypatch)
+    endpoints = {"s3": FakeEndpoint("s3:9")}
+    monkeypatch.setattr(charms.reactive, "endpoint_from_name", lambda name: endpoints.get(name))
+    monkeypatch.setattr(relations.leadership, "is_leader", lambda: leader)
+    relations.publish()
+    expected = [("s3:9", s3.request_data("wsgi-app", "s3:9"))] if leader else []
+    assert endpoints["s3"].asked == expected
