@@ -8,7 +8,7 @@ into the application's settings. Nothing here talks to Juju.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,14 @@ class ObjectStorage:
     region: str = ""
     path: str = ""  # a key prefix inside the bucket, without leading or trailing "/"
     uri_style: str = ""  # "path" or "host" (virtual-hosted); "" lets the client choose
+
+    @property
+    def address(self) -> HostPort | None:
+        """Where the endpoint listens; ``None`` for AWS's own (no endpoint given)."""
+        if not self.endpoint:
+            return None
+        parts = urlsplit(self.endpoint)
+        return HostPort(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
 
     def url(self) -> str:
         """One ``s3://`` URL carrying all of it: ``s3://KEY:SECRET@BUCKET/PATH?endpoint=...``.
