@@ -31,6 +31,8 @@ SERVING = f'{APP}@$(sed -E \'s/.*"slot": "([ab])".*/\\1/\' /etc/{APP}/.running.j
 # what the charm installs into the app's venv (python_env.GUNICORN; a unit test keeps them equal)
 GUNICORN = "gunicorn>=27,<28"
 DEMO_REQUIREMENTS = ROOT / "files" / "demo" / "requirements.txt"
+# the installer the charm installs first, as its pin file has it (a unit test keeps them equal)
+UV = "uv==0.13.9"
 
 # A dependency-free WSGI application: a CPU-bound page (a pure-Python loop of about
 # 5 ms on a 2020s server core), an I/O-bound page (50 ms asleep, as a database query
@@ -102,8 +104,8 @@ def bench_repo(share: Path) -> ShareRepo:
 
 def isolated_wheels() -> list[str]:
     """``deploy --isolated`` arguments giving the charm's machines the wheels it installs
-    offline: the demo's requirements and gunicorn."""
-    return ["--wheels", str(DEMO_REQUIREMENTS), "--wheel", GUNICORN]
+    offline: the demo's requirements, gunicorn and uv (which installs them)."""
+    return ["--wheels", str(DEMO_REQUIREMENTS), "--wheel", GUNICORN, "--wheel", UV]
 
 
 def http_get(port: int, path: str = "/", timeout: float = 5) -> tuple[int, str]:

@@ -313,6 +313,12 @@ class Agent:
         }
         return uri
 
+    def update_secret(self, uri: str, content: dict[str, str]) -> None:
+        """A new revision of secret ``uri`` when ``content`` differs from its latest."""
+        revisions = self.model.data["secrets"][uri]["revisions"]
+        if revisions[str(len(revisions))] != content:
+            revisions[str(len(revisions) + 1)] = dict(content)
+
     def unit_addresses(self, unit: str) -> dict[str, str]:
         """The addresses Juju puts in every unit's relation data."""
         info = self.model.units.get(unit, {})

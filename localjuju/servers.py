@@ -40,7 +40,13 @@ Json = dict[str, Any]
 Handler = Callable[["Agent", str, dict[str, Any]], None]
 Teardown = Callable[["Model", str], None]
 Sweep = Callable[[str], None]
-MODULES = ("servers_postgresql", "servers_memcached", "servers_elasticsearch", "servers_apache2")
+MODULES = (
+    "servers_postgresql",
+    "servers_memcached",
+    "servers_elasticsearch",
+    "servers_apache2",
+    "servers_s3",
+)
 HOST_ADDRESS = "127.0.0.1"
 
 
@@ -59,6 +65,7 @@ class ServerKind:
     sweep: Sweep = lambda model_name: None
     channels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # track -> its endpoints
     default_track: str = ""
+    prepare: Callable[[], None] = lambda: None  # once per unit added, on the host's network
 
     def track(self, channel: str) -> str:
         """The track of ``channel`` (``16/stable`` -> ``16``; empty or ``latest``: the default)."""
@@ -303,6 +310,16 @@ def wait_for_port(port: int, timeout: float = 15.0, host: str = HOST_ADDRESS) ->
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def wait_for_file(path: Path, timeout: float = 15.0) -> None:
+    """Return once ``path`` exists and is not empty; raise after ``timeout``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and path.stat().st_size:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{path} was not written after {timeout:.0f}s")
 
 
 def juju_keys(model: Model, unit: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import machines, network
+from . import machines, network, servers
 from .agent import Agent, machine_of
 from .model import Json, Model, model_dir
 from .progress import step
@@ -102,6 +102,7 @@ def add_charm_unit(model: Model, app: str, charm: Path) -> str:
 def add_server_unit(model: Model, app: str) -> str:
     """A unit of a server application, on the host; queues the events a new unit gets."""
     application = model.applications[app]
+    servers.kind_of(model, app).prepare()
     number = application.setdefault("next_unit", 0)
     application["next_unit"] = number + 1
     unit = f"{app}/{number}"

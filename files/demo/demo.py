@@ -33,6 +33,8 @@ SHOWN_PREFIXES = (
     "MEMCACHE_",
     "CACHE_",
     "ELASTICSEARCH_",
+    "AWS_",
+    "S3_",
     "FORWARDED_",
     "SECRET_KEY",
     "DEMO_",

@@ -124,3 +124,33 @@ def elasticsearch(address: str, **changes: str) -> dict[str, str]:
 def proxy(address: str) -> dict[str, str]:
     """apache2/haproxy on a reverseproxy relation: only Juju's own keys."""
     return {"egress-subnets": f"{address}/32", "ingress-address": address, "private-address": address}
+
+
+S3_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def s3_integrator_app(**changes: str) -> dict[str, str]:
+    """s3-integrator track 1 (the s3 library v0): plain keys in application data, the list
+    options JSON-encoded, and ``data``, its copy of our request."""
+    data = {
+        "access-key": "AKIAIOSFODNN7EXAMPLE",
+        "attributes": '["x-amz-server-side-encryption:AES256"]',
+        "bucket": "wsgi-app",
+        "data": '{"bucket": "wsgi-app", "requested-secrets": "[\\"access-key\\", \\"secret-key\\"]"}',
+        "endpoint": "https://s3.eu-west-1.amazonaws.com",
+        "path": "media/",
+        "region": "eu-west-1",
+        "s3-uri-style": "path",
+        "secret-key": S3_SECRET,
+        "storage-class": "STANDARD",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v}
+
+
+def s3_integrator_v1_app(**changes: str) -> dict[str, str]:
+    """s3-integrator track 2 (the s3 library v1): the credentials in a Juju secret."""
+    data = s3_integrator_app(**{"access-key": "", "secret-key": ""})
+    data.update({"lib-version": "1.0", "secret-extra": "secret:d3q1v5hmp25c7e2rlktg"})
+    data.update(changes)
+    return data

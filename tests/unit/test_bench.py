@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from bench import hook_cost, lost_requests, scale, throughput
+from bench import hook_cost, lost_requests, scale, throughput, venv_build
 from bench.stats import WrkResult, interleaved, median, parse_wrk, ratio, table
 
 WRK_REPORT = """\
@@ -293,3 +293,25 @@ def test_static_files_apache2_serves_the_gzip_variant_only_to_clients_accepting_
     assert f"Alias /assets/ {tmp_path}/" in vhost and "<VirtualHost 127.0.0.1:8107>" in vhost
     assert "RewriteCond %{HTTP:Accept-Encoding} gzip" in vhost and "RewriteRule ^(.+)$ $1.gz [L]" in vhost
     assert "MaxKeepAliveRequests 0" in vhost  # wrk's connections are never closed for a count
+
+
+def test_venv_build_reports_medians_and_pip_over_uv() -> None:
+    times = {("pip", "cold"): [12.0, 10.0, 30.0], ("uv", "cold"): [4.0, 5.0, 6.0]}
+    times |= {("pip", "warm"): [9.0], ("uv", "warm"): [3.0]}
+    installs = {key: [value / 2 for value in values] for key, values in times.items()}
+    text = venv_build.report(times, installs, 3, frozenset({"six==1.16.0"}))
+    assert "the same 1 packages every time (six==1.16.0)" in text
+    assert "| cold  | 12.0  | 5.0  | 2.40   | 6.0           | 2.5          | 2.40           |" in text
+    assert "| warm  | 9.0   | 3.0  | 3.00   |" in text
+
+
+def test_venv_build_times_the_charms_own_uv_command(tmp_path, monkeypatch) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(venv_build.subprocess, "run", lambda argv, **kwargs: ran.append(list(argv)))
+    (tmp_path / "requirements.txt").write_text("six\n")
+    venv_build.build("uv", tmp_path, tmp_path / "venv", tmp_path / "cache", tmp_path / "uv")
+    venv_build.build("pip", tmp_path, tmp_path / "venv", tmp_path / "cache", tmp_path / "uv")
+    python = str(tmp_path / "venv" / "bin" / "python")
+    own = ["gunicorn>=27,<28", "-r", "requirements.txt"]
+    assert ran[1] == [str(tmp_path / "uv"), "pip", "install", "--quiet", "--python", python, *own]
+    assert ran[3] == [python, "-m", "pip", "install", "--quiet", *own]

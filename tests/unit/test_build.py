@@ -76,6 +76,7 @@ def test_metadata_and_config_are_the_layers(built):
         "database": "postgresql_client",
         "cache": "memcache",
         "search": "elasticsearch",
+        "s3": "s3",
     }
     assert all(v.get("optional") for v in metadata["requires"].values())
     assert metadata["peers"]

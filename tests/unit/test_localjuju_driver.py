@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import machine
-from charms.layer.wsgi_app import python_env
+from charms.layer.wsgi_app import build_tools, python_env
 from localjuju import driver
 
 
@@ -78,10 +78,13 @@ def test_wait_for_polls_until_true_or_the_timeout() -> None:
 
 def test_the_wheels_given_to_isolated_machines_are_what_the_charm_installs() -> None:
     assert machine.GUNICORN == python_env.GUNICORN
+    assert build_tools.pinned_version("uv") == machine.UV
     assert machine.isolated_wheels() == [
         "--wheels",
         str(machine.DEMO_REQUIREMENTS),
         "--wheel",
         machine.GUNICORN,
+        "--wheel",
+        machine.UV,
     ]
     assert machine.DEMO_REQUIREMENTS.is_file()

@@ -38,6 +38,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "memcached": ({"cache": "memcache"}, {}),
         "elasticsearch": ({"client": "elasticsearch"}, {}),
         "apache2": ({}, {"reverseproxy": "http", "balancer": "http"}),
+        "s3-integrator": ({"s3-credentials": "s3"}, {}),
     }
 
 

@@ -17,6 +17,7 @@ LAYERS = {
     "postgresql_client": ("requires", "PostgresqlClientRequires"),
     "memcache": ("requires", "MemcacheRequires"),
     "elasticsearch": ("requires", "ElasticsearchRequires"),
+    "s3": ("requires", "S3Requires"),
     "http": ("provides", "HttpProvides"),
     "prometheus": ("provides", "PrometheusProvides"),
     "wsgi-app-logs": ("provides", "LogsProvides"),
@@ -78,6 +79,18 @@ def test_leader_writes_application_data(monkeypatch):
         monkeypatch.setattr(module.hookenv, "is_leader", lambda: True)
         endpoint("x").request({"database": "shop"})
         assert relation.to_publish_app_raw["database"] == "shop", interface
+
+
+def test_s3_request_is_application_data_from_the_leader_only(monkeypatch):
+    module = load("s3")
+    relation = FakeRelation()
+    monkeypatch.setattr(module.hookenv, "is_leader", lambda: False)
+    module.S3Requires("s3").request(relation, {"bucket": "wsgi-app"})
+    assert not relation.to_publish_app_raw.modified
+    monkeypatch.setattr(module.hookenv, "is_leader", lambda: True)
+    module.S3Requires("s3").request(relation, {"bucket": "wsgi-app", "requested-secrets": '["access-key"]'})
+    assert dict(relation.to_publish_app_raw) == {"bucket": "wsgi-app", "requested-secrets": '["access-key"]'}
+    assert not relation.to_publish_raw.modified
 
 
 def test_http_publishes_plain_strings():

@@ -56,25 +56,6 @@ def test_new_id_is_time_then_short_commit():
     assert releases.new_id("demo-aaaaaaaaaaaa", now=0) == "19700101000000-aaaaaaa"
 
 
-def test_venv_key_follows_requirements(tmp_path):
-    (tmp_path / "requirements.txt").write_text("flask==3.0\n")
-    first = python_env.plan(tmp_path, "r1", (), "gthread")
-    assert python_env.plan(tmp_path, "r2", (), "gthread").key == first.key  # reused across releases
-    assert python_env.plan(tmp_path, "r1", ("sentry-sdk",), "gthread").key != first.key
-    assert "gunicorn[gevent]" in python_env.plan(tmp_path, "r1", (), "gevent").extra
-    uvicorn = python_env.plan(tmp_path, "r1", (), "uvicorn")
-    assert uvicorn.extra == (python_env.GUNICORN, "uvicorn-worker>=0.4,<0.5") and uvicorn.key != first.key
-    (tmp_path / "requirements.txt").write_text("flask==3.1\n")
-    assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
-
-
-def test_pyproject_projects_get_a_venv_per_release(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
-    first = python_env.plan(tmp_path, "r1", (), "gthread")
-    assert first.project_dir == tmp_path and first.requirements_file is None
-    assert python_env.plan(tmp_path, "r2", (), "gthread").key != first.key
-
-
 def test_the_worker_class_is_kept_and_older_releases_still_read(tmp_path):
     paths = Paths.for_app("app", root=tmp_path)
     release = replace(make(paths, "20260101000000-ccccccc"), worker_class="uvicorn")

@@ -30,6 +30,9 @@ def backend_addresses(integrations: Integrations) -> list[tuple[str, HostPort]]:
         found.append(("database", integrations.database.primary))
     found += [("memcached", cache) for cache in integrations.caches]
     found += [("elasticsearch", node.address) for node in integrations.search]
+    storage = integrations.storage
+    if storage is not None and storage.address is not None:
+        found.append(("s3", storage.address))
     return found
 
 

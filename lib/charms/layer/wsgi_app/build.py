@@ -306,9 +306,9 @@ def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str)
     """The venv of the app in ``app_dir`` with the packages ``worker_class`` needs, and
     those serving static files when the release will have some (see :mod:`.static_files`)."""
     config, paths = state.config, state.paths
-    static = static_files.wanted(state, app_dir)
-    venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class, static=static)
     try:
+        static = static_files.wanted(state, app_dir)
+        venv_plan = python_env.plan(app_dir, release_id, config.python_packages, worker_class, static=static)
         workspace = paths.builds / release_id
         return python_env.ensure(venv_plan, paths.venvs, sandbox(state), app_dir, workspace)
     except python_env.VenvError as error:

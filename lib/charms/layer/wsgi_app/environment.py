@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .integrations import Database, HostPort, SearchServer
+from .integrations import Database, HostPort, ObjectStorage, SearchServer
 from .state import WsgiState
 
 # Settings whose values must never be shown (status, logs, actions).
@@ -70,6 +70,29 @@ def search_settings(search: tuple[SearchServer, ...]) -> dict[str, str]:
     return settings
 
 
+def storage_settings(storage: ObjectStorage | None) -> dict[str, str]:
+    """The bucket and its credentials under the names boto3 and django-storages read, and
+    ``S3_URL`` carrying all of it (its secret is redacted wherever settings are shown)."""
+    if storage is None:
+        return {}
+    settings = {
+        "AWS_ACCESS_KEY_ID": storage.access_key,
+        "AWS_SECRET_ACCESS_KEY": storage.secret_key,
+        "AWS_STORAGE_BUCKET_NAME": storage.bucket,
+    }
+    if storage.endpoint:
+        settings["AWS_S3_ENDPOINT_URL"] = storage.endpoint
+        settings["AWS_ENDPOINT_URL_S3"] = storage.endpoint  # boto3 (1.28+) reads this one itself
+    if storage.region:
+        settings["AWS_DEFAULT_REGION"] = storage.region
+    if storage.path:
+        settings["AWS_LOCATION"] = storage.path  # django-storages' key prefix
+    if storage.uri_style:
+        settings["AWS_S3_ADDRESSING_STYLE"] = "path" if storage.uri_style == "path" else "virtual"
+    settings["S3_URL"] = storage.url()
+    return settings
+
+
 def proxy_settings(proxies: tuple[str, ...]) -> dict[str, str]:
     """The addresses whose X-Forwarded-* headers the app (and gunicorn) may trust."""
     if not proxies:
@@ -117,6 +140,7 @@ def app_settings(state: WsgiState) -> dict[str, str]:
     settings.update(database_settings(integrations.database, str(state.paths.sqlite_database)))
     settings.update(cache_settings(integrations.caches))
     settings.update(search_settings(integrations.search))
+    settings.update(storage_settings(integrations.storage))
     settings.update(proxy_settings(integrations.proxies))
     settings.update(host_settings(state.config.hostnames, state.machine.addresses, integrations.proxies))
     settings.update(state.config.environment)

@@ -8,7 +8,7 @@ into the application's settings. Nothing here talks to Juju.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,56 @@ class SearchServer:
 
 
 @dataclass(frozen=True)
+class ObjectStorage:
+    """An S3 bucket and the credentials to use it (the s3 relation)."""
+
+    access_key: str
+    secret_key: str
+    bucket: str
+    endpoint: str = ""  # http(s)://host[:port], no trailing slash; "" is AWS's default
+    region: str = ""
+    path: str = ""  # a key prefix inside the bucket, without leading or trailing "/"
+    uri_style: str = ""  # "path" or "host" (virtual-hosted); "" lets the client choose
+
+    @property
+    def address(self) -> HostPort | None:
+        """Where the endpoint listens; ``None`` for AWS's own (no endpoint given)."""
+        if not self.endpoint:
+            return None
+        parts = urlsplit(self.endpoint)
+        return HostPort(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+
+    def url(self) -> str:
+        """One ``s3://`` URL carrying all of it: ``s3://KEY:SECRET@BUCKET/PATH?endpoint=...``.
+
+        Credentials and every query value are percent-encoded, so the URL holds no ``,``
+        or ``@`` of its own and the redaction of ``scheme://user:password@`` finds the secret.
+        """
+        credentials = f"{quote(self.access_key, safe='')}:{quote(self.secret_key, safe='')}"
+        query = urlencode(
+            [
+                (key, value)
+                for key, value in (
+                    ("endpoint", self.endpoint),
+                    ("region", self.region),
+                    ("uri_style", self.uri_style),
+                )
+                if value
+            ],
+            quote_via=quote,
+            safe="",
+        )
+        path = f"/{quote(self.path, safe='/')}" if self.path else ""
+        return f"s3://{credentials}@{self.bucket}{path}" + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
 class Integrations:
     """Everything the related applications currently provide to this unit."""
 
     database: Database | None = None
     caches: tuple[HostPort, ...] = ()
     search: tuple[SearchServer, ...] = ()
+    storage: ObjectStorage | None = None
     proxies: tuple[str, ...] = ()  # addresses whose forwarded headers are trusted
     waiting_for: tuple[str, ...] = ()  # relations joined but not ready, for the status

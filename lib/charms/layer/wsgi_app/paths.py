@@ -101,6 +101,11 @@ class Paths:
         return self.root / "build"
 
     @property
+    def tools(self) -> Path:
+        """``tools/<installer>-<pins digest>``: root's uv and Poetry (see :mod:`.build_tools`)."""
+        return self.root / "tools"
+
+    @property
     def mirror(self) -> Path:
         return self.root / "repo.git"
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 from charmhelpers.core import hookenv
 
 from . import leadership, observability, options
 from .integrations import Integrations
-from .relation_data import http, postgresql_client
+from .relation_data import http, postgresql_client, s3
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
 from .relation_data.pgsql import DatabaseRequest
@@ -93,22 +94,41 @@ def _relation_get_app(rid: str, app: str) -> Any:
         return {}
 
 
-def _with_secret(relation: RawRelation) -> RawRelation:
-    """The database relation with the credentials of its Juju secret merged into the app data."""
-    secret_id = relation.app.get(postgresql_client.SECRET_KEY)
-    if not secret_id or relation.app.get("username"):
+@dataclass(frozen=True)
+class SecretKeys:
+    """Where a provider may put credentials in a Juju secret instead of its data."""
+
+    endpoint: str
+    id_key: str  # the application data key that holds the secret's id
+    fields: tuple[str, ...]  # the credentials it holds, merged into the application data
+    refresh: bool = False  # follow the secret's latest revision (the provider rotates keys)
+
+
+SECRETS = (
+    SecretKeys("database", postgresql_client.SECRET_KEY, ("username", "password")),
+    SecretKeys("s3", s3.SECRET_KEY, s3.SECRET_FIELDS, refresh=True),
+)
+
+
+def _with_secret(relation: RawRelation, keys: SecretKeys) -> RawRelation:
+    """``relation`` with the credentials of its Juju secret merged into the app data.
+
+    The secret's content never reaches a log line or a command line: ``secret-get`` is
+    given its id only, and its answer is read from the pipe.
+    """
+    secret_id = relation.app.get(keys.id_key)
+    if not secret_id or relation.app.get(keys.fields[0]):
         return relation
+    command = ["secret-get", secret_id, "--format=json", *(["--refresh"] if keys.refresh else [])]
     try:
-        result = subprocess.run(
-            ["secret-get", secret_id, "--format=json"], capture_output=True, text=True, check=True
-        )
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
         content = as_strings(json.loads(result.stdout))
     except (OSError, subprocess.CalledProcessError, ValueError):
         hookenv.log(
-            f"database: cannot read the credentials secret of {relation.relation_id}", hookenv.WARNING
+            f"{keys.endpoint}: cannot read the credentials secret of {relation.relation_id}", hookenv.WARNING
         )
         return relation
-    merged = {**relation.app, **{k: content[k] for k in ("username", "password") if k in content}}
+    merged = {**relation.app, **{k: content[k] for k in keys.fields if k in content}}
     return RawRelation(relation.relation_id, relation.units, merged, relation.own)
 
 
@@ -126,7 +146,8 @@ def gather_integrations() -> Integrations:
     Raises :class:`RelationConflict` (a ConfigError) when both PostgreSQL endpoints are related.
     """
     relations = {endpoint: _read_relations(endpoint) for endpoint in ENDPOINTS}
-    relations["database"] = tuple(_with_secret(relation) for relation in relations["database"])
+    for keys in SECRETS:
+        relations[keys.endpoint] = tuple(_with_secret(r, keys) for r in relations[keys.endpoint])
     gathered = integrations_from(relations, database_request(), hookenv.local_unit())
     _log(gathered)
     return gathered.integrations
@@ -158,16 +179,35 @@ def publish() -> None:
     The Endpoint classes write only values that differ, so unchanged data triggers no hook
     on the other side.
     """
+    raw_config = dict(hookenv.config())
+    _publish_requests(raw_config)
+    _publish_addresses(raw_config)
+
+
+def _publish_requests(raw_config: dict[str, Any]) -> None:
+    """What this application asks of the database and the S3 integrator."""
     from charms.reactive import endpoint_from_name
 
-    raw_config = dict(hookenv.config())
     request = database_request(raw_config)
     db = endpoint_from_name("db")
     if db is not None and db.is_joined:
         db.request(request.relation_data())
+    if not leadership.is_leader():
+        return
     database = endpoint_from_name("database")
-    if database is not None and database.is_joined and leadership.is_leader():
+    if database is not None and database.is_joined:
         database.request(postgresql_client.request_data(request))
+    storage = endpoint_from_name("s3")
+    if storage is not None:
+        app = hookenv.local_unit().split("/", 1)[0]
+        for relation in storage.relations:
+            storage.request(relation, s3.request_data(app, relation.relation_id))
+
+
+def _publish_addresses(raw_config: dict[str, Any]) -> None:
+    """Where this unit serves, for proxies, log shippers and scrapers."""
+    from charms.reactive import endpoint_from_name
+
     website, port = endpoint_from_name("website"), _port(raw_config)
     if website is not None and port is not None:
         for relation in website.relations:

@@ -2,7 +2,8 @@
 
 The endpoint names are those of metadata.yaml. Relating both PostgreSQL endpoints is
 an operator error (which database would the application use?): it raises
-:class:`RelationConflict`, which the unit reports as ``blocked``.
+:class:`RelationConflict`; an s3 integrator whose answer breaks S3's rules raises
+:class:`RelationProblem`. The unit reports either as ``blocked``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import ConfigError
-from ..integrations import Integrations
-from . import elasticsearch, http, memcache, pgsql, postgresql_client
-from .common import Note, RawRelation
+from ..integrations import Integrations, ObjectStorage
+from . import elasticsearch, http, memcache, pgsql, postgresql_client, s3
+from .common import BadData, Note, RawRelation
 
-ENDPOINTS = ("db", "database", "cache", "search", "website")
+ENDPOINTS = ("db", "database", "cache", "search", "s3", "website")
 
 
-class RelationConflict(ConfigError):
-    """Relations that cannot be used together; the message says what to remove."""
+class RelationProblem(ConfigError):
+    """Relation data the unit cannot use; the message says what to fix."""
 
     def __init__(self, message: str):
         super().__init__([("relations", message)])
@@ -27,6 +28,10 @@ class RelationConflict(ConfigError):
     @property
     def summary(self) -> str:
         return self.problems[0][1]
+
+
+class RelationConflict(RelationProblem):
+    """Relations that cannot be used together; the message says what to remove."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,25 @@ def integrations_from(
     track("cache", bool(caches), found, memcache.WAITING)
     search, found = elasticsearch.read_nodes(relations.get("search", ()))
     track("search", bool(search), found, elasticsearch.WAITING)
+    storage, found = _storage(relations.get("s3", ()))
+    track("s3", storage is not None, found, s3.WAITING)
     proxies, found = http.read_proxies(relations.get("website", ()))
     notes.extend(("website", note) for note in found)
     integrations = Integrations(
-        database=chosen, caches=caches, search=search, proxies=proxies, waiting_for=tuple(waiting)
+        database=chosen,
+        caches=caches,
+        search=search,
+        storage=storage,
+        proxies=proxies,
+        waiting_for=tuple(waiting),
     )
     return Gathered(integrations, tuple(notes))
+
+
+def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, list[Note]]:
+    try:
+        return s3.read_storage(relations)
+    except BadData as error:
+        raise RelationProblem(
+            f"unusable s3 relation data ({error}): fix the s3 integrator's configuration"
+        ) from None
