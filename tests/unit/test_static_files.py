@@ -103,11 +103,20 @@ def test_a_repository_directory_must_be_one_inside_the_repository(repo, tmp_path
             static_files.repository_directory(repo, relative)
 
 
-def publish(tree: Path, source: Path, target: Path) -> subprocess.CompletedProcess:
-    """static_files.PUBLISH as the build step runs it (python -c PUBLISH tree source target what)."""
+def publish(
+    tree: Path,
+    source: Path,
+    target: Path,
+    limits: tuple[int, int] = (static_files.MAX_MOUNT_ENTRIES, static_files.MAX_MOUNT_BYTES),
+) -> subprocess.CompletedProcess:
+    """static_files.PUBLISH as the build step runs it (python -c PUBLISH tree source target
+    what max-entries max-bytes)."""
     target.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-c", static_files.PUBLISH, str(tree), str(source), str(target), "the repository"],
+        [
+            *(sys.executable, "-c", static_files.PUBLISH, str(tree), str(source), str(target)),
+            *("the repository", *map(str, limits)),
+        ],
         capture_output=True,
         text=True,
     )
@@ -147,6 +156,22 @@ def test_publishing_refuses_a_symlink_leaving_the_tree_or_looping(repo, tmp_path
     (repo / "assets" / link).symlink_to(points_to)
     result = publish(repo, repo / "assets", tmp_path / "mount")
     assert result.returncode != 0 and result.stderr.strip().endswith(message)
+
+
+def test_publishing_stops_at_its_budget_whatever_symlinks_multiply(repo, tmp_path):
+    """Each level of two links to the next doubles the copy: 2**depth files from one."""
+    level = repo / "assets" / "deep"
+    for _ in range(12):
+        (level / "next").mkdir(parents=True)
+        for name in ("a", "b"):
+            (level / name).symlink_to("next")
+        level = level / "next"
+    (level / "blob.bin").write_bytes(b"x" * 1000)
+    result = publish(repo, repo / "assets", tmp_path / "mount", limits=(5000, 10**9))
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith("holds more than 5000 entries, counting each symlink followed")
+    result = publish(repo, repo / "assets", tmp_path / "again", limits=(10**6, 100_000))
+    assert result.stderr.strip().endswith("holds more than 100000 bytes, counting each symlink followed")
 
 
 class LocalSandbox(Sandbox):
