@@ -3,21 +3,18 @@ and the Juju glue (departing units and broken relations drop out, nothing is log
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 from relation_records import (
     ME,
     PASSWORD,
-    S3_SECRET,
     classic_master,
     elasticsearch,
     memcached,
     postgresql_client_app,
     proxy,
     relation,
-    s3_integrator_v1_app,
 )
 
 from charms.layer.wsgi_app import relations
@@ -214,48 +211,3 @@ def test_a_database_the_server_created_under_another_name_blocks_with_the_way_ou
     assert integrations_from(unanswered, DatabaseRequest("shop"), ME).integrations.waiting_for == (
         "database credentials",
     )
-
-
-class SecretGet:
-    """secret-get: records each command line, answers ``stdout``."""
-
-    def __init__(self, stdout: str):
-        self.stdout, self.commands = stdout, []
-
-    def __call__(self, command, **kwargs):
-        self.commands.append(command)
-        return subprocess.CompletedProcess(command, 0, self.stdout, "")
-
-
-def test_the_s3_credentials_come_from_the_juju_secret_refreshed(monkeypatch):
-    juju = FakeJuju("update-status")
-    juju.data = {"s3:9": {"s3-integrator/0": {}, "s3-integrator": s3_integrator_v1_app()}}
-    juju.install(monkeypatch)
-    answer = SecretGet(json.dumps({"access-key": "AKIAFROMSECRET", "secret-key": S3_SECRET}))
-    monkeypatch.setattr(relations.subprocess, "run", answer)
-    storage = relations.gather_integrations().storage
-    assert storage is not None and (storage.access_key, storage.secret_key) == ("AKIAFROMSECRET", S3_SECRET)
-    assert answer.commands == [["secret-get", "secret:d3q1v5hmp25c7e2rlktg", "--format=json", "--refresh"]]
-    assert all(S3_SECRET not in message for _, message in juju.logged)
-
-
-@pytest.mark.parametrize(
-    ("secret_id", "stdout"),
-    [
-        ("--peek", "{}"),  # the provider's value read as an option of secret-get
-        ("secret:d3q1v5hmp25c7e2rlktg --label x", "{}"),
-        ("secret:d3q1v5hmp25c7e2rlktg", '["not", "an", "object"]'),
-    ],
-)
-def test_a_bad_secret_id_or_answer_leaves_the_s3_relation_waiting(monkeypatch, secret_id, stdout):
-    juju = FakeJuju("update-status")
-    juju.data = {
-        "s3:9": {"s3-integrator/0": {}, "s3-integrator": s3_integrator_v1_app(**{"secret-extra": secret_id})}
-    }
-    juju.install(monkeypatch)
-    answer = SecretGet(stdout)
-    monkeypatch.setattr(relations.subprocess, "run", answer)
-    found = relations.gather_integrations()
-    assert found.storage is None and found.waiting_for == ("s3 credentials",)
-    assert all(command[1].startswith("secret:") for command in answer.commands)
-    assert [level for level, _ in juju.logged].count("WARNING") == 1
