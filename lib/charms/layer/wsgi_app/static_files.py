@@ -53,7 +53,8 @@ limits, used = {'entries': int(sys.argv[5]), 'bytes': int(sys.argv[6])}, {'entri
 def spend(kind, amount):
     used[kind] += amount
     if used[kind] > limits[kind]:
-        sys.exit(f'{sys.argv[2]} holds more than {limits[kind]} {kind}, counting each symlink followed')
+        shown = os.path.relpath(source, tree)
+        sys.exit(f'{shown} holds more than {limits[kind]} {kind}, counting each symlink followed')
 def inside(path):
     return path == tree or path.startswith(tree + os.sep)
 def copy(directory, into, parents):
