@@ -122,6 +122,16 @@ def test_the_apps_own_routes_and_missing_files_reach_the_app(served):
     assert get(served, "/assets/../assets/site.css")[2].startswith(b"app saw")
 
 
+def test_a_mount_at_the_root_serves_its_files_and_leaves_every_other_path_to_the_app(assets):
+    """static_paths=/=public: only names that are files there are answered by WhiteNoise;
+    "/" (no index file is served) and the app's routes still reach the app."""
+    served = load().wrap(tiny_app, [("/", str(assets))])
+    assert get(served, "/site.css")[1]["Content-Type"].startswith("text/css")
+    assert get(served, "/")[2] == b"app saw /"
+    assert get(served, "/js/")[2] == b"app saw /js/"  # a directory: no listing, no index
+    assert get(served, "/hello")[2] == b"app saw /hello"
+
+
 def test_application_wraps_the_releases_entry_point_with_its_mounts(assets, tmp_path, monkeypatch):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "tinyapp_for_static.py").write_text(
