@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from charms.layer.wsgi_app import releases, static_files
+from charms.layer.wsgi_app import ownership, releases, static_files
 from charms.layer.wsgi_app.commands import CommandFailed, RunAs
 from charms.layer.wsgi_app.config import ConfigError, parse_config
 from charms.layer.wsgi_app.confined import Sandbox
@@ -175,13 +176,19 @@ def test_publishing_stops_at_its_budget_whatever_symlinks_multiply(repo, tmp_pat
 
 
 class LocalSandbox(Sandbox):
-    """Runs a build step here, unconfined, as root: what the step does, not systemd's part."""
+    """Runs a build step here, unconfined, as root: what the step does, not systemd's part.
+    What it wrote is then given to the app user, with group write, as a step of the app
+    user's could leave it (so freezing it is what makes it root's)."""
 
     def run(self, what, argv, *, cwd, writable=(), env=None, timeout):
         argv = [sys.executable if arg.endswith("/bin/python") else arg for arg in argv]
         result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
         if result.returncode:
             raise CommandFailed(f"{what} failed (exit {result.returncode})", result.stdout + result.stderr)
+        for tree in writable:
+            ownership.hand_over(tree, *self.account.ids)
+            for path in [tree, *tree.rglob("*")]:
+                path.chmod(path.stat().st_mode | stat.S_IWGRP)
         self.ran.append((what, tuple(writable)))
         return result.stdout
 
@@ -214,6 +221,7 @@ def test_static_paths_become_frozen_compressed_mounts_in_release_json(demo_state
     assert (directory / "static" / "1" / "site.css.gz").is_file()
     for path in [directory / "static", *(directory / "static").rglob("*")]:
         assert path.lstat().st_uid == 0, path  # frozen: the app cannot change what it serves
+        assert not path.lstat().st_mode & stat.S_IWGRP, path
     assert not (directory / "static" / "0" / ".env").exists()  # hidden names stay out
 
 
