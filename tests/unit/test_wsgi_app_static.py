@@ -87,6 +87,8 @@ def test_a_content_hashed_name_is_cached_for_a_year_as_immutable(served, path):
         ("site.css", False),
         ("jquery-3.7.1.min.js", False),  # a version is not a hash
         ("facade.deadbeef.css", False),  # letters only: a word
+        ("report-20240101.pdf", False),  # digits only: a date, the file may be replaced
+        ("icon.12345678.svg", False),
         ("logo.png", False),
     ],
 )
