@@ -116,6 +116,7 @@ def _take_back(name: str, dir_fd: int, uid: int) -> None:
 
 
 def _take_back_fd(fd: int, uid: int) -> None:
+    """Root's, without :data:`_LOOSE` bits, if ``uid`` owns what ``fd`` is open on."""
     info = os.fstat(fd)
     if info.st_uid != uid:
         return
