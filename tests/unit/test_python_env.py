@@ -231,3 +231,16 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
 )
 def test_a_failed_install_says_what_went_wrong(output: str, said: str) -> None:
     assert python_env.failure(output) == said
+
+
+def test_a_snapshot_builds_version_string_does_not_crash_the_check(tmp_path: Path, monkeypatch) -> None:
+    """Debian and Ubuntu snapshot builds report "3.12.0+": the check uses version_info."""
+    import platform
+
+    monkeypatch.setattr(platform, "python_version", lambda: "3.12.0+")
+    machine = python_env.machine_python()
+    assert machine.count(".") == 2 and all(part.isdigit() for part in machine.split("."))
+    plan = python_env.plan(
+        write(tmp_path, {"requirements.txt": "flask\n", ".python-version": machine}), "r1", (), "sync"
+    )
+    assert plan.app.kind is Kind.REQUIREMENTS

@@ -24,9 +24,9 @@ uv installs (``bench/venv_build.py`` measures it against pip). What the reposito
 from __future__ import annotations
 
 import hashlib
-import platform
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +89,10 @@ class Step:
 
 
 def machine_python() -> str:
-    return platform.python_version()
+    """The machine's Python as "major.minor.micro": from ``sys.version_info``, because
+    ``platform.python_version()`` of a distribution's snapshot build ("3.12.0+") is no
+    PEP 440 version and would crash the check."""
+    return ".".join(str(number) for number in sys.version_info[:3])
 
 
 def plan(
