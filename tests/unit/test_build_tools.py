@@ -59,6 +59,7 @@ def commands(monkeypatch) -> list[list[str]]:
     def run(what: str, argv, **kwargs) -> str:
         ran.append(list(argv))
         if "venv" in argv:
+            assert argv[1:4] == ["-I", "-m", "venv"] and kwargs["cwd"] == Path("/")  # no module of the cwd
             target = Path(argv[-1])
             (target / "bin").mkdir(parents=True)
             for name in ("uv", "poetry"):

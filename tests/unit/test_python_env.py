@@ -206,6 +206,13 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
         "listing the locked versions",
         "installing gunicorn>=27,<28 beside the locked versions",
     ]
+    assert sandbox.ran[0][1] == (
+        "/usr/bin/python3",
+        "-I",
+        "-m",
+        "venv",
+        str(LAYOUT.venv),
+    )  # not the repo's venv.py
     assert written == {LAYOUT.pins: "six==1.16.0\n"}
     assert sandbox.ran[-1][1] == EXTRAS
 

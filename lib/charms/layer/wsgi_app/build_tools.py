@@ -102,12 +102,13 @@ def _install(tool: str, building: Path, tools: Path, gid: int, python: str) -> N
     """Install ``tool`` into a new venv ``building``: uv with the venv's pip, others with uv."""
     wheels_only = ["--require-hashes", "--only-binary", ":all:", "--no-deps", "-r", str(pins(tool))]
     if tool == "uv":
-        run("create the uv venv", [python, "-m", "venv", str(building)], cwd=Path("/"), timeout=300)
+        run("create the uv venv", [python, "-I", "-m", "venv", str(building)], cwd=Path("/"), timeout=300)
         pip = [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir"]
         run("pip install uv", [*pip, *wheels_only], cwd=Path("/"), timeout=INSTALL_TIMEOUT)
     else:
         (uv,) = ensure("uv", tools, gid, python)
-        run(f"create the {tool} venv", [python, "-m", "venv", "--without-pip", str(building)], timeout=300)
+        venv = [python, "-I", "-m", "venv", "--without-pip", str(building)]
+        run(f"create the {tool} venv", venv, cwd=Path("/"), timeout=300)
         target = str(building / "bin" / "python")
         argv = [uv, "pip", "install", "--quiet", "--no-cache", "--python", target]
         env = {**uv_env(base_env()), "UV_NO_CONFIG": "1"}

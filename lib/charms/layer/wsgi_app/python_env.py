@@ -266,7 +266,8 @@ def _build(venv_plan: VenvPlan, layout: Layout, sandbox: Sandbox) -> None:
             step.what, step.argv, cwd=layout.workspace, writable=writable, env=env, timeout=PIP_TIMEOUT
         )
 
-    confined(Step("create the virtualenv", (sys_python(), "-m", "venv", str(layout.venv))))
+    # -I: the working directory is the repository's copy, whose venv.py must not be what runs
+    confined(Step("create the virtualenv", (sys_python(), "-I", "-m", "venv", str(layout.venv))))
     for step in app_steps(venv_plan, layout):
         confined(step)
     if venv_plan.app.kind.locked:
