@@ -3,6 +3,9 @@ command lines), the pins that keep a locked set unchanged, and the order of a bu
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +120,45 @@ def test_a_locked_set_is_installed_first_then_the_charms_packages_beside_it(
     assert [(s.what, s.argv) for s in python_env.app_steps(venv_plan, LAYOUT)] == steps
     extras = python_env.extras_step(venv_plan, LAYOUT)
     assert extras.argv == EXTRAS
+
+
+UV_EXPORT = (UV, "export", "--quiet", "--frozen", "--no-default-groups", "--no-editable")
+UV_EXPORT = (*UV_EXPORT, "--format", "requirements.txt", "--output-file", python_env.EXPORTED)
+
+
+@pytest.mark.parametrize(
+    "index", [{"PIP_INDEX_URL": "https://mirror/simple"}, {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/w"}]
+)
+def test_a_uv_lock_on_a_mirrored_model_is_exported_and_installed_from_the_models_index(
+    tmp_path: Path, index: dict[str, str], monkeypatch
+) -> None:
+    """uv sync --frozen fetches the lock's URLs whatever the index settings say: a model
+    with a mirror or only local wheels gets the locked set, hashes checked, from its own."""
+    monkeypatch.setattr(python_env, "write_atomically", lambda *_, **__: None)
+    monkeypatch.setattr(python_env, "base_env", lambda: index)
+    sandbox = FakeSandbox(freeze="six==1.16.0\n")
+    python_env._build(python_env.plan(lock_app("uvapp", tmp_path), "r1", (), "gthread"), LAYOUT, sandbox)  # type: ignore[arg-type]
+    assert [argv for _, argv in sandbox.ran[1:3]] == [
+        UV_EXPORT,
+        (*INSTALL, "--no-deps", "-r", python_env.EXPORTED),
+    ]
+    assert not python_env.mirrored(python_env.build_env(LAYOUT, Path("/c"), {"PIP_DEFAULT_TIMEOUT": "9"}))
+
+
+def test_uv_exports_the_locked_main_set_with_hashes(tmp_path: Path) -> None:
+    """The export command line, run by the uv the charm pins, on the committed uv.lock app."""
+    uv = Path(sys.executable).parent / "uv"
+    if not uv.exists():
+        pytest.skip(f"no uv beside {sys.executable} (requirements-dev.txt installs it)")
+    app = lock_app("uvapp", tmp_path)
+    argv = (str(uv), *UV_EXPORT[1:])
+    subprocess.run(argv, cwd=app, check=True, env={"UV_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
+    exported = (app / python_env.EXPORTED).read_text()
+    assert re.findall(r"^([a-z0-9.-]+)==(\S+)", exported, re.MULTILINE) == [
+        ("idna", "3.3"),
+        ("six", "1.16.0"),
+    ]
+    assert exported.count("--hash=sha256:") == 4 and "iniconfig" not in exported  # no dev group
 
 
 def test_a_packaged_poetry_project_is_installed_without_its_dependencies(tmp_path: Path) -> None:

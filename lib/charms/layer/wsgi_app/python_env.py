@@ -10,7 +10,9 @@ uv installs (``bench/venv_build.py`` measures it against pip). What the reposito
 (:mod:`.lockfiles`) decides the steps:
 
 - ``uv.lock``: ``uv sync --frozen`` of the main dependencies (the project itself, if it is
-  a package, built into the venv, not linked to the build copy);
+  a package, built into the venv, not linked to the build copy); on a model with its own
+  package index or wheels (which ``uv sync --frozen`` ignores: it fetches the lock's URLs),
+  ``uv export`` of the same set with hashes, installed from the model's index;
 - ``poetry.lock``: Poetry exports the main group with hashes, uv installs that set with
   hashes required, then the project itself (if it is a package) without dependencies;
 - ``requirements.txt`` with hashes: installed with hashes required;
@@ -51,7 +53,7 @@ WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-w
 # that pins its own whitenoise (Django apps often do) keeps its version; 5.3 is the
 # oldest whose API (immutable_file_test, compress's command line) the charm uses.
 STATIC_PACKAGES = ("whitenoise>=5.3", "Brotli>=1.0")
-EXPORTED = ".wsgi-app-locked-requirements.txt"  # Poetry's export, in the build copy
+EXPORTED = ".wsgi-app-locked-requirements.txt"  # Poetry's or uv's export, in the build copy
 _PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,127})==([A-Za-z0-9][A-Za-z0-9.+!_-]{0,63})")
 
 
@@ -136,16 +138,20 @@ def _read(app_dir: Path, name: str) -> bytes:
         raise VenvError(str(error)) from None
 
 
-def app_steps(venv_plan: VenvPlan, layout: Layout) -> list[Step]:
+def mirrored(env: Mapping[str, str]) -> bool:
+    """Whether the model says where packages come from (an index, local wheels, no index):
+    ``uv sync --frozen`` would ignore it and fetch the URLs written in ``uv.lock``."""
+    return any(env.get(name) for name in ("UV_DEFAULT_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX"))
+
+
+def app_steps(venv_plan: VenvPlan, layout: Layout, *, mirror: bool = False) -> list[Step]:
     """The steps that install the app's own set (and, when it is not locked, the charm's
-    packages with it)."""
+    packages with it); ``mirror``: the model's package index settings must be honoured
+    (see :func:`mirrored`)."""
     kind, uv, python = venv_plan.app.kind, str(layout.uv), str(layout.venv / "bin" / "python")
     install = (uv, "pip", "install", "--quiet", "--python", python)
     if kind is Kind.UV_LOCK:
-        # the venv's own interpreter is /usr/bin/python3's: uv keeps the venv it was given
-        main_only = ("--frozen", "--no-default-groups", "--no-editable")
-        sync = (uv, "sync", "--quiet", *main_only, "--python", sys_python())
-        return [Step("uv sync of uv.lock", sync)]
+        return _uv_lock_steps(uv, install, mirror)
     if kind is Kind.POETRY_LOCK:
         assert layout.poetry, "poetry.lock needs poetry"
         export = ("--only", "main", "--format", "requirements.txt", "--output", EXPORTED)
@@ -161,6 +167,30 @@ def app_steps(venv_plan: VenvPlan, layout: Layout) -> list[Step]:
         return [Step("installing requirements.txt", hashed)]
     own = {Kind.REQUIREMENTS: ("-r", lockfiles.REQUIREMENTS), Kind.PROJECT: (".",)}.get(kind, ())
     return [Step("installing requirements", (*install, *venv_plan.extra, *own))]
+
+
+def _uv_lock_steps(uv: str, install: tuple[str, ...], mirror: bool) -> list[Step]:
+    """``uv sync`` of the lock's main set, or (``mirror``) that set exported by name,
+    version and hashes (the project itself as ".") and installed from the model's index,
+    every hash the lock has checked."""
+    main_only = ("--frozen", "--no-default-groups", "--no-editable")
+    if mirror:
+        export = (
+            uv,
+            "export",
+            "--quiet",
+            *main_only,
+            "--format",
+            "requirements.txt",
+            "--output-file",
+            EXPORTED,
+        )
+        return [
+            Step("uv export of uv.lock", export),
+            Step("installing uv.lock's packages", (*install, "--no-deps", "-r", EXPORTED)),
+        ]
+    # the venv's own interpreter is /usr/bin/python3's: uv keeps the venv it was given
+    return [Step("uv sync of uv.lock", (uv, "sync", "--quiet", *main_only, "--python", sys_python()))]
 
 
 def extras_step(venv_plan: VenvPlan, layout: Layout) -> Step:
@@ -268,7 +298,7 @@ def _build(venv_plan: VenvPlan, layout: Layout, sandbox: Sandbox) -> None:
 
     # -I: the working directory is the repository's copy, whose venv.py must not be what runs
     confined(Step("create the virtualenv", (sys_python(), "-I", "-m", "venv", str(layout.venv))))
-    for step in app_steps(venv_plan, layout):
+    for step in app_steps(venv_plan, layout, mirror=mirrored(env)):
         confined(step)
     if venv_plan.app.kind.locked:
         locked = pins(confined(freeze_step(layout)))
