@@ -215,7 +215,7 @@ def test_installs_run_with_the_app_users_caches_and_the_models_index() -> None:
 
 @dataclass
 class FakeSandbox:
-    """Records each confined step; ``uv pip freeze`` answers ``freeze``."""
+    """Records each confined step; ``uv pip list`` answers ``freeze``."""
 
     freeze: str
     ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -223,7 +223,7 @@ class FakeSandbox:
     def run(self, what: str, argv, *, cwd: Path, writable, env, timeout: float) -> str:
         assert cwd == LAYOUT.workspace and set(writable) == {LAYOUT.venv, Path("/srv/a/.cache"), cwd}
         self.ran.append((what, tuple(argv)))
-        return self.freeze if argv[1:3] == ("pip", "freeze") else ""
+        return self.freeze if argv[1:3] == ("pip", "list") else ""
 
     @property
     def paths(self):
@@ -255,6 +255,7 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
         "venv",
         str(LAYOUT.venv),
     )  # not the repo's venv.py
+    assert sandbox.ran[2][1] == (UV, "pip", "list", "--format", "freeze", "--python", PY)  # git/URL ones too
     assert written == {LAYOUT.pins: "six==1.16.0\n"}
     assert sandbox.ran[-1][1] == EXTRAS
 

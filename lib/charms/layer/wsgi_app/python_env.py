@@ -203,12 +203,16 @@ def extras_step(venv_plan: VenvPlan, layout: Layout) -> Step:
 
 def freeze_step(layout: Layout) -> Step:
     python = str(layout.venv / "bin" / "python")
-    return Step("listing the locked versions", (str(layout.uv), "pip", "freeze", "--python", python))
+    # "list --format freeze", not "freeze": a package the lock takes from git, a path or a
+    # URL is "name @ url" in freeze's output, which pins() cannot keep, so the extras step
+    # could replace it; list names its version like any other
+    listing = (str(layout.uv), "pip", "list", "--format", "freeze", "--python", python)
+    return Step("listing the locked versions", listing)
 
 
 def pins(freeze_output: str) -> str:
-    """The ``name==version`` lines of ``uv pip freeze`` output (the app user's process
-    wrote it: nothing else is kept), as a constraints file."""
+    """The ``name==version`` lines of ``uv pip list --format freeze`` output (the app
+    user's process wrote it: nothing else is kept), as a constraints file."""
     kept = [line.strip() for line in freeze_output.splitlines() if _PIN.fullmatch(line.strip())]
     return "".join(f"{line}\n" for line in kept)
 
