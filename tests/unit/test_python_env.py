@@ -3,6 +3,7 @@ command lines), the pins that keep a locked set unchanged, and the order of a bu
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from charms.layer.wsgi_app import python_env
+from charms.layer.wsgi_app.commands import CommandFailed
 from charms.layer.wsgi_app.lockfiles import Kind
 from charms.layer.wsgi_app.python_env import Layout, VenvError
 
@@ -294,3 +296,66 @@ def test_a_snapshot_builds_version_string_does_not_crash_the_check(tmp_path: Pat
         write(tmp_path, {"requirements.txt": "flask\n", ".python-version": machine}), "r1", (), "sync"
     )
     assert plan.app.kind is Kind.REQUIREMENTS
+
+
+@dataclass
+class BuildingSandbox(FakeSandbox):
+    """A sandbox whose venv step makes ``bin/python`` and whose ``fail`` step raises."""
+
+    root: Path = Path("/")
+    fail: str = ""
+    error: Exception = field(default_factory=lambda: CommandFailed("x failed (exit 1)", "error: broken"))
+
+    def run(self, what: str, argv, *, cwd: Path, writable, env, timeout: float) -> str:
+        self.ran.append((what, tuple(argv)))
+        assert (cwd / "requirements.txt").is_file()  # the build copy of the release
+        if what == "create the virtualenv":
+            (Path(argv[-1]) / "bin").mkdir(parents=True)
+            (Path(argv[-1]) / "bin" / "python").symlink_to("/usr/bin/python3")
+        if what == self.fail:
+            raise self.error
+        return self.freeze if argv[1:3] == ("pip", "list") else ""
+
+    @property
+    def paths(self):
+        return type("P", (), {"cache": self.root / "cache", "tools": self.root / "tools"})
+
+    @property
+    def account(self):
+        return type("A", (), {"ids": (os.getuid(), os.getgid())})
+
+
+@pytest.mark.parametrize(
+    ("fail", "error", "said"),
+    [
+        ("", None, ""),
+        (
+            "installing requirements.txt",
+            CommandFailed("pip failed (exit 1)", "error: broken\n"),
+            "error: broken",
+        ),
+        ("listing the locked versions", OSError(28, "No space left on device"), "No space left on device"),
+    ],
+    ids=["built", "install-fails", "oserror"],
+)
+def test_ensure_renames_a_complete_venv_and_a_failure_leaves_no_venv_and_no_copy(
+    tmp_path: Path, monkeypatch, fail: str, error: Exception | None, said: str
+) -> None:
+    monkeypatch.setattr(python_env.build_tools, "ensure", lambda *args: (str(tmp_path / "uv"),))
+    app, venvs, builds = (tmp_path / name for name in ("app", "venvs", "build"))
+    for directory in (app, venvs, builds):
+        directory.mkdir()
+    venv_plan = python_env.plan(lock_app("hashedapp", app), "r1", (), "gthread")
+    sandbox = BuildingSandbox(freeze="six==1.14.0\n", root=tmp_path, fail=fail)
+    if error is not None:
+        sandbox.error = error
+    (venvs / venv_plan.key / "lib").mkdir(parents=True)  # what a failed removal left behind
+    if not fail:
+        venv = python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
+        assert venv == venvs / venv_plan.key and (venv / "bin" / "python").exists()
+        assert venv.stat().st_uid == 0 and [p.name for p in venvs.iterdir()] == [venv.name]
+    else:
+        with pytest.raises(VenvError, match=said):
+            python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
+        assert [p.name for p in venvs.iterdir()] == [venv_plan.key]  # no .building left
+    assert list(builds.iterdir()) == []  # neither the copy nor the pins file

@@ -262,9 +262,13 @@ def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, wo
     except CommandFailed as error:
         ownership.remove(building)
         raise VenvError(f"{error.what}: {failure(error.output) or error.tail(2)}") from None
+    except (OSError, ownership.TreeError) as error:  # copying the release, writing the pins
+        ownership.remove(building)
+        raise VenvError(f"cannot build the venv: {error}") from None
     finally:
         ownership.remove(workspace)
         layout.pins.unlink(missing_ok=True)
+    ownership.remove(venv)  # what a failed removal left (there is no bin/python): not renamed onto
     building.rename(venv)
     return venv
 
