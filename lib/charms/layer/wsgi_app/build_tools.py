@@ -8,7 +8,8 @@ see the README). Root installs them from the package index as wheels only
 hashes required, into ``<root>/tools/<tool>-<digest of the pins>``: root-owned, readable
 by the application's group, so the application user runs them (confined, see
 :mod:`.confined`) but cannot change them for a later build. A tool is installed once per
-pin set; a new pin set (a charm upgrade) installs beside it and the old one is removed.
+pin set and Python series; a new one (a charm upgrade, a release upgrade of the machine)
+installs beside it and the old one is removed.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def ensure(tool: str, tools: Path, gid: int, python: str) -> tuple[str, ...]:
     it is there already (a venv is renamed into place once complete); raises
     :class:`ToolError`."""
     ownership.ensure_dir(tools, 0, gid, ownership.ROOT_MODE)
-    home = tools / f"{tool}-{digest(tool)}"
+    # named for the interpreter too: a venv's packages sit in lib/python3.X, so after the
+    # machine's python3 moves to another series (a release upgrade) the old venv cannot run
+    home = tools / f"{tool}-{digest(tool)}-{Path(os.path.realpath(python)).name}"
     program, *arguments = COMMANDS[tool]
     command = (str(home / program), *arguments)
     if home.is_dir():
@@ -91,6 +94,9 @@ def ensure(tool: str, tools: Path, gid: int, python: str) -> tuple[str, ...]:
     except CommandFailed as error:
         ownership.remove(building)
         raise ToolError(f"cannot install {pinned_version(tool)}: {error.tail(2)}") from None
+    except (OSError, ownership.TreeError) as error:
+        ownership.remove(building)
+        raise ToolError(f"cannot install {pinned_version(tool)}: {error}") from None
     building.rename(home)
     for old in tools.glob(f"{tool}-*"):
         if old != home:
