@@ -84,6 +84,10 @@ def test_a_lock_file_venv_is_shared_until_the_lock_or_pyproject_changes(tmp_path
     lock = tmp_path / ("uv.lock" if app == "uvapp" else "poetry.lock")
     lock.write_text(lock.read_text() + "\n")
     assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
+    if app == "uvapp":  # uv's own settings file changes what uv builds from the same lock
+        second = python_env.plan(tmp_path, "r1", (), "gthread").key
+        (tmp_path / "uv.toml").write_text('no-binary-package = ["six"]\n')
+        assert python_env.plan(tmp_path, "r1", (), "gthread").key != second
 
 
 @pytest.mark.parametrize(

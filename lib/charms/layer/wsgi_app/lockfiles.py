@@ -74,7 +74,9 @@ def read(app_dir: Path) -> AppRequirements:
         if "requires-python" in lock:
             python = (*python, python_version.from_pep440(lock["requires-python"], "uv.lock"))
         local = _local_sources(lock, "source", _UV_LOCAL)
-        return AppRequirements(Kind.UV_LOCK, ("uv.lock", PYPROJECT), local, False, python)
+        # uv.toml: uv's settings beside the project's (no-binary, config-settings...) change
+        # what it builds from the same lock
+        return AppRequirements(Kind.UV_LOCK, ("uv.lock", PYPROJECT, "uv.toml"), local, False, python)
     if _has(app_dir, "poetry.lock"):
         lock = repo_files.read_toml(app_dir, "poetry.lock", repo_files.LARGE)
         local = packaged or _local_sources(lock, "source", _POETRY_LOCAL, key="type")
