@@ -46,6 +46,7 @@ class ToolError(RuntimeError):
 
 
 def pins(tool: str) -> Path:
+    """The charm's pin file of ``tool``: its version and every dependency's, with hashes."""
     return PINS / f"{tool}.txt"
 
 
@@ -58,6 +59,7 @@ def pinned_version(tool: str) -> str:
 
 
 def digest(tool: str) -> str:
+    """A short digest of ``tool``'s pins: names its install, and is part of a venv's key."""
     return hashlib.sha256(pins(tool).read_bytes()).hexdigest()[:12]
 
 

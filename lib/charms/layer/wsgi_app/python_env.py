@@ -202,6 +202,7 @@ def extras_step(venv_plan: VenvPlan, layout: Layout) -> Step:
 
 
 def freeze_step(layout: Layout) -> Step:
+    """The step whose output lists every version in the venv (for :func:`pins`)."""
     python = str(layout.venv / "bin" / "python")
     # "list --format freeze", not "freeze": a package the lock takes from git, a path or a
     # URL is "name @ url" in freeze's output, which pins() cannot keep, so the extras step

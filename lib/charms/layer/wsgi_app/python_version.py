@@ -39,9 +39,11 @@ class Requirement:
     specifier: tuple[SpecifierSet, ...]  # any one of them (poetry's "||") is enough
 
     def allows(self, version: Version) -> bool:
+        """Whether ``version`` meets one of the alternatives (pre-releases count)."""
         return any(spec.contains(version, prereleases=True) for spec in self.specifier)
 
     def message(self, machine: str) -> str:
+        """The blocked status for a machine with Python ``machine``, the text shortened."""
         shown = self.text if len(self.text) <= _SHOWN else self.text[: _SHOWN - 3] + "..."
         return f"app requires Python {shown} ({self.origin}); this machine has {machine}"
 
