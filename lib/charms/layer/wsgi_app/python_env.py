@@ -13,8 +13,9 @@ uv installs (``bench/venv_build.py`` measures it against pip). What the reposito
   a package, built into the venv, not linked to the build copy); on a model with its own
   package index or wheels (which ``uv sync --frozen`` ignores: it fetches the lock's URLs),
   ``uv export`` of the same set with hashes, installed from the model's index;
-- ``poetry.lock``: Poetry exports the main group with hashes, uv installs that set with
-  hashes required, then the project itself (if it is a package) without dependencies;
+- ``poetry.lock``: Poetry exports the main group with hashes, uv installs exactly that set
+  checking every hash (a path or git dependency has none), then the project itself (if it
+  is a package) without dependencies;
 - ``requirements.txt`` with hashes: installed with hashes required;
 - after each of those the charm's packages (gunicorn, worker class packages, the
   ``python_packages`` option) are installed constrained to the versions now in the venv:
@@ -157,7 +158,9 @@ def app_steps(venv_plan: VenvPlan, layout: Layout, *, mirror: bool = False) -> l
         export = ("--only", "main", "--format", "requirements.txt", "--output", EXPORTED)
         steps = [
             Step("poetry export of poetry.lock", (*layout.poetry, "export", "--no-interaction", *export)),
-            Step("installing poetry.lock's packages", (*install, "--require-hashes", "-r", EXPORTED)),
+            # --no-deps, not --require-hashes: the export is the whole set, and a path or git
+            # dependency (which has no hash) must install; uv checks every hash there is
+            Step("installing poetry.lock's packages", (*install, "--no-deps", "-r", EXPORTED)),
         ]
         if venv_plan.app.installs_project:
             steps.append(Step("installing the project", (*install, "--no-deps", ".")))
