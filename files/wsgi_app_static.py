@@ -29,8 +29,11 @@ SHORT_MAX_AGE = 60
 # A name part of 8 to 64 hex digits, just before the extension(s): Django's manifest names
 # (base.6f7c1a2b3d4e.css), webpack's and esbuild's [name].[contenthash].js or
 # [name]-[hash].js. A hash is mostly digits and letters mixed; a name part made only of
-# letters (a-f: "facade", "deadbeef") is a word, not a hash, and needs a digit in it.
-HASHED_NAME = re.compile(r"[.-](?=[0-9a-f]*[0-9])[0-9a-f]{8,64}(?:\.[A-Za-z0-9]+)+$")
+# letters (a-f: "facade", "deadbeef") is a word, and one made only of digits a date or a
+# number ("report-20240101.pdf", replaced under the same name): neither is a hash. Caching
+# a changing name for a year is the costly mistake; a rare all-digit hash only gets
+# SHORT_MAX_AGE.
+HASHED_NAME = re.compile(r"[.-](?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}(?:\.[A-Za-z0-9]+)+$")
 
 
 class StaticFiles(WhiteNoise):  # type: ignore[misc]  # WhiteNoise has no type hints

@@ -2,7 +2,7 @@
 gets its stylesheet with the right type, gzip when asked, a 304 on revalidation and a
 year of immutable caching for a content-hashed name, while its own routes still answer;
 the served copies are root's; a directory the repository lacks blocks the unit with the
-previous release serving."""
+previous release serving; a new release serves its own copies, a rollback the previous ones."""
 
 from __future__ import annotations
 
@@ -32,15 +32,21 @@ def fetch(path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
         connection.close()
 
 
+def assets(css: str) -> dict[str, str]:
+    """The Flask app's files with ``css`` as its stylesheet."""
+    return {**flask_files("v1"), "assets/site.css": css, f"assets/{HASHED}": CSS, "assets/js/app.js": "1;\n"}
+
+
 @pytest.fixture(scope="module")
-def static_app(
-    model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[LocalModel, str]:
+def static_repo(model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory) -> ShareRepo:
     model.cli("deploy", str(charm))
-    repo = ShareRepo(model.machine_share(), "flaskstatic", tmp_path_factory.mktemp("work"))
-    files = {**flask_files("v1"), "assets/site.css": CSS, f"assets/{HASHED}": CSS, "assets/js/app.js": "1;\n"}
-    version = repo.commit(files, "flask with assets")
-    model.config(app_repo=repo.url, static_paths="/assets/=assets")
+    return ShareRepo(model.machine_share(), "flaskstatic", tmp_path_factory.mktemp("work"))
+
+
+@pytest.fixture(scope="module")
+def static_app(model: LocalModel, static_repo: ShareRepo) -> tuple[LocalModel, str]:
+    version = static_repo.commit(assets(CSS), "flask with assets")
+    model.config(app_repo=static_repo.url, static_paths="/assets/=assets")
     return model, version
 
 
@@ -105,3 +111,20 @@ def test_a_directory_missing_from_the_repository_blocks_and_the_release_keeps_se
     assert unit["workload-status"] == "blocked" and "invalid config static_paths" in unit["message"], unit
     model.config(static_paths="/assets/=assets")
     assert model.unit()["workload-status"] == "active", model.unit()
+
+
+def test_a_new_release_serves_its_own_files_and_a_rollback_the_previous_ones(
+    static_app: tuple[LocalModel, str], static_repo: ShareRepo
+) -> None:
+    """Each release serves the copies in its own directory: a redeploy switches to the new
+    stylesheet, a rollback back to the old one (its mount is still in its release)."""
+    model, v1 = static_app
+    css_v2 = CSS.replace("#123456", "#abcdef")
+    v2 = static_repo.commit(assets(css_v2), "a new stylesheet")
+    result = model.action("redeploy")
+    assert result["status"] == "completed" and model.version() == v2, result
+    assert fetch("/assets/site.css")[2].decode() == css_v2
+    result = model.action("rollback")
+    assert result["status"] == "completed" and model.version() == v1, result
+    assert fetch("/assets/site.css")[2].decode() == CSS
+    assert http_get(f"http://{HOST}:{PORT}/").body.startswith("hello from flask v1")

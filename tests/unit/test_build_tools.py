@@ -12,6 +12,7 @@ from charms.layer.wsgi_app import build_tools
 from charms.layer.wsgi_app.commands import CommandFailed
 
 GID = os.getgid()  # the application's group (a test may chown to its own)
+SERIES = Path(os.path.realpath("/usr/bin/python3")).name  # "python3.11": tool venvs are named for it
 
 
 @pytest.mark.parametrize("tool", ["uv", "poetry"])
@@ -59,6 +60,7 @@ def commands(monkeypatch) -> list[list[str]]:
     def run(what: str, argv, **kwargs) -> str:
         ran.append(list(argv))
         if "venv" in argv:
+            assert argv[1:4] == ["-I", "-m", "venv"] and kwargs["cwd"] == Path("/")  # no module of the cwd
             target = Path(argv[-1])
             (target / "bin").mkdir(parents=True)
             for name in ("uv", "poetry"):
@@ -73,7 +75,7 @@ def commands(monkeypatch) -> list[list[str]]:
 
 def test_uv_is_installed_by_pip_as_wheels_with_hashes_once(tmp_path: Path, commands: list[list[str]]) -> None:
     (command,) = build_tools.ensure("uv", tmp_path, GID, "/usr/bin/python3")
-    uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
+    uv = tmp_path / f"uv-{build_tools.digest('uv')}-{SERIES}" / "bin" / "uv"
     assert command == str(uv)
     install = commands[1]
     assert install[1:4] == ["-m", "pip", "install"]
@@ -88,12 +90,27 @@ def test_uv_is_installed_by_pip_as_wheels_with_hashes_once(tmp_path: Path, comma
 def test_poetry_is_installed_by_uv_and_an_older_pin_set_goes(tmp_path: Path, commands: list) -> None:
     (tmp_path / "poetry-0ld").mkdir()
     poetry = build_tools.ensure("poetry", tmp_path, GID, "/usr/bin/python3")
-    home = tmp_path / f"poetry-{build_tools.digest('poetry')}"
+    home = tmp_path / f"poetry-{build_tools.digest('poetry')}-{SERIES}"
     assert poetry == (str(home / "bin" / "python"), "-I", "-m", "poetry")  # its script's #! names .building
-    uv = tmp_path / f"uv-{build_tools.digest('uv')}" / "bin" / "uv"
+    uv = tmp_path / f"uv-{build_tools.digest('uv')}-{SERIES}" / "bin" / "uv"
     assert commands[-1][:3] == [str(uv), "pip", "install"]
     assert "--require-hashes" in commands[-1] and ":all:" in commands[-1]
     assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == ["poetry", "uv"]
+
+
+def test_a_new_python_series_gets_its_own_tool_venv_and_the_old_one_goes(
+    tmp_path: Path, commands: list
+) -> None:
+    """A venv made by python3.11 cannot run once python3 is 3.12: it is made again."""
+    tools, bin_dir = tmp_path / "tools", tmp_path / "bin"
+    tools.mkdir(), bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to("python3.11")
+    old = build_tools.ensure("poetry", tools, GID, str(bin_dir / "python3"))
+    (bin_dir / "python3").unlink()
+    (bin_dir / "python3").symlink_to("python3.12")
+    new = build_tools.ensure("poetry", tools, GID, str(bin_dir / "python3"))
+    assert old[0].endswith("-python3.11/bin/python") and new[0].endswith("-python3.12/bin/python")
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tools.iterdir()) == ["python3.12", "python3.12"]
 
 
 def test_a_failed_install_leaves_nothing_and_says_which_tool(tmp_path: Path, monkeypatch) -> None:

@@ -69,6 +69,26 @@ def test_freeze_takes_back_only_what_the_app_user_owns(tmp_path: Path) -> None:
     assert others.stat().st_uid == 1234  # neither through the hard link nor the symlink
 
 
+def test_freeze_takes_away_group_and_other_write_and_set_id_bits(tmp_path: Path) -> None:
+    """The app user may chmod what it made before the hand-over: frozen, its group (the
+    running app's) can no longer change it, and nothing stays set-id or sticky."""
+    tree = tmp_path / "static"
+    (tree / "css").mkdir(parents=True)
+    (tree / "css" / "site.css").write_text("")
+    os.mkfifo(tree / "fifo")
+    for path, mode in ((tree, 0o3777), (tree / "css", 0o2775), (tree / "css" / "site.css", 0o6777)):
+        os.chown(path, APP_UID, APP_UID)
+        os.chmod(path, mode)
+    os.chown(tree / "fifo", APP_UID, APP_UID)
+    ownership.freeze(tree, APP_UID)
+    modes = {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in (tree, tree / "css", tree / "css" / "site.css")
+    }
+    assert modes == {"static": 0o755, "css": 0o755, "site.css": 0o755}
+    assert (tree / "fifo").lstat().st_uid == 0
+
+
 def test_read_text_refuses_a_link(tmp_path: Path) -> None:
     (tmp_path / "release.json").symlink_to("/etc/hostname")
     with pytest.raises(OSError):

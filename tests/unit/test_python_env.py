@@ -3,12 +3,17 @@ command lines), the pins that keep a locked set unchanged, and the order of a bu
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from charms.layer.wsgi_app import python_env
+from charms.layer.wsgi_app.commands import CommandFailed
 from charms.layer.wsgi_app.lockfiles import Kind
 from charms.layer.wsgi_app.python_env import Layout, VenvError
 
@@ -24,7 +29,6 @@ UV = str(LAYOUT.uv)
 PY = "/srv/a/venvs/.k.building/bin/python"
 INSTALL = (UV, "pip", "install", "--quiet", "--python", PY)
 EXTRAS = (*INSTALL, "--constraint", "/srv/a/build/.r1.pins.txt", "gunicorn>=27,<28")
-HASHES = ("--require-hashes",)
 SYNC = (
     UV,
     "sync",
@@ -79,6 +83,10 @@ def test_a_lock_file_venv_is_shared_until_the_lock_or_pyproject_changes(tmp_path
     lock = tmp_path / ("uv.lock" if app == "uvapp" else "poetry.lock")
     lock.write_text(lock.read_text() + "\n")
     assert python_env.plan(tmp_path, "r1", (), "gthread").key != first.key
+    if app == "uvapp":  # uv's own settings file changes what uv builds from the same lock
+        second = python_env.plan(tmp_path, "r1", (), "gthread").key
+        (tmp_path / "uv.toml").write_text('no-binary-package = ["six"]\n')
+        assert python_env.plan(tmp_path, "r1", (), "gthread").key != second
 
 
 @pytest.mark.parametrize(
@@ -100,7 +108,7 @@ def test_a_lock_file_venv_is_shared_until_the_lock_or_pyproject_changes(tmp_path
                     "poetry export of poetry.lock",
                     EXPORT,
                 ),
-                ("installing poetry.lock's packages", (*INSTALL, *HASHES, "-r", python_env.EXPORTED)),
+                ("installing poetry.lock's packages", (*INSTALL, "--no-deps", "-r", python_env.EXPORTED)),
             ],
         ),
         (
@@ -117,6 +125,45 @@ def test_a_locked_set_is_installed_first_then_the_charms_packages_beside_it(
     assert [(s.what, s.argv) for s in python_env.app_steps(venv_plan, LAYOUT)] == steps
     extras = python_env.extras_step(venv_plan, LAYOUT)
     assert extras.argv == EXTRAS
+
+
+UV_EXPORT = (UV, "export", "--quiet", "--frozen", "--no-default-groups", "--no-editable")
+UV_EXPORT = (*UV_EXPORT, "--format", "requirements.txt", "--output-file", python_env.EXPORTED)
+
+
+@pytest.mark.parametrize(
+    "index", [{"PIP_INDEX_URL": "https://mirror/simple"}, {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/w"}]
+)
+def test_a_uv_lock_on_a_mirrored_model_is_exported_and_installed_from_the_models_index(
+    tmp_path: Path, index: dict[str, str], monkeypatch
+) -> None:
+    """uv sync --frozen fetches the lock's URLs whatever the index settings say: a model
+    with a mirror or only local wheels gets the locked set, hashes checked, from its own."""
+    monkeypatch.setattr(python_env, "write_atomically", lambda *_, **__: None)
+    monkeypatch.setattr(python_env, "base_env", lambda: index)
+    sandbox = FakeSandbox(freeze="six==1.16.0\n")
+    python_env._build(python_env.plan(lock_app("uvapp", tmp_path), "r1", (), "gthread"), LAYOUT, sandbox)  # type: ignore[arg-type]
+    assert [argv for _, argv in sandbox.ran[1:3]] == [
+        UV_EXPORT,
+        (*INSTALL, "--no-deps", "-r", python_env.EXPORTED),
+    ]
+    assert not python_env.mirrored(python_env.build_env(LAYOUT, Path("/c"), {"PIP_DEFAULT_TIMEOUT": "9"}))
+
+
+def test_uv_exports_the_locked_main_set_with_hashes(tmp_path: Path) -> None:
+    """The export command line, run by the uv the charm pins, on the committed uv.lock app."""
+    uv = Path(sys.executable).parent / "uv"
+    if not uv.exists():
+        pytest.skip(f"no uv beside {sys.executable} (requirements-dev.txt installs it)")
+    app = lock_app("uvapp", tmp_path)
+    argv = (str(uv), *UV_EXPORT[1:])
+    subprocess.run(argv, cwd=app, check=True, env={"UV_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
+    exported = (app / python_env.EXPORTED).read_text()
+    assert re.findall(r"^([a-z0-9.-]+)==(\S+)", exported, re.MULTILINE) == [
+        ("idna", "3.3"),
+        ("six", "1.16.0"),
+    ]
+    assert exported.count("--hash=sha256:") == 4 and "iniconfig" not in exported  # no dev group
 
 
 def test_a_packaged_poetry_project_is_installed_without_its_dependencies(tmp_path: Path) -> None:
@@ -173,7 +220,7 @@ def test_installs_run_with_the_app_users_caches_and_the_models_index() -> None:
 
 @dataclass
 class FakeSandbox:
-    """Records each confined step; ``uv pip freeze`` answers ``freeze``."""
+    """Records each confined step; ``uv pip list`` answers ``freeze``."""
 
     freeze: str
     ran: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -181,7 +228,7 @@ class FakeSandbox:
     def run(self, what: str, argv, *, cwd: Path, writable, env, timeout: float) -> str:
         assert cwd == LAYOUT.workspace and set(writable) == {LAYOUT.venv, Path("/srv/a/.cache"), cwd}
         self.ran.append((what, tuple(argv)))
-        return self.freeze if argv[1:3] == ("pip", "freeze") else ""
+        return self.freeze if argv[1:3] == ("pip", "list") else ""
 
     @property
     def paths(self):
@@ -206,6 +253,14 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
         "listing the locked versions",
         "installing gunicorn>=27,<28 beside the locked versions",
     ]
+    assert sandbox.ran[0][1] == (
+        "/usr/bin/python3",
+        "-I",
+        "-m",
+        "venv",
+        str(LAYOUT.venv),
+    )  # not the repo's venv.py
+    assert sandbox.ran[2][1] == (UV, "pip", "list", "--format", "freeze", "--python", PY)  # git/URL ones too
     assert written == {LAYOUT.pins: "six==1.16.0\n"}
     assert sandbox.ran[-1][1] == EXTRAS
 
@@ -231,3 +286,79 @@ def test_a_locked_build_constrains_the_extras_to_the_locked_set(tmp_path: Path, 
 )
 def test_a_failed_install_says_what_went_wrong(output: str, said: str) -> None:
     assert python_env.failure(output) == said
+
+
+def test_a_snapshot_builds_version_string_does_not_crash_the_check(tmp_path: Path, monkeypatch) -> None:
+    """Debian and Ubuntu snapshot builds report "3.12.0+": the check uses version_info."""
+    import platform
+
+    monkeypatch.setattr(platform, "python_version", lambda: "3.12.0+")
+    machine = python_env.machine_python()
+    assert machine.count(".") == 2 and all(part.isdigit() for part in machine.split("."))
+    plan = python_env.plan(
+        write(tmp_path, {"requirements.txt": "flask\n", ".python-version": machine}), "r1", (), "sync"
+    )
+    assert plan.app.kind is Kind.REQUIREMENTS
+
+
+@dataclass
+class BuildingSandbox(FakeSandbox):
+    """A sandbox whose venv step makes ``bin/python`` and whose ``fail`` step raises."""
+
+    root: Path = Path("/")
+    fail: str = ""
+    error: Exception = field(default_factory=lambda: CommandFailed("x failed (exit 1)", "error: broken"))
+
+    def run(self, what: str, argv, *, cwd: Path, writable, env, timeout: float) -> str:
+        self.ran.append((what, tuple(argv)))
+        assert (cwd / "requirements.txt").is_file()  # the build copy of the release
+        if what == "create the virtualenv":
+            (Path(argv[-1]) / "bin").mkdir(parents=True)
+            (Path(argv[-1]) / "bin" / "python").symlink_to("/usr/bin/python3")
+        if what == self.fail:
+            raise self.error
+        return self.freeze if argv[1:3] == ("pip", "list") else ""
+
+    @property
+    def paths(self):
+        return type("P", (), {"cache": self.root / "cache", "tools": self.root / "tools"})
+
+    @property
+    def account(self):
+        return type("A", (), {"ids": (os.getuid(), os.getgid())})
+
+
+@pytest.mark.parametrize(
+    ("fail", "error", "said"),
+    [
+        ("", None, ""),
+        (
+            "installing requirements.txt",
+            CommandFailed("pip failed (exit 1)", "error: broken\n"),
+            "error: broken",
+        ),
+        ("listing the locked versions", OSError(28, "No space left on device"), "No space left on device"),
+    ],
+    ids=["built", "install-fails", "oserror"],
+)
+def test_ensure_renames_a_complete_venv_and_a_failure_leaves_no_venv_and_no_copy(
+    tmp_path: Path, monkeypatch, fail: str, error: Exception | None, said: str
+) -> None:
+    monkeypatch.setattr(python_env.build_tools, "ensure", lambda *args: (str(tmp_path / "uv"),))
+    app, venvs, builds = (tmp_path / name for name in ("app", "venvs", "build"))
+    for directory in (app, venvs, builds):
+        directory.mkdir()
+    venv_plan = python_env.plan(lock_app("hashedapp", app), "r1", (), "gthread")
+    sandbox = BuildingSandbox(freeze="six==1.14.0\n", root=tmp_path, fail=fail)
+    if error is not None:
+        sandbox.error = error
+    (venvs / venv_plan.key / "lib").mkdir(parents=True)  # what a failed removal left behind
+    if not fail:
+        venv = python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
+        assert venv == venvs / venv_plan.key and (venv / "bin" / "python").exists()
+        assert venv.stat().st_uid == 0 and [p.name for p in venvs.iterdir()] == [venv.name]
+    else:
+        with pytest.raises(VenvError, match=said):
+            python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
+        assert [p.name for p in venvs.iterdir()] == [venv_plan.key]  # no .building left
+    assert list(builds.iterdir()) == []  # neither the copy nor the pins file

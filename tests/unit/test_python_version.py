@@ -28,6 +28,10 @@ from charms.layer.wsgi_app.python_version import PythonVersionError, check
         ("^0.2.3", "0.2.9", True),
         ("^0.2.3", "0.3.0", False),
         ("^0.0.3", "0.0.4", False),
+        (">= 3.8, < 4.0", "3.11.2", True),  # Poetry allows a space after the operator
+        (">= 3.12, < 4.0", "3.11.2", False),
+        ("^ 3.12", "3.11.2", False),
+        ("== 3.11.*", "3.11.2", True),
     ],
 )
 def test_poetry_constraints_as_poetry_means_them(constraint: str, machine: str, allowed: bool) -> None:

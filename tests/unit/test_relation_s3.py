@@ -262,6 +262,33 @@ def test_an_unreadable_secret_is_waiting_and_logged(monkeypatch):
     assert ("WARNING", "s3: cannot read the credentials secret of s3:9") in juju.logged
 
 
+@pytest.mark.parametrize(
+    ("secret_id", "answer"),
+    [
+        ("--peek", "{}"),  # the provider's value, read as an option of secret-get
+        ("secret:d3q1v5hmp25c7e2rlktg --label x", "{}"),
+        ("secret:d3q1v5hmp25c7e2rlktg", '["not", "an", "object"]'),
+    ],
+)
+def test_a_bad_secret_id_or_answer_is_waiting_and_logged(monkeypatch, secret_id, answer):
+    juju = FakeJuju("update-status")
+    juju.data = {
+        "s3:9": {"s3-integrator/0": {}, "s3-integrator": s3_integrator_v1_app(**{"secret-extra": secret_id})}
+    }
+    juju.install(monkeypatch)
+    calls = []
+
+    def secret_get(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout=answer, stderr="")
+
+    monkeypatch.setattr(relations.subprocess, "run", secret_get)
+    found = relations.gather_integrations()
+    assert found.storage is None and found.waiting_for == ("s3 credentials",)
+    assert all(command[1] == "secret:d3q1v5hmp25c7e2rlktg" for command in calls)
+    assert [level for level, _ in juju.logged].count("WARNING") == 1
+
+
 class FakeEndpoint:
     """The s3 Endpoint as publish() uses it: its relations, and what was asked on each."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from charms.layer.wsgi_app import releases, static_files
+from charms.layer.wsgi_app import ownership, releases, static_files
 from charms.layer.wsgi_app.commands import CommandFailed, RunAs
 from charms.layer.wsgi_app.config import ConfigError, parse_config
 from charms.layer.wsgi_app.confined import Sandbox
@@ -103,11 +104,20 @@ def test_a_repository_directory_must_be_one_inside_the_repository(repo, tmp_path
             static_files.repository_directory(repo, relative)
 
 
-def publish(tree: Path, source: Path, target: Path) -> subprocess.CompletedProcess:
-    """static_files.PUBLISH as the build step runs it (python -c PUBLISH tree source target what)."""
+def publish(
+    tree: Path,
+    source: Path,
+    target: Path,
+    limits: tuple[int, int] = (static_files.MAX_MOUNT_ENTRIES, static_files.MAX_MOUNT_BYTES),
+) -> subprocess.CompletedProcess:
+    """static_files.PUBLISH as the build step runs it (python -c PUBLISH tree source target
+    what max-entries max-bytes)."""
     target.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-c", static_files.PUBLISH, str(tree), str(source), str(target), "the repository"],
+        [
+            *(sys.executable, "-c", static_files.PUBLISH, str(tree), str(source), str(target)),
+            *("the repository", *map(str, limits)),
+        ],
         capture_output=True,
         text=True,
     )
@@ -149,14 +159,36 @@ def test_publishing_refuses_a_symlink_leaving_the_tree_or_looping(repo, tmp_path
     assert result.returncode != 0 and result.stderr.strip().endswith(message)
 
 
+def test_publishing_stops_at_its_budget_whatever_symlinks_multiply(repo, tmp_path):
+    """Each level of two links to the next doubles the copy: 2**depth files from one."""
+    level = repo / "assets" / "deep"
+    for _ in range(12):
+        (level / "next").mkdir(parents=True)
+        for name in ("a", "b"):
+            (level / name).symlink_to("next")
+        level = level / "next"
+    (level / "blob.bin").write_bytes(b"x" * 1000)
+    result = publish(repo, repo / "assets", tmp_path / "mount", limits=(5000, 10**9))
+    assert result.returncode != 0
+    assert result.stderr.strip() == "assets holds more than 5000 entries, counting each symlink followed"
+    result = publish(repo, repo / "assets", tmp_path / "again", limits=(10**6, 100_000))
+    assert result.stderr.strip() == "assets holds more than 100000 bytes, counting each symlink followed"
+
+
 class LocalSandbox(Sandbox):
-    """Runs a build step here, unconfined, as root: what the step does, not systemd's part."""
+    """Runs a build step here, unconfined, as root: what the step does, not systemd's part.
+    What it wrote is then given to the app user, with group write, as a step of the app
+    user's could leave it (so freezing it is what makes it root's)."""
 
     def run(self, what, argv, *, cwd, writable=(), env=None, timeout):
         argv = [sys.executable if arg.endswith("/bin/python") else arg for arg in argv]
         result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
         if result.returncode:
             raise CommandFailed(f"{what} failed (exit {result.returncode})", result.stdout + result.stderr)
+        for tree in writable:
+            ownership.hand_over(tree, *self.account.ids)
+            for path in [tree, *tree.rglob("*")]:
+                path.chmod(path.stat().st_mode | stat.S_IWGRP)
         self.ran.append((what, tuple(writable)))
         return result.stdout
 
@@ -189,6 +221,7 @@ def test_static_paths_become_frozen_compressed_mounts_in_release_json(demo_state
     assert (directory / "static" / "1" / "site.css.gz").is_file()
     for path in [directory / "static", *(directory / "static").rglob("*")]:
         assert path.lstat().st_uid == 0, path  # frozen: the app cannot change what it serves
+        assert not path.lstat().st_mode & stat.S_IWGRP, path
     assert not (directory / "static" / "0" / ".env").exists()  # hidden names stay out
 
 

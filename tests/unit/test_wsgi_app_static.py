@@ -87,6 +87,8 @@ def test_a_content_hashed_name_is_cached_for_a_year_as_immutable(served, path):
         ("site.css", False),
         ("jquery-3.7.1.min.js", False),  # a version is not a hash
         ("facade.deadbeef.css", False),  # letters only: a word
+        ("report-20240101.pdf", False),  # digits only: a date, the file may be replaced
+        ("icon.12345678.svg", False),
         ("logo.png", False),
     ],
 )
@@ -120,6 +122,16 @@ def test_the_apps_own_routes_and_missing_files_reach_the_app(served):
     assert get(served, "/assets/missing.css")[2] == b"app saw /assets/missing.css"
     assert get(served, "/assets/site.css.gz")[2] == b"app saw /assets/site.css.gz"  # variants are not files
     assert get(served, "/assets/../assets/site.css")[2].startswith(b"app saw")
+
+
+def test_a_mount_at_the_root_serves_its_files_and_leaves_every_other_path_to_the_app(assets):
+    """static_paths=/=public: only names that are files there are answered by WhiteNoise;
+    "/" (no index file is served) and the app's routes still reach the app."""
+    served = load().wrap(tiny_app, [("/", str(assets))])
+    assert get(served, "/site.css")[1]["Content-Type"].startswith("text/css")
+    assert get(served, "/")[2] == b"app saw /"
+    assert get(served, "/js/")[2] == b"app saw /js/"  # a directory: no listing, no index
+    assert get(served, "/hello")[2] == b"app saw /hello"
 
 
 def test_application_wraps_the_releases_entry_point_with_its_mounts(assets, tmp_path, monkeypatch):

@@ -8,7 +8,8 @@ see the README). Root installs them from the package index as wheels only
 hashes required, into ``<root>/tools/<tool>-<digest of the pins>``: root-owned, readable
 by the application's group, so the application user runs them (confined, see
 :mod:`.confined`) but cannot change them for a later build. A tool is installed once per
-pin set; a new pin set (a charm upgrade) installs beside it and the old one is removed.
+pin set and Python series; a new one (a charm upgrade, a release upgrade of the machine)
+installs beside it and the old one is removed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ToolError(RuntimeError):
 
 
 def pins(tool: str) -> Path:
+    """The charm's pin file of ``tool``: its version and every dependency's, with hashes."""
     return PINS / f"{tool}.txt"
 
 
@@ -57,6 +59,7 @@ def pinned_version(tool: str) -> str:
 
 
 def digest(tool: str) -> str:
+    """A short digest of ``tool``'s pins: names its install, and is part of a venv's key."""
     return hashlib.sha256(pins(tool).read_bytes()).hexdigest()[:12]
 
 
@@ -79,7 +82,9 @@ def ensure(tool: str, tools: Path, gid: int, python: str) -> tuple[str, ...]:
     it is there already (a venv is renamed into place once complete); raises
     :class:`ToolError`."""
     ownership.ensure_dir(tools, 0, gid, ownership.ROOT_MODE)
-    home = tools / f"{tool}-{digest(tool)}"
+    # named for the interpreter too: a venv's packages sit in lib/python3.X, so after the
+    # machine's python3 moves to another series (a release upgrade) the old venv cannot run
+    home = tools / f"{tool}-{digest(tool)}-{Path(os.path.realpath(python)).name}"
     program, *arguments = COMMANDS[tool]
     command = (str(home / program), *arguments)
     if home.is_dir():
@@ -91,6 +96,9 @@ def ensure(tool: str, tools: Path, gid: int, python: str) -> tuple[str, ...]:
     except CommandFailed as error:
         ownership.remove(building)
         raise ToolError(f"cannot install {pinned_version(tool)}: {error.tail(2)}") from None
+    except (OSError, ownership.TreeError) as error:
+        ownership.remove(building)
+        raise ToolError(f"cannot install {pinned_version(tool)}: {error}") from None
     building.rename(home)
     for old in tools.glob(f"{tool}-*"):
         if old != home:
@@ -102,12 +110,13 @@ def _install(tool: str, building: Path, tools: Path, gid: int, python: str) -> N
     """Install ``tool`` into a new venv ``building``: uv with the venv's pip, others with uv."""
     wheels_only = ["--require-hashes", "--only-binary", ":all:", "--no-deps", "-r", str(pins(tool))]
     if tool == "uv":
-        run("create the uv venv", [python, "-m", "venv", str(building)], cwd=Path("/"), timeout=300)
+        run("create the uv venv", [python, "-I", "-m", "venv", str(building)], cwd=Path("/"), timeout=300)
         pip = [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir"]
         run("pip install uv", [*pip, *wheels_only], cwd=Path("/"), timeout=INSTALL_TIMEOUT)
     else:
         (uv,) = ensure("uv", tools, gid, python)
-        run(f"create the {tool} venv", [python, "-m", "venv", "--without-pip", str(building)], timeout=300)
+        venv = [python, "-I", "-m", "venv", "--without-pip", str(building)]
+        run(f"create the {tool} venv", venv, cwd=Path("/"), timeout=300)
         target = str(building / "bin" / "python")
         argv = [uv, "pip", "install", "--quiet", "--no-cache", "--python", target]
         env = {**uv_env(base_env()), "UV_NO_CONFIG": "1"}

@@ -25,6 +25,11 @@ PYPROJECT = "pyproject.toml"
 REQUIREMENTS = "requirements.txt"
 # a requirement line with a hash: pip (and uv) then check every requirement's hash
 _HASH_OPTION = re.compile(r"(?:^|\s)--hash[=\s]", re.MULTILINE)
+# a requirement line that reads more of the repository: another requirements or
+# constraints file, an editable or a local path (a directory, a wheel), a file: URL
+_REPO_REFERENCE = re.compile(
+    r"^\s*(?:-[rce]|--(?:requirement|constraint|editable)\b|[./]|file:)|@\s*file:", re.MULTILINE
+)
 # sources of locked packages that are code of the repository itself (not a registry's)
 _UV_LOCAL = ("editable", "directory", "path")
 _POETRY_LOCAL = ("directory", "file")
@@ -69,15 +74,19 @@ def read(app_dir: Path) -> AppRequirements:
         if "requires-python" in lock:
             python = (*python, python_version.from_pep440(lock["requires-python"], "uv.lock"))
         local = _local_sources(lock, "source", _UV_LOCAL)
-        return AppRequirements(Kind.UV_LOCK, ("uv.lock", PYPROJECT), local, False, python)
+        # uv.toml: uv's settings beside the project's (no-binary, config-settings...) change
+        # what it builds from the same lock
+        return AppRequirements(Kind.UV_LOCK, ("uv.lock", PYPROJECT, "uv.toml"), local, False, python)
     if _has(app_dir, "poetry.lock"):
         lock = repo_files.read_toml(app_dir, "poetry.lock", repo_files.LARGE)
         local = packaged or _local_sources(lock, "source", _POETRY_LOCAL, key="type")
         return AppRequirements(Kind.POETRY_LOCK, ("poetry.lock", PYPROJECT), local, packaged, python)
     if _has(app_dir, REQUIREMENTS):
-        text = repo_files.read_text(app_dir, REQUIREMENTS, repo_files.MEDIUM)
-        kind = Kind.HASHED_REQUIREMENTS if _HASH_OPTION.search(_uncommented(text)) else Kind.REQUIREMENTS
-        return AppRequirements(kind, (REQUIREMENTS,), False, False, python)
+        text = _uncommented(repo_files.read_text(app_dir, REQUIREMENTS, repo_files.MEDIUM))
+        kind = Kind.HASHED_REQUIREMENTS if _HASH_OPTION.search(text) else Kind.REQUIREMENTS
+        # what the file reads besides itself is not in the venv's key: a venv per release
+        per_release = bool(_REPO_REFERENCE.search(text))
+        return AppRequirements(kind, (REQUIREMENTS,), per_release, False, python)
     if has_pyproject or _has(app_dir, "setup.py"):
         return AppRequirements(Kind.PROJECT, (), True, True, python)
     return AppRequirements(Kind.NONE, (), False, False, python)

@@ -81,16 +81,48 @@ def hand_over(tree: Path, uid: int, gid: int) -> None:
 
 def freeze(tree: Path, uid: int) -> None:
     """Make root the owner of what ``uid`` made in ``tree`` (the group stays, so the
-    application still reads it). Links are never followed; entries ``uid`` does not own
-    (hard links to someone else's files) are left alone."""
+    application still reads it), taking away group and other write and the set-id and
+    sticky bits (the app user may have set them before handing the tree over). Links are
+    never followed; entries ``uid`` does not own (hard links to someone else's files) are
+    left alone."""
     with opened_dir(tree) as top:
         for _, dirs, files, dir_fd in os.fwalk(dir_fd=top, topdown=False, follow_symlinks=False):
             for name in (*dirs, *files):
-                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                if info.st_uid == uid:
-                    os.chown(name, 0, -1, dir_fd=dir_fd, follow_symlinks=False)
-        if os.fstat(top).st_uid == uid:
-            os.fchown(top, 0, -1)
+                _take_back(name, dir_fd, uid)
+        _take_back_fd(top, uid)
+
+
+# what a frozen file or directory may not keep: writable by the app's group (or anyone),
+# set-user/group-id, sticky
+_LOOSE = stat.S_IWGRP | stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
+
+
+def _take_back(name: str, dir_fd: int, uid: int) -> None:
+    """Freeze one entry of a directory: a file or directory through a descriptor of the
+    entry itself (opened without following a link), anything else by name, unfollowed."""
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd
+        )
+    except OSError:  # a symlink (ELOOP), a socket (ENXIO)...: only its owner changes
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if info.st_uid == uid:
+            os.chown(name, 0, -1, dir_fd=dir_fd, follow_symlinks=False)
+        return
+    try:
+        _take_back_fd(fd, uid)
+    finally:
+        os.close(fd)
+
+
+def _take_back_fd(fd: int, uid: int) -> None:
+    """Root's, without :data:`_LOOSE` bits, if ``uid`` owns what ``fd`` is open on."""
+    info = os.fstat(fd)
+    if info.st_uid != uid:
+        return
+    os.fchown(fd, 0, -1)
+    if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+        os.fchmod(fd, stat.S_IMODE(info.st_mode) & ~_LOOSE)
 
 
 def read_text(path: Path, limit: int = 1 << 20) -> str:

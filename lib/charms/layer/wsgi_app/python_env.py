@@ -10,9 +10,12 @@ uv installs (``bench/venv_build.py`` measures it against pip). What the reposito
 (:mod:`.lockfiles`) decides the steps:
 
 - ``uv.lock``: ``uv sync --frozen`` of the main dependencies (the project itself, if it is
-  a package, built into the venv, not linked to the build copy);
-- ``poetry.lock``: Poetry exports the main group with hashes, uv installs that set with
-  hashes required, then the project itself (if it is a package) without dependencies;
+  a package, built into the venv, not linked to the build copy); on a model with its own
+  package index or wheels (which ``uv sync --frozen`` ignores: it fetches the lock's URLs),
+  ``uv export`` of the same set with hashes, installed from the model's index;
+- ``poetry.lock``: Poetry exports the main group with hashes, uv installs exactly that set
+  checking every hash (a path or git dependency has none), then the project itself (if it
+  is a package) without dependencies;
 - ``requirements.txt`` with hashes: installed with hashes required;
 - after each of those the charm's packages (gunicorn, worker class packages, the
   ``python_packages`` option) are installed constrained to the versions now in the venv:
@@ -24,9 +27,9 @@ uv installs (``bench/venv_build.py`` measures it against pip). What the reposito
 from __future__ import annotations
 
 import hashlib
-import platform
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,7 @@ WORKER_CLASS_PACKAGES = {"gevent": ("gunicorn[gevent]",), "uvicorn": ("uvicorn-w
 # that pins its own whitenoise (Django apps often do) keeps its version; 5.3 is the
 # oldest whose API (immutable_file_test, compress's command line) the charm uses.
 STATIC_PACKAGES = ("whitenoise>=5.3", "Brotli>=1.0")
-EXPORTED = ".wsgi-app-locked-requirements.txt"  # Poetry's export, in the build copy
+EXPORTED = ".wsgi-app-locked-requirements.txt"  # Poetry's or uv's export, in the build copy
 _PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,127})==([A-Za-z0-9][A-Za-z0-9.+!_-]{0,63})")
 
 
@@ -89,7 +92,10 @@ class Step:
 
 
 def machine_python() -> str:
-    return platform.python_version()
+    """The machine's Python as "major.minor.micro": from ``sys.version_info``, because
+    ``platform.python_version()`` of a distribution's snapshot build ("3.12.0+") is no
+    PEP 440 version and would crash the check."""
+    return ".".join(str(number) for number in sys.version_info[:3])
 
 
 def plan(
@@ -133,22 +139,28 @@ def _read(app_dir: Path, name: str) -> bytes:
         raise VenvError(str(error)) from None
 
 
-def app_steps(venv_plan: VenvPlan, layout: Layout) -> list[Step]:
+def mirrored(env: Mapping[str, str]) -> bool:
+    """Whether the model says where packages come from (an index, local wheels, no index):
+    ``uv sync --frozen`` would ignore it and fetch the URLs written in ``uv.lock``."""
+    return any(env.get(name) for name in ("UV_DEFAULT_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX"))
+
+
+def app_steps(venv_plan: VenvPlan, layout: Layout, *, mirror: bool = False) -> list[Step]:
     """The steps that install the app's own set (and, when it is not locked, the charm's
-    packages with it)."""
+    packages with it); ``mirror``: the model's package index settings must be honoured
+    (see :func:`mirrored`)."""
     kind, uv, python = venv_plan.app.kind, str(layout.uv), str(layout.venv / "bin" / "python")
     install = (uv, "pip", "install", "--quiet", "--python", python)
     if kind is Kind.UV_LOCK:
-        # the venv's own interpreter is /usr/bin/python3's: uv keeps the venv it was given
-        main_only = ("--frozen", "--no-default-groups", "--no-editable")
-        sync = (uv, "sync", "--quiet", *main_only, "--python", sys_python())
-        return [Step("uv sync of uv.lock", sync)]
+        return _uv_lock_steps(uv, install, mirror)
     if kind is Kind.POETRY_LOCK:
         assert layout.poetry, "poetry.lock needs poetry"
         export = ("--only", "main", "--format", "requirements.txt", "--output", EXPORTED)
         steps = [
             Step("poetry export of poetry.lock", (*layout.poetry, "export", "--no-interaction", *export)),
-            Step("installing poetry.lock's packages", (*install, "--require-hashes", "-r", EXPORTED)),
+            # --no-deps, not --require-hashes: the export is the whole set, and a path or git
+            # dependency (which has no hash) must install; uv checks every hash there is
+            Step("installing poetry.lock's packages", (*install, "--no-deps", "-r", EXPORTED)),
         ]
         if venv_plan.app.installs_project:
             steps.append(Step("installing the project", (*install, "--no-deps", ".")))
@@ -160,6 +172,30 @@ def app_steps(venv_plan: VenvPlan, layout: Layout) -> list[Step]:
     return [Step("installing requirements", (*install, *venv_plan.extra, *own))]
 
 
+def _uv_lock_steps(uv: str, install: tuple[str, ...], mirror: bool) -> list[Step]:
+    """``uv sync`` of the lock's main set, or (``mirror``) that set exported by name,
+    version and hashes (the project itself as ".") and installed from the model's index,
+    every hash the lock has checked."""
+    main_only = ("--frozen", "--no-default-groups", "--no-editable")
+    if mirror:
+        export = (
+            uv,
+            "export",
+            "--quiet",
+            *main_only,
+            "--format",
+            "requirements.txt",
+            "--output-file",
+            EXPORTED,
+        )
+        return [
+            Step("uv export of uv.lock", export),
+            Step("installing uv.lock's packages", (*install, "--no-deps", "-r", EXPORTED)),
+        ]
+    # the venv's own interpreter is /usr/bin/python3's: uv keeps the venv it was given
+    return [Step("uv sync of uv.lock", (uv, "sync", "--quiet", *main_only, "--python", sys_python()))]
+
+
 def extras_step(venv_plan: VenvPlan, layout: Layout) -> Step:
     """The charm's packages, installed after a locked set without changing it."""
     python = str(layout.venv / "bin" / "python")
@@ -169,13 +205,18 @@ def extras_step(venv_plan: VenvPlan, layout: Layout) -> Step:
 
 
 def freeze_step(layout: Layout) -> Step:
+    """The step whose output lists every version in the venv (for :func:`pins`)."""
     python = str(layout.venv / "bin" / "python")
-    return Step("listing the locked versions", (str(layout.uv), "pip", "freeze", "--python", python))
+    # "list --format freeze", not "freeze": a package the lock takes from git, a path or a
+    # URL is "name @ url" in freeze's output, which pins() cannot keep, so the extras step
+    # could replace it; list names its version like any other
+    listing = (str(layout.uv), "pip", "list", "--format", "freeze", "--python", python)
+    return Step("listing the locked versions", listing)
 
 
 def pins(freeze_output: str) -> str:
-    """The ``name==version`` lines of ``uv pip freeze`` output (the app user's process
-    wrote it: nothing else is kept), as a constraints file."""
+    """The ``name==version`` lines of ``uv pip list --format freeze`` output (the app
+    user's process wrote it: nothing else is kept), as a constraints file."""
     kept = [line.strip() for line in freeze_output.splitlines() if _PIN.fullmatch(line.strip())]
     return "".join(f"{line}\n" for line in kept)
 
@@ -225,9 +266,13 @@ def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, wo
     except CommandFailed as error:
         ownership.remove(building)
         raise VenvError(f"{error.what}: {failure(error.output) or error.tail(2)}") from None
+    except (OSError, ownership.TreeError) as error:  # copying the release, writing the pins
+        ownership.remove(building)
+        raise VenvError(f"cannot build the venv: {error}") from None
     finally:
         ownership.remove(workspace)
         layout.pins.unlink(missing_ok=True)
+    ownership.remove(venv)  # what a failed removal left (there is no bin/python): not renamed onto
     building.rename(venv)
     return venv
 
@@ -263,8 +308,9 @@ def _build(venv_plan: VenvPlan, layout: Layout, sandbox: Sandbox) -> None:
             step.what, step.argv, cwd=layout.workspace, writable=writable, env=env, timeout=PIP_TIMEOUT
         )
 
-    confined(Step("create the virtualenv", (sys_python(), "-m", "venv", str(layout.venv))))
-    for step in app_steps(venv_plan, layout):
+    # -I: the working directory is the repository's copy, whose venv.py must not be what runs
+    confined(Step("create the virtualenv", (sys_python(), "-I", "-m", "venv", str(layout.venv))))
+    for step in app_steps(venv_plan, layout, mirror=mirrored(env)):
         confined(step)
     if venv_plan.app.kind.locked:
         locked = pins(confined(freeze_step(layout)))

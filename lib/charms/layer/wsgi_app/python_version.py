@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 # .python-version / runtime.txt: "3.12", "3.12.1", "python-3.12.1", "cpython@3.12", "cpython-3.12"
 _SERIES = re.compile(r"(?:c?python)?[-@]?(\d{1,2})\.(\d{1,3})(?:\.(\d{1,4}))?", re.IGNORECASE)
 _OPERATOR = re.compile(r"[<>=!~^*]")
+_OPERATOR_SPACE = re.compile(r"(?<=[<>=!~^])\s+")
 _SHOWN = 60  # at most this much of a requirement is quoted in a status message
 
 
@@ -38,9 +39,11 @@ class Requirement:
     specifier: tuple[SpecifierSet, ...]  # any one of them (poetry's "||") is enough
 
     def allows(self, version: Version) -> bool:
+        """Whether ``version`` meets one of the alternatives (pre-releases count)."""
         return any(spec.contains(version, prereleases=True) for spec in self.specifier)
 
     def message(self, machine: str) -> str:
+        """The blocked status for a machine with Python ``machine``, the text shortened."""
         shown = self.text if len(self.text) <= _SHOWN else self.text[: _SHOWN - 3] + "..."
         return f"app requires Python {shown} ({self.origin}); this machine has {machine}"
 
@@ -70,7 +73,8 @@ def from_poetry(text: object, origin: str) -> Requirement:
     spec = _text(text, origin)
     clauses = []
     for clause in re.split(r"\|\|?", spec):
-        parts = [part for part in re.split(r"[,\s]+", clause.strip()) if part]
+        # Poetry allows a space after an operator (">= 3.8, < 4.0"): joined before the split
+        parts = [part for part in re.split(r"[,\s]+", _OPERATOR_SPACE.sub("", clause.strip())) if part]
         try:
             clauses.append(SpecifierSet(",".join(_poetry_part(part) for part in parts)))
         except (InvalidSpecifier, InvalidVersion, ValueError):

@@ -9,6 +9,7 @@ layers' Endpoint classes (``interfaces/``), which exist only inside a reactive h
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,9 @@ class SecretKeys:
     refresh: bool = False  # follow the secret's latest revision (the provider rotates keys)
 
 
+# a Juju secret's id as providers publish it: "secret:<xid>" or "secret://<model>/<xid>"
+# (or the bare xid); nothing secret-get would read as an option
+SECRET_ID = re.compile(r"(?:secret:(?://[0-9a-f-]{1,64}/)?)?[0-9a-v]{20}")
 SECRETS = (
     SecretKeys("database", postgresql_client.SECRET_KEY, ("username", "password")),
     SecretKeys("s3", s3.SECRET_KEY, s3.SECRET_FIELDS, refresh=True),
@@ -119,11 +123,14 @@ def _with_secret(relation: RawRelation, keys: SecretKeys) -> RawRelation:
     secret_id = relation.app.get(keys.id_key)
     if not secret_id or relation.app.get(keys.fields[0]):
         return relation
+    if not SECRET_ID.fullmatch(secret_id):  # the provider's value: never an option of secret-get
+        hookenv.log(f"{keys.endpoint}: {relation.relation_id} names no Juju secret", hookenv.WARNING)
+        return relation
     command = ["secret-get", secret_id, "--format=json", *(["--refresh"] if keys.refresh else [])]
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         content = as_strings(json.loads(result.stdout))
-    except (OSError, subprocess.CalledProcessError, ValueError):
+    except (OSError, subprocess.CalledProcessError, ValueError, AttributeError):
         hookenv.log(
             f"{keys.endpoint}: cannot read the credentials secret of {relation.relation_id}", hookenv.WARNING
         )

@@ -54,6 +54,7 @@ def read_bytes(app_dir: Path, name: str, limit: int) -> bytes:
 
 
 def read_text(app_dir: Path, name: str, limit: int) -> str:
+    """:func:`read_bytes` decoded as UTF-8 (a BOM dropped); not UTF-8 raises :class:`RepoFileError`."""
     try:
         return read_bytes(app_dir, name, limit).decode("utf-8-sig")
     except UnicodeDecodeError:

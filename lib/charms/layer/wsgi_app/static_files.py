@@ -36,13 +36,25 @@ if TYPE_CHECKING:
 WRAPPER_MODULE = "wsgi_app_static.py"
 MOUNTS_DIR = "static"  # <release>/static/<n>/: the mounts' copies
 PUBLISH_TIMEOUT = 600
+# What one mount's copy may hold: symlinks inside the repository may name the same
+# directory or file many times over (each level doubling the copy), and the copy is
+# written to the machine's disk.
+MAX_MOUNT_ENTRIES = 100_000
+MAX_MOUNT_BYTES = 2 << 30
 # Run by the app's venv python as the app user, confined: copy argv[2] (inside the tree
 # argv[1]) into argv[3], following symlinks only to files and directories inside the tree
 # (a loop or a link leaving it ends the step, naming it), leaving out hidden names and
-# anything but files and directories; then compress the copy with whitenoise's compressor.
+# anything but files and directories, at most argv[5] entries and argv[6] bytes; then
+# compress the copy with whitenoise's compressor.
 PUBLISH = """\
 import os, runpy, shutil, sys
 tree, source, target = (os.path.realpath(path) for path in sys.argv[1:4])
+limits, used = {'entries': int(sys.argv[5]), 'bytes': int(sys.argv[6])}, {'entries': 0, 'bytes': 0}
+def spend(kind, amount):
+    used[kind] += amount
+    if used[kind] > limits[kind]:
+        shown = os.path.relpath(source, tree)
+        sys.exit(f'{shown} holds more than {limits[kind]} {kind}, counting each symlink followed')
 def inside(path):
     return path == tree or path.startswith(tree + os.sep)
 def copy(directory, into, parents):
@@ -57,9 +69,12 @@ def copy(directory, into, parents):
         if os.path.isdir(path):
             if path in parents:
                 sys.exit(f'{shown} is a symlink to a directory containing it')
+            spend('entries', 1)
             os.mkdir(os.path.join(into, entry.name))
             copy(path, os.path.join(into, entry.name), parents | {path})
         elif os.path.isfile(path):
+            spend('entries', 1)
+            spend('bytes', os.path.getsize(path))
             shutil.copyfile(path, os.path.join(into, entry.name))
 if not inside(source) or not os.path.isdir(source):
     sys.exit(f'{sys.argv[2]} is not a directory inside {sys.argv[4]}')
@@ -148,7 +163,10 @@ def add_mount(
     try:
         confined.run(
             "copy static files",
-            [python, "-c", PUBLISH, str(tree), str(source), str(target), shown],
+            [
+                *(python, "-c", PUBLISH, str(tree), str(source), str(target), shown),
+                *(str(MAX_MOUNT_ENTRIES), str(MAX_MOUNT_BYTES)),
+            ],
             cwd=directory,
             writable=(target,),
             env={"PATH": f"{Path(release.venv) / 'bin'}:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
