@@ -19,10 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# modules on a network or port of their own (layer, locks_offline, s3, scale and units: isolated
-# networks; fuzz: 8092), together about as long as the rest; servers on the host take
-# ports through localjuju's host-wide reservations. Everything else runs in the loopback lane.
+# modules on a network or port of their own (django, layer, locks_offline, s3, scale and
+# units: isolated networks; fuzz: 8092), together about as long as the rest; servers on the
+# host take ports through localjuju's host-wide reservations. Everything else runs in the
+# loopback lane.
 OWN_NETWORK = (
+    "test_django.py",
     "test_fuzz.py",
     "test_layer.py",
     "test_locks_offline.py",

@@ -133,6 +133,18 @@ class LocalModel(driver.LocalModel):
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
 
 
+def unit_names(model: LocalModel) -> list[str]:
+    """The charm's units in the model, in the order of their numbers."""
+    return sorted(model.status()["applications"][APP]["units"], key=lambda u: int(u.split("/")[1]))
+
+
+def leader(model: LocalModel) -> str:
+    """The charm's leader unit (exactly one)."""
+    leaders = [u for u, info in model.status()["applications"][APP]["units"].items() if info["leader"]]
+    assert len(leaders) == 1, leaders
+    return leaders[0]
+
+
 # `make soak` (E2E_SOAK=1): longer repeats than `make test` runs (ten rounds of every
 # change under load instead of five, twice the fuzz)
 SOAK = os.environ.get("E2E_SOAK", "") == "1"

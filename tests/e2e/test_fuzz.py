@@ -78,6 +78,16 @@ MUST_REFUSE = {
     "worker_class": ["eventlet; rm", "../sync", "sync\nx", "gevent"],
     "log_level": ["loud", "info\nerror", ""],
     "health_check_path": ["no-slash", "/\n", "http://elsewhere/", "/a b"],
+    "hostnames": ["shop.example.com:80", "*", "x;y.example.com", "http://x/", "a_b.example.com", "$(id).com"],
+    "procfile": [
+        "web",
+        "web: a\nweb: b",
+        "web:\n",
+        ": run",
+        "w.e.b: run",
+        "web: a\x1bb",
+        "web: a\rrelease: b",
+    ],
     "database_name": ["a;b", "x\ny", "-d", "'quoted'"],
     "database_roles": ["r;DROP", "a b", "x\ny"],
     "database_extensions": ["plpgsql;DROP", "a b"],
@@ -90,7 +100,7 @@ MUST_REFUSE = {
 INTEGERS = {"port", "workers", "threads", "timeout", "max_requests", "keep_releases", "tasks_max"}
 INTEGERS |= {"release_command_timeout"}
 DEFAULTS = {"port": str(PORT), "workers": "0", "threads": "0", "timeout": "30", "max_requests": "2000"}
-DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": "/"}
+DEFAULTS |= {"keep_releases": "3", "worker_class": "gthread", "log_level": "info", "health_check_path": ""}
 DEFAULTS |= {"memory_max": "75%", "tasks_max": "4096", "release_command_timeout": "1800"}
 WRITABLE = (f"/srv/{APP}/", f"/etc/{APP}/", "/var/lib/juju/", "/var/log/", "/var/lib/systemd/", "/var/cache/")
 # the charm's own units: a handover rewrites the socket unit (it names the serving slot)

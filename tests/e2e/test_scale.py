@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, SteadyLoad, apache2_config, netns_get
+from localmodel import APP, LocalModel, SteadyLoad, apache2_config, leader, netns_get, unit_names
 
 from bench.machine import isolated_wheels
 
@@ -36,17 +36,6 @@ RUN_HOSTS = (  # the hostname of every run of release_command, one per line
     "k.execute('SELECT host FROM release_runs ORDER BY at'); "
     'print(*[r[0] for r in k.fetchall()], sep=chr(10))"'
 )
-
-
-def units_of(model: LocalModel, app: str = APP) -> list[str]:
-    return sorted(model.status()["applications"][app]["units"], key=lambda u: int(u.split("/")[1]))
-
-
-def leader(model: LocalModel) -> str:
-    units = model.status()["applications"][APP]["units"]
-    leaders = [u for u, info in units.items() if info["leader"]]
-    assert len(leaders) == 1, units
-    return leaders[0]
 
 
 def site(model: LocalModel) -> str:
@@ -80,7 +69,7 @@ def balancer_members(model: LocalModel) -> list[str]:
 
 
 def addresses(model: LocalModel) -> dict[str, str]:
-    return {unit: model.unit(unit)["address"] for unit in units_of(model)}
+    return {unit: model.unit(unit)["address"] for unit in unit_names(model)}
 
 
 def release_runs(model: LocalModel, unit: str) -> list[str]:
@@ -93,7 +82,7 @@ def release_specs(model: LocalModel) -> dict[str, str]:
     the same spec on every unit; release ids are per unit)."""
     return {
         unit: json.loads(model.sh(f"cat /srv/{APP}/current/release.json", unit))["spec"]
-        for unit in units_of(model)
+        for unit in unit_names(model)
     }
 
 
@@ -110,7 +99,7 @@ def stack(model: LocalModel, charm: Path) -> LocalModel:
 
 
 def test_three_units_on_three_machines_each_publishing_its_own_address(stack: LocalModel) -> None:
-    units = units_of(stack)
+    units = unit_names(stack)
     assert units == [f"{APP}/0", f"{APP}/1", f"{APP}/2"]
     for unit in units:
         info = stack.unit(unit)
@@ -126,7 +115,7 @@ def test_three_units_on_three_machines_each_publishing_its_own_address(stack: Lo
 
 def test_apache2_spreads_requests_over_every_unit(stack: LocalModel) -> None:
     seen = answering_units(stack, 60)
-    assert set(seen) == set(units_of(stack)), seen
+    assert set(seen) == set(unit_names(stack)), seen
     assert min(seen.values()) >= 10, seen  # byrequests: close to 20 each
     health = netns_get(servers_netns(stack), f"{site(stack)}/healthz").json()
     assert health["backends"]["database"]["ok"] is True, health
@@ -135,7 +124,7 @@ def test_apache2_spreads_requests_over_every_unit(stack: LocalModel) -> None:
 
 def test_release_command_runs_once_on_the_leader_and_the_others_wait(stack: LocalModel) -> None:
     # the last unit leads, so the others run config-changed first and must wait for it
-    chief = units_of(stack)[-1]
+    chief = unit_names(stack)[-1]
     stack.cli("elect", chief)
     assert leader(stack) == chief
     before = release_specs(stack)
@@ -145,7 +134,7 @@ def test_release_command_runs_once_on_the_leader_and_the_others_wait(stack: Loca
     assert set(after.values()).isdisjoint(before.values()), (before, after)
     assert release_runs(stack, chief) == [stack.sh("hostname", chief).strip()]
     log = stack.cli("debug-log", "--replay").stdout
-    for unit in units_of(stack)[:-1]:
+    for unit in unit_names(stack)[:-1]:
         assert f"{unit}: " in log and "waiting for the leader to run release_command" in log, unit
         assert stack.unit(unit)["workload-status"] == "active"
     released = stack.record()["applications"][APP]["leader_data"]["released_spec"]
@@ -154,7 +143,7 @@ def test_release_command_runs_once_on_the_leader_and_the_others_wait(stack: Loca
 
 
 def test_a_fourth_unit_added_under_load_costs_no_request_nor_a_release_command(stack: LocalModel) -> None:
-    first = units_of(stack)[0]
+    first = unit_names(stack)[0]
     with SteadyLoad(
         f"{site(stack)}/request", threads=4, netns=servers_netns(stack), count="unit", max_seconds=900
     ) as load:
@@ -190,10 +179,10 @@ def test_the_leaders_machine_dies_and_another_unit_leads_while_the_site_serves(s
     assert stack.unit(chief)["agent-status"] == "lost"
     log = stack.cli("debug-log", "--replay", "--include", new).stdout
     assert "leader-elected" in log
-    survivors = set(units_of(stack)) - {chief}
+    survivors = set(unit_names(stack)) - {chief}
     assert set(answering_units(stack, 30)) <= survivors
     stack.cli("remove-unit", chief)  # Juju's remove-unit --force for a dead machine
-    assert chief not in units_of(stack)
+    assert chief not in unit_names(stack)
     assert len(balancer_members(stack)) == 3
 
 
@@ -207,7 +196,7 @@ def test_removing_the_leader_under_load_costs_no_request(stack: LocalModel) -> N
         time.sleep(3)
     assert load.failures == [], load.failures[:10]
     assert load.ok > 100
-    remaining = units_of(stack)
+    remaining = unit_names(stack)
     assert chief not in remaining and len(remaining) == 2
     assert leader(stack) in remaining
     assert len(balancer_members(stack)) == 2

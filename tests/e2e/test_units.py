@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localmodel import APP, LocalModel
+from localmodel import APP, LocalModel, leader, unit_names
 
 from bench.machine import isolated_wheels
 from localjuju.driver import ShareRepo
@@ -31,16 +31,6 @@ FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], t
 def units(model: LocalModel, charm: Path) -> LocalModel:
     model.deploy(charm, "-n", "2", "--isolated", *isolated_wheels(), release_command=RELEASE_COMMAND)
     return model
-
-
-def unit_names(model: LocalModel) -> list[str]:
-    return sorted(model.status()["applications"][APP]["units"], key=lambda u: int(u.split("/")[1]))
-
-
-def leader(model: LocalModel) -> str:
-    leaders = [u for u, info in model.status()["applications"][APP]["units"].items() if info["leader"]]
-    assert len(leaders) == 1, leaders
-    return leaders[0]
 
 
 def address(model: LocalModel, unit: str) -> str:

@@ -81,16 +81,22 @@ def write(root, files):
     return root
 
 
-def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app", static=None):
+def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app", static=None, environment=None):
     """Run the rendered gunicorn.conf.py as gunicorn does, in slot a of a release in
     ``tmp_path`` (with the rendered settings, or ``settings``, and the release's
-    ``static`` mounts if given); its namespace."""
+    ``static`` mounts and ``environment`` pairs if given); its namespace."""
     files = render_all(state)
     settings_file, release = tmp_path / "settings.env", tmp_path / "releases" / "r1"
     settings_file.write_text(files.settings if settings is None else settings)
     release.mkdir(parents=True)
     (release / "release.json").write_text(
-        json.dumps({"wsgi_app": wsgi_app, **({"static": static} if static else {})})
+        json.dumps(
+            {
+                "wsgi_app": wsgi_app,
+                **({"static": static} if static else {}),
+                **({"environment": environment} if environment else {}),
+            }
+        )
     )
     (tmp_path / "slots").mkdir()
     (tmp_path / "slots" / "a").symlink_to(release)

@@ -82,10 +82,10 @@ def test_app_output_in_a_status_line_has_the_apps_secrets_redacted():
     )
 
 
-def _repo_state(agreed: str = "", ref: str = "main"):
+def _repo_state(agreed: str = "", ref: str = "main", **options: str):
     from charms.layer.wsgi_app.state import Machine, build_state
 
-    config = {"app_repo": "https://git.example.org/acme/shop.git", "app_ref": ref}
+    config = {"app_repo": "https://git.example.org/acme/shop.git", "app_ref": ref, **options}
     state = build_state("shop", config, {}, Machine(cores=2, memory_bytes=2 << 30))
     return replace(state, agreed_source=agreed)
 
@@ -187,3 +187,161 @@ def test_rotating_the_secret_key_is_refused_once_leadership_has_moved(monkeypatc
     assert unit.is_leader()
     with pytest.raises(DeployError, match="only the leader"):
         unit.rotate_secret_key()
+
+
+def test_the_django_options_change_the_release_spec_only_when_not_the_defaults(demo_state) -> None:
+    """A charm upgrade that brings the options must not rebuild every release."""
+    from charms.layer.wsgi_app.build import source_inputs
+    from charms.layer.wsgi_app.config import parse_config
+
+    plain = source_inputs(demo_state, "demo-rev")
+    assert not any(key.startswith("django") for key in plain)
+    for raw in ({"django_collectstatic": False}, {"environment": "DJANGO_SETTINGS_MODULE=mysite.prod"}):
+        changed = source_inputs(replace(demo_state, config=parse_config(raw)), "demo-rev")
+        assert changed != plain and {k: v for k, v in changed.items() if not k.startswith("django")} == plain
+
+
+def test_build_steps_get_the_releases_settings_over_the_apps_and_the_charms_modules(tmp_path) -> None:
+    from charms.layer.wsgi_app.build import app_env
+    from charms.layer.wsgi_app.releases import Release
+
+    overlay = (("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),)
+    release = Release(
+        "1", "c", "shop", "c", "mysite.wsgi:application", "/srv/shop/venvs/k", "s", 0.0, environment=overlay
+    )
+    env = app_env(release, tmp_path, {"DJANGO_SETTINGS_MODULE": "mysite.settings", "PATH": "/evil", "X": "1"})
+    assert env["DJANGO_SETTINGS_MODULE"] == "wsgi_app_django_settings" and env["X"] == "1"
+    assert env["PYTHONPATH"] == f"{tmp_path}:/usr/local/lib/wsgi-app/python"
+    assert env["PATH"].startswith("/srv/shop/venvs/k/bin:")
+
+
+class Stop(Exception):
+    """The build went past the leader check (to installing the venv)."""
+
+
+def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[str, str], released: str = ""):
+    """build_release as a follower whose leader published the commit, with the machine steps
+    faked: the export writes ``files``; installing the venv stops the build (:class:`Stop`).
+    Whatever stops it, the new release's directory is gone."""
+    from charms.layer.wsgi_app import build
+    from charms.layer.wsgi_app import state as state_module
+    from charms.layer.wsgi_app.paths import Paths
+
+    def export(revision, mirror, target, account, demo_dir):
+        for name, text in files.items():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_text(text)
+
+    def install(*args):
+        raise Stop
+
+    at_tmp = classmethod(lambda cls, name: Paths(name, tmp_path, tmp_path, tmp_path))
+    monkeypatch.setattr(state_module.Paths, "for_app", at_tmp)
+    monkeypatch.setattr(build, "run_as", lambda state: type("Account", (), {"ids": (0, 0)})())
+    monkeypatch.setattr(build.git_ssh, "git_ssh_environment", lambda config, paths: {})
+    monkeypatch.setattr(build.source, "fetch", lambda *args, **kwargs: FETCHED)
+    monkeypatch.setattr(build.ownership, "ensure_dir", lambda path, uid, gid, mode: path.mkdir())
+    monkeypatch.setattr(build.source, "export", export)
+    monkeypatch.setattr(build, "install", install)
+    (tmp_path / "releases").mkdir(exist_ok=True)
+    state = _repo_state(**config)
+    state = replace(state, agreed_source=f"{build.source_id(state)}:{'b' * 40}", released=released)
+    try:
+        build.build_release(state, demo_dir=tmp_path, publish=None, report=lambda line: None, serving=None)
+    finally:
+        assert list((tmp_path / "releases").iterdir()) == [], "the new release was left behind"
+
+
+RELEASE_PROCFILE = {"Procfile": "release: python initdb.py\nweb: gunicorn app:app\n", "app.py": "app = 1\n"}
+DJANGO_PROJECT = {"manage.py": "", "mysite/wsgi.py": "application = get_wsgi_application()\n"}
+PLAIN = {"app.py": "app = 1\n"}
+
+
+@pytest.mark.parametrize(
+    ("files", "config", "waits"),
+    [
+        (PLAIN, {}, False),  # nothing to run
+        (RELEASE_PROCFILE, {}, True),  # the Procfile's release:
+        (DJANGO_PROJECT, {}, True),  # Django's migrations
+        (PLAIN, {"release_command": "./bin/setup"}, True),  # the option
+        (RELEASE_PROCFILE, {"release_command": "none"}, False),  # turned off
+        (DJANGO_PROJECT, {"release_command": "none"}, False),
+        (RELEASE_PROCFILE, {"procfile": "web: gunicorn app:app\n"}, False),  # the option's Procfile has none
+        (PLAIN, {"procfile": "release: python initdb.py\n"}, True),
+    ],
+)
+def test_a_follower_waits_for_the_leader_when_the_effective_release_command_is_set(
+    monkeypatch, tmp_path, files, config, waits
+):
+    from charms.layer.wsgi_app.errors import WaitingForLeader
+
+    expected = WaitingForLeader if waits else Stop
+    with pytest.raises(expected) as raised:
+        _follower_build(monkeypatch, tmp_path, files, config)
+    if waits:
+        assert str(raised.value) == "waiting for the leader to run release_command for bbbbbbb"
+
+
+def test_a_follower_goes_on_once_the_leader_ran_the_release_command(monkeypatch, tmp_path):
+    from charms.layer.wsgi_app import build
+
+    state = _repo_state()
+    spec = build.release_spec(
+        build.source_inputs(state, build.source.demo_revision(tmp_path).commit), "b" * 40
+    )
+    with pytest.raises(Stop):
+        _follower_build(monkeypatch, tmp_path, RELEASE_PROCFILE, {}, released=spec)
+
+
+def test_a_bad_procfile_in_the_repository_blocks_with_its_line(monkeypatch, tmp_path):
+    from charms.layer.wsgi_app.errors import DeployError
+
+    with pytest.raises(DeployError, match=r"shop \(bbbbbbb\): Procfile line 2 is not 'name: command'"):
+        _follower_build(monkeypatch, tmp_path, {"Procfile": "web: a\nweb b\n"}, {})
+
+
+@pytest.mark.parametrize(
+    ("command", "released", "published"),
+    [
+        ("python initdb.py", "", ["spec-1"]),  # from the Procfile: release_command itself is unset
+        ("python initdb.py", "spec-1", []),  # said already
+        ("", "", []),  # no command ran: the followers do not wait, nothing to say
+    ],
+)
+def test_the_leader_says_it_ran_the_releases_own_command(monkeypatch, command, released, published):
+    from charms.layer.wsgi_app import reconcile
+    from charms.layer.wsgi_app.releases import Release
+
+    said: list[str] = []
+    monkeypatch.setattr(reconcile, "leader_set", lambda values: said.append(values["released_spec"]) or True)
+    monkeypatch.setattr(reconcile.unit, "log", lambda *args, **kwargs: None)
+    release = Release("20261201000000-bbbbbbb", "b" * 40, "shop", "bbbbbbb", "app:app", "/v", "spec-1", 0.0)
+    state = replace(_repo_state(), released=released)
+    assert state.config.release_command == ""
+    reconcile._publish_released(state, replace(release, release_command=command))
+    assert said == published
+
+
+def test_a_project_forcing_its_settings_module_is_said_to_run_without_the_overlay(
+    tmp_path, demo_state
+) -> None:
+    from charms.layer.wsgi_app import build, django
+    from charms.layer.wsgi_app.config import parse_config
+
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "mysite" / "settings.py").write_text("DEBUG = True\n")
+    (tmp_path / "mysite" / "wsgi.py").write_text(
+        "import os\nos.environ['DJANGO_SETTINGS_MODULE'] = 'mysite.settings'\n"
+    )
+    (tmp_path / "manage.py").write_text(
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"
+    )
+    said: list[str] = []
+    project = build.django_project(demo_state, tmp_path, "mysite.wsgi:application", said.append)
+    assert project == django.Project("mysite.settings", forces_settings=True)
+    assert len(said) == 1 and "production settings are not applied; use os.environ.setdefault" in said[0]
+    off = replace(demo_state, config=parse_config({"django_production_settings": False}))
+    said.clear()
+    assert (
+        build.django_project(off, tmp_path, "mysite.wsgi:application", said.append) == project and said == []
+    )

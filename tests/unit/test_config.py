@@ -65,6 +65,7 @@ def test_null_values_take_the_default():
         ("python_packages", "git+https://x/y.git", ""),
         ("apt_packages", "libpq5; rm -rf /", ""),
         ("health_check_path", "healthz", "absolute path"),
+        ("health_check_path", "/a b", "absolute path"),
         ("keep_releases", 0, "outside"),
         ("memory_max", "75", "a size such as 512M"),
         ("memory_max", "150%", "a percentage"),
@@ -170,3 +171,26 @@ def test_database_extensions_are_sent_as_the_classic_charm_parses_them(given, se
 def test_database_extensions_refuse_anything_else(bad):
     with pytest.raises(ValueError):
         validate.database_extensions(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("False", False),
+        (" yes ", True),
+        ("0", False),
+        ("off", False),
+    ],
+)
+def test_boolean_options_take_juju_booleans_and_their_usual_spellings(raw, parsed):
+    assert parse_config({"django_collectstatic": raw}).django_collectstatic is parsed
+    assert AppConfig().django_collectstatic is True and AppConfig().django_production_settings is True
+
+
+@pytest.mark.parametrize("raw", ["", "maybe", 2])
+def test_a_boolean_option_that_is_neither_blocks(raw):
+    with pytest.raises(ConfigError, match="django_production_settings"):
+        parse_config({"django_production_settings": raw})

@@ -3,13 +3,18 @@ from __future__ import annotations
 import pytest
 from conftest import write
 
+from charms.layer.wsgi_app import procfile
 from charms.layer.wsgi_app.entrypoint import (
     EntryPointError,
     detect,
     gunicorn_app_argument,
-    procfile_web_command,
     uvicorn_app_argument,
 )
+
+
+def detect_with_procfile(source):
+    """What a build detects: the source's Procfile read first, its web: command given."""
+    return detect(source, procfile.load(source, None).web)
 
 
 def test_procfile_web_line_wins(tmp_path):
@@ -21,7 +26,8 @@ def test_procfile_web_line_wins(tmp_path):
             "app.py": "app = object()\n",
         },
     )
-    assert detect(tmp_path) == "shop.web:create()"
+    assert detect_with_procfile(tmp_path) == "shop.web:create()"
+    assert detect(tmp_path) == "app:app"  # without the Procfile's command
 
 
 def test_django_project_wsgi_module(tmp_path):
@@ -65,14 +71,14 @@ def test_procfile_running_uvicorn(tmp_path):
         tmp_path,
         {"Procfile": "web: uvicorn --host 0.0.0.0 --port $PORT shop.api:app\n", "app.py": "app = 1\n"},
     )
-    assert procfile_web_command(tmp_path) == " uvicorn --host 0.0.0.0 --port $PORT shop.api:app"
-    assert detect(tmp_path) == "shop.api:app"
+    assert detect_with_procfile(tmp_path) == "shop.api:app"
 
 
-def test_no_procfile_or_no_web_line(tmp_path):
-    assert procfile_web_command(tmp_path) is None
-    write(tmp_path, {"Procfile": "worker: celery -A shop worker\n"})
-    assert procfile_web_command(tmp_path) is None
+def test_a_web_command_that_names_no_entry_point_falls_back_to_the_files(tmp_path):
+    write(
+        tmp_path, {"Procfile": "web: ./run-server.sh\nworker: celery -A shop worker\n", "app.py": "app = 1\n"}
+    )
+    assert detect_with_procfile(tmp_path) == "app:app"
 
 
 @pytest.mark.parametrize(

@@ -96,3 +96,67 @@ def test_static_packages_join_the_venv_only_of_apps_with_static_files(tmp_path):
     assert not set(python_env.STATIC_PACKAGES) & set(plain.extra)
     assert static.extra == (python_env.GUNICORN, *python_env.STATIC_PACKAGES, "requests")
     assert static.key != plain.key
+
+
+def test_the_release_command_and_process_table_are_kept_and_older_releases_still_read(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    processes = (
+        ("release", "python initdb.py"),
+        ("web", "gunicorn app:app"),
+        ("worker", "celery -A app worker"),
+    )
+    release = replace(
+        make(paths, "20260101000000-ccccccc"), release_command="python initdb.py", processes=processes
+    )
+    releases.write(paths.releases / release.id, release)
+    assert releases.read(paths.releases / release.id) == release  # tuples again, not JSON's lists
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    older = json.loads(record.read_text())
+    del older["release_command"], older["processes"]  # as charms before the Procfile support wrote it
+    record.write_text(json.dumps(older))
+    assert releases.read(paths.releases / release.id) == replace(release, release_command="", processes=())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"processes": "web"},
+        {"processes": 3},
+        {"processes": [["web"]]},
+        {"processes": [["web", 1]]},
+        {"processes": [{"web": "x"}]},
+        {"release_command": ["rm", "-rf"]},
+    ],
+)
+def test_a_damaged_process_table_is_no_release(tmp_path, damage):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = make(paths, "20260101000000-ccccccc")
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), **damage}))
+    assert releases.read(paths.releases / release.id) is None
+
+
+def test_the_settings_a_release_adds_round_trip_and_older_releases_have_none(tmp_path):
+    paths = Paths.for_app("app", root=tmp_path)
+    overlay = (
+        ("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"),
+        ("WSGI_APP_DJANGO_SETTINGS", "mysite.settings"),
+    )
+    release = replace(make(paths, "20260101000000-ccccccc"), environment=overlay)
+    directory = paths.releases / release.id
+    releases.write(directory, release)
+    assert releases.read(directory) == release
+    record = json.loads((directory / releases.RELEASE_FILE).read_text())
+    assert record["environment"] == [list(pair) for pair in overlay]
+    del record["environment"]  # as charms before the Django overlay wrote it
+    (directory / releases.RELEASE_FILE).write_text(json.dumps(record))
+    assert releases.read(directory) == replace(release, environment=())
+
+
+@pytest.mark.parametrize("environment", [{"A": "b"}, [["A"]], [["A", 1]], "AB", [None]])
+def test_damaged_release_settings_are_a_damaged_release(tmp_path, environment):
+    paths = Paths.for_app("app", root=tmp_path)
+    release = make(paths, "20260101000000-ccccccc")
+    record = paths.releases / release.id / releases.RELEASE_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), "environment": environment}))
+    assert releases.read(paths.releases / release.id) is None

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT, SECRET, exec_conf
@@ -150,6 +151,36 @@ def test_a_release_with_static_mounts_runs_the_charms_wrapper_around_its_entry_p
     assert exec_conf(demo_state, tmp_path / "plain", wsgi_app="app:make()")["wsgi_app"] == "app:make()"
 
 
+def mkdir(path):
+    path.mkdir()
+    return path
+
+
+def test_the_settings_a_release_adds_go_over_the_files_and_leave_with_it(django_state, tmp_path, monkeypatch):
+    """A Django release's overlay settings reach the app over the settings file's (the
+    operator's DJANGO_SETTINGS_MODULE included), with the charm's modules on the path; a
+    release without them (a rollback) takes them away on the next load."""
+    overlay = [
+        ["DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"],
+        ["WSGI_APP_DJANGO_SETTINGS", "mysite.settings"],
+    ]
+    namespace = exec_conf(
+        django_state, mkdir(tmp_path / "new"), wsgi_app="mysite.wsgi:application", environment=overlay
+    )
+    received = dict(item.split("=", 1) for item in namespace["raw_env"])
+    assert received["DJANGO_SETTINGS_MODULE"] == "wsgi_app_django_settings"
+    assert received["WSGI_APP_DJANGO_SETTINGS"] == "mysite.settings"
+    assert "WSGI_APP_DJANGO_SETTINGS" in received["WSGI_APP_SETTING_NAMES"].split(",")
+    assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
+    monkeypatch.setenv("WSGI_APP_SETTING_NAMES", received["WSGI_APP_SETTING_NAMES"])
+    monkeypatch.setenv("WSGI_APP_DJANGO_SETTINGS", "mysite.settings")
+    older = exec_conf(django_state, mkdir(tmp_path / "old"), wsgi_app="mysite.wsgi:application")
+    assert "WSGI_APP_DJANGO_SETTINGS" not in os.environ and "pythonpath" not in older
+    assert (
+        dict(item.split("=", 1) for item in older["raw_env"])["DJANGO_SETTINGS_MODULE"] == "mysite.settings"
+    )
+
+
 HOSTILE = '\'"\\\n__import__("os").system("id")  # """ \'\'\' {{ 7*7 }} %(h)s $HOME `id` \x00\u202e'
 
 
@@ -262,6 +293,7 @@ def hostile_state(machine):
             "log_level": "debug",
             "worker_class": "uvicorn",
             "port": 8000,
+            "hostnames": "Shop.Example.org, .example.org [FD00::1] 192.0.2.10",
         }
     )
     database = Database(
@@ -281,7 +313,7 @@ def hostile_state(machine):
         app_name="shop",
         unit_name="shop/3",
         config=config,
-        machine=machine,
+        machine=replace(machine, addresses=("10.0.0.3", "fd00::3")),
         secret_key='k"e$y`\\%',
         integrations=integrations,
         release_worker_class="uvicorn",

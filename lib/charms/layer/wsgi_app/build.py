@@ -1,5 +1,6 @@
 """Building a release: fetch the source (the commit every unit agrees on), export it,
-install its venv, import its entry point confined, and run ``release_command`` on the
+read its Procfile, install its venv, import its entry point confined, and run the release
+command (``release_command``, the Procfile's ``release:`` or Django's migrations) on the
 leader. Nothing here touches the serving release or the service; every failure the
 operator can fix raises :class:`~.errors.DeployError`, whose text is a status message.
 """
@@ -15,7 +16,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import asgi, entrypoint, git_ssh, ownership, python_env, releases, source, static_files, system
+from . import (
+    asgi,
+    django,
+    entrypoint,
+    git_ssh,
+    ownership,
+    procfile,
+    python_env,
+    releases,
+    source,
+    static_files,
+    system,
+)
 from .commands import CommandFailed, RunAs
 from .config import AppConfig
 from .confined import Sandbox
@@ -65,7 +78,22 @@ def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
         "demo": demo_revision if not config.app_repo else "",
         # only when set: the releases of charms before static_paths keep their spec
         **({"static_paths": [list(mount) for mount in config.static_paths]} if config.static_paths else {}),
+        # only when not the defaults: the releases of charms before them keep their spec
+        **_django_inputs(config),
+        # only when set: a release spec made before the option existed stays the same
+        **({"procfile": list(config.procfile.table())} if config.procfile is not None else {}),
     }
+
+
+def _django_inputs(config: AppConfig) -> dict[str, Any]:
+    """What decides a Django project's settings module, overlay and collected files."""
+    inputs = {
+        "django_settings": config.environment.get("DJANGO_SETTINGS_MODULE", ""),
+        "django_production_settings": config.django_production_settings,
+        "django_collectstatic": config.django_collectstatic,
+    }
+    defaults = {"django_settings": "", "django_production_settings": True, "django_collectstatic": True}
+    return {} if inputs == defaults else inputs
 
 
 def source_id(state: WsgiState) -> str:
@@ -138,8 +166,6 @@ def build_release(
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
-    if waits_for_leader(config.release_command, leader, state.released, spec):
-        raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     release_id = releases.new_id(revision.commit)
     directory = paths.releases / release_id
     if directory.exists():
@@ -169,8 +195,13 @@ def _assemble(
     ownership.ensure_dir(directory, 0, account.ids[1], ownership.ROOT_MODE)
     try:
         source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
-    except source.SourceError as error:  # what the repository holds: fixed by a new commit
+        processes = procfile.load(app_dir, config.procfile)
+    except (source.SourceError, procfile.ProcfileError) as error:  # fixed by a new commit
         raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
+    # known only now that the source is out: whether a follower waits for the leader
+    command = procfile.release_command(config.release_command, processes, procfile.is_django_project(app_dir))
+    if waits_for_leader(command, leader, state.released, spec):
+        raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     if config.apt_packages:
         report("installing apt packages")
         try:
@@ -178,11 +209,12 @@ def _assemble(
         except CommandFailed as error:
             raise DeployError(f"apt_packages: {error.tail(1)}") from None
     try:
-        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir)
+        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)
     except entrypoint.EntryPointError as error:
         raise DeployError(str(error)) from None
-    looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, entrypoint.procfile_web_command(app_dir))
+    looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, processes.web)
     worker_class = asgi.choose(config.worker_class, looks_asgi)
+    project = django_project(state, app_dir, wsgi_app, report)
     report(f"installing requirements of {revision.label} ({revision.short})")
     release = Release(
         id=release_id,
@@ -194,28 +226,80 @@ def _assemble(
         spec=spec,
         created=time.time(),
         worker_class=worker_class,
+        environment=tuple(
+            django.release_environment(project, directory, config.django_production_settings).items()
+        ),
+        release_command=command,
+        processes=processes.table(),
     )
     settings = app_settings(state)
     release = checked_release(state, release, directory, settings)
+    if project is not None and config.django_collectstatic:
+        report(f"collecting the static files of {revision.label} ({revision.short})")
+        release = collected_release(state, release, directory, project, settings, report)
     if config.static_paths:
         report(f"compressing static files of {revision.short}")
         release = static_files.build_mounts(state, release, directory)
-    if config.release_command and leader:
+    if release.release_command and leader:
         report(f"running release_command for {revision.short}")
         run_release_command(config, release, app_dir, settings, sandbox(state))
     return release
 
 
 def app_env(release: Release, app_dir: Path, settings: dict[str, str]) -> dict[str, str]:
-    """The environment the application's own processes get (settings stay out of argv)."""
+    """The environment the application's own processes get (settings stay out of argv):
+    its settings with the release's over them, the charm's modules after its code."""
     venv_bin = Path(release.venv) / "bin"
     return {
         **settings,
+        **dict(release.environment),
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "VIRTUAL_ENV": release.venv,
-        "PYTHONPATH": str(app_dir),
+        "PYTHONPATH": f"{app_dir}:{asgi.WORKER_MODULE_DIR}",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def django_project(state: WsgiState, app_dir: Path, wsgi_app: str, report: Report) -> django.Project | None:
+    """The Django project in ``app_dir``, if it is one; says so when it forces its own
+    settings module, which the charm's production settings then cannot complete."""
+    configured = state.config.environment.get("DJANGO_SETTINGS_MODULE", "")
+    project = django.find_project(app_dir, asgi.module_file(app_dir, wsgi_app), configured)
+    if project is not None and project.forces_settings and state.config.django_production_settings:
+        report(
+            f"{project.settings_module}: manage.py or the entry point sets DJANGO_SETTINGS_MODULE "
+            "itself (os.environ[...] =), so the charm's production settings are not applied; "
+            "use os.environ.setdefault"
+        )
+    return project
+
+
+def collected_release(
+    state: WsgiState,
+    release: Release,
+    directory: Path,
+    project: django.Project,
+    settings: dict[str, str],
+    report: Report,
+) -> Release:
+    """``release`` with its Django static files collected (:func:`.django.collect_static`)
+    and the mount serving them; raises :class:`DeployError` with the app's output redacted."""
+    app_dir = directory / "app"
+    env = {"DJANGO_SETTINGS_MODULE": project.settings_module, **app_env(release, app_dir, settings)}
+    python = str(Path(release.venv) / "bin" / "python")
+    try:
+        found = django.collect_static(sandbox(state), python, app_dir, directory, env)
+    except CommandFailed as error:
+        raise DeployError(f"{error.what}: {shown(error.tail(3), settings)}") from None
+    except django.DjangoError as error:
+        raise DeployError(str(error)) from None
+    if found is None:
+        return release
+    if release.worker_class not in asgi.WSGI_ONLY:  # WhiteNoise wraps WSGI callables only
+        report(f"{release.wsgi_app} is an ASGI application: its static files are collected, not served")
+        return release
+    prefix, root = found
+    return static_files.add_mount(state, release, directory, prefix, Path(root))
 
 
 def install(state: WsgiState, app_dir: Path, release_id: str, worker_class: str) -> Path:
@@ -279,12 +363,12 @@ def shown(output: str, settings: dict[str, str]) -> str:
 def run_release_command(
     config: AppConfig, release: Release, app_dir: Path, settings: dict[str, str], confined: Sandbox
 ) -> None:
-    """``release_command`` (migrations...), confined like the service: when it ends or
+    """The release's command (migrations...), confined like the service: when it ends or
     times out, nothing it started is left running."""
     try:
         confined.run(
             "release_command",
-            ["/bin/sh", "-c", config.release_command],
+            ["/bin/sh", "-c", release.release_command],
             cwd=app_dir,
             writable=(confined.paths.data,),
             env=app_env(release, app_dir, settings),

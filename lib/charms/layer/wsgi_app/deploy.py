@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import apply, asgi, health, metrics, ownership, python_env, releases, static_files, system
+from . import apply, asgi, django, health, metrics, ownership, python_env, releases, static_files, system
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
 from .errors import DeployError, NameTaken
@@ -33,8 +33,9 @@ class Outcome:
 
 
 def prepare(paths: Paths) -> None:
-    """Packages, user and directories the application needs, and the charm's modules
-    gunicorn imports: the uvicorn worker and the static files wrapper (idempotent);
+    """Packages, user and directories the application needs, and the charm's modules its
+    processes import: the uvicorn worker, the static files wrapper and the Django settings
+    overlay (idempotent);
     raises :class:`NameTaken` before touching anything when the name is the machine's own."""
     taken = system.name_taken(paths)
     if taken:
@@ -47,7 +48,7 @@ def prepare(paths: Paths) -> None:
     system.ensure_directories(paths)
     modules = Path(asgi.WORKER_MODULE_DIR)
     modules.mkdir(parents=True, exist_ok=True)
-    for name in (asgi.WORKER_MODULE, static_files.WRAPPER_MODULE):
+    for name in (asgi.WORKER_MODULE, static_files.WRAPPER_MODULE, django.OVERLAY_FILE):
         write_if_changed(modules / name, charm_module_code(name), 0o644)
 
 
@@ -107,7 +108,7 @@ def put_live(state: WsgiState, live: Release) -> Applied:
         paths,
         files,
         apply.target_of(files, live.id, config.port),
-        lambda check_socket: health.wait_healthy(check_socket, config.health_check_path),
+        lambda check_socket: health.wait_healthy(check_socket, health.check_for(config.health_check_path)),
     )
     if not files.metrics_unit:
         metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)

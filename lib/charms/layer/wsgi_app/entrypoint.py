@@ -1,18 +1,19 @@
 """Find an application's entry point (``module:callable``, WSGI or ASGI) in its source tree.
 
-Order: a Procfile ``web:`` line that runs gunicorn or uvicorn, a Django project's
-``wsgi.py`` (or, without one, its ``asgi.py``), then a top-level ``wsgi.py``, ``app.py``,
-``asgi.py`` or ``main.py`` that binds ``application`` or ``app``. Only files are read;
-nothing is imported (the import is checked later, in the app's virtualenv).
+Order: the Procfile's ``web:`` command (:mod:`.procfile`) when it runs gunicorn or
+uvicorn, a Django project's ``wsgi.py`` (or, without one, its ``asgi.py``), then a
+top-level ``wsgi.py``, ``app.py``, ``asgi.py`` or ``main.py`` that binds ``application`` or
+``app``. Only files are read; nothing is imported (the import is checked later, in the
+app's virtualenv).
 """
 
 from __future__ import annotations
 
 import ast
-import re
 import shlex
 from pathlib import Path
 
+from .django import manage_settings_module
 from .validate import wsgi_entry_point
 
 
@@ -57,15 +58,15 @@ _UVICORN_FLAGS = frozenset(
     }
 )
 MODULE_FILES = ("wsgi", "app", "asgi", "main")
-_DJANGO_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 
-def detect(source: Path) -> str:
-    """The entry point of the application in ``source``; raises :class:`EntryPointError`."""
-    for finder in (_from_procfile, _from_django, _from_module_files):
-        found = finder(source)
-        if found:
-            return found
+def detect(source: Path, web_command: str = "") -> str:
+    """The entry point of the application in ``source`` whose Procfile's ``web:`` runs
+    ``web_command``; raises :class:`EntryPointError`."""
+    web = gunicorn_app_argument(web_command) or uvicorn_app_argument(web_command) if web_command else None
+    found = web or _from_django(source) or _from_module_files(source)
+    if found:
+        return found
     raise EntryPointError(
         "no entry point found: set wsgi_app (looked for a Procfile web: line, "
         "a Django wsgi.py or asgi.py, and wsgi.py, app.py, asgi.py or main.py defining application or app)"
@@ -110,25 +111,6 @@ def _app_argument(command: str, program: str, flags: frozenset[str]) -> str | No
     return None
 
 
-def procfile_web_command(source: Path) -> str | None:
-    """The command of the Procfile's ``web:`` process in ``source``, if there is one."""
-    procfile = source / "Procfile"
-    if not procfile.is_file():
-        return None
-    for line in _read(procfile).splitlines():
-        process, sep, command = line.partition(":")
-        if sep and process.strip() == "web":
-            return command
-    return None
-
-
-def _from_procfile(source: Path) -> str | None:
-    command = procfile_web_command(source)
-    if command is None:
-        return None
-    return gunicorn_app_argument(command) or uvicorn_app_argument(command)
-
-
 def _from_django(source: Path) -> str | None:
     """A Django project's ``wsgi.py``; its ``asgi.py`` only when it has no ``wsgi.py``
     (``startproject`` writes both, and WSGI is what such a project has always served)."""
@@ -140,14 +122,12 @@ def _django_module(source: Path, kind: str) -> str | None:
     candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in _read(p))
     if not candidates:
         return None
-    manage = source / "manage.py"
-    if manage.is_file():
-        match = _DJANGO_SETTINGS.search(_read(manage))
-        if match:
-            package = match.group(1).split(".")[0]
-            for candidate in candidates:
-                if candidate.parent.name == package:
-                    return f"{package}.{kind}:application"
+    settings_module = manage_settings_module(source)
+    if settings_module:
+        package = settings_module.split(".")[0]
+        for candidate in candidates:
+            if candidate.parent.name == package:
+                return f"{package}.{kind}:application"
     return f"{candidates[0].parent.name}.{kind}:application"
 
 

@@ -100,6 +100,39 @@ def proxy_settings(proxies: tuple[str, ...]) -> dict[str, str]:
     return {"FORWARDED_ALLOW_IPS": ",".join(proxies)}
 
 
+# the names the health check and a shell on the machine use (health.probe sends
+# Host: localhost); IPv6 in brackets, as Django's ALLOWED_HOSTS matches them
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def host_settings(
+    hostnames: tuple[str, ...], addresses: tuple[str, ...], proxies: tuple[str, ...]
+) -> dict[str, str]:
+    """``ALLOWED_HOSTS`` and ``DJANGO_ALLOWED_HOSTS``: the public ``hostnames``, the local
+    names, this machine's ``addresses`` and the related ``proxies``' (which may send their
+    own address as Host); ``CSRF_TRUSTED_ORIGINS``: the https:// and http:// origins of the
+    public names (``.example.com`` -> ``https://*.example.com``), set only when there are any."""
+    allowed: list[str] = []
+    for host in (*hostnames, *LOCAL_HOSTS, *map(_as_host, addresses), *map(_as_host, proxies)):
+        if host not in allowed:
+            allowed.append(host)
+    settings = {"ALLOWED_HOSTS": ",".join(allowed), "DJANGO_ALLOWED_HOSTS": ",".join(allowed)}
+    if hostnames:
+        origins = [f"{scheme}://{_origin_host(name)}" for name in hostnames for scheme in ("https", "http")]
+        settings["CSRF_TRUSTED_ORIGINS"] = ",".join(origins)
+    return settings
+
+
+def _as_host(address: str) -> str:
+    """An IP address as a Host header names it (IPv6 in brackets)."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
+
+
+def _origin_host(name: str) -> str:
+    """A host name as an origin's host: Django's wildcard for ``.example.com``."""
+    return f"*{name}" if name.startswith(".") else name
+
+
 def app_settings(state: WsgiState) -> dict[str, str]:
     """Every setting the application receives, in a stable order."""
     integrations = state.integrations
@@ -109,6 +142,7 @@ def app_settings(state: WsgiState) -> dict[str, str]:
     settings.update(search_settings(integrations.search))
     settings.update(storage_settings(integrations.storage))
     settings.update(proxy_settings(integrations.proxies))
+    settings.update(host_settings(state.config.hostnames, state.machine.addresses, integrations.proxies))
     settings.update(state.config.environment)
     settings.update(charm_settings(state))
     return settings

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from . import asgi, validate
+from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
 
 T = TypeVar("T")
 JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
@@ -99,6 +100,15 @@ class AppConfig:
         "listed in the README.",
         validate.environment,
     )
+    hostnames: tuple[str, ...] = option(
+        "",
+        "Public names of the application, separated by spaces or commas: host names "
+        "(www.example.com), IP addresses, or .example.com for a domain and all its "
+        "subdomains; no scheme, port or path. With the unit's own addresses, localhost and "
+        "the related proxies' addresses they become ALLOWED_HOSTS and DJANGO_ALLOWED_HOSTS; "
+        "their https:// and http:// origins become CSRF_TRUSTED_ORIGINS.",
+        validate.hostnames,
+    )
     python_packages: tuple[str, ...] = option(
         "",
         "Extra Python requirements installed into the application's virtualenv, separated "
@@ -121,11 +131,23 @@ class AppConfig:
         "a prefix that are not in the directory reach the app. WSGI applications only.",
         validate.static_paths,
     )
+    procfile: Procfile | None = option(  # noqa: RUF009 - option() is a dataclasses.field
+        "",
+        "Procfile text (Heroku's format: one 'name: command' line per process type; # "
+        "comments and blank lines are skipped) that replaces the repository's Procfile, for "
+        "repositories that have none or whose Procfile does not suit this deployment. Its "
+        "'web:' line may give the entry point, its 'release:' line the release command. "
+        "Empty reads the repository's Procfile; a comment alone stands for an empty one.",
+        from_option,
+    )
     release_command: str = option(
         "",
         "Command run once per release, on the leader, in the new release's directory and "
         "virtualenv with the application's settings, before it serves traffic (e.g. "
-        "'python manage.py migrate --noinput'). If it fails the previous release keeps "
+        "'python manage.py migrate --noinput'). Empty runs the Procfile's 'release:' "
+        "command, else, for a Django project (a manage.py at the repository's root), "
+        f"'python manage.py migrate --noinput'; '{NO_RELEASE_COMMAND}' runs no command at all. "
+        "If it fails the previous release keeps "
         "serving and the unit is blocked with the command's last output lines. It runs "
         "in a transient systemd unit with the service's sandbox, as the application user; "
         "when it ends, fails or times out, every process it started is stopped.",
@@ -138,16 +160,39 @@ class AppConfig:
         validate.bounded_int(10, 86400),
     )
     health_check_path: str = option(
-        "/",
+        "",
         "Path the unit requests, through the new gunicorn's own check socket, after every new "
-        "release, rollback, handover and reload; any 2xx or 3xx answer is healthy. A release "
-        "that fails it is stopped and the serving one kept.",
+        "release, rollback, handover and reload. Empty (the default) requests / and counts "
+        "any answer below 500 as healthy (the app is up and routing, even if / answers 404); "
+        "a path set here must answer 2xx or 3xx (e.g. /healthz). A release that fails it is "
+        "stopped and the serving one kept.",
         validate.url_path,
     )
     keep_releases: int = option(
         3,
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
+    )
+    # -- Django -----------------------------------------------------------------------
+    django_production_settings: bool = option(
+        True,
+        "For a Django project (a manage.py naming its settings module): run it with the "
+        "charm's production settings overlay, which imports the project's settings and "
+        "completes only what startproject leaves for development: DEBUG off, a "
+        "django-insecure- SECRET_KEY replaced by the charm's, STATIC_ROOT in the release when "
+        "unset, content-hashed static file names when the default storage is used, and "
+        "ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS from hostnames when empty. false runs the "
+        "project's settings as they are.",
+        validate.boolean,
+        "Django",
+    )
+    django_collectstatic: bool = option(
+        True,
+        "For a Django project using django.contrib.staticfiles with a STATIC_ROOT (the "
+        "overlay sets one): run collectstatic, confined, while each unit builds a release, "
+        "and serve the files at STATIC_URL (unless it is a full URL). false skips both.",
+        validate.boolean,
+        "Django",
     )
     # -- how gunicorn runs it -------------------------------------------------------
     port: int = option(

@@ -135,7 +135,7 @@ def _deploy(
     applied = open_ports(applied, state.config.port, state.config.metrics_port)
     if done.release is not None:
         if hook.leader:
-            _publish_released(state, done.release.spec)
+            _publish_released(state, done.release)
         display.show_version(done.release.version)
     if done.deployed:
         unit.log(f"deployed release {done.release.id if done.release else '?'}")
@@ -168,9 +168,11 @@ def _publish_source(agreed: str) -> None:
         unit.log(f"every unit deploys commit {agreed.partition(':')[2][:7]} (published as leader)")
 
 
-def _publish_released(state: WsgiState, spec: str) -> None:
-    """The leader tells the other units which release they may switch to."""
-    if state.config.release_command and state.released != spec and leader_set({RELEASED_FIELD: spec}):
+def _publish_released(state: WsgiState, release: releases.Release) -> None:
+    """The leader tells the other units which release they may switch to, once it ran the
+    release's command (see :func:`.build.waits_for_leader`)."""
+    spec = release.spec
+    if release.release_command and state.released != spec and leader_set({RELEASED_FIELD: spec}):
         unit.log(f"release {spec} is ready for every unit (release_command ran)")
 
 

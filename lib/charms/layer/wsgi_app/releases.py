@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import ownership
 from .paths import Paths
@@ -40,6 +41,13 @@ class Release:
     # (URL prefix ending in "/", absolute directory inside the release directory) pairs
     # served through WhiteNoise (see static_files); () in releases made before it was kept
     static: tuple[tuple[str, str], ...] = ()
+    # settings the release adds to the application's, over them (the Django settings
+    # overlay's, see django.release_environment); () in releases made before it was kept
+    environment: tuple[tuple[str, str], ...] = ()
+    # the release command it was made with (see procfile.release_command); "" for none
+    release_command: str = ""
+    # its Procfile's process types, (name, command) in the order declared
+    processes: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
@@ -66,25 +74,28 @@ def read(directory: Path) -> Release | None:
     regular file, or not what :func:`write` writes."""
     try:
         data = json.loads(ownership.read_text(directory / RELEASE_FILE))
-        release = Release(**{**data, "static": _mounts(data.get("static", []))})
-    except (OSError, ValueError, TypeError, AttributeError):
+        release = Release(**{key: _tuples(value) for key, value in data.items()})
+    except (OSError, ValueError, TypeError):
         return None
-    if release.id != directory.name or not all(isinstance(v, str) for v in _texts(release)):
+    if release.id != directory.name or not _well_formed(release):
         return None
     return release
 
 
-def _mounts(value: list[list[str]]) -> tuple[tuple[str, str], ...]:
-    """release.json's ``static`` (JSON lists) as :attr:`Release.static`; ValueError when it
-    is not a list of two-string pairs."""
-    mounts = tuple((prefix, directory) for prefix, directory in value)
-    if not all(isinstance(text, str) for mount in mounts for text in mount):
-        raise ValueError("static mounts are not pairs of strings")
-    return mounts
+def _tuples(value: Any) -> Any:
+    """JSON's lists as the record's tuples."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
 
 
-def _texts(release: Release) -> tuple[object, ...]:
-    return (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+def _well_formed(release: Release) -> bool:
+    """Whether every field holds what :func:`write` writes (a record of the app user's
+    making could hold anything)."""
+    texts = (release.commit, release.label, release.version, release.wsgi_app, release.venv, release.spec)
+    return all(isinstance(text, str) for text in (*texts, release.release_command)) and all(
+        isinstance(pairs, tuple)
+        and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs)
+        for pairs in (release.processes, release.static, release.environment)
+    )
 
 
 def current(paths: Paths) -> Release | None:

@@ -208,8 +208,9 @@ def render_metrics_unit(state: WsgiState) -> str:
 
 
 def charm_module_code(name: str) -> str:
-    """One of the charm's modules gunicorn imports, shipped in its ``files/``: the uvicorn
-    worker (:data:`~.asgi.WORKER_MODULE`), the static files wrapper."""
+    """One of the charm's modules the application's processes import, shipped in its
+    ``files/``: the uvicorn worker (:data:`~.asgi.WORKER_MODULE`), the static files
+    wrapper, the Django settings overlay (:data:`~.django.OVERLAY_FILE`)."""
     return (TEMPLATES.parent / "files" / name).read_text()
 
 

@@ -28,6 +28,7 @@ class Machine:
 
     cores: int
     memory_bytes: int
+    addresses: tuple[str, ...] = ()  # its own IP addresses (see .addresses), for ALLOWED_HOSTS
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,11 @@ class WsgiState:
 
 
 def machine_facts() -> Machine:
-    """This machine's CPU count and memory, as the worker count needs them."""
+    """This machine's CPU count and memory, as the worker count needs them, and its own
+    addresses, as the application's allowed hosts need them."""
     import os
+
+    from .addresses import machine_addresses
 
     memory = 0
     try:
@@ -81,7 +85,7 @@ def machine_facts() -> Machine:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return Machine(cores=cores, memory_bytes=memory)
+    return Machine(cores=cores, memory_bytes=memory, addresses=machine_addresses())
 
 
 def build_state(

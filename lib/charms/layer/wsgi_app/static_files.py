@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import asgi, ownership, releases, validate
+from . import asgi, django, ownership, releases, validate
 from .commands import CommandFailed
 from .confined import Sandbox
 from .errors import DeployError
@@ -101,7 +101,11 @@ def wanted(state: WsgiState, app_dir: Path) -> bool:
     needs :data:`~.python_env.STATIC_PACKAGES` (decided before the venv is built: the
     mounts are made with the venv's compressor). The ``static_paths`` option and a Django
     project's collected files (django) are the sources of mounts."""
-    return bool(state.config.static_paths)
+    config = state.config
+    if config.static_paths:
+        return True
+    configured = config.environment.get("DJANGO_SETTINGS_MODULE", "")
+    return config.django_collectstatic and django.find_project(app_dir, None, configured) is not None
 
 
 def build_mounts(state: WsgiState, release: Release, directory: Path) -> Release:

@@ -8,6 +8,7 @@ the narrow shape it is allowed to have.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,9 @@ RESERVED_SETTINGS = frozenset(
         "PYTHONHOME",
         "LD_PRELOAD",
         "LD_LIBRARY_PATH",
+        # the Django settings overlay's (a release sets them, see django.py)
+        "WSGI_APP_DJANGO_SETTINGS",
+        "WSGI_APP_STATIC_ROOT",
     }
 )
 
@@ -239,11 +243,62 @@ def shell_command(value: Any) -> str:
 
 
 def url_path(value: Any) -> str:
-    """An absolute URL path (with an optional query), printable ASCII only."""
-    path = str(value or "/").strip()
-    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", path):
+    """An absolute URL path (with an optional query), printable ASCII only; empty stays
+    empty (the option's own default)."""
+    path = str(value or "").strip()
+    if path and not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", path):
         raise ValueError("must be an absolute path such as /healthz, without spaces")
     return path
+
+
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+MAX_HOSTNAMES = 64
+
+
+def hostnames(value: Any) -> tuple[str, ...]:
+    """Public names of the application, separated by spaces or commas: DNS names (lower
+    case), IP addresses (IPv6 in brackets, as Django's ALLOWED_HOSTS wants them) or
+    ``.example.com`` (the domain and every subdomain); no ports, no duplicates."""
+    found: list[str] = []
+    for item in str(value or "").replace(",", " ").split():
+        name = _hostname(item)
+        if name not in found:
+            found.append(name)
+    if len(found) > MAX_HOSTNAMES:
+        raise ValueError(f"more than {MAX_HOSTNAMES} names")
+    return tuple(found)
+
+
+def _hostname(item: str) -> str:
+    shown = repr(item[:70])
+    address = _ip_literal(item)
+    if address:
+        return address
+    name = item.lower().removesuffix(".")
+    domain = name.removeprefix(".")
+    labels = domain.split(".")
+    if len(domain) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{shown} is not a host name or IP address (letters, digits, '-' and '.'; "
+            "a leading '.' for every subdomain; no port, scheme or path)"
+        )
+    if all(label.isdigit() for label in labels) or (name.startswith(".") and len(labels) < 2):
+        raise ValueError(f"{shown} is neither an IP address nor a domain name")
+    return name
+
+
+def _ip_literal(item: str) -> str:
+    """``item`` as a canonical IPv4 address or bracketed IPv6 address, or ``""``."""
+    bare = item[1:-1] if item.startswith("[") and item.endswith("]") else item
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            raise ValueError(f"{item[:70]!r}: a zoned IPv6 address cannot be a host name")
+        return f"[{address}]"
+    return str(address)
 
 
 _PG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}\Z")
@@ -334,6 +389,18 @@ def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
         return choice
 
     return parse
+
+
+def boolean(value: Any) -> bool:
+    """A Juju boolean (or its usual spellings in a string: true/false, yes/no, 1/0, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"{str(value)[:40]!r} is not true or false")
 
 
 def _as_int(value: Any) -> int:
