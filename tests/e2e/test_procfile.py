@@ -2,10 +2,12 @@
 ``release:`` line initialises the app's database (its page answers 200 only because it ran,
 once per release); with ``health_check_path`` left empty an app whose ``/`` answers 404
 serves; a path the operator sets that answers 404 fails the release, which is rolled back;
-``release_command=none`` runs no release command at all."""
+``release_command=none`` runs no release command at all; ``hostnames`` and the machine's
+addresses reach ALLOWED_HOSTS, DJANGO_ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -143,3 +145,30 @@ def test_release_command_none_runs_no_release_command(pyramid: tuple[LocalModel,
     page = http_get(f"{URL}/greeting").body
     assert page.startswith("v4: initialised by the Procfile release line;") and release_runs(page) == runs
     assert current_release(model)["release_command"] == ""
+
+
+def test_hostnames_and_the_machines_addresses_reach_the_settings(
+    pyramid: tuple[LocalModel, ShareRepo],
+) -> None:
+    model, _ = pyramid
+    model.config(hostnames="Shop.Example.com, .example.org")
+    assert model.unit()["workload-status"] == "active", model.unit()
+    settings = model.settings()
+    allowed = settings["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert settings["ALLOWED_HOSTS"] == settings["DJANGO_ALLOWED_HOSTS"]
+    assert allowed[:5] == ["shop.example.com", ".example.org", "localhost", "127.0.0.1", "[::1]"]
+    # every global address of the machine, as a Host header names it
+    found = [ipaddress.ip_address(a) for a in model.sh("hostname -I").split()]
+    usable = [a for a in found if not (a.is_loopback or a.is_link_local)]
+    assert usable, found
+    assert all((f"[{a}]" if a.version == 6 else str(a)) in allowed for a in usable), (usable, allowed)
+    assert settings["CSRF_TRUSTED_ORIGINS"] == (
+        "https://shop.example.com,http://shop.example.com,https://*.example.org,http://*.example.org"
+    )
+    model.config(hostnames="shop.example.com evil.example.com:80")
+    unit = model.unit()
+    assert unit["workload-status"] == "blocked" and "invalid config hostnames" in unit["message"], unit
+    assert "evil.example.com:80" in unit["message"], unit
+    assert http_get(f"{URL}/greeting").status == 200  # refused config changes nothing
+    model.config(hostnames="")
+    assert "CSRF_TRUSTED_ORIGINS" not in model.settings()
