@@ -84,10 +84,17 @@ def __getattr__(name: str) -> Any:
     from django.contrib.staticfiles import storage
 
     class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):
-        """Django's manifest storage, not strict: a name missing from the manifest is
-        served as it is instead of raising (a template's typo is no server error)."""
+        """Django's manifest storage, not strict: a name it cannot hash (in no manifest and
+        not in STATIC_ROOT: a template's typo, collectstatic turned off) is served as it
+        is instead of raising, which would be a server error on every page naming it."""
 
         manifest_strict = False
+
+        def stored_name(self, name: str) -> str:
+            try:
+                return super().stored_name(name)
+            except ValueError:  # non-strict Django still raises for a file it cannot find
+                return name
 
     globals()[name] = ManifestStaticFilesStorage
     return ManifestStaticFilesStorage
