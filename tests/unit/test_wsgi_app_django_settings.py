@@ -38,7 +38,14 @@ def overlay(settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch, environ: 
     project = types.ModuleType("fakeproject.settings")
     vars(project).update(settings)
     monkeypatch.setitem(sys.modules, "fakeproject.settings", project)
-    for key in ("SECRET_KEY", "WSGI_APP_STATIC_ROOT", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
+    for key in (
+        "SECRET_KEY",
+        "WSGI_APP_STATIC_ROOT",
+        "DJANGO_ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "DEBUG",
+        "DJANGO_DEBUG",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in {
         "WSGI_APP_DJANGO_SETTINGS": "fakeproject.settings",
@@ -87,6 +94,12 @@ def test_a_stock_project_is_completed_for_production(monkeypatch):
 )
 def test_what_the_project_set_itself_is_kept(monkeypatch, name, value):
     assert getattr(overlay({**STOCK, name: value}, monkeypatch), name) == value
+
+
+@pytest.mark.parametrize("variable", ["DEBUG", "DJANGO_DEBUG"])
+def test_debug_the_operator_set_in_the_environment_is_the_projects_to_read(monkeypatch, variable):
+    """A project reading DEBUG from the environment the operator set it in keeps it on."""
+    assert overlay(STOCK, monkeypatch, {**ENVIRON, variable: "1"}).DEBUG is True
 
 
 def test_debug_is_turned_off_only_from_true(monkeypatch):
