@@ -86,6 +86,17 @@ def test_a_django_project_is_found_from_its_files(tmp_path, files, configured, f
     assert django.find_project(tmp_path, entry if entry.is_file() else None, configured) == found
 
 
+@pytest.mark.parametrize(
+    "configured", ["/tmp/evil/settings", "..mysite.settings", "mysite..settings", "my-site.x"]
+)
+def test_a_settings_module_that_is_no_dotted_name_is_no_project(tmp_path, configured):
+    """DJANGO_SETTINGS_MODULE names a module, never a path: nothing outside the source is looked at."""
+    write(tmp_path, SITE)
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "settings.py").write_text("")
+    assert django.find_project(tmp_path, None, configured.replace("/tmp", str(tmp_path))) is None
+
+
 def test_manage_py_forcing_the_settings_module_is_seen_too(tmp_path):
     write(tmp_path, SITE)
     forced = MANAGE + 'os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"\n'

@@ -198,7 +198,14 @@ def collect_static(
     return mount(static, root)
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z", re.ASCII)
+
+
 def _module_file(source: Path, module: str) -> bool:
+    """Whether dotted ``module`` has its file in ``source`` (a name such as ``/etc/x`` or
+    ``..x`` in DJANGO_SETTINGS_MODULE names no file there, nor a path elsewhere)."""
+    if not _MODULE_NAME.match(module):
+        return False
     base = source.joinpath(*module.split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
