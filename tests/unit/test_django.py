@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, write
 
-from charms.layer.wsgi_app import django, ownership
+from charms.layer.wsgi_app import django
 from charms.layer.wsgi_app.commands import CommandFailed, RunAs
 from charms.layer.wsgi_app.paths import Paths
 
@@ -326,9 +326,12 @@ def test_a_static_root_in_the_code_is_made_through_real_directories_only(tmp_pat
     outside = tmp_path / "outside"
     outside.mkdir()
     (app / "linked").symlink_to(outside)
-    with pytest.raises(ownership.TreeError):
+    with pytest.raises(django.DjangoError, match="'app/linked/static': the repository holds a symlink"):
         django.prepare_static_root(app / "linked" / "static", release_dir, 0, 0)
     (app / "collected").symlink_to(outside)
-    with pytest.raises(ownership.TreeError):
+    with pytest.raises(django.DjangoError, match="'app/collected': the repository holds a symlink"):
         django.prepare_static_root(app / "collected", release_dir, 0, 0)
+    (app / "afile").write_text("")
+    with pytest.raises(django.DjangoError, match="'app/afile/static'"):
+        django.prepare_static_root(app / "afile" / "static", release_dir, 0, 0)
     assert list(outside.iterdir()) == []
