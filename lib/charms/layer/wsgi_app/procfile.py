@@ -54,10 +54,12 @@ class Procfile:
 
     @property
     def web(self) -> str:
+        """The ``web:`` command (the entry point may be read from it); ``""`` without one."""
         return self.command("web")
 
     @property
     def release(self) -> str:
+        """The ``release:`` command, the default release command; ``""`` without one."""
         return self.command("release")
 
     def table(self) -> tuple[tuple[str, str], ...]:
