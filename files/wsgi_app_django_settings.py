@@ -7,7 +7,8 @@ own settings module. It imports that module, takes every upper-case name from it
 completes what ``django-admin startproject`` leaves for development, each only where the
 project kept the stock value:
 
-- ``DEBUG = True`` becomes ``False``;
+- ``DEBUG = True`` becomes ``False``, unless the application's environment sets ``DEBUG``
+  or ``DJANGO_DEBUG`` (the operator's ``environment``): the project's settings read it;
 - a ``django-insecure-`` ``SECRET_KEY`` becomes the charm's ``SECRET_KEY`` setting
   (shared by the leader, the same on every unit);
 - an unset ``STATIC_ROOT`` becomes ``WSGI_APP_STATIC_ROOT`` (a directory in the release,
@@ -31,6 +32,7 @@ from typing import Any
 _project_variable = "WSGI_APP_DJANGO_SETTINGS"
 _static_root_variable = "WSGI_APP_STATIC_ROOT"
 _insecure_key_prefix = "django-insecure-"
+_debug_variables = ("DEBUG", "DJANGO_DEBUG")  # an operator's choice the settings may read
 _default_static_storage = "django.contrib.staticfiles.storage.StaticFilesStorage"
 _default_file_storage = "django.core.files.storage.FileSystemStorage"
 _manifest_storage_path = f"{__name__}.ManifestStaticFilesStorage"
@@ -39,7 +41,7 @@ _manifest_storage_path = f"{__name__}.ManifestStaticFilesStorage"
 def complete(project: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     """The settings to change in ``project`` (its upper-case names) for production."""
     changed: dict[str, Any] = {}
-    if project.get("DEBUG") is True:
+    if project.get("DEBUG") is True and not any(name in environ for name in _debug_variables):
         changed["DEBUG"] = False
     secret_key = environ.get("SECRET_KEY", "")
     if str(project.get("SECRET_KEY", "")).startswith(_insecure_key_prefix) and secret_key:
@@ -84,10 +86,17 @@ def __getattr__(name: str) -> Any:
     from django.contrib.staticfiles import storage
 
     class ManifestStaticFilesStorage(storage.ManifestStaticFilesStorage):
-        """Django's manifest storage, not strict: a name missing from the manifest is
-        served as it is instead of raising (a template's typo is no server error)."""
+        """Django's manifest storage, not strict: a name it cannot hash (in no manifest and
+        not in STATIC_ROOT: a template's typo, collectstatic turned off) is served as it
+        is instead of raising, which would be a server error on every page naming it."""
 
         manifest_strict = False
+
+        def stored_name(self, name: str) -> str:
+            try:
+                return super().stored_name(name)
+            except ValueError:  # non-strict Django still raises for a file it cannot find
+                return name
 
     globals()[name] = ManifestStaticFilesStorage
     return ManifestStaticFilesStorage

@@ -253,7 +253,13 @@ def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[s
 
 
 RELEASE_PROCFILE = {"Procfile": "release: python initdb.py\nweb: gunicorn app:app\n", "app.py": "app = 1\n"}
-DJANGO_PROJECT = {"manage.py": "", "mysite/wsgi.py": "application = get_wsgi_application()\n"}
+DJANGO_PROJECT = {
+    "manage.py": "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+    "mysite/settings.py": "DEBUG = True\n",
+    "mysite/wsgi.py": "application = get_wsgi_application()\n",
+}
+# a Flask-Script manage.py: no settings module, so no Django project and no migrate
+FLASK_MANAGE = {"manage.py": "manager = Manager(app)\n", "app.py": "app = 1\n"}
 PLAIN = {"app.py": "app = 1\n"}
 
 
@@ -263,6 +269,8 @@ PLAIN = {"app.py": "app = 1\n"}
         (PLAIN, {}, False),  # nothing to run
         (RELEASE_PROCFILE, {}, True),  # the Procfile's release:
         (DJANGO_PROJECT, {}, True),  # Django's migrations
+        (FLASK_MANAGE, {}, False),  # a manage.py alone is no Django project
+        ({k: v for k, v in DJANGO_PROJECT.items() if k != "mysite/settings.py"}, {}, False),  # no settings
         (PLAIN, {"release_command": "./bin/setup"}, True),  # the option
         (RELEASE_PROCFILE, {"release_command": "none"}, False),  # turned off
         (DJANGO_PROJECT, {"release_command": "none"}, False),
@@ -305,7 +313,10 @@ def test_a_bad_procfile_in_the_repository_blocks_with_its_line(monkeypatch, tmp_
     [
         ("python initdb.py", "", ["spec-1"]),  # from the Procfile: release_command itself is unset
         ("python initdb.py", "spec-1", []),  # said already
-        ("", "", []),  # no command ran: the followers do not wait, nothing to say
+        # no command (or a release made before the charm recorded it): said all the same, so
+        # a unit added later, whose build finds Django's default, does not wait for ever
+        ("", "", ["spec-1"]),
+        ("", "spec-1", []),
     ],
 )
 def test_the_leader_says_it_ran_the_releases_own_command(monkeypatch, command, released, published):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, write
 
-from charms.layer.wsgi_app import django, ownership
+from charms.layer.wsgi_app import django
 from charms.layer.wsgi_app.commands import CommandFailed, RunAs
 from charms.layer.wsgi_app.paths import Paths
 
@@ -84,6 +84,17 @@ def test_a_django_project_is_found_from_its_files(tmp_path, files, configured, f
     write(tmp_path, {name: text for name, text in files.items() if text is not None})
     entry = tmp_path / "mysite" / "wsgi.py"
     assert django.find_project(tmp_path, entry if entry.is_file() else None, configured) == found
+
+
+@pytest.mark.parametrize(
+    "configured", ["/tmp/evil/settings", "..mysite.settings", "mysite..settings", "my-site.x"]
+)
+def test_a_settings_module_that_is_no_dotted_name_is_no_project(tmp_path, configured):
+    """DJANGO_SETTINGS_MODULE names a module, never a path: nothing outside the source is looked at."""
+    write(tmp_path, SITE)
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "settings.py").write_text("")
+    assert django.find_project(tmp_path, None, configured.replace("/tmp", str(tmp_path))) is None
 
 
 def test_manage_py_forcing_the_settings_module_is_seen_too(tmp_path):
@@ -315,9 +326,12 @@ def test_a_static_root_in_the_code_is_made_through_real_directories_only(tmp_pat
     outside = tmp_path / "outside"
     outside.mkdir()
     (app / "linked").symlink_to(outside)
-    with pytest.raises(ownership.TreeError):
+    with pytest.raises(django.DjangoError, match="'app/linked/static': the repository holds a symlink"):
         django.prepare_static_root(app / "linked" / "static", release_dir, 0, 0)
     (app / "collected").symlink_to(outside)
-    with pytest.raises(ownership.TreeError):
+    with pytest.raises(django.DjangoError, match="'app/collected': the repository holds a symlink"):
         django.prepare_static_root(app / "collected", release_dir, 0, 0)
+    (app / "afile").write_text("")
+    with pytest.raises(django.DjangoError, match="'app/afile/static'"):
+        django.prepare_static_root(app / "afile" / "static", release_dir, 0, 0)
     assert list(outside.iterdir()) == []

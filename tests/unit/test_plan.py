@@ -17,6 +17,9 @@ IDLE = Hook("update-status", demo_commit="demo-1")
 APPLIED = Memory(fingerprint=fingerprint(STATE, IDLE), source=source(STATE, IDLE))
 NEW_PORT = replace(STATE, config=replace(STATE.config, port=8000))
 NEW_REF = replace(STATE, config=replace(STATE.config, app_repo="https://git.example.org/shop.git"))
+# the names the app answers to reach its settings: a reload, never a new release
+NEW_HOSTS = replace(STATE, config=replace(STATE.config, hostnames=("shop.example.com",)))
+NEW_ADDRESS = replace(STATE, machine=replace(STATE.machine, addresses=("10.1.2.3",)))
 
 
 @pytest.mark.parametrize(
@@ -28,6 +31,8 @@ NEW_REF = replace(STATE, config=replace(STATE.config, app_repo="https://git.exam
         (replace(STATE, secret_key=None), Memory(), Hook("install"), Step.WAIT_FOR_SECRET),
         (NEW_PORT, APPLIED, replace(IDLE, name="config-changed"), Step.APPLY),
         (NEW_REF, APPLIED, replace(IDLE, name="config-changed"), Step.BUILD),
+        (NEW_HOSTS, APPLIED, replace(IDLE, name="config-changed"), Step.APPLY),
+        (NEW_ADDRESS, APPLIED, IDLE, Step.APPLY),
         (STATE, replace(APPLIED, transient=True), IDLE, Step.RETRY),
         (STATE, replace(APPLIED, transient=True), replace(IDLE, name="config-changed"), Step.REPORT),
         (STATE, APPLIED, replace(IDLE, requested=True), Step.APPLY),

@@ -151,18 +151,6 @@ def test_load_refuses_what_is_no_procfile(tmp_path, make, fragment):
         procfile.load(tmp_path, None)
 
 
-def test_a_django_project_is_one_with_manage_py_at_its_root(tmp_path):
-    assert not procfile.is_django_project(tmp_path)
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "manage.py").write_text("")
-    assert not procfile.is_django_project(tmp_path)
-    (tmp_path / "manage.py").symlink_to("sub/manage.py")
-    assert not procfile.is_django_project(tmp_path)
-    (tmp_path / "manage.py").unlink()
-    (tmp_path / "manage.py").write_text("")
-    assert procfile.is_django_project(tmp_path)
-
-
 RELEASE_LINE = procfile.parse("release: python initdb.py\n")
 MIGRATE = "python manage.py migrate --noinput"
 

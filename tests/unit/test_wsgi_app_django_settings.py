@@ -5,6 +5,7 @@ startproject's value, and Django itself reads the result."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import types
 from typing import Any
@@ -37,7 +38,14 @@ def overlay(settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch, environ: 
     project = types.ModuleType("fakeproject.settings")
     vars(project).update(settings)
     monkeypatch.setitem(sys.modules, "fakeproject.settings", project)
-    for key in ("SECRET_KEY", "WSGI_APP_STATIC_ROOT", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
+    for key in (
+        "SECRET_KEY",
+        "WSGI_APP_STATIC_ROOT",
+        "DJANGO_ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "DEBUG",
+        "DJANGO_DEBUG",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in {
         "WSGI_APP_DJANGO_SETTINGS": "fakeproject.settings",
@@ -86,6 +94,12 @@ def test_a_stock_project_is_completed_for_production(monkeypatch):
 )
 def test_what_the_project_set_itself_is_kept(monkeypatch, name, value):
     assert getattr(overlay({**STOCK, name: value}, monkeypatch), name) == value
+
+
+@pytest.mark.parametrize("variable", ["DEBUG", "DJANGO_DEBUG"])
+def test_debug_the_operator_set_in_the_environment_is_the_projects_to_read(monkeypatch, variable):
+    """A project reading DEBUG from the environment the operator set it in keeps it on."""
+    assert overlay(STOCK, monkeypatch, {**ENVIRON, variable: "1"}).DEBUG is True
 
 
 def test_debug_is_turned_off_only_from_true(monkeypatch):
@@ -149,3 +163,44 @@ def test_django_reads_the_overlay_and_its_manifest_storage_is_not_strict(monkeyp
     storage_class = import_string(settings.STORAGES["staticfiles"]["BACKEND"])
     assert storage_class.manifest_strict is False
     assert "ManifestFilesMixin" in [base.__name__ for base in storage_class.__mro__]
+
+
+def _static_urls(tmp_path, names: list[str], collected: dict[str, str]) -> list[str]:
+    """What ``{% static %}`` gives each of ``names`` in a Django process running the overlay
+    over a stock project whose STATIC_ROOT holds ``collected`` (no manifest: collectstatic
+    did not run)."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "__init__.py").write_text("")
+    (tmp_path / "proj" / "settings.py").write_text(
+        "".join(f"{name} = {value!r}\n" for name, value in STOCK.items() if name.isupper())
+        + "INSTALLED_APPS = ['django.contrib.staticfiles']\n"
+    )
+    root = tmp_path / "staticfiles"
+    root.mkdir()
+    for name, text in collected.items():
+        (root / name).write_text(text)
+    code = (
+        "import django, sys\ndjango.setup()\nfrom django.templatetags.static import static\n"
+        "print('\\n'.join(static(name) for name in sys.argv[1:]))\n"
+    )
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{tmp_path}:{OVERLAY.parent}",
+        "DJANGO_SETTINGS_MODULE": MODULE,
+        "WSGI_APP_DJANGO_SETTINGS": "proj.settings",
+        "WSGI_APP_STATIC_ROOT": str(root),
+        "SECRET_KEY": "the-charms-key",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code, *names], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_a_static_name_the_storage_cannot_hash_is_served_as_it_is_not_a_server_error(tmp_path):
+    """Django's manifest storage raises for a file it cannot find even when not strict; the
+    overlay's gives its name back (collectstatic turned off, a template's typo)."""
+    urls = _static_urls(tmp_path, ["missing.css", "site.css"], {"site.css": "body {}\n"})
+    assert urls[0] == "/static/missing.css"
+    assert urls[1].startswith("/static/site.") and urls[1].endswith(".css") and urls[1] != "/static/site.css"

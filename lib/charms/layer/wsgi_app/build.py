@@ -198,8 +198,13 @@ def _assemble(
         processes = procfile.load(app_dir, config.procfile)
     except (source.SourceError, procfile.ProcfileError) as error:  # fixed by a new commit
         raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
+    try:
+        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)
+    except entrypoint.EntryPointError as error:
+        raise DeployError(str(error)) from None
+    project = django_project(state, app_dir, wsgi_app, report)
     # known only now that the source is out: whether a follower waits for the leader
-    command = procfile.release_command(config.release_command, processes, procfile.is_django_project(app_dir))
+    command = procfile.release_command(config.release_command, processes, project is not None)
     if waits_for_leader(command, leader, state.released, spec):
         raise WaitingForLeader(f"waiting for the leader to run release_command for {revision.short}")
     if config.apt_packages:
@@ -208,13 +213,8 @@ def _assemble(
             system.install_packages(config.apt_packages)
         except CommandFailed as error:
             raise DeployError(f"apt_packages: {error.tail(1)}") from None
-    try:
-        wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)
-    except entrypoint.EntryPointError as error:
-        raise DeployError(str(error)) from None
     looks_asgi = asgi.looks_asgi(app_dir, wsgi_app, processes.web)
     worker_class = asgi.choose(config.worker_class, looks_asgi)
-    project = django_project(state, app_dir, wsgi_app, report)
     report(f"installing requirements of {revision.label} ({revision.short})")
     release = Release(
         id=release_id,

@@ -151,15 +151,23 @@ def mount(static: StaticFiles, root: Path) -> tuple[str, str] | None:
 def prepare_static_root(root: Path, release_dir: Path, uid: int, gid: int) -> None:
     """Make ``root`` (inside the root-owned ``release_dir``) a directory the application
     user may write: missing directories on the way are made root's, none is followed
-    through a link (:class:`~.ownership.TreeError`)."""
+    through a link. Raises :class:`DjangoError` when the repository holds a symlink or a
+    file on the way (the message names the path in the release, not a fix of the charm's)."""
     parent = release_dir
-    for part in root.relative_to(release_dir).parts[:-1]:
-        parent = parent / part
-        ownership.ensure_dir(parent, 0, gid, ownership.ROOT_MODE)
-    if os.path.lexists(root):  # the repository has it: a link there is refused
-        ownership.hand_over(root, uid, gid)
-    else:
-        ownership.ensure_dir(root, uid, gid, ownership.APP_MODE)
+    try:
+        for part in root.relative_to(release_dir).parts[:-1]:
+            parent = parent / part
+            ownership.ensure_dir(parent, 0, gid, ownership.ROOT_MODE)
+        if os.path.lexists(root):  # the repository has it: a link there is refused
+            ownership.hand_over(root, uid, gid)
+        else:
+            ownership.ensure_dir(root, uid, gid, ownership.APP_MODE)
+    except ownership.TreeError:
+        shown = str(root.relative_to(release_dir))[:80]
+        raise DjangoError(
+            f"STATIC_ROOT {shown!r}: the repository holds a symlink or a file on that path; "
+            "collectstatic writes only through real directories"
+        ) from None
 
 
 def collect_static(
@@ -198,7 +206,14 @@ def collect_static(
     return mount(static, root)
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z", re.ASCII)
+
+
 def _module_file(source: Path, module: str) -> bool:
+    """Whether dotted ``module`` has its file in ``source`` (a name such as ``/etc/x`` or
+    ``..x`` in DJANGO_SETTINGS_MODULE names no file there, nor a path elsewhere)."""
+    if not _MODULE_NAME.match(module):
+        return False
     base = source.joinpath(*module.split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 

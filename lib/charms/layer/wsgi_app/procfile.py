@@ -54,10 +54,12 @@ class Procfile:
 
     @property
     def web(self) -> str:
+        """The ``web:`` command (the entry point may be read from it); ``""`` without one."""
         return self.command("web")
 
     @property
     def release(self) -> str:
+        """The ``release:`` command, the default release command; ``""`` without one."""
         return self.command("release")
 
     def table(self) -> tuple[tuple[str, str], ...]:
@@ -131,16 +133,11 @@ def load(app_dir: Path, given: Procfile | None) -> Procfile:
     return parse(data)
 
 
-def is_django_project(app_dir: Path) -> bool:
-    """Whether the source is a Django project: a ``manage.py`` file at its root."""
-    path = app_dir / "manage.py"
-    return path.is_file() and not path.is_symlink()
-
-
 def release_command(option: str, procfile: Procfile, django: bool) -> str:
     """The command run once per release on the leader: ``release_command`` when set
     (``none``: no command at all), else the Procfile's ``release:``, else Django's
-    migrations for a Django project; ``""`` when there is none."""
+    migrations when ``django`` (the source is a project :func:`.django.find_project`
+    finds); ``""`` when there is none."""
     if option:
         return "" if option.lower() == NO_RELEASE_COMMAND else option
     if procfile.release:

@@ -169,11 +169,15 @@ def _publish_source(agreed: str) -> None:
 
 
 def _publish_released(state: WsgiState, release: releases.Release) -> None:
-    """The leader tells the other units which release they may switch to, once it ran the
-    release's command (see :func:`.build.waits_for_leader`)."""
+    """The leader tells the other units which release they may switch to: the one it
+    serves, whose release command (if it had one) it ran (see :func:`.build.waits_for_leader`).
+    Said even for a release without a command: one made before the charm recorded its
+    command (an upgrade from a charm without Django's migrate default) would otherwise
+    keep a unit added later waiting for ever."""
     spec = release.spec
-    if release.release_command and state.released != spec and leader_set({RELEASED_FIELD: spec}):
-        unit.log(f"release {spec} is ready for every unit (release_command ran)")
+    if state.released != spec and leader_set({RELEASED_FIELD: spec}):
+        ran = " (its release command ran)" if release.release_command else ""
+        unit.log(f"release {spec} is ready for every unit{ran}")
 
 
 def _serving() -> releases.Release | None:

@@ -41,7 +41,7 @@ class WsgiState:
     secret_key: str | None  # None until the leader has published one
     integrations: Integrations = field(default_factory=Integrations)
     unit_name: str = ""  # wsgi-app/0: APP_UNIT, the journal identifier, the metrics' label
-    released: str = ""  # RELEASED_FIELD: what the leader migrated
+    released: str = ""  # RELEASED_FIELD: the release the leader serves (its command ran)
     agreed_source: str = ""  # SOURCE_FIELD: the commit the leader resolved app_ref to
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
 
