@@ -75,7 +75,7 @@ class StaticFiles:
 
 def manage_settings_module(source: Path) -> str | None:
     """The settings module ``manage.py`` in ``source`` sets by default, if it names one."""
-    match = _MANAGE_SETTINGS.search(_read(source / "manage.py"))
+    match = _MANAGE_SETTINGS.search(source_text(source / "manage.py"))
     return match.group(1) if match else None
 
 
@@ -90,7 +90,7 @@ def find_project(source: Path, entry_module: Path | None, configured: str = "") 
     if not module or not _module_file(source, module):
         return None
     forced = any(
-        _FORCED_SETTINGS.search(_read(path)) for path in (source / "manage.py", entry_module) if path
+        _FORCED_SETTINGS.search(source_text(path)) for path in (source / "manage.py", entry_module) if path
     )
     return Project(settings_module=module, forces_settings=forced)
 
@@ -218,7 +218,8 @@ def _module_file(source: Path, module: str) -> bool:
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
-def _read(path: Path) -> str:
+def source_text(path: Path) -> str:
+    """A source file's text for a search by pattern (nothing is run): "" when unreadable."""
     try:
         return path.read_text(errors="replace")[:1_000_000]
     except OSError:

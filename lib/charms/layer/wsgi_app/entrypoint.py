@@ -13,7 +13,7 @@ import ast
 import shlex
 from pathlib import Path
 
-from .django import manage_settings_module
+from .django import manage_settings_module, source_text
 from .validate import wsgi_entry_point
 
 
@@ -119,7 +119,7 @@ def _from_django(source: Path) -> str | None:
 
 def _django_module(source: Path, kind: str) -> str | None:
     marker = f"get_{kind}_application"
-    candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in _read(p))
+    candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in source_text(p))
     if not candidates:
         return None
     settings_module = manage_settings_module(source)
@@ -136,7 +136,7 @@ def _from_module_files(source: Path) -> str | None:
         path = source / f"{module}.py"
         if not path.is_file():
             continue
-        names = _top_level_names(_read(path))
+        names = _top_level_names(source_text(path))
         for callable_name in ("application", "app"):
             if callable_name in names:
                 return f"{module}:{callable_name}"
@@ -159,10 +159,3 @@ def _top_level_names(code: str) -> set[str]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return names
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")[:1_000_000]
-    except OSError:
-        return ""
