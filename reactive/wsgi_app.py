@@ -6,7 +6,8 @@ Flags:
   wsgi-app.serving    the last apply succeeded and the app answered its health check
 Every hook runs one handler, reconcile: it publishes our side of the relations, then
 charms.layer.wsgi_app.reconcile reads every input once, decides, applies only what
-changed (restarting only when the settings changed) and sets the status, so relation
+changed (restarting only when the settings changed) and sets the status; proxies get
+the unit's address once it serves fully wired. So relation
 joined, changed, departed and broken, and upgrade-charm, need no handler of their own.
 A charm that includes this layer may set wsgi-app.changed to have the unit apply again.
 The interface layers (interfaces/) consume the automatic endpoint.<endpoint>.* flags.
@@ -34,17 +35,19 @@ def reconcile():
     relations.publish()  # each endpoint writes only to joined relations, and only what changed
     unit.ensure_secret_key()
     requested = is_flag_set("wsgi-app.changed")
-    flag_serving(unit_reconcile.run(unit.hook(hookenv.hook_name(), requested)).outcome)
+    settle(unit_reconcile.run(unit.hook(hookenv.hook_name(), requested)).outcome)
 
 
 @when("wsgi-app.installed", "wsgi-app.changed")
 def apply_requested():
     """A charm that includes this layer set wsgi-app.changed after this hook's reconcile."""
-    flag_serving(unit_reconcile.run(unit.hook(hookenv.hook_name(), requested=True)).outcome)
+    settle(unit_reconcile.run(unit.hook(hookenv.hook_name(), requested=True)).outcome)
 
 
-def flag_serving(outcome: Outcome) -> None:
-    """wsgi-app.serving says whether the unit serves what was asked, once a hook decided it."""
+def settle(outcome: Outcome) -> None:
+    """What the hook decided, told: proxies learn the unit's address once it is ready, and
+    wsgi-app.serving says whether the unit serves what was asked."""
+    relations.publish_website(outcome.ready)
     clear_flag("wsgi-app.changed")
     if outcome.serving is not None:
         toggle_flag("wsgi-app.serving", outcome.serving)

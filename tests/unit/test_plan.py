@@ -58,3 +58,14 @@ def test_a_config_problem_is_the_plan_s_problem() -> None:
         decide(ConfigError([("port", "80 is too low")]), APPLIED, IDLE).problem
         == "invalid config port: 80 is too low"
     )
+
+
+def test_a_unit_is_ready_for_proxies_only_serving_fully_wired():
+    from charms.layer.wsgi_app.plan import Outcome
+
+    release = object()
+    assert Outcome(release=release).ready  # type: ignore[arg-type]
+    assert not Outcome().ready  # nothing serves yet
+    assert not Outcome(release=release, waiting_for=("database",)).ready  # type: ignore[arg-type]
+    assert not Outcome(release=release, failed="blocked").ready  # type: ignore[arg-type]
+    assert not Outcome(release=release, service_active=False).ready  # type: ignore[arg-type]

@@ -211,3 +211,35 @@ def test_a_database_the_server_created_under_another_name_blocks_with_the_way_ou
     assert integrations_from(unanswered, DatabaseRequest("shop"), ME).integrations.waiting_for == (
         "database credentials",
     )
+
+
+class FakeWebsite:
+    """The website Endpoint as publish_website uses it: relations holding what we published."""
+
+    def __init__(self, **published: dict[str, str]):
+        self.relations = [
+            type("Relation", (), {"relation_id": rid.replace("_", ":"), "to_publish_raw": dict(data)})()
+            for rid, data in published.items()
+        ]
+
+    def publish(self, relation, values):
+        relation.to_publish_raw.update(values)
+
+
+def test_a_unit_joins_the_proxies_balancers_only_once_it_is_ready_and_stays(monkeypatch):
+    import charms.reactive
+
+    juju = FakeJuju("website-relation-joined", "website:5", "apache2/0")
+    juju.data = {"website:5": {ME: {"ingress-address": "10.0.0.10"}}, "website:6": {ME: {}}}
+    juju.install(monkeypatch)
+    monkeypatch.setattr(relations.hookenv, "unit_private_ip", lambda: "10.0.0.10")
+    website = FakeWebsite(website_5={}, website_6={"port": "8080", "hostname": "10.0.0.9"})
+    monkeypatch.setattr(
+        charms.reactive, "endpoint_from_name", lambda name: website if name == "website" else None
+    )
+    fresh, told = website.relations
+    relations.publish_website(ready=False)
+    assert fresh.to_publish_raw == {}  # not yet ready: left out of this proxy's balancer
+    assert told.to_publish_raw["hostname"] == "10.0.0.10"  # told before: kept up to date
+    relations.publish_website(ready=True)
+    assert (fresh.to_publish_raw["hostname"], fresh.to_publish_raw["port"]) == ("10.0.0.10", "8080")

@@ -57,6 +57,12 @@ class Outcome:
     serving: bool | None = None  # the unit serves what was asked (None: not decided by this hook)
     failed: str = ""  # why the step did not succeed (an action fails with it)
 
+    @property
+    def ready(self) -> bool:
+        """Whether proxies may send this unit requests: a release serves, fully wired
+        (nothing awaited, nothing failed)."""
+        return self.release is not None and self.service_active and not self.waiting_for and not self.failed
+
 
 def fingerprint(state: WsgiState, hook: Hook) -> str:
     """A digest of everything whose change must reach the application.

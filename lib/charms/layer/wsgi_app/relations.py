@@ -23,7 +23,7 @@ from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integr
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
 from .relation_data.pgsql import DatabaseRequest
 
-__all__ = ["RelationConflict", "database_request", "gather_integrations", "publish"]
+__all__ = ["RelationConflict", "database_request", "gather_integrations", "publish", "publish_website"]
 
 _logged: set[str] = set()  # notes already logged by this hook (state is gathered several times)
 
@@ -211,14 +211,30 @@ def _publish_requests(raw_config: dict[str, Any]) -> None:
             storage.request(relation, s3.request_data(app, relation.relation_id))
 
 
-def _publish_addresses(raw_config: dict[str, Any]) -> None:
-    """Where this unit serves, for proxies, log shippers and scrapers."""
+def publish_website(ready: bool) -> None:
+    """Tell the proxies where this unit serves, once it serves fully wired (``ready``, decided
+    by the hook's reconcile; reactive hooks only).
+
+    Until then the unit stays out of their balancers: a new unit whose database has not yet
+    granted it access would answer without it. A proxy told once keeps being told (a port
+    change reaches it): taking a serving unit out because a backend is slow to answer
+    would take the whole site out with it.
+    """
     from charms.reactive import endpoint_from_name
 
-    website, port = endpoint_from_name("website"), _port(raw_config)
-    if website is not None and port is not None:
-        for relation in website.relations:
+    website, port = endpoint_from_name("website"), _port(dict(hookenv.config()))
+    if website is None or port is None:
+        return
+    for relation in website.relations:
+        if ready or relation.to_publish_raw.get("port"):
             website.publish(relation, http.website_data(_own_address(relation.relation_id), port))
+
+
+def _publish_addresses(raw_config: dict[str, Any]) -> None:
+    """Where this unit can be reached by log shippers and scrapers (proxies:
+    :func:`publish_website`)."""
+    from charms.reactive import endpoint_from_name
+
     logging = endpoint_from_name("logging")
     if logging is not None:
         for relation in logging.relations:
