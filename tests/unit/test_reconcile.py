@@ -375,7 +375,9 @@ def test_a_failed_build_stays_shown_until_its_source_is_built(
     shown = hook(fake, monkeypatch, "config-changed", STATE).outcome.failed
     assert shown and fake.statuses[-1] == ("blocked", shown)
     fake.script = [keeps_serving] if step is Step.APPLY else []
-    assert hook(fake, monkeypatch, name, state).plan.step is step
+    result = hook(fake, monkeypatch, name, state)
+    assert result.plan.step is step
+    assert result.outcome.serving is (False if step is Step.APPLY else None)  # not what was asked
     assert fake.script == [] and fake.current == OLD
     assert fake.statuses[-1] == ("blocked", shown) and memory.load().build_problem == shown
 

@@ -147,7 +147,7 @@ def _deploy(
     if done.problem:
         return _blocked(done.problem, state, applied)
     applied = replace(applied, problem="")
-    return observe(state, applied, serving=True), applied
+    return observe(state, applied, serving=not applied.build_problem), applied
 
 
 def _roll_back(state: WsgiState, remembered: Memory, display: Display) -> tuple[Outcome, Memory]:
