@@ -98,7 +98,18 @@ def test_a_package_the_lock_forbids_is_a_clear_conflict(deployed: LocalModel) ->
     assert "locked versions" in message
     assert http_get(f"{URL}/").body == "locked app: six==1.16.0 idna==3.3\n"
     assert deployed.version() == before
-    deployed.config(python_packages="")
+    # the failed build is not tried again, and stays shown until its inputs change: after an
+    # idle hook, a config-changed that changes nothing, and one that changes a setting only
+    # (new settings applied to the release still serving)
+    for hook in ("update-status", "config-changed"):
+        deployed.cli("run-hook", deployed.default_unit, hook)
+        assert assert_blocked(deployed) == message, hook
+    deployed.config(timeout="45")
+    assert assert_blocked(deployed) == message
+    assert http_get(f"{URL}/").body == "locked app: six==1.16.0 idna==3.3\n"
+    assert deployed.version() == before
+    assert "timeout = 45\n" in deployed.sh(f"cat /etc/{APP}/gunicorn.conf.py")  # the setting was applied
+    deployed.config(python_packages="", timeout="30")
     assert_serving(deployed, before)
 
 

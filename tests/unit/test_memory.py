@@ -24,7 +24,13 @@ def new_process():
 
 def test_a_record_survives_its_round_trip() -> None:
     record = Memory(
-        fingerprint="f" * 64, source="{}", problem="p", transient=True, port=8080, status=("a", "b")
+        fingerprint="f" * 64,
+        source="{}",
+        problem="p",
+        build_problem="b",
+        transient=True,
+        port=8080,
+        status=("a", "b"),
     )
     assert from_json(to_json(record)) == record
 
@@ -51,6 +57,14 @@ def test_a_version_1_record_still_loads() -> None:
         metrics_port=9102,
         status=("waiting", "serving demo (abc1234) on :8000; waiting for the leader"),
         app_version="",
+    )
+
+
+def test_a_version_2_record_loads_without_a_failed_build() -> None:
+    """Version 2 had no build_problem: a failed build's reason was in ``problem``, kept there."""
+    v2 = {"version": 2, "source": "{}", "problem": "requirements.txt: no match", "app_version": "abc1234"}
+    assert from_json(json.dumps(v2)) == Memory(
+        source="{}", problem="requirements.txt: no match", app_version="abc1234"
     )
 
 

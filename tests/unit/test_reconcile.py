@@ -80,7 +80,7 @@ def fails(error: Exception) -> Callable[[FakeUnit], deploy.Outcome]:
 
 def rolls_back(unit: FakeUnit) -> deploy.Outcome:
     """The new release did not answer its health check: the old one kept serving."""
-    return deploy.Outcome(release=unit.current, action=Action.HANDOVER, problem=ROLLED_BACK)
+    raise DeployError(ROLLED_BACK)
 
 
 @pytest.fixture
@@ -330,3 +330,100 @@ def test_a_failed_hook_remembers_only_the_status_it_showed(fake: FakeUnit, monke
         hook(fake, monkeypatch, "config-changed", replace(STATE, config=replace(STATE.config, port=8000)))
     memory.forget()
     assert memory.load() == replace(before, status=("maintenance", "fetching shop"))
+
+
+REQUIREMENTS_FAILED = "requirements.txt: no-such-package was not found in the package registry"
+MORE_WORKERS = replace(STATE, config=replace(STATE.config, workers=3))
+NEW_REF = replace(STATE, config=replace(STATE.config, app_ref="v2"))
+
+
+def keeps_serving(unit: FakeUnit) -> deploy.Outcome:
+    """Serving without a build: the release live answers with the new settings."""
+    return deploy.Outcome(release=unit.current, action=Action.RELOAD)
+
+
+def unhealthy(unit: FakeUnit) -> deploy.Outcome:
+    return deploy.Outcome(release=unit.current, action=Action.RELOAD, problem="health check failed: HTTP 500")
+
+
+@pytest.mark.parametrize(
+    ("failure", "name", "state", "step"),
+    [
+        (DeployError(REQUIREMENTS_FAILED), "update-status", STATE, Step.REPORT),
+        (DeployError(REQUIREMENTS_FAILED), "config-changed", STATE, Step.REPORT),
+        (DeployError(REQUIREMENTS_FAILED), "config-changed", MORE_WORKERS, Step.APPLY),
+        (DeployError(REQUIREMENTS_FAILED), "upgrade-charm", STATE, Step.APPLY),
+        (DeployError(ROLLED_BACK), "config-changed", MORE_WORKERS, Step.APPLY),
+        (RuntimeError("bug"), "config-changed", MORE_WORKERS, Step.APPLY),
+    ],
+    ids=[
+        "update-status",
+        "no-op config-changed",
+        "new settings",
+        "upgrade-charm",
+        "rolled back",
+        "unexpected",
+    ],
+)
+def test_a_failed_build_stays_shown_until_its_source_is_built(
+    fake: FakeUnit, monkeypatch, failure, name, state, step
+) -> None:
+    """The source is not built again while its inputs stay the same; a later hook (even one
+    that applies new settings to the old release) must still say why it is not served."""
+    fake.current = OLD
+    fake.script = [fails(failure)]
+    shown = hook(fake, monkeypatch, "config-changed", STATE).outcome.failed
+    assert shown and fake.statuses[-1] == ("blocked", shown)
+    fake.script = [keeps_serving] if step is Step.APPLY else []
+    result = hook(fake, monkeypatch, name, state)
+    assert result.plan.step is step
+    assert result.outcome.serving is (False if step is Step.APPLY else None)  # not what was asked
+    assert fake.script == [] and fake.current == OLD
+    assert fake.statuses[-1] == ("blocked", shown) and memory.load().build_problem == shown
+
+
+def test_new_source_inputs_clear_a_failed_build(fake: FakeUnit, monkeypatch) -> None:
+    fake.current = OLD
+    fake.script = [fails(DeployError(REQUIREMENTS_FAILED))]
+    hook(fake, monkeypatch, "config-changed", STATE)
+    fake.script = [deploys(NEW)]
+    assert hook(fake, monkeypatch, "config-changed", NEW_REF).plan.step is Step.BUILD
+    assert fake.statuses[-1] == SERVING_NEW and memory.load().build_problem == ""
+
+
+def test_a_fetch_failure_is_still_retried_after_new_settings(fake: FakeUnit, monkeypatch) -> None:
+    fake.current = OLD
+    fetch_failed = "app_repo: cannot reach git.example.org"
+    fake.script = [fails(FetchError(fetch_failed))]
+    hook(fake, monkeypatch, "config-changed", STATE)
+    fake.script = [keeps_serving]
+    hook(fake, monkeypatch, "config-changed", MORE_WORKERS)
+    assert fake.statuses[-1] == ("blocked", fetch_failed)
+    fake.script = [deploys(NEW)]
+    assert hook(fake, monkeypatch, "update-status", MORE_WORKERS).plan.step is Step.RETRY
+    assert fake.statuses[-1] == SERVING_NEW and memory.load() == replace(
+        memory.load(), problem="", build_problem="", transient=False
+    )
+
+
+def test_a_config_error_shows_first_then_the_failed_build_again(fake: FakeUnit, monkeypatch) -> None:
+    fake.current = OLD
+    fake.script = [fails(DeployError(REQUIREMENTS_FAILED))]
+    hook(fake, monkeypatch, "config-changed", STATE)
+    hook(fake, monkeypatch, "config-changed", BAD_PORT)
+    assert fake.statuses[-1] == ("blocked", "invalid config port: 80 is not in 1024-65535")
+    fake.script = [keeps_serving]
+    assert hook(fake, monkeypatch, "config-changed", STATE).plan.step is Step.APPLY
+    assert fake.statuses[-1] == ("blocked", REQUIREMENTS_FAILED)
+
+
+def test_an_unhealthy_release_is_shown_until_an_apply_works(fake: FakeUnit, monkeypatch) -> None:
+    """A release live that fails its health check is the settings' problem, not the build's."""
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    fake.script = [unhealthy]
+    hook(fake, monkeypatch, "config-changed", MORE_WORKERS)
+    assert fake.statuses[-1] == ("blocked", "health check failed: HTTP 500")
+    fake.script = [keeps_serving]
+    assert hook(fake, monkeypatch, "config-changed", STATE).plan.step is Step.APPLY
+    assert fake.statuses[-1] == SERVING_NEW and memory.load().problem == ""

@@ -29,7 +29,7 @@ class Outcome:
     release: Release | None  # what serves now
     action: Action
     deployed: bool = False  # a new release went live
-    problem: str = ""  # set when the unit should be blocked
+    problem: str = ""  # set when the release live does not answer its health check
 
 
 def prepare(paths: Paths) -> None:
@@ -79,11 +79,9 @@ def _serve(
         report(f"release {new_release.version} unhealthy; {serving.version} kept serving")
         put_live(state, serving)  # gunicorn.conf.py names the serving release's worker class again
         releases.remove(paths, new_release.id)
-        return Outcome(
-            release=serving,
-            action=applied.action,
-            problem=f"release {new_release.version} failed health check ({applied.detail}); "
-            f"rolled back to {serving.version}",
+        raise DeployError(  # a failure of the build: shown until the source is built again
+            f"release {new_release.version} failed health check ({applied.detail}); "
+            f"rolled back to {serving.version}"
         )
     if new_release is not None:
         releases.switch(paths, new_release.id)

@@ -7,7 +7,8 @@ rest only once the whole hook succeeded (:func:`stage`, written by :func:`commit
 hook's success callbacks, as charms.reactive commits unit data), because Juju drops the
 ports, and charms.reactive the flags, of a hook that fails in any handler after ours.
 
-Formats: version 1 had no ``app_version``; version 2 adds it. A unit upgraded from a
+Formats: version 1 had no ``app_version``; version 2 adds it; version 3 adds
+``build_problem`` (a version 2 record kept a failed build's reason in ``problem``). A unit upgraded from a
 charm that kept these facts in unit data (``wsgi-app.*`` keys and a status file) has no
 record yet: :func:`load` migrates those into one.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from .writes import write_atomically
 
-VERSION = 2
+VERSION = 3
 RECORD_NAME = ".wsgi-app-memory.json"
 # where the charm before this record kept the same facts (migrated by load)
 LEGACY_KEYS = {
@@ -46,8 +47,11 @@ class Memory:
     version: int = VERSION
     fingerprint: str = ""  # digest of the desired state last applied ("": apply)
     source: str = ""  # the source inputs of the last build, canonical JSON ("": build)
-    problem: str = ""  # why the unit is blocked
-    transient: bool = False  # the problem may pass by itself: update-status retries
+    problem: str = ""  # why the last apply is blocked (config, service): cleared by the next that works
+    # why the last build of ``source`` did not go live: shown until a build of it (or of new
+    # source inputs) goes live, since the same inputs are not built again (version 3)
+    build_problem: str = ""
+    transient: bool = False  # the failure may pass by itself: update-status builds again
     waiting: str = ""  # what the leader has still to do, e.g. "the leader to share SECRET_KEY"
     port: int = 0  # the ports opened (0: none)
     metrics_port: int = 0

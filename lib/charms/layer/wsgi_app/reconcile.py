@@ -21,7 +21,7 @@ from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
 from .service import Service
 from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
-from .status import Display, status_of
+from .status import Display, problem_of, status_of
 
 BUILDS = (Step.BUILD, Step.RETRY)
 
@@ -93,9 +93,9 @@ def carry_out(
 
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
     """What the status reports of the machine now (cheap: no fetch, no restart)."""
-    release = _serving()
-    if remembered.problem:  # blocked either way: no need to look further
-        return Outcome(release=release, port=state.config.port, serving=serving, failed=remembered.problem)
+    release, problem = _serving(), problem_of(remembered)
+    if problem:  # blocked either way: no need to look further
+        return Outcome(release=release, port=state.config.port, serving=serving, failed=problem)
     return Outcome(
         release=release,
         port=state.config.port,
@@ -109,29 +109,32 @@ def _deploy(
     plan: Plan, state: WsgiState, remembered: Memory, hook: Hook, display: Display
 ) -> tuple[Outcome, Memory]:
     applied = replace(remembered, fingerprint=plan.fingerprint, waiting="")  # asked again below
+    build = plan.step in BUILDS
     try:
         done = deploy.serve(
             state,
             demo_dir=unit.demo_dir(),
             publish=_publish_source if hook.leader else None,
-            build=plan.step in BUILDS,
+            build=build,
             report=display.progress,
         )
     except WaitingForLeader as error:  # fetched again once the leader says it is done
         unit.log(str(error))
         waiting = str(error).removeprefix("waiting for ")
-        waits = replace(applied, source="", transient=True, waiting=waiting, problem="")
+        waits = replace(applied, source="", transient=True, waiting=waiting, problem="", build_problem="")
         return replace(observe(state, waits, serving=False), failed=str(error)), waits
     except DeployError as error:
-        failed = replace(applied, source=plan.source, transient=isinstance(error, RetryableError))
-        return _blocked(str(error), state, failed)
+        return _failed(str(error), isinstance(error, RetryableError), build, plan.source, state, applied)
     except Exception as error:  # a bug or a machine fault: keep serving, say so, retry later
         unit.log(traceback.format_exc(), level=hookenv.ERROR)
-        failed = replace(applied, source=plan.source, transient=True)
-        return _blocked(
-            f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log", state, failed
-        )
-    applied = replace(applied, source=plan.source, transient=False)
+        problem = f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log"
+        return _failed(problem, True, build, plan.source, state, applied)
+    if build:  # what serves now is the source asked for
+        applied = replace(applied, build_problem="")
+    # a failed build's retry stays due until a build goes live
+    applied = replace(
+        applied, source=plan.source, transient=applied.transient and bool(applied.build_problem)
+    )
     applied = open_ports(applied, state.config.port, state.config.metrics_port)
     if done.release is not None:
         if hook.leader:
@@ -144,7 +147,7 @@ def _deploy(
     if done.problem:
         return _blocked(done.problem, state, applied)
     applied = replace(applied, problem="")
-    return observe(state, applied, serving=True), applied
+    return observe(state, applied, serving=not applied.build_problem), applied
 
 
 def _roll_back(state: WsgiState, remembered: Memory, display: Display) -> tuple[Outcome, Memory]:
@@ -155,6 +158,20 @@ def _roll_back(state: WsgiState, remembered: Memory, display: Display) -> tuple[
     if done.release is not None:
         display.show_version(done.release.version)
     return observe(state, remembered), remembered
+
+
+def _failed(
+    problem: str, retry: bool, build: bool, source: str, state: WsgiState, remembered: Memory
+) -> tuple[Outcome, Memory]:
+    """A step that raised: a build's failure is remembered as the source's (shown until
+    the source is built again, which ``retry`` has update-status do), any other as the
+    apply's (shown until an apply works)."""
+    unit.log(problem, level=hookenv.ERROR)
+    if build:
+        failed = replace(remembered, source=source, problem="", build_problem=problem, transient=retry)
+    else:
+        failed = replace(remembered, source=source, problem=problem, transient=retry or remembered.transient)
+    return observe(state, failed, serving=False), failed
 
 
 def _blocked(problem: str, state: WsgiState, remembered: Memory) -> tuple[Outcome, Memory]:

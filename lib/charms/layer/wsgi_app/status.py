@@ -39,6 +39,13 @@ def unit_status(
     return Status("active", serving_message(release, port))
 
 
+def problem_of(memory: Memory) -> str:
+    """Why the unit is blocked ("" when it is not): the last apply's problem, else why the
+    source asked for did not go live, which stays until the source is built again (a
+    settings change or upgrade-charm serves the old release, not the source asked for)."""
+    return memory.problem or memory.build_problem
+
+
 def status_of(outcome: Outcome, memory: Memory) -> Status:
     """The status after a hook: blocked by the problem the unit remembers, waiting for what
     the leader or the relations have still to provide, else serving."""
@@ -46,7 +53,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
     return unit_status(
         release=outcome.release,
         port=outcome.port,
-        problem=memory.problem,
+        problem=problem_of(memory),
         waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
         service_active=outcome.service_active,
     )
