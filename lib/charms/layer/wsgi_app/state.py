@@ -44,6 +44,7 @@ class WsgiState:
     released: str = ""  # RELEASED_FIELD: the release the leader serves (its command ran)
     agreed_source: str = ""  # SOURCE_FIELD: the commit the leader resolved app_ref to
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
+    leader: bool = False  # whether this unit leads: leader_processes run on the leader only
 
     @property
     def paths(self) -> Paths:
@@ -95,6 +96,7 @@ def build_state(
     machine: Machine,
     integrations: Integrations | None = None,
     unit_name: str = "",
+    leader: bool = False,
 ) -> WsgiState:
     """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
     return WsgiState(
@@ -106,4 +108,5 @@ def build_state(
         unit_name=unit_name,
         released=leader_data.get(RELEASED_FIELD, ""),
         agreed_source=leader_data.get(SOURCE_FIELD, ""),
+        leader=leader,
     )

@@ -60,6 +60,7 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
         machine_facts(),
         integrations,
         unit_name=os.environ["JUJU_UNIT_NAME"],
+        leader=is_leader(),
     )
 
 
