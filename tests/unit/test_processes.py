@@ -113,3 +113,46 @@ def test_bad_process_options_block_with_the_option_named():
     with pytest.raises(ConfigError) as raised:
         parse_config({"process_counts": "worker=lots", "process_stop_timeout": 0})
     assert [option for option, _ in raised.value.problems] == ["process_counts", "process_stop_timeout"]
+
+
+def test_a_new_leader_announces_itself_once_so_the_old_one_hears_of_it(monkeypatch):
+    """The unit that led runs no hook when leadership moves; the new leader's leader-set
+    runs leader-settings-changed there. Written once: an idle hook writes nothing."""
+    from charms.layer.wsgi_app import unit
+
+    settings: dict[str, str] = {"leader_unit": "shop/0"}
+    writes: list[dict[str, str]] = []
+    monkeypatch.setenv("JUJU_UNIT_NAME", "shop/1")
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: True)
+    monkeypatch.setattr(unit.hookenv, "leader_get", lambda: dict(settings))
+    monkeypatch.setattr(
+        unit.hookenv, "leader_set", lambda values: (writes.append(values), settings.update(values))
+    )
+    monkeypatch.setattr(unit.hookenv, "log", lambda *a, **k: None)
+    unit.announce_leader()
+    unit.announce_leader()
+    assert writes == [{"leader_unit": "shop/1"}]
+
+
+def test_a_follower_announces_nothing(monkeypatch):
+    from charms.layer.wsgi_app import unit
+
+    monkeypatch.setenv("JUJU_UNIT_NAME", "shop/0")
+    monkeypatch.setattr(unit.hookenv, "is_leader", lambda: False)
+    monkeypatch.setattr(unit.hookenv, "leader_get", lambda: {})
+    monkeypatch.setattr(
+        unit.hookenv, "leader_set", lambda values: pytest.fail("a follower wrote leader settings")
+    )
+    unit.announce_leader()
+
+
+def test_leadership_is_part_of_what_the_unit_applies():
+    """A unit that stops or starts leading applies again (its leader-only types change)."""
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.plan import Hook, fingerprint
+    from charms.layer.wsgi_app.state import Machine, WsgiState
+
+    state = WsgiState(app_name="shop", config=parse_config({}), machine=Machine(1, 1 << 30), secret_key="k")
+    hook = Hook("leader-settings-changed", leader=False)
+    assert fingerprint(state, hook) != fingerprint(replace(state, leader=True), hook)

@@ -20,6 +20,9 @@ RELEASED_FIELD = "released_spec"
 # in leader settings: "<source id>:<commit>", the commit the leader resolved app_ref to;
 # every unit deploys exactly that commit of that source (see build.agreed_revision)
 SOURCE_FIELD = "source_commit"
+# in leader settings: the unit that leads. A new leader writes it so that every other unit
+# runs leader-settings-changed, and the one that led stops the leader-only process types
+LEADER_UNIT_FIELD = "leader_unit"
 
 
 @dataclass(frozen=True)
