@@ -65,6 +65,11 @@ def is_process_type(name: str) -> bool:
     return name not in (WEB, RELEASE) and not name.startswith(CRON_PREFIX)
 
 
+def journal_identifier(app_name: str, name: str) -> str:
+    """The journal identifier of process type ``name``'s output: ``<app>-<type>``."""
+    return f"{app_name}-{name}"
+
+
 def leader_only(name: str, leader_types: Iterable[str]) -> bool:
     """Whether ``name`` (a process type or a job) runs on the leader only."""
     return name in tuple(leader_types)

@@ -17,7 +17,7 @@ from . import observability, settings_file
 from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
 from .build import app_env
 from .environment import app_settings
-from .processes import Planned, ProcessPlan, plan_for
+from .processes import Planned, ProcessPlan, journal_identifier, plan_for
 from .releases import Release
 from .sandbox import sandbox_directives
 from .service import SLOTS
@@ -150,11 +150,6 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
-def process_identifier(state: WsgiState, process: str) -> str:
-    """The journal identifier of a process type's output: ``<app>-<type>``."""
-    return f"{state.app_name}-{process}"
-
-
 def render_process_unit(state: WsgiState, release: Release, process: Planned) -> str:
     """The template unit running ``process`` of ``release`` (see :mod:`.processes`).
 
@@ -173,7 +168,7 @@ def render_process_unit(state: WsgiState, release: Release, process: Planned) ->
         "release_dir": str(release_dir),
         "overlay": [f"{key}={value}" for key, value in overlay.items()],
         "stop_timeout": state.config.process_stop_timeout,
-        "identifier": process_identifier(state, process.name),
+        "identifier": journal_identifier(state.app_name, process.name),
         "memory_max": state.config.memory_max,
         "tasks_max": state.config.tasks_max,
         "sandbox": sandbox_directives(state.paths),
