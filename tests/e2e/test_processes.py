@@ -125,16 +125,18 @@ def test_every_unit_runs_its_workers_and_the_leader_alone_the_beat(processes) ->
         assert active(model, unit, "beat@1") is (unit == chief)
     follower = next(u for u in unit_names(model) if u != chief)
     assert heartbeat(model, follower, "beat-1") == []
-    # each instance is one process of the app user, in the journal under <app>-<type>
-    user = model.sh(f"ps -o user= -p $(systemctl show -P MainPID {APP}-worker@1.service)", chief).strip()
-    assert user == APP
+    # the command itself is the instance's main process (bash execs it: SIGTERM reaches it),
+    # run as the app user, its output in the journal under <app>-<type>
+    main_pid = model.sh(f"systemctl show -P MainPID {APP}-worker@1.service", chief).strip()
+    assert main_pid == heartbeat(model, chief, "worker-1")[1]
+    assert model.sh(f"ps -o user= -p {main_pid}", chief).strip() == APP
     assert model.sh(f"journalctl -t {APP}-worker -n 5 --no-pager -q | wc -l", chief).strip() != ""
 
 
 def test_systemd_brings_back_a_killed_worker(processes) -> None:
     model, _ = processes
     unit = unit_names(model)[0]
-    pid = heartbeat(model, unit, "worker-1")[1]
+    pid = model.sh(f"systemctl show -P MainPID {APP}-worker@1.service", unit).strip()
     model.sh(f"kill -9 {pid}", unit)
     back = wait_for(lambda: (b := fresh(model, unit, "worker-1", 3)) and b[1] != pid and b, 30)
     assert back, f"worker-1 did not come back after kill -9 {pid}"

@@ -475,13 +475,13 @@ def test_a_hostile_command_adds_no_line_to_the_process_unit(hostile_state, proce
 def test_the_process_command_reaches_the_shell_as_one_argument(hostile_state, process_release):
     """systemd unquotes ``ExecStart=`` like a POSIX shell once ``%%`` and ``$$`` are undone
     (the unit filter escapes nothing else here): the Procfile's command comes back whole as
-    ``sh -c``'s argument, after the release's environment."""
+    ``bash -c``'s argument, after the release's environment."""
     import shlex
 
     unit = process_units(hostile_state, process_release)["worker"]
     (exec_start,) = directives(unit)["ExecStart"]
     argv = shlex.split(exec_start.replace("%%", "%").replace("$$", "$"))
-    assert argv[0] == "/usr/bin/env" and argv[-3:] == ["/bin/sh", "-c", HOSTILE_COMMAND]
+    assert argv[0] == "/usr/bin/env" and argv[-3:] == ["/bin/bash", "-c", HOSTILE_COMMAND]
     assert 'ODD=a "b" $c %d' in argv
     assert "PATH=/srv/shop/venvs/abc123/bin:/usr/local/bin:/usr/bin:/bin" in argv
 

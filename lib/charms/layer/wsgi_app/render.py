@@ -154,7 +154,7 @@ def render_process_unit(state: WsgiState, release: Release, process: Planned) ->
     """The template unit running ``process`` of ``release`` (see :mod:`.processes`).
 
     Its command is the repository's: it runs as the application user, through
-    ``/bin/sh -c``, with the environment the release command gets (:func:`.build.app_env`:
+    ``/bin/bash -c`` (as Heroku does), with the environment the release command gets (:func:`.build.app_env`:
     the settings file, then the release's own settings and the virtualenv's ``bin`` first on
     ``PATH``). ``env`` sets the latter on the command line because systemd would let the
     settings file override an ``Environment=`` line."""
