@@ -11,13 +11,12 @@ version, type, instance and PID, and notes its SIGTERM in a ``.stopped`` file.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, leader, unit_names
+from localmodel import APP, LocalModel, leader, publish_copies, unit_names
 
 from bench.machine import isolated_wheels
 from localjuju.driver import ShareRepo
@@ -46,6 +45,7 @@ def stop(signum, frame):
 
 
 signal.signal(signal.SIGTERM, stop)
+print(f"{NAME} {VERSION} started as {os.getpid()}", flush=True)
 while True:
     with open(PATH + ".tmp", "w") as beat:
         beat.write(f"{VERSION} {os.getpid()} {time.time()}\\n")
@@ -71,12 +71,7 @@ def processes(
     def push(version: str) -> str:
         """Commit ``version`` and publish it at the same URL on every unit's machine."""
         commit = repo.commit(app_files(version), version)
-        for copy in copies:
-            subprocess.run(["git", "clone", "--quiet", "--mirror", str(repo.bare), str(copy)], check=False)
-            subprocess.run(
-                ["git", "--git-dir", str(copy), "fetch", "--quiet", str(repo.bare), "+refs/*:refs/*"],
-                check=True,
-            )
+        publish_copies(repo.bare, copies)
         return commit
 
     push("v1")
@@ -130,7 +125,13 @@ def test_every_unit_runs_its_workers_and_the_leader_alone_the_beat(processes) ->
     main_pid = model.sh(f"systemctl show -P MainPID {APP}-worker@1.service", chief).strip()
     assert main_pid == heartbeat(model, chief, "worker-1")[1]
     assert model.sh(f"ps -o user= -p {main_pid}", chief).strip() == APP
-    assert model.sh(f"journalctl -t {APP}-worker -n 5 --no-pager -q | wc -l", chief).strip() != ""
+    result = model.action("logs", unit=chief, process="worker")
+    assert result["status"] == "completed", result
+    assert f"worker-1 v1 started as {main_pid}" in result["results"]["output"], result
+    refused = model.action("logs", unit=chief, process="no-such-type")
+    assert refused["status"] == "failed" and "is not one of this release's" in refused.get("message", ""), (
+        refused
+    )
 
 
 def test_systemd_brings_back_a_killed_worker(processes) -> None:

@@ -333,19 +333,24 @@ def rendered_files(state) -> dict[str, str]:
     return named
 
 
-@pytest.mark.parametrize("name", ["demo_state", "hostile_state"])
-def test_every_rendered_file_matches_its_golden_file(name, request):
-    state = request.getfixturevalue(name)
-    files = rendered_files(state)
-    directory = GOLDEN / name.removesuffix("_state")
+def golden_files(directory, files: dict[str, str]) -> dict[str, str]:
+    """The golden files in ``directory``, by name; rewritten from ``files`` first under UPDATE_GOLDEN."""
     if os.environ.get("UPDATE_GOLDEN"):
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         for file_name, text in files.items():
             (directory / f"{file_name}.golden").write_text(text, encoding="utf-8")
-    golden = {
+    return {
         path.name.removesuffix(".golden"): path.read_text(encoding="utf-8") for path in directory.iterdir()
     }
+
+
+@pytest.mark.parametrize("name", ["demo_state", "hostile_state"])
+def test_every_rendered_file_matches_its_golden_file(name, request):
+    state = request.getfixturevalue(name)
+    files = rendered_files(state)
+    directory = GOLDEN / name.removesuffix("_state")
+    golden = golden_files(directory, files)
     assert sorted(golden) == sorted(files)
     for file_name, text in files.items():
         assert text == golden[file_name], f"{file_name} differs from {directory / file_name}.golden"
@@ -450,16 +455,7 @@ def test_every_process_unit_matches_its_golden_file(hostile_state, process_relea
         hostile_state.paths.process_template(name): text
         for name, text in process_units(hostile_state, process_release).items()
     }
-    directory = GOLDEN / "processes"
-    if os.environ.get("UPDATE_GOLDEN"):
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        for file_name, text in files.items():
-            (directory / f"{file_name}.golden").write_text(text, encoding="utf-8")
-    golden = {
-        path.name.removesuffix(".golden"): path.read_text(encoding="utf-8") for path in directory.iterdir()
-    }
-    assert files == golden
+    assert files == golden_files(GOLDEN / "processes", files)
 
 
 def test_a_hostile_command_adds_no_line_to_the_process_unit(hostile_state, process_release):
