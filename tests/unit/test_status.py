@@ -19,6 +19,15 @@ def test_active_names_what_is_served():
     assert unit_status(release=RELEASE, port=8080) == Status("active", "serving demo (abc1234) on :8080")
 
 
+def test_the_process_types_say_how_many_instances_are_active():
+    status = unit_status(
+        release=RELEASE, port=8080, processes=(("worker", 3, 3), ("beat", 0, 1)), waiting="waiting for db"
+    )
+    assert status == Status(
+        "waiting", "serving demo (abc1234) on :8080; worker 3/3; beat 0/1; waiting for db"
+    )
+
+
 def test_problem_blocks_even_while_serving():
     assert unit_status(release=RELEASE, port=8080, problem="invalid config port: x").workload == "blocked"
 

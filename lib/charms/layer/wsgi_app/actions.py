@@ -8,11 +8,13 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import logs, memory, observability, reconcile, settings_file, unit
+from . import logs, memory, observability, reconcile, releases, settings_file, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
 from .errors import DeployError
+from .ownership import TreeError
+from .processes import WEB, is_process_type, journal_identifier
 from .state import WsgiState
 
 
@@ -52,12 +54,12 @@ def show_settings() -> None:
 
 
 def show_logs() -> None:
-    """The last ``lines`` journal lines of the app (gunicorn and its own output), redacted."""
+    """The last ``lines`` journal lines of the app (gunicorn and its own output) or of one
+    of its process types (``process``), redacted."""
     state = _state()
     try:
-        argv = logs.journal_argv(
-            observability.syslog_identifier(state), int(hookenv.action_get("lines") or 100)
-        )
+        identifier = _log_identifier(state, str(hookenv.action_get("process") or WEB))
+        argv = logs.journal_argv(identifier, int(hookenv.action_get("lines") or 100))
     except ValueError as error:
         raise DeployError(str(error)) from None
     try:
@@ -71,6 +73,22 @@ def show_logs() -> None:
         raise DeployError(f"cannot read the journal: {error.tail(1)}") from None
     secrets = logs.secret_values(app_settings(state), on_disk)
     hookenv.action_set({"output": logs.tail(logs.redact_text(output, secrets))})
+
+
+def _log_identifier(state: WsgiState, process: str) -> str:
+    """The journal identifier of ``process``: ``web``, or a process type the serving
+    release declares; raises ``ValueError`` for anything else (never another unit's logs)."""
+    if process == WEB:
+        return observability.syslog_identifier(state)
+    try:
+        serving = releases.current(state.paths)
+    except TreeError:
+        serving = None
+    declared = [name for name, _ in serving.processes if is_process_type(name)] if serving else []
+    if process not in declared:
+        known = ", ".join([WEB, *declared])
+        raise ValueError(f"process {process[:63]!r} is not one of this release's: {known}")
+    return journal_identifier(state.app_name, process)
 
 
 def rotate_secret_key() -> None:

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from . import asgi, validate
+from . import asgi, processes, validate
 from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
 
 T = TypeVar("T")
@@ -173,6 +173,32 @@ class AppConfig:
         3,
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
+    )
+    # -- process types --------------------------------------------------------------
+    process_counts: Mapping[str, int] = option(
+        "",
+        "Instances of each Procfile process type on every unit, as type=count items "
+        "separated by spaces or commas (e.g. 'worker=3 beat=1'; 0-32). Every Procfile entry "
+        "but web, release and cron* is a process type and runs one instance unless given "
+        "here; 0 turns a type off. A type the Procfile does not declare is ignored (and "
+        "logged). web is gunicorn: see workers.",
+        processes.parse_counts,
+        "Processes",
+    )
+    leader_processes: tuple[str, ...] = option(
+        processes.DEFAULT_LEADER_PROCESSES,
+        "Process types that run on the leader unit only (schedulers, which must run once per "
+        "application), separated by spaces or commas. When leadership moves they stop on the "
+        "old leader and start on the new one.",
+        processes.parse_types,
+        "Processes",
+    )
+    process_stop_timeout: int = option(
+        600,
+        "Seconds a process type's instance has to finish its current task after SIGTERM "
+        "(a release, config or relation change restarts them; 1-86400) before it is killed.",
+        validate.bounded_int(1, 86400),
+        "Processes",
     )
     # -- Django -----------------------------------------------------------------------
     django_production_settings: bool = option(

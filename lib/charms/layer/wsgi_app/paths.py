@@ -65,6 +65,16 @@ class Paths:
     def check_dir(self) -> Path:
         return Path("/run") / f"{self.name}-check"
 
+    def process_template(self, process: str) -> str:
+        """A Procfile process type's service, one instance per number (see :mod:`.processes`)."""
+        return f"{self.name}-{process}@.service"
+
+    def process_service(self, process: str, instance: str) -> str:
+        return f"{self.name}-{process}@{instance}.service"
+
+    def process_file(self, process: str) -> Path:
+        return self.systemd / self.process_template(process)
+
     @property
     def legacy_service(self) -> str:
         """The single service unit charm versions before slots installed."""

@@ -19,6 +19,7 @@ from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
+from .process_units import ProcessUnits
 from .service import Service
 from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, status_of
@@ -101,6 +102,7 @@ def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -
         port=state.config.port,
         waiting_for=state.integrations.waiting_for + backends.unreachable(state.integrations),
         service_active=Service(state.paths).serving() if release else True,
+        processes=ProcessUnits(state.paths).active_counts() if release else (),
         serving=serving,
     )
 
@@ -191,4 +193,5 @@ def _serving() -> releases.Release | None:
 
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
+    ProcessUnits(unit.paths()).remove()
     Service(unit.paths()).remove()

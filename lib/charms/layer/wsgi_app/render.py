@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import observability, settings_file
 from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
+from .build import app_env
 from .environment import app_settings
+from .processes import Planned, ProcessPlan, journal_identifier, plan_for
+from .releases import Release
 from .sandbox import sandbox_directives
 from .service import SLOTS
 from .state import WsgiState
@@ -38,6 +41,8 @@ class RenderedFiles:
     check_socket_unit: str  # the slots' check sockets' template, <app>-check@.socket
     gunicorn_conf: str
     settings: str
+    # per running process type: the text of <app>-<type>@.service
+    process_units: Mapping[str, str] = field(default_factory=dict)
     metrics_unit: str = ""  # empty: no exporter (metrics_port 0)
     metrics_exporter: str = ""  # the exporter's code, installed with its unit
 
@@ -145,6 +150,37 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
+def render_process_unit(state: WsgiState, release: Release, process: Planned) -> str:
+    """The template unit running ``process`` of ``release`` (see :mod:`.processes`).
+
+    Its command is the repository's: it runs as the application user, through
+    ``/bin/bash -c`` (as Heroku does), with the environment the release command gets (:func:`.build.app_env`:
+    the settings file, then the release's own settings and the virtualenv's ``bin`` first on
+    ``PATH``). ``env`` sets the latter on the command line because systemd would let the
+    settings file override an ``Environment=`` line."""
+    release_dir = state.paths.releases / release.id
+    overlay = app_env(release, release_dir / "app", {})
+    context = {
+        **_common(state),
+        "unit_file": state.paths.process_template(process.name),
+        "process": process.name,
+        "command": process.command,
+        "release_dir": str(release_dir),
+        "overlay": [f"{key}={value}" for key, value in overlay.items()],
+        "stop_timeout": state.config.process_stop_timeout,
+        "identifier": journal_identifier(state.app_name, process.name),
+        "memory_max": state.config.memory_max,
+        "tasks_max": state.config.tasks_max,
+        "sandbox": sandbox_directives(state.paths),
+    }
+    return _render("process.service.j2", context)
+
+
+def render_process_units(state: WsgiState, release: Release, plan: ProcessPlan) -> dict[str, str]:
+    """The unit of every process type ``plan`` runs here, by type."""
+    return {process.name: render_process_unit(state, release, process) for process in plan.running}
+
+
 def gunicorn_trusted_proxies(proxies: tuple[str, ...]) -> str:
     """gunicorn's ``forwarded_allow_ips`` for ``proxies`` (default: this machine).
 
@@ -219,14 +255,18 @@ def exporter_code() -> str:
     return (TEMPLATES.parent / "files" / "statsd_exporter.py").read_text()
 
 
-def render_all(state: WsgiState) -> RenderedFiles:
+def render_all(state: WsgiState, release: Release | None = None) -> RenderedFiles:
+    """Every file for ``state``; the process types' units too when the ``release`` they
+    run is given."""
     metrics_unit = render_metrics_unit(state)
+    processes = render_process_units(state, release, plan_for(state, release.processes)) if release else {}
     return RenderedFiles(
         socket_units={slot: render_socket_unit(state, slot) for slot in SLOTS},
         service_unit=render_service_unit(state),
         check_socket_unit=render_check_socket_unit(state),
         gunicorn_conf=render_gunicorn_conf(state),
         settings=render_settings(state),
+        process_units=processes,
         metrics_unit=metrics_unit,
         metrics_exporter=exporter_code() if metrics_unit else "",
     )

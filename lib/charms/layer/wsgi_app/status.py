@@ -20,12 +20,21 @@ class Status:
     message: str
 
 
-def serving_message(release: Release, port: int) -> str:
-    return f"serving {release.description} on :{port}"
+def serving_message(release: Release, port: int, processes: tuple[tuple[str, int, int], ...] = ()) -> str:
+    """``serving shop (1a2b3c4) on :8080; worker 3/3``: the release, and how many instances
+    of each process type that runs here are active."""
+    counts = "".join(f"; {name} {active}/{wanted}" for name, active, wanted in processes)
+    return f"serving {release.description} on :{port}{counts}"
 
 
 def unit_status(
-    *, release: Release | None, port: int, problem: str = "", waiting: str = "", service_active: bool = True
+    *,
+    release: Release | None,
+    port: int,
+    problem: str = "",
+    waiting: str = "",
+    service_active: bool = True,
+    processes: tuple[tuple[str, int, int], ...] = (),
 ) -> Status:
     """The status for a unit serving ``release`` (or nothing yet)."""
     if problem:
@@ -34,9 +43,10 @@ def unit_status(
         return Status("waiting", waiting or "no release deployed yet")
     if not service_active:
         return Status("blocked", f"{release.description} is deployed but its service is not running")
+    serving = serving_message(release, port, processes)
     if waiting:
-        return Status("waiting", f"{serving_message(release, port)}; {waiting}")
-    return Status("active", serving_message(release, port))
+        return Status("waiting", f"{serving}; {waiting}")
+    return Status("active", serving)
 
 
 def status_of(outcome: Outcome, memory: Memory) -> Status:
@@ -49,6 +59,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         problem=memory.problem,
         waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
         service_active=outcome.service_active,
+        processes=outcome.processes,
     )
 
 
