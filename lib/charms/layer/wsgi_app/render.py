@@ -17,6 +17,7 @@ from . import observability, settings_file
 from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
 from .environment import app_settings
 from .sandbox import sandbox_directives
+from .schedules import Job
 from .service import SLOTS
 from .state import WsgiState
 
@@ -143,6 +144,32 @@ def render_service_unit(state: WsgiState) -> str:
         "sandbox": sandbox_directives(state.paths),
     }
     return _render("gunicorn.service.j2", context)
+
+
+def render_job_units(state: WsgiState, jobs: tuple[Job, ...]) -> dict[str, str]:
+    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`)."""
+    paths = state.paths
+    files: dict[str, str] = {}
+    for job in jobs:
+        service, timer = paths.job_service(job.key), paths.job_timer(job.key)
+        context = {
+            **_common(state),
+            "unit_file": service,
+            "timer": timer,
+            "job_name": job.name,
+            "expression": job.expression,
+            "on_calendar": job.on_calendar,
+            "command": job.command,
+            "venv": str(paths.current / "venv"),
+            "timeout": state.config.scheduled_job_timeout,
+            "identifier": service.removesuffix(".service"),
+            "memory_max": state.config.memory_max,
+            "tasks_max": state.config.tasks_max,
+            "sandbox": sandbox_directives(paths),
+        }
+        files[service] = _render("cron.service.j2", context)
+        files[timer] = _render("cron.timer.j2", context)
+    return files
 
 
 def gunicorn_trusted_proxies(proxies: tuple[str, ...]) -> str:

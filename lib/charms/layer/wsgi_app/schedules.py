@@ -91,7 +91,7 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Job:
-    """A scheduled job: its name (the unit is ``<app>-cron-<name>``), its cron
+    """A scheduled job: its name (its units: ``<app>-cron-<key>``), its cron
     expression as written, what it means, and its shell command."""
 
     name: str
@@ -102,6 +102,14 @@ class Job:
     @property
     def on_calendar(self) -> tuple[str, ...]:
         return self.schedule.on_calendar()
+
+    @property
+    def key(self) -> str:
+        """What names its units, ``<app>-cron-<key>``: the name without a leading ``cron``
+        and separator (``cron-cleanup`` and an option's ``cleanup`` are both ``cleanup``)."""
+        if not self.name.startswith(PREFIX):
+            return self.name
+        return self.name.removeprefix(PREFIX).lstrip("-_") or PREFIX
 
 
 def parse_expression(expression: str) -> Schedule:
@@ -238,8 +246,10 @@ def jobs_of(*groups: Iterable[Job]) -> tuple[Job, ...]:
     (the option's and the Procfile's share one namespace: their units do) or too many."""
     jobs: list[Job] = []
     for job in (job for group in groups for job in group):
-        if any(other.name == job.name for other in jobs):
-            raise ScheduleError(f"scheduled job {job.name!r} is declared twice")
+        if any(other.key == job.key for other in jobs):
+            raise ScheduleError(
+                f"scheduled job {job.name!r} is declared twice (its units: <app>-cron-{job.key})"
+            )
         jobs.append(job)
     if len(jobs) > MAX_JOBS:
         raise ScheduleError(f"more than {MAX_JOBS} scheduled jobs")
