@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from charmhelpers.core import hookenv
 
-from . import backends, deploy, memory, releases, unit
+from . import backends, deploy, memory, releases, timers, unit
+from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
 from .leadership import leader_set
@@ -19,6 +20,8 @@ from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
+from .render import render_job_units
+from .schedules import ScheduleError
 from .service import Service
 from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, status_of
@@ -64,6 +67,8 @@ def run(hook: Hook) -> Result:
         state = unit.read_state()
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
+        if not isinstance(state, ConfigError) and plan.step is not Step.WAIT_FOR_SECRET:
+            outcome = schedule_jobs(state, outcome, hook.leader)
         display.show(status_of(outcome, after))
         memory.stage(display.remembered(after))
     finally:
@@ -89,6 +94,19 @@ def carry_out(
     if plan.step is Step.ROLLBACK:
         return _roll_back(state, remembered, display)
     return _deploy(plan, state, remembered, hook, display)
+
+
+def schedule_jobs(state: WsgiState, outcome: Outcome, leader: bool) -> Outcome:
+    """Install the serving release's scheduled jobs, run their timers if this unit leads
+    (stop them if it does not), and add the jobs whose last run failed to ``outcome``.
+    A fault here is logged and never stops the site (the next hook tries again)."""
+    try:
+        jobs = timers.planned(state, outcome.release)
+        timers.converge(state.paths, render_job_units(state, jobs), leader)
+        return replace(outcome, failed_jobs=timers.failed_jobs(state.paths, jobs) if leader else ())
+    except (ScheduleError, CommandFailed, OSError) as error:
+        unit.log(f"scheduled jobs: {error}", level=hookenv.ERROR)
+        return outcome
 
 
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
@@ -191,4 +209,5 @@ def _serving() -> releases.Release | None:
 
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
+    timers.remove_all(unit.paths())
     Service(unit.paths()).remove()

@@ -24,19 +24,34 @@ def serving_message(release: Release, port: int) -> str:
     return f"serving {release.description} on :{port}"
 
 
+def jobs_message(failed_jobs: tuple[str, ...]) -> str:
+    """What the status adds for scheduled jobs whose last run failed ("" for none)."""
+    if not failed_jobs:
+        return ""
+    return f"; last run failed: {', '.join(failed_jobs)} (see the journal)"
+
+
 def unit_status(
-    *, release: Release | None, port: int, problem: str = "", waiting: str = "", service_active: bool = True
+    *,
+    release: Release | None,
+    port: int,
+    problem: str = "",
+    waiting: str = "",
+    service_active: bool = True,
+    failed_jobs: tuple[str, ...] = (),
 ) -> Status:
-    """The status for a unit serving ``release`` (or nothing yet)."""
+    """The status for a unit serving ``release`` (or nothing yet). A failed scheduled job
+    is told, not blocking: the site still serves."""
     if problem:
         return Status("blocked", problem)
     if release is None:
         return Status("waiting", waiting or "no release deployed yet")
     if not service_active:
         return Status("blocked", f"{release.description} is deployed but its service is not running")
+    jobs = jobs_message(failed_jobs)
     if waiting:
-        return Status("waiting", f"{serving_message(release, port)}; {waiting}")
-    return Status("active", serving_message(release, port))
+        return Status("waiting", f"{serving_message(release, port)}; {waiting}{jobs}")
+    return Status("active", serving_message(release, port) + jobs)
 
 
 def status_of(outcome: Outcome, memory: Memory) -> Status:
@@ -49,6 +64,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         problem=memory.problem,
         waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
         service_active=outcome.service_active,
+        failed_jobs=outcome.failed_jobs,
     )
 
 
