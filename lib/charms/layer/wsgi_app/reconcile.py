@@ -15,7 +15,7 @@ from . import backends, deploy, memory, releases, timers, unit
 from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
-from .leadership import leader_set
+from .leadership import leader_set, leader_settings
 from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
@@ -23,7 +23,7 @@ from .ports import open_ports
 from .render import render_job_units
 from .schedules import ScheduleError
 from .service import Service
-from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
+from .state import JOBS_FIELD, RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, status_of
 
 BUILDS = (Step.BUILD, Step.RETRY)
@@ -100,6 +100,8 @@ def schedule_jobs(state: WsgiState, outcome: Outcome, leader: bool) -> Outcome:
     """Install the serving release's scheduled jobs, run their timers if this unit leads
     (stop them if it does not), and add the jobs whose last run failed to ``outcome``.
     A fault here is logged and never stops the site (the next hook tries again)."""
+    if leader and state.unit_name and leader_settings().get(JOBS_FIELD) != state.unit_name:
+        leader_set({JOBS_FIELD: state.unit_name})  # the old leader hears it, and stops its timers
     try:
         jobs = timers.planned(state, outcome.release)
         timers.converge(state.paths, render_job_units(state, jobs), leader)

@@ -20,6 +20,9 @@ RELEASED_FIELD = "released_spec"
 # in leader settings: "<source id>:<commit>", the commit the leader resolved app_ref to;
 # every unit deploys exactly that commit of that source (see build.agreed_revision)
 SOURCE_FIELD = "source_commit"
+# in leader settings: the unit whose timers run the scheduled jobs (see .timers); the new
+# leader writing it is what tells the old one, by leader-settings-changed, to stop its own
+JOBS_FIELD = "scheduled_jobs_unit"
 
 
 @dataclass(frozen=True)
