@@ -22,7 +22,7 @@ from bench.machine import isolated_wheels
 DATA_DIR = f"/srv/{APP}/data"
 RUNS = "cron-runs"
 STAMP = f'echo "$APP_UNIT $(date +%s)" >> "$APP_DATA_DIR/{RUNS}"'
-PROCFILE = f"cron-stamp: * * * * * {STAMP}\n"
+PROCFILE = f"web: gunicorn demo:application\ncron-stamp: * * * * * {STAMP}\n"
 TIMER = f"{APP}-cron-stamp.timer"
 
 
@@ -56,7 +56,9 @@ def timer_state(model: LocalModel, unit: str) -> str:
 
 def test_the_job_runs_on_the_leader_only(units: LocalModel) -> None:
     first, other = leader(units), next(u for u in unit_names(units) if u != leader(units))
-    assert all(units.unit(u)["workload-status"] == "active" for u in (first, other))
+    for unit in (first, other):
+        info = units.unit(unit)
+        assert info["workload-status"] == "active", info
     assert timer_state(units, first) == "active" and timer_state(units, other) == "inactive"
     wait_until("two runs on the leader", lambda: len(runs(units, first)) >= 2, timeout=180)
     assert set(runs(units, first)) == {first}
