@@ -67,8 +67,7 @@ def run(hook: Hook) -> Result:
         state = unit.read_state()
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
-        if not isinstance(state, ConfigError) and plan.step is not Step.WAIT_FOR_SECRET:
-            outcome = schedule_jobs(state, outcome, hook.leader)
+        outcome = schedule_jobs(state, plan, hook, outcome)
         display.show(status_of(outcome, after))
         memory.stage(display.remembered(after))
     finally:
@@ -96,10 +95,15 @@ def carry_out(
     return _deploy(plan, state, remembered, hook, display)
 
 
-def schedule_jobs(state: WsgiState, outcome: Outcome, leader: bool) -> Outcome:
+def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcome: Outcome) -> Outcome:
     """Install the serving release's scheduled jobs, run their timers if this unit leads
     (stop them if it does not), and add the jobs whose last run failed to ``outcome``.
-    A fault here is logged and never stops the site (the next hook tries again)."""
+    Not with an invalid config or before SECRET_KEY is known (what runs stays as it is), nor
+    in the stop hook (whose handler removed them). A fault here is logged and never stops
+    the site (the next hook tries again)."""
+    if isinstance(state, ConfigError) or plan.step is Step.WAIT_FOR_SECRET or hook.name == "stop":
+        return outcome
+    leader = hook.leader
     if leader and state.unit_name and leader_settings().get(JOBS_FIELD) != state.unit_name:
         leader_set({JOBS_FIELD: state.unit_name})  # the old leader hears it, and stops its timers
     try:
