@@ -203,8 +203,8 @@ def parse_job(name: str, text: str, where: str) -> Job:
         raise ScheduleError(f"{where}: job name {name!r} is not letters, digits, _ and -")
     if _CONTROL.search(text):
         raise ScheduleError(f"{where}: job {name!r} contains a control character")
-    words = text.split(None, 1 if text.startswith("@") else 5)
-    count = 1 if text.startswith("@") else 5
+    count = 1 if text.startswith("@") else len(_FIELDS)  # words of the schedule
+    words = text.split(None, count)
     if len(words) <= count or not words[count].strip():
         raise ScheduleError(f"{where}: job {name!r} needs a schedule and then a command")
     expression = " ".join(words[:count])
