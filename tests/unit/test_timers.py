@@ -81,3 +81,12 @@ def test_a_removed_job_is_stopped_and_its_units_removed(units):
     changes = decide({}, units, frozenset({TIMER}), leader=True)
     assert changes == Changes(remove=(SERVICE, TIMER), stop=(TIMER,))
     assert decide({}, units, frozenset(), leader=False) == Changes(remove=(SERVICE, TIMER))
+
+
+def test_a_job_gets_the_release_environment_as_gunicorn_does(demo_state):
+    """The serving release's additions (a Django settings overlay) reach the job, encoded."""
+    environment = (("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"), ("ODD", 'a "b" $c 100%'))
+    service = render_job_units(demo_state, planned(demo_state, RELEASE), environment)[SERVICE]
+    assert 'Environment="DJANGO_SETTINGS_MODULE=wsgi_app_django_settings"\n' in service
+    assert 'Environment="ODD=a \\"b\\" $c 100%%"\n' in service  # no $ expansion in Environment=
+    assert service.index('Environment="ODD') < service.index("ExecStart=")

@@ -108,7 +108,8 @@ def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcom
         leader_set({JOBS_FIELD: state.unit_name})  # the old leader hears it, and stops its timers
     try:
         jobs = timers.planned(state, outcome.release)
-        timers.converge(state.paths, render_job_units(state, jobs), leader)
+        environment = outcome.release.environment if outcome.release else ()
+        timers.converge(state.paths, render_job_units(state, jobs, environment), leader)
         return replace(outcome, failed_jobs=timers.failed_jobs(state.paths, jobs) if leader else ())
     except (ScheduleError, CommandFailed, OSError) as error:
         unit.log(f"scheduled jobs: {error}", level=hookenv.ERROR)

@@ -70,6 +70,12 @@ def unit_arg(value: object) -> str:
     return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
 
 
+def unit_assignment(value: object) -> str:
+    """One ``VAR=value`` of an ``Environment=`` line: :func:`unit_value` in double quotes,
+    quotes escaped. ``$`` stays as it is: systemd expands no variable there."""
+    return '"' + unit_value(value).replace('"', '\\"') + '"'
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The Jinja2 environment over ``templates/``, built once per process. No autoescape:
@@ -88,6 +94,7 @@ def _environment() -> jinja2.Environment:
             "settings_file": settings_file.encode,
             "unit": unit_value,
             "unit_arg": unit_arg,
+            "unit_assignment": unit_assignment,
         }
     )
     return environment
@@ -146,8 +153,12 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
-def render_job_units(state: WsgiState, jobs: tuple[Job, ...]) -> dict[str, str]:
-    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`)."""
+def render_job_units(
+    state: WsgiState, jobs: tuple[Job, ...], environment: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
+    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`).
+    ``environment``: what the serving release adds to the settings (its Django settings
+    overlay, :attr:`.releases.Release.environment`), as gunicorn gets it."""
     paths = state.paths
     files: dict[str, str] = {}
     for job in jobs:
@@ -160,6 +171,7 @@ def render_job_units(state: WsgiState, jobs: tuple[Job, ...]) -> dict[str, str]:
             "expression": job.expression,
             "on_calendar": job.on_calendar,
             "command": job.command,
+            "release_environment": [f"{key}={value}" for key, value in environment],
             "venv": str(paths.current / "venv"),
             "timeout": state.config.scheduled_job_timeout,
             "identifier": service.removesuffix(".service"),
