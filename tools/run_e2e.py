@@ -19,8 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# modules on a network or port of their own (django, layer, locks_offline, s3, scale and
-# units: isolated networks; fuzz: 8092), together about as long as the rest; servers on the
+# modules on a network or port of their own (django, layer, locks_offline, s3, scale,
+# schedules and units: isolated networks; fuzz: 8092), together about as long as the rest; servers on the
 # host take ports through localjuju's host-wide reservations. Everything else runs in the
 # loopback lane.
 OWN_NETWORK = (
@@ -30,6 +30,7 @@ OWN_NETWORK = (
     "test_locks_offline.py",
     "test_s3.py",
     "test_scale.py",
+    "test_schedules.py",
     "test_units.py",
 )
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, SECRET, exec_conf
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
-from charms.layer.wsgi_app.render import render_all, unit_arg, unit_value
+from charms.layer.wsgi_app.render import render_all, render_job_units, unit_arg, unit_value
 from charms.layer.wsgi_app.state import WsgiState
 
 
@@ -294,6 +294,9 @@ def hostile_state(machine):
             "worker_class": "uvicorn",
             "port": 8000,
             "hostnames": "Shop.Example.org, .example.org [FD00::1] 192.0.2.10",
+            "scheduled_jobs": "report: 0 12 13 * fri  ./report --at=%H:%M \"$HOME\" 'it''s' a\\b\tc ${X}\n"
+            "cron-cleanup: @daily python manage.py clearsessions",
+            "scheduled_job_timeout": 600,
         }
     )
     database = Database(
@@ -330,6 +333,7 @@ def rendered_files(state) -> dict[str, str]:
     named["settings.env"] = files.settings
     if files.metrics_unit:
         named[state.paths.metrics_service] = files.metrics_unit
+    named.update(render_job_units(state, state.config.scheduled_jobs))
     return named
 
 
@@ -375,11 +379,13 @@ def test_systemd_accepts_every_rendered_unit(name, request, tmp_path):
     }
     if files.metrics_unit:
         units[state.paths.metrics_service] = files.metrics_unit
+    units.update(render_job_units(state, state.config.scheduled_jobs))
     for unit_name, text in units.items():
         (tmp_path / unit_name).write_text(text)
     checked = [state.paths.slot_service("a"), state.paths.socket]  # the slot's instance, from its template
     if files.metrics_unit:
         checked.append(state.paths.metrics_service)
+    checked.extend(unit_name for unit_name in units if "-cron-" in unit_name)
     result = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / unit_name) for unit_name in checked)],
         capture_output=True,

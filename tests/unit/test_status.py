@@ -57,3 +57,15 @@ def test_a_status_is_set_once_until_it_changes_even_across_hooks(monkeypatch) ->
     display.show(Status("active", "ready"))
     assert calls == [("maintenance", "building"), ("active", "ready")]
     assert display.remembered(Memory()).status == ("active", "ready")
+
+
+def test_a_failed_scheduled_job_is_told_without_blocking():
+    status = unit_status(release=RELEASE, port=8080, failed_jobs=("cron-cleanup", "report"))
+    assert status == Status(
+        "active", "serving demo (abc1234) on :8080; last run failed: cron-cleanup, report (see the journal)"
+    )
+    waiting = unit_status(release=RELEASE, port=8080, waiting="waiting for db", failed_jobs=("report",))
+    assert waiting == Status(
+        "waiting",
+        "serving demo (abc1234) on :8080; waiting for db; last run failed: report (see the journal)",
+    )

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from . import asgi, processes, validate
+from . import asgi, processes, schedules, validate
 from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
 
 T = TypeVar("T")
@@ -158,6 +158,25 @@ class AppConfig:
         1800,
         "Seconds release_command may run (10-86400). When they are up it is stopped, with "
         "everything it started, and the previous release keeps serving.",
+        validate.bounded_int(10, 86400),
+    )
+    scheduled_jobs: tuple[schedules.Job, ...] = option(
+        "",
+        "Scheduled jobs, one 'name: schedule command' line each (# comments and blank lines "
+        "are skipped), added to the Procfile's 'cron*' entries, which take the same form "
+        "('cron-cleanup: 0 3 * * * python manage.py clearsessions'). The schedule is five "
+        "cron fields (minute hour day-of-month month day-of-week; lists, ranges, steps, "
+        "jan-dec and sun-sat) or @hourly, @daily, @weekly, @monthly, @yearly, in the "
+        "machine's time zone. Each job is a systemd timer run on the leader only, in the "
+        "serving release with the application's settings and the service's sandbox, as the "
+        "application user; it never overlaps itself, its output is in the journal "
+        "(journalctl -t <app>-cron-<name>) and a failed last run shows in the status.",
+        schedules.from_option,
+    )
+    scheduled_job_timeout: int = option(
+        3600,
+        "Seconds a scheduled job may run (10-86400); when they are up it is stopped, with "
+        "everything it started, and counts as failed.",
         validate.bounded_int(10, 86400),
     )
     health_check_path: str = option(

@@ -89,6 +89,14 @@ class Paths:
         """The metrics exporter's unit (config metrics_port)."""
         return f"{self.name}-metrics.service"
 
+    def job_service(self, key: str) -> str:
+        """A scheduled job's oneshot service (see :mod:`.schedules`); also its journal identifier."""
+        return f"{self.name}-cron-{key}.service"
+
+    def job_timer(self, key: str) -> str:
+        """The timer starting :meth:`job_service` on the leader."""
+        return f"{self.name}-cron-{key}.timer"
+
     @property
     def data(self) -> Path:
         return self.root / "data"

@@ -58,6 +58,7 @@ class Outcome:
     processes: tuple[tuple[str, int, int], ...] = ()
     serving: bool | None = None  # the unit serves what was asked (None: not decided by this hook)
     failed: str = ""  # why the step did not succeed (an action fails with it)
+    failed_jobs: tuple[str, ...] = ()  # scheduled jobs whose last run failed (see .timers)
 
 
 def fingerprint(state: WsgiState, hook: Hook) -> str:

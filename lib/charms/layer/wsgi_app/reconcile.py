@@ -11,17 +11,20 @@ from dataclasses import dataclass, replace
 
 from charmhelpers.core import hookenv
 
-from . import backends, deploy, memory, releases, unit
+from . import backends, deploy, memory, releases, timers, unit
+from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
-from .leadership import leader_set
+from .leadership import leader_set, leader_settings
 from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
 from .process_units import ProcessUnits
+from .render import render_job_units
+from .schedules import ScheduleError
 from .service import Service
-from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
+from .state import JOBS_FIELD, RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, status_of
 
 BUILDS = (Step.BUILD, Step.RETRY)
@@ -65,6 +68,7 @@ def run(hook: Hook) -> Result:
         state = unit.read_state()
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
+        outcome = schedule_jobs(state, plan, hook, outcome)
         display.show(status_of(outcome, after))
         memory.stage(display.remembered(after))
     finally:
@@ -90,6 +94,27 @@ def carry_out(
     if plan.step is Step.ROLLBACK:
         return _roll_back(state, remembered, display)
     return _deploy(plan, state, remembered, hook, display)
+
+
+def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcome: Outcome) -> Outcome:
+    """Install the serving release's scheduled jobs, run their timers if this unit leads
+    (stop them if it does not), and add the jobs whose last run failed to ``outcome``.
+    Not with an invalid config or before SECRET_KEY is known (what runs stays as it is), nor
+    in the stop hook (whose handler removed them). A fault here is logged and never stops
+    the site (the next hook tries again)."""
+    if isinstance(state, ConfigError) or plan.step is Step.WAIT_FOR_SECRET or hook.name == "stop":
+        return outcome
+    leader = hook.leader
+    if leader and state.unit_name and leader_settings().get(JOBS_FIELD) != state.unit_name:
+        leader_set({JOBS_FIELD: state.unit_name})  # the old leader hears it, and stops its timers
+    try:
+        jobs = timers.planned(state, outcome.release)
+        environment = outcome.release.environment if outcome.release else ()
+        timers.converge(state.paths, render_job_units(state, jobs, environment), leader)
+        return replace(outcome, failed_jobs=timers.failed_jobs(state.paths, jobs) if leader else ())
+    except (ScheduleError, CommandFailed, OSError) as error:
+        unit.log(f"scheduled jobs: {error}", level=hookenv.ERROR)
+        return outcome
 
 
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
@@ -194,4 +219,5 @@ def _serving() -> releases.Release | None:
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
     ProcessUnits(unit.paths()).remove()
+    timers.remove_all(unit.paths())
     Service(unit.paths()).remove()

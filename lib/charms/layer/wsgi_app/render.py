@@ -20,6 +20,7 @@ from .environment import app_settings
 from .processes import Planned, ProcessPlan, journal_identifier, plan_for
 from .releases import Release
 from .sandbox import sandbox_directives
+from .schedules import Job
 from .service import SLOTS
 from .state import WsgiState
 
@@ -74,6 +75,12 @@ def unit_arg(value: object) -> str:
     return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
 
 
+def unit_assignment(value: object) -> str:
+    """One ``VAR=value`` of an ``Environment=`` line: :func:`unit_value` in double quotes,
+    quotes escaped. ``$`` stays as it is: systemd expands no variable there."""
+    return '"' + unit_value(value).replace('"', '\\"') + '"'
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The Jinja2 environment over ``templates/``, built once per process. No autoescape:
@@ -92,6 +99,7 @@ def _environment() -> jinja2.Environment:
             "settings_file": settings_file.encode,
             "unit": unit_value,
             "unit_arg": unit_arg,
+            "unit_assignment": unit_assignment,
         }
     )
     return environment
@@ -179,6 +187,37 @@ def render_process_unit(state: WsgiState, release: Release, process: Planned) ->
 def render_process_units(state: WsgiState, release: Release, plan: ProcessPlan) -> dict[str, str]:
     """The unit of every process type ``plan`` runs here, by type."""
     return {process.name: render_process_unit(state, release, process) for process in plan.running}
+
+
+def render_job_units(
+    state: WsgiState, jobs: tuple[Job, ...], environment: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
+    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`).
+    ``environment``: what the serving release adds to the settings (its Django settings
+    overlay, :attr:`.releases.Release.environment`), as gunicorn gets it."""
+    paths = state.paths
+    files: dict[str, str] = {}
+    for job in jobs:
+        service, timer = paths.job_service(job.key), paths.job_timer(job.key)
+        context = {
+            **_common(state),
+            "unit_file": service,
+            "timer": timer,
+            "job_name": job.name,
+            "expression": job.expression,
+            "on_calendar": job.on_calendar,
+            "command": job.command,
+            "release_environment": [f"{key}={value}" for key, value in environment],
+            "venv": str(paths.current / "venv"),
+            "timeout": state.config.scheduled_job_timeout,
+            "identifier": service.removesuffix(".service"),
+            "memory_max": state.config.memory_max,
+            "tasks_max": state.config.tasks_max,
+            "sandbox": sandbox_directives(paths),
+        }
+        files[service] = _render("cron.service.j2", context)
+        files[timer] = _render("cron.timer.j2", context)
+    return files
 
 
 def gunicorn_trusted_proxies(proxies: tuple[str, ...]) -> str:

@@ -23,6 +23,9 @@ SOURCE_FIELD = "source_commit"
 # in leader settings: the unit that leads. A new leader writes it so that every other unit
 # runs leader-settings-changed, and the one that led stops the leader-only process types
 LEADER_UNIT_FIELD = "leader_unit"
+# in leader settings: the unit whose timers run the scheduled jobs (see .timers); the new
+# leader writing it is what tells the old one, by leader-settings-changed, to stop its own
+JOBS_FIELD = "scheduled_jobs_unit"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ def serving_message(release: Release, port: int, processes: tuple[tuple[str, int
     return f"serving {release.description} on :{port}{counts}"
 
 
+def jobs_message(failed_jobs: tuple[str, ...]) -> str:
+    """What the status adds for scheduled jobs whose last run failed ("" for none)."""
+    if not failed_jobs:
+        return ""
+    return f"; last run failed: {', '.join(failed_jobs)} (see the journal)"
+
+
 def unit_status(
     *,
     release: Release | None,
@@ -35,8 +42,10 @@ def unit_status(
     waiting: str = "",
     service_active: bool = True,
     processes: tuple[tuple[str, int, int], ...] = (),
+    failed_jobs: tuple[str, ...] = (),
 ) -> Status:
-    """The status for a unit serving ``release`` (or nothing yet)."""
+    """The status for a unit serving ``release`` (or nothing yet). A failed scheduled job
+    is told, not blocking: the site still serves."""
     if problem:
         return Status("blocked", problem)
     if release is None:
@@ -44,9 +53,10 @@ def unit_status(
     if not service_active:
         return Status("blocked", f"{release.description} is deployed but its service is not running")
     serving = serving_message(release, port, processes)
+    jobs = jobs_message(failed_jobs)
     if waiting:
-        return Status("waiting", f"{serving}; {waiting}")
-    return Status("active", serving)
+        return Status("waiting", f"{serving}; {waiting}{jobs}")
+    return Status("active", serving + jobs)
 
 
 def status_of(outcome: Outcome, memory: Memory) -> Status:
@@ -60,6 +70,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
         service_active=outcome.service_active,
         processes=outcome.processes,
+        failed_jobs=outcome.failed_jobs,
     )
 
 
