@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import ConfigError
-from ..integrations import Integrations, ObjectStorage
-from . import elasticsearch, http, memcache, pgsql, postgresql_client, s3
+from ..integrations import AmqpBroker, Integrations, ObjectStorage, RedisServer
+from . import elasticsearch, http, memcache, pgsql, postgresql_client, rabbitmq, redis, s3
 from .common import BadData, Note, RawRelation
 
-ENDPOINTS = ("db", "database", "cache", "search", "s3", "website")
+ENDPOINTS = ("db", "database", "cache", "search", "s3", "redis", "amqp", "website")
 
 
 class RelationProblem(ConfigError):
@@ -94,6 +94,10 @@ def integrations_from(
     track("search", bool(search), found, elasticsearch.WAITING)
     storage, found = _storage(relations.get("s3", ()))
     track("s3", storage is not None, found, s3.WAITING)
+    broker, found = _redis(relations.get("redis", ()))
+    track("redis", broker is not None, found, redis.WAITING)
+    amqp, found = _amqp(relations.get("amqp", ()), unit_name)
+    track("amqp", amqp is not None, found, rabbitmq.WAITING)
     proxies, found = http.read_proxies(relations.get("website", ()))
     notes.extend(("website", note) for note in found)
     integrations = Integrations(
@@ -101,6 +105,8 @@ def integrations_from(
         caches=caches,
         search=search,
         storage=storage,
+        redis=broker,
+        amqp=amqp,
         proxies=proxies,
         waiting_for=tuple(waiting),
     )
@@ -113,4 +119,23 @@ def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, 
     except BadData as error:
         raise RelationProblem(
             f"unusable s3 relation data ({error}): fix the s3 integrator's configuration"
+        ) from None
+
+
+def _redis(relations: tuple[RawRelation, ...]) -> tuple[RedisServer | None, list[Note]]:
+    try:
+        return redis.read_server(relations)
+    except BadData as error:
+        raise RelationProblem(
+            f"unusable redis relation data ({error}): fix the Redis charm's answer"
+        ) from None
+
+
+def _amqp(relations: tuple[RawRelation, ...], unit_name: str) -> tuple[AmqpBroker | None, list[Note]]:
+    request = rabbitmq.request_for(unit_name.split("/", 1)[0])
+    try:
+        return rabbitmq.read_broker(relations, request)
+    except BadData as error:
+        raise RelationProblem(
+            f"unusable amqp relation data ({error}): fix the RabbitMQ charm's answer"
         ) from None
