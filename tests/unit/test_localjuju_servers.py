@@ -22,6 +22,7 @@ from localjuju import (
     servers_apache2,
     servers_elasticsearch,
     servers_memcached,
+    servers_redis,
 )
 from localjuju import pg_charms as pgc
 from localjuju import servers_postgresql as pg
@@ -39,6 +40,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "elasticsearch": ({"client": "elasticsearch"}, {}),
         "apache2": ({}, {"reverseproxy": "http", "balancer": "http"}),
         "s3-integrator": ({"s3-credentials": "s3"}, {}),
+        "redis": ({"db": "redis"}, {}),
     }
 
 
@@ -430,3 +432,27 @@ def test_a_module_asked_later_replaces_what_it_conflicts_with(tmp_path: Path) ->
     (tmp_path / "mpm_event.load").write_text("# Conflicts: mpm_worker mpm_prefork\nLoadModule x y\n")
     (tmp_path / "mpm_prefork.load").write_text("# Conflicts: mpm_event mpm_worker\nLoadModule x y\n")
     assert servers_apache2.module_order(["mpm_event", "mpm_prefork"], tmp_path) == ["mpm_prefork"]
+
+
+# -- redis ----------------------------------------------------------------------------------------
+
+
+def test_redis_publishes_what_the_machine_charm_does() -> None:
+    assert servers_redis.relation_data("127.0.0.1", 6380, "pw") == {
+        "hostname": "127.0.0.1",
+        "port": "6380",
+        "password": "pw",
+    }
+
+
+def test_redis_conf_binds_the_unit_address_and_sets_the_password_quoted() -> None:
+    conf = servers_redis.config("10.231.0.2", 6380, 'a"b\\c d', Path("/m/servers/redis-0"))
+    lines = conf.splitlines()
+    assert lines[:2] == ["bind 10.231.0.2", "port 6380"]
+    assert 'requirepass "a\\"b\\\\c d"' in lines
+    assert 'save ""' in lines and 'dir "/m/servers/redis-0/data"' in lines
+    assert not any(
+        line.startswith("requirepass") for line in servers_redis.config("::1", 1, "", Path("/x")).splitlines()
+    )
+    with pytest.raises(ValueError, match="control character"):
+        servers_redis.config("127.0.0.1", 6380, "pw\nrequirepass x", Path("/x"))
