@@ -8,14 +8,16 @@ an operator error (which database would the application use?): it raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..config import ConfigError
 from ..integrations import AmqpBroker, Integrations, ObjectStorage, RedisServer
 from . import elasticsearch, http, memcache, pgsql, postgresql_client, rabbitmq, redis, s3
 from .common import BadData, Note, RawRelation
 
+T = TypeVar("T")
 ENDPOINTS = ("db", "database", "cache", "search", "s3", "redis", "amqp", "website")
 
 
@@ -113,29 +115,22 @@ def integrations_from(
     return Gathered(integrations, tuple(notes))
 
 
-def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, list[Note]]:
+def _checked(endpoint: str, provider: str, read: Callable[[], tuple[T, list[Note]]]) -> tuple[T, list[Note]]:
+    """``read()``, its :class:`BadData` turned into the :class:`RelationProblem` that blocks the unit."""
     try:
-        return s3.read_storage(relations)
+        return read()
     except BadData as error:
-        raise RelationProblem(
-            f"unusable s3 relation data ({error}): fix the s3 integrator's configuration"
-        ) from None
+        raise RelationProblem(f"unusable {endpoint} relation data ({error}): fix the {provider}") from None
+
+
+def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, list[Note]]:
+    return _checked("s3", "s3 integrator's configuration", lambda: s3.read_storage(relations))
 
 
 def _redis(relations: tuple[RawRelation, ...]) -> tuple[RedisServer | None, list[Note]]:
-    try:
-        return redis.read_server(relations)
-    except BadData as error:
-        raise RelationProblem(
-            f"unusable redis relation data ({error}): fix the Redis charm's answer"
-        ) from None
+    return _checked("redis", "Redis charm's answer", lambda: redis.read_server(relations))
 
 
 def _amqp(relations: tuple[RawRelation, ...], unit_name: str) -> tuple[AmqpBroker | None, list[Note]]:
     request = rabbitmq.request_for(unit_name.split("/", 1)[0])
-    try:
-        return rabbitmq.read_broker(relations, request)
-    except BadData as error:
-        raise RelationProblem(
-            f"unusable amqp relation data ({error}): fix the RabbitMQ charm's answer"
-        ) from None
+    return _checked("amqp", "RabbitMQ charm's answer", lambda: rabbitmq.read_broker(relations, request))

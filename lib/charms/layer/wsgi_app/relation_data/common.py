@@ -182,15 +182,23 @@ def app_as_unit(relations: Iterable[RawRelation]) -> tuple[RawRelation, ...]:
     )
 
 
-def first_usable(values: tuple[T, ...], notes: list[Note]) -> T | None:
-    """The first value, ``None`` while none has answered; raises :class:`BadData` when every
-    unit that answered was refused (the operator must fix the provider: the unit blocks)."""
+def read_one_server(
+    relations: Iterable[RawRelation], read: Callable[[Mapping[str, str]], T]
+) -> tuple[T | None, list[Note]]:
+    """The first usable answer to ``read``: the units' data in unit order, else the
+    application data; ``None`` while none has answered. Raises :class:`BadData` when every
+    one that answered was refused (the operator must fix the provider: the unit blocks)."""
+    relations = tuple(relations)
+    values, notes = read_each_unit(relations, read)
+    if not values:
+        values, app_notes = read_each_unit(app_as_unit(relations), read)
+        notes += app_notes
     if values:
-        return values[0]
+        return values[0], notes
     refused = [note.message for note in notes if note.level == "WARNING"]
     if refused:
         raise BadData(refused[0])
-    return None
+    return None, notes
 
 
 def _unit_order(unit_name: str) -> tuple[str, int]:

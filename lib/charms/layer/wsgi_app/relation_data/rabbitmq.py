@@ -19,18 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..integrations import AmqpBroker, HostPort
-from .common import (
-    BadData,
-    Note,
-    Pending,
-    RawRelation,
-    app_as_unit,
-    first_usable,
-    host,
-    optional_text,
-    port,
-    read_each_unit,
-)
+from .common import BadData, Note, Pending, RawRelation, host, optional_text, port, read_one_server
 
 WAITING = "rabbitmq credentials"
 AMQP_PORT = 5672
@@ -61,13 +50,7 @@ def read_broker(
 ) -> tuple[AmqpBroker | None, list[Note]]:
     """The broker, ``None`` while no server unit has answered; raises :class:`BadData`
     when every unit that answered sent something unusable."""
-    relations = tuple(relations)
-    read = partial(_broker, request)
-    brokers, notes = read_each_unit(relations, read)
-    if not brokers:
-        brokers, app_notes = read_each_unit(app_as_unit(relations), read)
-        notes += app_notes
-    return first_usable(brokers, notes), notes
+    return read_one_server(relations, partial(_broker, request))
 
 
 def _broker(request: AmqpRequest, data: Mapping[str, str]) -> AmqpBroker:

@@ -16,18 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ..integrations import HostPort, RedisServer
-from .common import (
-    BadData,
-    Note,
-    RawRelation,
-    app_as_unit,
-    first_usable,
-    host,
-    optional_text,
-    port,
-    read_each_unit,
-    text,
-)
+from .common import BadData, Note, RawRelation, host, optional_text, port, read_one_server, text
 
 WAITING = "redis address"
 # what a Redis password may be here: printable ASCII without spaces (it travels in a URL,
@@ -38,12 +27,7 @@ _PASSWORD = re.compile(r"[\x21-\x7e]{1,512}\Z")
 def read_server(relations: Iterable[RawRelation]) -> tuple[RedisServer | None, list[Note]]:
     """The Redis server, ``None`` while none has answered; raises :class:`BadData` when
     every unit that answered sent something unusable."""
-    relations = tuple(relations)
-    servers, notes = read_each_unit(relations, _server)
-    if not servers:
-        servers, app_notes = read_each_unit(app_as_unit(relations), _server)
-        notes += app_notes
-    return first_usable(servers, notes), notes
+    return read_one_server(relations, _server)
 
 
 def _server(data: Mapping[str, str]) -> RedisServer:
