@@ -54,6 +54,9 @@ def amqp_round_trip():
         return message.payload
 """
 REQUIREMENTS = ("flask>=2.2", "redis>=4.5", "kombu>=5.3")
+# the wheels are gathered on the host; the machine's Python (3.11.2) also needs what
+# redis-py asks only of Pythons before 3.11.3
+WHEELS = (*REQUIREMENTS, "async-timeout>=4.0.3")
 HTTP_POST = (
     "import sys, urllib.request, urllib.error\n"
     "req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST')\n"
@@ -69,7 +72,7 @@ REDIS_PASSWORD = "r3d1s/" + secrets.token_hex(12)  # a "/" to be percent-encoded
 
 @pytest.fixture(scope="module")
 def brokers(model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory) -> LocalModel:
-    wheels = [arg for requirement in REQUIREMENTS for arg in ("--wheel", requirement)]
+    wheels = [arg for requirement in WHEELS for arg in ("--wheel", requirement)]
     model.deploy(charm, "--isolated", *isolated_wheels(), *wheels)
     model.cli("deploy", "redis", "--isolated", "--config", f"password={REDIS_PASSWORD}")
     model.cli("deploy", "rabbitmq-server", "--isolated")
@@ -80,6 +83,8 @@ def brokers(model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFac
     model.config(app_repo=repo.url)
     model.cli("relate", f"{APP}:redis", "redis:db")
     model.cli("relate", f"{APP}:amqp", "rabbitmq-server:amqp")
+    info = model.unit(UNIT)
+    assert info["workload-status"] == "active" and "brokers (" in info["message"], info  # the app serves
     return model
 
 
