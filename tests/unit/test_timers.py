@@ -90,3 +90,19 @@ def test_a_job_gets_the_release_environment_as_gunicorn_does(demo_state):
     assert 'Environment="DJANGO_SETTINGS_MODULE=wsgi_app_django_settings"\n' in service
     assert 'Environment="ODD=a \\"b\\" $c 100%%"\n' in service  # no $ expansion in Environment=
     assert service.index('Environment="ODD') < service.index("ExecStart=")
+
+
+def test_the_timers_follow_the_one_leadership_announcement(demo_state, monkeypatch):
+    """The leader's timers run because it leads; it writes no leader setting of its own for
+    them (the old leader hears ``leader_unit``, which unit.announce_leader writes)."""
+    from charms.layer.wsgi_app import reconcile
+    from charms.layer.wsgi_app.plan import Hook, Outcome, Plan, Step
+
+    converged: list[bool] = []
+    monkeypatch.setattr(reconcile, "leader_set", lambda values: pytest.fail(f"wrote {values}"))
+    monkeypatch.setattr(reconcile.timers, "converge", lambda paths, units, leader: converged.append(leader))
+    monkeypatch.setattr(reconcile.timers, "failed_jobs", lambda paths, jobs: ("cron-cleanup",))
+    outcome = reconcile.schedule_jobs(
+        demo_state, Plan(Step.REPORT), Hook("leader-elected", leader=True), Outcome(release=RELEASE)
+    )
+    assert converged == [True] and outcome.failed_jobs == ("cron-cleanup",)

@@ -15,7 +15,7 @@ from . import backends, deploy, memory, releases, timers, unit
 from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
-from .leadership import leader_set, leader_settings
+from .leadership import leader_set
 from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
@@ -24,7 +24,7 @@ from .process_units import ProcessUnits
 from .render import render_job_units
 from .schedules import ScheduleError
 from .service import Service
-from .state import JOBS_FIELD, RELEASED_FIELD, SOURCE_FIELD, WsgiState
+from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, status_of
 
 BUILDS = (Step.BUILD, Step.RETRY)
@@ -98,15 +98,14 @@ def carry_out(
 
 def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcome: Outcome) -> Outcome:
     """Install the serving release's scheduled jobs, run their timers if this unit leads
-    (stop them if it does not), and add the jobs whose last run failed to ``outcome``.
+    (stop them if it does not: the old leader hears the new one's announcement,
+    :func:`.unit.announce_leader`), and add the jobs whose last run failed to ``outcome``.
     Not with an invalid config or before SECRET_KEY is known (what runs stays as it is), nor
     in the stop hook (whose handler removed them). A fault here is logged and never stops
     the site (the next hook tries again)."""
     if isinstance(state, ConfigError) or plan.step is Step.WAIT_FOR_SECRET or hook.name == "stop":
         return outcome
     leader = hook.leader
-    if leader and state.unit_name and leader_settings().get(JOBS_FIELD) != state.unit_name:
-        leader_set({JOBS_FIELD: state.unit_name})  # the old leader hears it, and stops its timers
     try:
         jobs = timers.planned(state, outcome.release)
         environment = outcome.release.environment if outcome.release else ()

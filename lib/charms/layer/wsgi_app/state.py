@@ -21,11 +21,9 @@ RELEASED_FIELD = "released_spec"
 # every unit deploys exactly that commit of that source (see build.agreed_revision)
 SOURCE_FIELD = "source_commit"
 # in leader settings: the unit that leads. A new leader writes it so that every other unit
-# runs leader-settings-changed, and the one that led stops the leader-only process types
+# runs leader-settings-changed, and the one that led stops what runs on the leader only: the
+# leader-only process types (see .processes) and the scheduled jobs' timers (see .timers)
 LEADER_UNIT_FIELD = "leader_unit"
-# in leader settings: the unit whose timers run the scheduled jobs (see .timers); the new
-# leader writing it is what tells the old one, by leader-settings-changed, to stop its own
-JOBS_FIELD = "scheduled_jobs_unit"
 
 
 @dataclass(frozen=True)

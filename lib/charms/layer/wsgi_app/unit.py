@@ -85,10 +85,11 @@ def ensure_secret_key() -> None:
 def announce_leader() -> None:
     """A unit that has just become the leader says so in leader settings: Juju runs no hook
     on the unit that led before, but the change runs leader-settings-changed there, and it
-    stops what runs on the leader only (see :mod:`.processes`)."""
+    stops what runs on the leader only: the leader-only process types (see :mod:`.processes`)
+    and the scheduled jobs' timers (see :mod:`.timers`)."""
     me = os.environ["JUJU_UNIT_NAME"]
     if is_leader() and leader_settings().get(LEADER_UNIT_FIELD) != me and leader_set({LEADER_UNIT_FIELD: me}):
-        log(f"{me} leads: the leader-only process types run here")
+        log(f"{me} leads: the leader-only process types and the scheduled jobs run here")
 
 
 def rotate_secret_key() -> None:
