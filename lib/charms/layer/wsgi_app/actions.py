@@ -8,13 +8,14 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import logs, memory, observability, reconcile, releases, settings_file, unit
+from . import logs, memory, observability, reconcile, releases, settings_file, timers, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
 from .errors import DeployError
 from .ownership import TreeError
 from .processes import WEB, is_process_type, journal_identifier
+from .schedules import ScheduleError
 from .state import WsgiState
 
 
@@ -76,8 +77,9 @@ def show_logs() -> None:
 
 
 def _log_identifier(state: WsgiState, process: str) -> str:
-    """The journal identifier of ``process``: ``web``, or a process type the serving
-    release declares; raises ``ValueError`` for anything else (never another unit's logs)."""
+    """The journal identifier of ``process``: ``web``, a process type the serving release
+    declares, or a scheduled job (``cron-<name>``, see :attr:`.schedules.Job.log_name`);
+    raises ``ValueError`` for anything else (never another unit's logs)."""
     if process == WEB:
         return observability.syslog_identifier(state)
     try:
@@ -85,10 +87,20 @@ def _log_identifier(state: WsgiState, process: str) -> str:
     except TreeError:
         serving = None
     declared = [name for name, _ in serving.processes if is_process_type(name)] if serving else []
+    declared += _job_names(state, serving)
     if process not in declared:
         known = ", ".join([WEB, *declared])
         raise ValueError(f"process {process[:63]!r} is not one of this release's: {known}")
     return journal_identifier(state.app_name, process)
+
+
+def _job_names(state: WsgiState, serving: releases.Release | None) -> list[str]:
+    """The scheduled jobs' names the logs action takes (none while they are invalid: the
+    status says why)."""
+    try:
+        return [job.log_name for job in timers.planned(state, serving)]
+    except ScheduleError:
+        return []
 
 
 def rotate_secret_key() -> None:

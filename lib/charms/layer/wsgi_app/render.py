@@ -210,7 +210,7 @@ def render_job_units(
             "release_environment": [f"{key}={value}" for key, value in environment],
             "venv": str(paths.current / "venv"),
             "timeout": state.config.scheduled_job_timeout,
-            "identifier": service.removesuffix(".service"),
+            "identifier": journal_identifier(state.app_name, job.log_name),
             "memory_max": state.config.memory_max,
             "tasks_max": state.config.tasks_max,
             "sandbox": sandbox_directives(paths),

@@ -111,6 +111,12 @@ class Job:
             return self.name
         return self.name.removeprefix(PREFIX).lstrip("-_") or PREFIX
 
+    @property
+    def log_name(self) -> str:
+        """``cron-<key>``: what follows ``<app>-`` in its journal identifier (see
+        :func:`.processes.journal_identifier`), and what the logs action's ``process`` takes."""
+        return f"{PREFIX}-{self.key}"
+
 
 def parse_expression(expression: str) -> Schedule:
     """The schedule of a five-field cron ``expression`` or macro; raises :class:`ScheduleError`."""
