@@ -2,7 +2,7 @@
 naming its unit into that unit's data directory; all lines come from the leader, and after
 ``localjuju elect`` of the other unit the next ones come from it (the old leader's timer
 stops). A job started again while it runs is not started twice; one that times out or
-fails shows in the leader's status, which stays active.
+fails shows in the leader's status, which stays active, and its output in the logs action.
 
 Its command holds ``%`` and ``$`` (both escaped in the unit file): the lines it writes
 prove they reach the shell intact.
@@ -110,3 +110,5 @@ def test_a_failed_job_shows_in_status_without_blocking(units: LocalModel) -> Non
     assert status["message"].endswith("; last run failed: broken (see the journal)"), status
     # its output is in the journal under its own identifier
     assert "broken-job-ran" in units.sh(f"journalctl -t {APP}-cron-broken --no-pager -q", boss)
+    result = units.action("logs", unit=boss, process="cron-broken")  # the job's journal, by its name
+    assert result["status"] == "completed" and "broken-job-ran" in result["results"]["output"], result
