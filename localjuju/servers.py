@@ -46,6 +46,8 @@ MODULES = (
     "servers_elasticsearch",
     "servers_apache2",
     "servers_s3",
+    "servers_redis",
+    "servers_rabbitmq",
 )
 HOST_ADDRESS = "127.0.0.1"
 

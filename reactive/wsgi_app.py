@@ -34,6 +34,7 @@ def reconcile():
     """The hook's one step, as one handler (each handler run is a juju-log call)."""
     relations.publish()  # each endpoint writes only to joined relations, and only what changed
     unit.ensure_secret_key()
+    unit.announce_leader()  # the unit that led stops its leader-only processes and timers
     requested = is_flag_set("wsgi-app.changed")
     settle(unit_reconcile.run(unit.hook(hookenv.hook_name(), requested)).outcome)
 

@@ -29,11 +29,7 @@ class PgsqlRequires(Endpoint):
         The classic server reads unit data; newer ones prefer application data, which
         only the leader may write, so the leader writes both.
         """
-        leader = hookenv.is_leader()
-        for relation in self.relations:
-            interface_helpers.publish_changes(relation.to_publish_raw, values)
-            if leader:
-                interface_helpers.publish_changes(relation.to_publish_app_raw, values)
+        interface_helpers.publish_request(self, values, hookenv.is_leader())
 
     @when("endpoint.{endpoint_name}.joined")
     @when_not("{endpoint_name}.connected")

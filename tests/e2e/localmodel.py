@@ -7,11 +7,13 @@ import base64
 import http.client
 import json
 import os
+import subprocess
 import threading
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.machine import APP, ROOT, SERVING, UNIT
@@ -131,6 +133,18 @@ class LocalModel(driver.LocalModel):
                 last = error
             time.sleep(0.5)
         raise AssertionError(f"{url} not serving after {timeout}s: {last}")
+
+
+def publish_copies(bare: Path, copies: list[Path]) -> None:
+    """Mirror the bare repository ``bare`` into ``copies`` (the same repository in other
+    machines' shares), so that one ``file://`` URL names the same commits on every unit."""
+    for copy in copies:
+        subprocess.run(
+            ["git", "clone", "--quiet", "--mirror", str(bare), str(copy)], check=False, capture_output=True
+        )
+        subprocess.run(
+            ["git", "--git-dir", str(copy), "fetch", "--quiet", str(bare), "+refs/*:refs/*"], check=True
+        )
 
 
 def unit_names(model: LocalModel) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localmodel import APP, LocalModel, leader, unit_names
+from localmodel import APP, LocalModel, leader, publish_copies, unit_names
 
 from bench.machine import isolated_wheels
 from localjuju.driver import ShareRepo
@@ -187,12 +187,7 @@ def test_units_deploy_the_commit_the_leader_resolved_when_the_branch_moves(
     def push(version: str) -> str:
         """Commit to main and publish it at the same URL on every unit's machine."""
         commit = repo.commit({"wsgi.py": MOVING_APP.replace("VERSION", version)}, version)
-        for copy in copies:
-            subprocess.run(["git", "clone", "--quiet", "--mirror", str(repo.bare), str(copy)], check=False)
-            subprocess.run(
-                ["git", "--git-dir", str(copy), "fetch", "--quiet", str(repo.bare), "+refs/*:refs/*"],
-                check=True,
-            )
+        publish_copies(repo.bare, copies)
         return commit
 
     first = push("v1")

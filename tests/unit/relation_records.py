@@ -154,3 +154,46 @@ def s3_integrator_v1_app(**changes: str) -> dict[str, str]:
     data.update({"lib-version": "1.0", "secret-extra": "secret:d3q1v5hmp25c7e2rlktg"})
     data.update(changes)
     return data
+
+
+REDIS_PASSWORD = "r3d1s-Pa55+/word"
+RABBIT_PASSWORD = "Hq7yZbXw2LcN4tRkPm9sVd3fGj6hKa8e"
+
+
+def redis_machine(address: str, **changes: str) -> dict[str, str]:
+    """A machine redis charm unit (charmhelpers ``DbRelation``: hostname, port, password)."""
+    data = {
+        "egress-subnets": f"{address}/32",
+        "hostname": address,
+        "ingress-address": address,
+        "password": REDIS_PASSWORD,
+        "port": "6379",
+        "private-address": address,
+    }
+    data.update(changes)
+    return data
+
+
+def redis_k8s(address: str, **changes: str) -> dict[str, str]:
+    """A redis-k8s unit (``RedisProvides``: the master's hostname and the port, no password)."""
+    data = {
+        "egress-subnets": f"{address}/32",
+        "hostname": address,
+        "ingress-address": address,
+        "port": "6379",
+    }
+    data.update(changes)
+    return data
+
+
+def rabbitmq_server(address: str, **changes: str) -> dict[str, str]:
+    """A rabbitmq-server unit that has created our user and vhost (``amqp_changed``)."""
+    data = {
+        "egress-subnets": f"{address}/32",
+        "hostname": address,
+        "ingress-address": address,
+        "password": RABBIT_PASSWORD,
+        "private-address": address,
+    }
+    data.update(changes)
+    return data

@@ -46,3 +46,16 @@ def test_tcp_answers_on_loopback() -> None:
         port = listener.getsockname()[1]
         assert tcp_answers(HostPort("127.0.0.1", port))
     assert not tcp_answers(HostPort("127.0.0.1", port), timeout=0.5)
+
+
+def test_the_brokers_are_checked() -> None:
+    from charms.layer.wsgi_app.integrations import AmqpBroker, RedisServer
+
+    brokers = Integrations(
+        redis=RedisServer(HostPort("10.0.0.30", 6379), "pw"),
+        amqp=AmqpBroker(HostPort("10.0.0.20", 5672), "app", "pw", "app"),
+    )
+    assert unreachable(brokers, answers=lambda address: False) == (
+        "redis at 10.0.0.30:6379 (not answering)",
+        "rabbitmq at 10.0.0.20:5672 (not answering)",
+    )

@@ -77,6 +77,8 @@ def test_metadata_and_config_are_the_layers(built):
         "cache": "memcache",
         "search": "elasticsearch",
         "s3": "s3",
+        "redis": "redis",
+        "amqp": "rabbitmq",
     }
     assert all(v.get("optional") for v in metadata["requires"].values())
     assert metadata["peers"]

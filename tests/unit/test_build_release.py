@@ -308,6 +308,24 @@ def test_a_bad_procfile_in_the_repository_blocks_with_its_line(monkeypatch, tmp_
         _follower_build(monkeypatch, tmp_path, {"Procfile": "web: a\nweb b\n"}, {})
 
 
+def test_a_bad_scheduled_job_in_the_procfile_blocks_with_its_entry(monkeypatch, tmp_path):
+    from charms.layer.wsgi_app.errors import DeployError
+
+    procfile = {"Procfile": "web: gunicorn app:app\ncron-x: 0 24 * * * ./x\n", "app.py": "app = 1\n"}
+    with pytest.raises(
+        DeployError, match=r"shop \(bbbbbbb\): Procfile entry 'cron-x': job 'cron-x': hour: '24'"
+    ):
+        _follower_build(monkeypatch, tmp_path, procfile, {})
+
+
+def test_a_procfile_job_named_like_an_options_job_blocks(monkeypatch, tmp_path):
+    from charms.layer.wsgi_app.errors import DeployError
+
+    procfile = {"Procfile": "web: gunicorn app:app\ncron-x: @daily ./x\n", "app.py": "app = 1\n"}
+    with pytest.raises(DeployError, match=r"scheduled job 'x' is declared twice"):
+        _follower_build(monkeypatch, tmp_path, procfile, {"scheduled_jobs": "x: @hourly ./y"})
+
+
 @pytest.mark.parametrize(
     ("command", "released", "published"),
     [

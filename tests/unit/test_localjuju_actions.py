@@ -15,8 +15,11 @@ ACTIONS = yaml.safe_load((Path(__file__).resolve().parents[2] / "actions.yaml").
 
 
 def test_a_defined_action_gets_its_typed_params_and_defaults() -> None:
-    assert checked_params(ACTIONS, "wsgi-app/0", "logs", {"lines": "20"}) == {"lines": 20}
-    assert checked_params(ACTIONS, "wsgi-app/0", "logs", {}) == {"lines": 100}
+    assert checked_params(ACTIONS, "wsgi-app/0", "logs", {"lines": "20"}) == {"lines": 20, "process": "web"}
+    assert checked_params(ACTIONS, "wsgi-app/0", "logs", {"process": "worker"}) == {
+        "lines": 100,
+        "process": "worker",
+    }
     assert checked_params(ACTIONS, "wsgi-app/0", "redeploy", {}) == {}
 
 

@@ -22,6 +22,8 @@ from localjuju import (
     servers_apache2,
     servers_elasticsearch,
     servers_memcached,
+    servers_rabbitmq,
+    servers_redis,
 )
 from localjuju import pg_charms as pgc
 from localjuju import servers_postgresql as pg
@@ -39,6 +41,8 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "elasticsearch": ({"client": "elasticsearch"}, {}),
         "apache2": ({}, {"reverseproxy": "http", "balancer": "http"}),
         "s3-integrator": ({"s3-credentials": "s3"}, {}),
+        "redis": ({"db": "redis"}, {}),
+        "rabbitmq-server": ({"amqp": "rabbitmq"}, {}),
     }
 
 
@@ -430,3 +434,59 @@ def test_a_module_asked_later_replaces_what_it_conflicts_with(tmp_path: Path) ->
     (tmp_path / "mpm_event.load").write_text("# Conflicts: mpm_worker mpm_prefork\nLoadModule x y\n")
     (tmp_path / "mpm_prefork.load").write_text("# Conflicts: mpm_event mpm_worker\nLoadModule x y\n")
     assert servers_apache2.module_order(["mpm_event", "mpm_prefork"], tmp_path) == ["mpm_prefork"]
+
+
+# -- redis ----------------------------------------------------------------------------------------
+
+
+def test_redis_publishes_what_the_machine_charm_does() -> None:
+    assert servers_redis.relation_data("127.0.0.1", 6380, "pw") == {
+        "hostname": "127.0.0.1",
+        "port": "6380",
+        "password": "pw",
+    }
+
+
+def test_redis_conf_binds_the_unit_address_and_sets_the_password_quoted() -> None:
+    conf = servers_redis.config("10.231.0.2", 6380, 'a"b\\c d', Path("/m/servers/redis-0"))
+    lines = conf.splitlines()
+    assert lines[:2] == ["bind 10.231.0.2", "port 6380"]
+    assert 'requirepass "a\\"b\\\\c d"' in lines
+    assert 'save ""' in lines and 'dir "/m/servers/redis-0/data"' in lines
+    assert not any(
+        line.startswith("requirepass") for line in servers_redis.config("::1", 1, "", Path("/x")).splitlines()
+    )
+    with pytest.raises(ValueError, match="control character"):
+        servers_redis.config("127.0.0.1", 6380, "pw\nrequirepass x", Path("/x"))
+
+
+# -- rabbitmq-server ------------------------------------------------------------------------------
+
+
+def test_rabbitmq_serves_each_valid_request_once() -> None:
+    rel = {
+        "seen": {"rabbitmq-server/0": ["wsgi-app/1", "wsgi-app/0", "gone/3"]},
+        "data": {
+            "wsgi-app/0": {"username": "wsgi-app", "vhost": "wsgi-app"},
+            "wsgi-app/1": {"username": "wsgi-app", "vhost": "wsgi-app"},
+        },
+    }
+
+    class FakeModel:
+        units = {"wsgi-app/0": {}, "wsgi-app/1": {}}
+
+    assert servers_rabbitmq.requests(FakeModel(), rel, "rabbitmq-server/0") == [("wsgi-app", "wsgi-app")]  # type: ignore[arg-type]
+    rel["data"]["wsgi-app/0"] = {"username": "x; rm -rf /", "vhost": "v"}
+    rel["data"]["wsgi-app/1"] = {"username": "-n", "vhost": "v"}
+    assert servers_rabbitmq.requests(FakeModel(), rel, "rabbitmq-server/0") == []  # type: ignore[arg-type]
+
+
+def test_rabbitmq_node_is_the_units_own_and_on_loopback() -> None:
+    env = servers_rabbitmq.environment(Path("/m/servers/rmq-0"), "lj-m-rmq-0@localhost", "10.231.0.2", 5673)
+    assert env["RABBITMQ_NODE_IP_ADDRESS"] == "10.231.0.2" and env["RABBITMQ_NODE_PORT"] == "5673"
+    assert env["RABBITMQ_DIST_PORT"] == "25673" and env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
+    assert all(v.startswith("/m/servers/rmq-0/") for k, v in env.items() if k.endswith(("_BASE", "_FILE")))
+    assert (
+        servers_rabbitmq.node_name("my.model", "rabbitmq-server/1")
+        == "lj-my-model-rabbitmq-server-1@localhost"
+    )

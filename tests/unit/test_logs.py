@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import SECRET
 
@@ -74,3 +76,52 @@ def test_tail_keeps_whole_lines_from_the_end():
     kept = tail(text, 100)
     assert len(kept) <= 100 and kept.endswith("line 999\n") and kept.startswith("line ")
     assert tail("short\n") == "short\n"
+
+
+def test_the_logs_of_web_or_of_a_process_type_the_serving_release_declares(django_state, monkeypatch):
+    """``process`` names web or one of the serving release's process types; anything else
+    (another application's identifier, the release command) is refused."""
+    from charms.layer.wsgi_app import actions, releases
+    from charms.layer.wsgi_app.releases import Release
+
+    serving = Release(
+        "20261205-1a2b3c4", "1a2b3c4" * 5, "shop", "1a2b3c4", "app:app", "/v", "s", 0.0,
+        processes=(("web", "gunicorn"), ("worker", "celery worker"), ("release", "migrate")),
+    )  # fmt: skip
+    monkeypatch.setattr(releases, "current", lambda paths: serving)
+    assert actions._log_identifier(replace(django_state, unit_name="shop/0"), "web") == "unit-shop-0"
+    assert actions._log_identifier(django_state, "worker") == "shop-worker"
+    for refused in ("release", "beat", "metrics"):
+        with pytest.raises(ValueError, match="is not one of this release's: web, worker"):
+            actions._log_identifier(django_state, refused)
+    monkeypatch.setattr(releases, "current", lambda paths: None)
+    with pytest.raises(ValueError, match=r"not one of this release's: web$"):
+        actions._log_identifier(django_state, "worker")
+
+
+def test_the_logs_of_a_scheduled_job_by_its_journal_name(django_state, monkeypatch):
+    """A job is ``cron-<name>``, whether a Procfile entry or the option's; its journal
+    identifier is its units' (``<app>-cron-<name>``). A job the release and the option do not
+    have is refused, as is a job's own name written without ``cron-``."""
+    from charms.layer.wsgi_app import actions, releases
+    from charms.layer.wsgi_app.config import parse_config
+    from charms.layer.wsgi_app.releases import Release
+
+    serving = Release(
+        "20261205-1a2b3c4", "1a2b3c4" * 5, "shop", "1a2b3c4", "app:app", "/v", "s", 0.0,
+        processes=(("web", "gunicorn"), ("worker", "celery worker"), ("cron-cleanup", "@daily ./clean")),
+    )  # fmt: skip
+    monkeypatch.setattr(releases, "current", lambda paths: serving)
+    state = replace(django_state, config=parse_config({"scheduled_jobs": "report: @hourly ./report"}))
+    assert actions._log_identifier(state, "cron-cleanup") == "shop-cron-cleanup"
+    assert actions._log_identifier(state, "cron-report") == state.paths.job_service("report").removesuffix(
+        ".service"
+    )
+    for refused in ("report", "cleanup", "cron-other", "cron"):
+        with pytest.raises(
+            ValueError, match=r"not one of this release's: web, worker, cron-cleanup, cron-report$"
+        ):
+            actions._log_identifier(state, refused)
+    monkeypatch.setattr(releases, "current", lambda paths: None)
+    with pytest.raises(ValueError, match=r"not one of this release's: web$"):
+        actions._log_identifier(state, "cron-cleanup")

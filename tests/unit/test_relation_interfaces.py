@@ -18,6 +18,8 @@ LAYERS = {
     "memcache": ("requires", "MemcacheRequires"),
     "elasticsearch": ("requires", "ElasticsearchRequires"),
     "s3": ("requires", "S3Requires"),
+    "redis": ("requires", "RedisRequires"),
+    "rabbitmq": ("requires", "RabbitmqRequires"),
     "http": ("provides", "HttpProvides"),
     "prometheus": ("provides", "PrometheusProvides"),
     "wsgi-app-logs": ("provides", "LogsProvides"),
@@ -79,6 +81,22 @@ def test_leader_writes_application_data(monkeypatch):
         monkeypatch.setattr(module.hookenv, "is_leader", lambda: True)
         endpoint("x").request({"database": "shop"})
         assert relation.to_publish_app_raw["database"] == "shop", interface
+
+
+def test_the_request_is_written_to_unit_data_and_by_the_leader_to_application_data(monkeypatch):
+    module = load("rabbitmq")
+    relation_view = FakeRelation(unit={"private-address": "10.0.0.10"})
+    monkeypatch.setattr(module.RabbitmqRequires, "relations", [relation_view])
+    monkeypatch.setattr(module.hookenv, "is_leader", lambda: False)
+    module.RabbitmqRequires("amqp").request({"username": "wsgi-app", "vhost": "wsgi-app"})
+    assert dict(relation_view.to_publish_raw) == {
+        "private-address": "10.0.0.10",
+        **{"username": "wsgi-app", "vhost": "wsgi-app"},
+    }
+    assert not relation_view.to_publish_app_raw.modified
+    monkeypatch.setattr(module.hookenv, "is_leader", lambda: True)
+    module.RabbitmqRequires("amqp").request({"username": "wsgi-app", "vhost": "wsgi-app"})
+    assert dict(relation_view.to_publish_app_raw) == {"username": "wsgi-app", "vhost": "wsgi-app"}
 
 
 def test_s3_request_is_application_data_from_the_leader_only(monkeypatch):

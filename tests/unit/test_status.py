@@ -19,6 +19,15 @@ def test_active_names_what_is_served():
     assert unit_status(release=RELEASE, port=8080) == Status("active", "serving demo (abc1234) on :8080")
 
 
+def test_the_process_types_say_how_many_instances_are_active():
+    status = unit_status(
+        release=RELEASE, port=8080, processes=(("worker", 3, 3), ("beat", 0, 1)), waiting="waiting for db"
+    )
+    assert status == Status(
+        "waiting", "serving demo (abc1234) on :8080; worker 3/3; beat 0/1; waiting for db"
+    )
+
+
 def test_problem_blocks_even_while_serving():
     assert unit_status(release=RELEASE, port=8080, problem="invalid config port: x").workload == "blocked"
 
@@ -48,3 +57,15 @@ def test_a_status_is_set_once_until_it_changes_even_across_hooks(monkeypatch) ->
     display.show(Status("active", "ready"))
     assert calls == [("maintenance", "building"), ("active", "ready")]
     assert display.remembered(Memory()).status == ("active", "ready")
+
+
+def test_a_failed_scheduled_job_is_told_without_blocking():
+    status = unit_status(release=RELEASE, port=8080, failed_jobs=("cron-cleanup", "report"))
+    assert status == Status(
+        "active", "serving demo (abc1234) on :8080; last run failed: cron-cleanup, report (see the journal)"
+    )
+    waiting = unit_status(release=RELEASE, port=8080, waiting="waiting for db", failed_jobs=("report",))
+    assert waiting == Status(
+        "waiting",
+        "serving demo (abc1234) on :8080; waiting for db; last run failed: report (see the journal)",
+    )

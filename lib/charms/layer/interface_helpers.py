@@ -43,3 +43,12 @@ def publish_changes(view: MutableMapping[str, str], values: Mapping[str, str]) -
     for key, value in values.items():
         if (view.get(key) or "") != value:
             view[key] = value
+
+
+def publish_request(endpoint: Endpoint, values: Mapping[str, str], leader: bool) -> None:
+    """Write ``values`` in this unit's data on every relation of ``endpoint`` and, from the
+    ``leader``, in the application data too (classic servers read the former, newer the latter)."""
+    for relation in endpoint.relations:
+        publish_changes(relation.to_publish_raw, values)
+        if leader:
+            publish_changes(relation.to_publish_app_raw, values)

@@ -8,11 +8,14 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import logs, memory, observability, reconcile, settings_file, unit
+from . import logs, memory, observability, reconcile, releases, settings_file, timers, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
 from .errors import DeployError
+from .ownership import TreeError
+from .processes import WEB, is_process_type, journal_identifier
+from .schedules import ScheduleError
 from .state import WsgiState
 
 
@@ -52,12 +55,12 @@ def show_settings() -> None:
 
 
 def show_logs() -> None:
-    """The last ``lines`` journal lines of the app (gunicorn and its own output), redacted."""
+    """The last ``lines`` journal lines of the app (gunicorn and its own output) or of one
+    of its process types (``process``), redacted."""
     state = _state()
     try:
-        argv = logs.journal_argv(
-            observability.syslog_identifier(state), int(hookenv.action_get("lines") or 100)
-        )
+        identifier = _log_identifier(state, str(hookenv.action_get("process") or WEB))
+        argv = logs.journal_argv(identifier, int(hookenv.action_get("lines") or 100))
     except ValueError as error:
         raise DeployError(str(error)) from None
     try:
@@ -71,6 +74,33 @@ def show_logs() -> None:
         raise DeployError(f"cannot read the journal: {error.tail(1)}") from None
     secrets = logs.secret_values(app_settings(state), on_disk)
     hookenv.action_set({"output": logs.tail(logs.redact_text(output, secrets))})
+
+
+def _log_identifier(state: WsgiState, process: str) -> str:
+    """The journal identifier of ``process``: ``web``, a process type the serving release
+    declares, or a scheduled job (``cron-<name>``, see :attr:`.schedules.Job.log_name`);
+    raises ``ValueError`` for anything else (never another unit's logs)."""
+    if process == WEB:
+        return observability.syslog_identifier(state)
+    try:
+        serving = releases.current(state.paths)
+    except TreeError:
+        serving = None
+    declared = [name for name, _ in serving.processes if is_process_type(name)] if serving else []
+    declared += _job_names(state, serving)
+    if process not in declared:
+        known = ", ".join([WEB, *declared])
+        raise ValueError(f"process {process[:63]!r} is not one of this release's: {known}")
+    return journal_identifier(state.app_name, process)
+
+
+def _job_names(state: WsgiState, serving: releases.Release | None) -> list[str]:
+    """The scheduled jobs' names the logs action takes (none while they are invalid: the
+    status says why)."""
+    try:
+        return [job.log_name for job in timers.planned(state, serving)]
+    except ScheduleError:
+        return []
 
 
 def rotate_secret_key() -> None:

@@ -33,6 +33,10 @@ def backend_addresses(integrations: Integrations) -> list[tuple[str, HostPort]]:
     storage = integrations.storage
     if storage is not None and storage.address is not None:
         found.append(("s3", storage.address))
+    if integrations.redis is not None:
+        found.append(("redis", integrations.redis.address))
+    if integrations.amqp is not None:
+        found.append(("rabbitmq", integrations.amqp.address))
     return found
 
 

@@ -25,6 +25,7 @@ from . import (
     procfile,
     python_env,
     releases,
+    schedules,
     source,
     static_files,
     system,
@@ -196,7 +197,12 @@ def _assemble(
     try:
         source.export(revision, paths.mirror, app_dir, account, demo_dir=demo_dir)
         processes = procfile.load(app_dir, config.procfile)
-    except (source.SourceError, procfile.ProcfileError) as error:  # fixed by a new commit
+        schedules.jobs_of(schedules.from_procfile(processes), config.scheduled_jobs)  # its cron* entries
+    except (
+        source.SourceError,
+        procfile.ProcfileError,
+        schedules.ScheduleError,
+    ) as error:  # fixed by a new commit
         raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
     try:
         wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)

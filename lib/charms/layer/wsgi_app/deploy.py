@@ -11,13 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import apply, asgi, django, health, metrics, ownership, python_env, releases, static_files, system
+from charmhelpers.core import hookenv
+
+from . import (
+    apply,
+    asgi,
+    django,
+    health,
+    metrics,
+    ownership,
+    processes,
+    python_env,
+    releases,
+    static_files,
+    system,
+)
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
+from .commands import CommandFailed
 from .errors import DeployError, NameTaken
 from .paths import Paths
+from .process_units import ProcessUnits
 from .releases import Release
-from .render import charm_module_code, render_all
+from .render import RenderedFiles, charm_module_code, render_all
 from .state import WsgiState
 from .writes import write_if_changed
 
@@ -99,7 +115,7 @@ def put_live(state: WsgiState, live: Release) -> Applied:
     once gunicorn no longer does: a worker's statsd socket that meets a closed port fails
     its next datagram (ICMP port unreachable), so the first request's duration was lost."""
     paths, config = state.paths, state.config
-    files = render_all(replace(state, release_worker_class=live.worker_class))
+    files = render_all(replace(state, release_worker_class=live.worker_class), live)
     if files.metrics_unit:
         metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
     applied = apply.converge(
@@ -110,7 +126,24 @@ def put_live(state: WsgiState, live: Release) -> Applied:
     )
     if not files.metrics_unit:
         metrics.apply_exporter(paths.metrics_service_file, files.metrics_unit, files.metrics_exporter)
+    if not applied.kept_previous:  # else the release that still serves is put live again
+        run_processes(state, live, files)
     return applied
+
+
+def run_processes(state: WsgiState, live: Release, files: RenderedFiles) -> None:
+    """Run the process types of ``live`` that run here, as many as configured (see
+    :mod:`.processes`); raises :class:`DeployError` when systemd cannot start them."""
+    plan = processes.plan_for(state, live.processes)
+    if plan.unknown:
+        names = ", ".join(plan.unknown)
+        hookenv.log(f"process_counts names {names}, which release {live.version}'s Procfile does not declare")
+    try:
+        ProcessUnits(state.paths).converge(
+            files.process_units, {p.name: p.count for p in plan.running}, files.settings
+        )
+    except CommandFailed as error:
+        raise DeployError(f"process types did not start: {error.tail(2)}") from None
 
 
 def rollback(state: WsgiState, report: Report) -> Outcome:

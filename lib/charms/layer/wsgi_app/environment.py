@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .integrations import Database, HostPort, ObjectStorage, SearchServer
+from .integrations import AmqpBroker, Database, HostPort, ObjectStorage, RedisServer, SearchServer
 from .state import WsgiState
 
 # Settings whose values must never be shown (status, logs, actions).
@@ -93,6 +93,24 @@ def storage_settings(storage: ObjectStorage | None) -> dict[str, str]:
     return settings
 
 
+def broker_settings(redis: RedisServer | None, amqp: AmqpBroker | None) -> dict[str, str]:
+    """``REDIS_URL`` (and its parts), ``AMQP_URL``, and ``CELERY_BROKER_URL``: Redis when it
+    is related, else RabbitMQ. The passwords are redacted wherever settings are shown."""
+    settings: dict[str, str] = {}
+    if redis is not None:
+        settings["REDIS_URL"] = redis.url()
+        settings["REDIS_HOST"] = redis.address.host
+        settings["REDIS_PORT"] = str(redis.address.port)
+        if redis.password:
+            settings["REDIS_PASSWORD"] = redis.password
+    if amqp is not None:
+        settings["AMQP_URL"] = amqp.url()
+    broker = redis.url() if redis is not None else amqp.url() if amqp is not None else ""
+    if broker:
+        settings["CELERY_BROKER_URL"] = broker
+    return settings
+
+
 def proxy_settings(proxies: tuple[str, ...]) -> dict[str, str]:
     """The addresses whose X-Forwarded-* headers the app (and gunicorn) may trust."""
     if not proxies:
@@ -141,6 +159,7 @@ def app_settings(state: WsgiState) -> dict[str, str]:
     settings.update(cache_settings(integrations.caches))
     settings.update(search_settings(integrations.search))
     settings.update(storage_settings(integrations.storage))
+    settings.update(broker_settings(integrations.redis, integrations.amqp))
     settings.update(proxy_settings(integrations.proxies))
     settings.update(host_settings(state.config.hostnames, state.machine.addresses, integrations.proxies))
     settings.update(state.config.environment)

@@ -97,6 +97,34 @@ class ObjectStorage:
 
 
 @dataclass(frozen=True)
+class RedisServer:
+    """A Redis server (the redis relation); ``password`` is ``""`` when it asks for none."""
+
+    address: HostPort
+    password: str = ""
+
+    def url(self, db: int = 0) -> str:
+        """``redis://[:PASSWORD@]HOST:PORT/DB``, the password percent-encoded."""
+        credentials = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{credentials}{self.address}/{db}"
+
+
+@dataclass(frozen=True)
+class AmqpBroker:
+    """A RabbitMQ vhost and the user it granted us (the amqp relation)."""
+
+    address: HostPort
+    username: str
+    password: str
+    vhost: str
+
+    def url(self) -> str:
+        """``amqp://USER:PASSWORD@HOST:PORT/VHOST``, every part percent-encoded (``/`` too)."""
+        credentials = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}"
+        return f"amqp://{credentials}@{self.address}/{quote(self.vhost, safe='')}"
+
+
+@dataclass(frozen=True)
 class Integrations:
     """Everything the related applications currently provide to this unit."""
 
@@ -104,5 +132,7 @@ class Integrations:
     caches: tuple[HostPort, ...] = ()
     search: tuple[SearchServer, ...] = ()
     storage: ObjectStorage | None = None
+    redis: RedisServer | None = None
+    amqp: AmqpBroker | None = None
     proxies: tuple[str, ...] = ()  # addresses whose forwarded headers are trusted
     waiting_for: tuple[str, ...] = ()  # relations joined but not ready, for the status

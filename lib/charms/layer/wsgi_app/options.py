@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from . import asgi, validate
+from . import asgi, processes, schedules, validate
 from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
 
 T = TypeVar("T")
@@ -160,6 +160,25 @@ class AppConfig:
         "everything it started, and the previous release keeps serving.",
         validate.bounded_int(10, 86400),
     )
+    scheduled_jobs: tuple[schedules.Job, ...] = option(
+        "",
+        "Scheduled jobs, one 'name: schedule command' line each (# comments and blank lines "
+        "are skipped), added to the Procfile's 'cron*' entries, which take the same form "
+        "('cron-cleanup: 0 3 * * * python manage.py clearsessions'). The schedule is five "
+        "cron fields (minute hour day-of-month month day-of-week; lists, ranges, steps, "
+        "jan-dec and sun-sat) or @hourly, @daily, @weekly, @monthly, @yearly, in the "
+        "machine's time zone. Each job is a systemd timer run on the leader only, in the "
+        "serving release with the application's settings and the service's sandbox, as the "
+        "application user; it never overlaps itself, its output is in the journal "
+        "(journalctl -t <app>-cron-<name>) and a failed last run shows in the status.",
+        schedules.from_option,
+    )
+    scheduled_job_timeout: int = option(
+        3600,
+        "Seconds a scheduled job may run (10-86400); when they are up it is stopped, with "
+        "everything it started, and counts as failed.",
+        validate.bounded_int(10, 86400),
+    )
     health_check_path: str = option(
         "",
         "Path the unit requests, through the new gunicorn's own check socket, after every new "
@@ -173,6 +192,32 @@ class AppConfig:
         3,
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
+    )
+    # -- process types --------------------------------------------------------------
+    process_counts: Mapping[str, int] = option(
+        "",
+        "Instances of each Procfile process type on every unit, as type=count items "
+        "separated by spaces or commas (e.g. 'worker=3 beat=1'; 0-32). Every Procfile entry "
+        "but web, release and cron* is a process type and runs one instance unless given "
+        "here; 0 turns a type off. A type the Procfile does not declare is ignored (and "
+        "logged). web is gunicorn: see workers.",
+        processes.parse_counts,
+        "Processes",
+    )
+    leader_processes: tuple[str, ...] = option(
+        processes.DEFAULT_LEADER_PROCESSES,
+        "Process types that run on the leader unit only (schedulers, which must run once per "
+        "application), separated by spaces or commas. When leadership moves they stop on the "
+        "old leader and start on the new one.",
+        processes.parse_types,
+        "Processes",
+    )
+    process_stop_timeout: int = option(
+        600,
+        "Seconds a process type's instance has to finish its current task after SIGTERM "
+        "(a release, config or relation change restarts them; 1-86400) before it is killed.",
+        validate.bounded_int(1, 86400),
+        "Processes",
     )
     # -- Django -----------------------------------------------------------------------
     django_production_settings: bool = option(

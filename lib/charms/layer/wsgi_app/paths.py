@@ -65,6 +65,16 @@ class Paths:
     def check_dir(self) -> Path:
         return Path("/run") / f"{self.name}-check"
 
+    def process_template(self, process: str) -> str:
+        """A Procfile process type's service, one instance per number (see :mod:`.processes`)."""
+        return f"{self.name}-{process}@.service"
+
+    def process_service(self, process: str, instance: str) -> str:
+        return f"{self.name}-{process}@{instance}.service"
+
+    def process_file(self, process: str) -> Path:
+        return self.systemd / self.process_template(process)
+
     @property
     def legacy_service(self) -> str:
         """The single service unit charm versions before slots installed."""
@@ -78,6 +88,14 @@ class Paths:
     def metrics_service(self) -> str:
         """The metrics exporter's unit (config metrics_port)."""
         return f"{self.name}-metrics.service"
+
+    def job_service(self, key: str) -> str:
+        """A scheduled job's oneshot service (see :mod:`.schedules`); also its journal identifier."""
+        return f"{self.name}-cron-{key}.service"
+
+    def job_timer(self, key: str) -> str:
+        """The timer starting :meth:`job_service` on the leader."""
+        return f"{self.name}-cron-{key}.timer"
 
     @property
     def data(self) -> Path:

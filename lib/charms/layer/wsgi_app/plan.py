@@ -54,8 +54,11 @@ class Outcome:
     port: int = 0
     waiting_for: tuple[str, ...] = ()  # integrations not ready, backends not answering
     service_active: bool = True
+    # (process type, instances active, instances wanted) of the types that run here
+    processes: tuple[tuple[str, int, int], ...] = ()
     serving: bool | None = None  # the unit serves what was asked (None: not decided by this hook)
     failed: str = ""  # why the step did not succeed (an action fails with it)
+    failed_jobs: tuple[str, ...] = ()  # scheduled jobs whose last run failed (see .timers)
 
     @property
     def ready(self) -> bool:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from charmhelpers.core import hookenv
 
-from . import backends, deploy, memory, releases, unit
+from . import backends, deploy, memory, releases, timers, unit
+from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
 from .leadership import leader_set
@@ -19,6 +20,9 @@ from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
+from .process_units import ProcessUnits
+from .render import render_job_units
+from .schedules import ScheduleError
 from .service import Service
 from .state import RELEASED_FIELD, SOURCE_FIELD, WsgiState
 from .status import Display, problem_of, status_of
@@ -64,6 +68,7 @@ def run(hook: Hook) -> Result:
         state = unit.read_state()
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
+        outcome = schedule_jobs(state, plan, hook, outcome)
         display.show(status_of(outcome, after))
         memory.stage(display.remembered(after))
     finally:
@@ -91,6 +96,25 @@ def carry_out(
     return _deploy(plan, state, remembered, hook, display)
 
 
+def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcome: Outcome) -> Outcome:
+    """Install the serving release's scheduled jobs, run their timers if this unit leads
+    (stop them if it does not: the old leader hears the new one's announcement,
+    :func:`.unit.announce_leader`), and add the jobs whose last run failed to ``outcome``.
+    Not with an invalid config or before SECRET_KEY is known (what runs stays as it is), nor
+    in the stop hook (whose handler removed them). A fault here is logged and never stops
+    the site (the next hook tries again)."""
+    if isinstance(state, ConfigError) or plan.step is Step.WAIT_FOR_SECRET or hook.name == "stop":
+        return outcome
+    leader = hook.leader
+    try:
+        jobs = timers.planned(state, outcome.release)
+        timers.converge(state.paths, render_job_units(state, jobs, outcome.release), leader)
+        return replace(outcome, failed_jobs=timers.failed_jobs(state.paths, jobs) if leader else ())
+    except (ScheduleError, CommandFailed, OSError) as error:
+        unit.log(f"scheduled jobs: {error}", level=hookenv.ERROR)
+        return outcome
+
+
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
     """What the status reports of the machine now (cheap: no fetch, no restart)."""
     release, problem = _serving(), problem_of(remembered)
@@ -101,6 +125,7 @@ def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -
         port=state.config.port,
         waiting_for=state.integrations.waiting_for + backends.unreachable(state.integrations),
         service_active=Service(state.paths).serving() if release else True,
+        processes=ProcessUnits(state.paths).active_counts() if release else (),
         serving=serving,
     )
 
@@ -208,4 +233,6 @@ def _serving() -> releases.Release | None:
 
 def stop() -> None:
     """The unit is going away: stop serving and remove the units (data stays)."""
+    ProcessUnits(unit.paths()).remove()
+    timers.remove_all(unit.paths())
     Service(unit.paths()).remove()

@@ -18,7 +18,7 @@ from charmhelpers.core import hookenv
 
 from . import leadership, observability, options
 from .integrations import Integrations
-from .relation_data import http, postgresql_client, s3
+from .relation_data import http, postgresql_client, rabbitmq, s3
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
 from .relation_data.pgsql import DatabaseRequest
@@ -192,13 +192,16 @@ def publish() -> None:
 
 
 def _publish_requests(raw_config: dict[str, Any]) -> None:
-    """What this application asks of the database and the S3 integrator."""
+    """What this application asks of the database, the broker and the S3 integrator."""
     from charms.reactive import endpoint_from_name
 
     request = database_request(raw_config)
     db = endpoint_from_name("db")
     if db is not None and db.is_joined:
         db.request(request.relation_data())
+    amqp = endpoint_from_name("amqp")
+    if amqp is not None and amqp.is_joined:
+        amqp.request(rabbitmq.request_for(hookenv.local_unit().split("/", 1)[0]).relation_data())
     if not leadership.is_leader():
         return
     database = endpoint_from_name("database")

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import observability, settings_file
 from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
+from .build import app_env
 from .environment import app_settings
+from .processes import Planned, ProcessPlan, journal_identifier, plan_for
+from .releases import Release
 from .sandbox import sandbox_directives
+from .schedules import Job
 from .service import SLOTS
 from .state import WsgiState
 
@@ -38,6 +42,8 @@ class RenderedFiles:
     check_socket_unit: str  # the slots' check sockets' template, <app>-check@.socket
     gunicorn_conf: str
     settings: str
+    # per running process type: the text of <app>-<type>@.service
+    process_units: Mapping[str, str] = field(default_factory=dict)
     metrics_unit: str = ""  # empty: no exporter (metrics_port 0)
     metrics_exporter: str = ""  # the exporter's code, installed with its unit
 
@@ -145,6 +151,72 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
+def _release_run(state: WsgiState, release: Release) -> dict[str, Any]:
+    """Where a command of ``release`` other than gunicorn (a process type, a scheduled job)
+    runs, and what it gets over the settings file: the environment the release command gets
+    (:func:`.build.app_env`: the release's own settings, such as a Django settings overlay,
+    its virtualenv's ``bin`` first on ``PATH``, the charm's modules on ``PYTHONPATH``).
+    The templates set the latter with ``env`` on the command line, because systemd would let
+    the settings file override an ``Environment=`` line."""
+    release_dir = state.paths.releases / release.id
+    overlay = app_env(release, release_dir / "app", {})
+    return {"release_dir": str(release_dir), "overlay": [f"{key}={value}" for key, value in overlay.items()]}
+
+
+def render_process_unit(state: WsgiState, release: Release, process: Planned) -> str:
+    """The template unit running ``process`` of ``release`` (see :mod:`.processes`): the
+    repository's command, as the application user, through ``/bin/bash -c`` (as Heroku
+    does), where and with what :func:`_release_run` says."""
+    context = {
+        **_common(state),
+        **_release_run(state, release),
+        "unit_file": state.paths.process_template(process.name),
+        "process": process.name,
+        "command": process.command,
+        "stop_timeout": state.config.process_stop_timeout,
+        "identifier": journal_identifier(state.app_name, process.name),
+        "memory_max": state.config.memory_max,
+        "tasks_max": state.config.tasks_max,
+        "sandbox": sandbox_directives(state.paths),
+    }
+    return _render("process.service.j2", context)
+
+
+def render_process_units(state: WsgiState, release: Release, plan: ProcessPlan) -> dict[str, str]:
+    """The unit of every process type ``plan`` runs here, by type."""
+    return {process.name: render_process_unit(state, release, process) for process in plan.running}
+
+
+def render_job_units(state: WsgiState, jobs: tuple[Job, ...], release: Release | None) -> dict[str, str]:
+    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`),
+    running in the serving ``release`` as the process types do (:func:`_release_run`); none
+    without a release."""
+    if release is None:
+        return {}
+    paths = state.paths
+    files: dict[str, str] = {}
+    for job in jobs:
+        service, timer = paths.job_service(job.key), paths.job_timer(job.key)
+        context = {
+            **_common(state),
+            **_release_run(state, release),
+            "unit_file": service,
+            "timer": timer,
+            "job_name": job.name,
+            "expression": job.expression,
+            "on_calendar": job.on_calendar,
+            "command": job.command,
+            "timeout": state.config.scheduled_job_timeout,
+            "identifier": journal_identifier(state.app_name, job.log_name),
+            "memory_max": state.config.memory_max,
+            "tasks_max": state.config.tasks_max,
+            "sandbox": sandbox_directives(paths),
+        }
+        files[service] = _render("cron.service.j2", context)
+        files[timer] = _render("cron.timer.j2", context)
+    return files
+
+
 def gunicorn_trusted_proxies(proxies: tuple[str, ...]) -> str:
     """gunicorn's ``forwarded_allow_ips`` for ``proxies`` (default: this machine).
 
@@ -219,14 +291,18 @@ def exporter_code() -> str:
     return (TEMPLATES.parent / "files" / "statsd_exporter.py").read_text()
 
 
-def render_all(state: WsgiState) -> RenderedFiles:
+def render_all(state: WsgiState, release: Release | None = None) -> RenderedFiles:
+    """Every file for ``state``; the process types' units too when the ``release`` they
+    run is given."""
     metrics_unit = render_metrics_unit(state)
+    processes = render_process_units(state, release, plan_for(state, release.processes)) if release else {}
     return RenderedFiles(
         socket_units={slot: render_socket_unit(state, slot) for slot in SLOTS},
         service_unit=render_service_unit(state),
         check_socket_unit=render_check_socket_unit(state),
         gunicorn_conf=render_gunicorn_conf(state),
         settings=render_settings(state),
+        process_units=processes,
         metrics_unit=metrics_unit,
         metrics_exporter=exporter_code() if metrics_unit else "",
     )

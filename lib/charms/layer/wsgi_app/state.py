@@ -20,6 +20,10 @@ RELEASED_FIELD = "released_spec"
 # in leader settings: "<source id>:<commit>", the commit the leader resolved app_ref to;
 # every unit deploys exactly that commit of that source (see build.agreed_revision)
 SOURCE_FIELD = "source_commit"
+# in leader settings: the unit that leads. A new leader writes it so that every other unit
+# runs leader-settings-changed, and the one that led stops what runs on the leader only: the
+# leader-only process types (see .processes) and the scheduled jobs' timers (see .timers)
+LEADER_UNIT_FIELD = "leader_unit"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class WsgiState:
     released: str = ""  # RELEASED_FIELD: the release the leader serves (its command ran)
     agreed_source: str = ""  # SOURCE_FIELD: the commit the leader resolved app_ref to
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
+    leader: bool = False  # whether this unit leads: leader_processes run on the leader only
 
     @property
     def paths(self) -> Paths:
@@ -95,6 +100,7 @@ def build_state(
     machine: Machine,
     integrations: Integrations | None = None,
     unit_name: str = "",
+    leader: bool = False,
 ) -> WsgiState:
     """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
     return WsgiState(
@@ -106,4 +112,5 @@ def build_state(
         unit_name=unit_name,
         released=leader_data.get(RELEASED_FIELD, ""),
         agreed_source=leader_data.get(SOURCE_FIELD, ""),
+        leader=leader,
     )

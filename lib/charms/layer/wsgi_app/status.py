@@ -20,23 +20,43 @@ class Status:
     message: str
 
 
-def serving_message(release: Release, port: int) -> str:
-    return f"serving {release.description} on :{port}"
+def serving_message(release: Release, port: int, processes: tuple[tuple[str, int, int], ...] = ()) -> str:
+    """``serving shop (1a2b3c4) on :8080; worker 3/3``: the release, and how many instances
+    of each process type that runs here are active."""
+    counts = "".join(f"; {name} {active}/{wanted}" for name, active, wanted in processes)
+    return f"serving {release.description} on :{port}{counts}"
+
+
+def jobs_message(failed_jobs: tuple[str, ...]) -> str:
+    """What the status adds for scheduled jobs whose last run failed ("" for none)."""
+    if not failed_jobs:
+        return ""
+    return f"; last run failed: {', '.join(failed_jobs)} (see the journal)"
 
 
 def unit_status(
-    *, release: Release | None, port: int, problem: str = "", waiting: str = "", service_active: bool = True
+    *,
+    release: Release | None,
+    port: int,
+    problem: str = "",
+    waiting: str = "",
+    service_active: bool = True,
+    processes: tuple[tuple[str, int, int], ...] = (),
+    failed_jobs: tuple[str, ...] = (),
 ) -> Status:
-    """The status for a unit serving ``release`` (or nothing yet)."""
+    """The status for a unit serving ``release`` (or nothing yet). A failed scheduled job
+    is told, not blocking: the site still serves."""
     if problem:
         return Status("blocked", problem)
     if release is None:
         return Status("waiting", waiting or "no release deployed yet")
     if not service_active:
         return Status("blocked", f"{release.description} is deployed but its service is not running")
+    serving = serving_message(release, port, processes)
+    jobs = jobs_message(failed_jobs)
     if waiting:
-        return Status("waiting", f"{serving_message(release, port)}; {waiting}")
-    return Status("active", serving_message(release, port))
+        return Status("waiting", f"{serving}; {waiting}{jobs}")
+    return Status("active", serving + jobs)
 
 
 def problem_of(memory: Memory) -> str:
@@ -56,6 +76,8 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         problem=problem_of(memory),
         waiting="waiting for " + ", ".join(waiting_for) if waiting_for else "",
         service_active=outcome.service_active,
+        processes=outcome.processes,
+        failed_jobs=outcome.failed_jobs,
     )
 
 

@@ -16,7 +16,7 @@ from .leadership import is_leader, leader_set, leader_settings
 from .paths import Paths
 from .plan import Hook
 from .source import demo_revision
-from .state import SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
+from .state import LEADER_UNIT_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
 
 
 def app_name() -> str:
@@ -60,6 +60,7 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
         machine_facts(),
         integrations,
         unit_name=os.environ["JUJU_UNIT_NAME"],
+        leader=is_leader(),
     )
 
 
@@ -79,6 +80,16 @@ def ensure_secret_key() -> None:
         return
     if leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)}):
         log("generated the application's SECRET_KEY and shared it through leader settings")
+
+
+def announce_leader() -> None:
+    """A unit that has just become the leader says so in leader settings: Juju runs no hook
+    on the unit that led before, but the change runs leader-settings-changed there, and it
+    stops what runs on the leader only: the leader-only process types (see :mod:`.processes`)
+    and the scheduled jobs' timers (see :mod:`.timers`)."""
+    me = os.environ["JUJU_UNIT_NAME"]
+    if is_leader() and leader_settings().get(LEADER_UNIT_FIELD) != me and leader_set({LEADER_UNIT_FIELD: me}):
+        log(f"{me} leads: the leader-only process types and the scheduled jobs run here")
 
 
 def rotate_secret_key() -> None:

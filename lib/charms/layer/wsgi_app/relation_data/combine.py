@@ -8,15 +8,17 @@ an operator error (which database would the application use?): it raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..config import ConfigError
-from ..integrations import Integrations, ObjectStorage
-from . import elasticsearch, http, memcache, pgsql, postgresql_client, s3
+from ..integrations import AmqpBroker, Integrations, ObjectStorage, RedisServer
+from . import elasticsearch, http, memcache, pgsql, postgresql_client, rabbitmq, redis, s3
 from .common import BadData, Note, RawRelation
 
-ENDPOINTS = ("db", "database", "cache", "search", "s3", "website")
+T = TypeVar("T")
+ENDPOINTS = ("db", "database", "cache", "search", "s3", "redis", "amqp", "website")
 
 
 class RelationProblem(ConfigError):
@@ -94,6 +96,10 @@ def integrations_from(
     track("search", bool(search), found, elasticsearch.WAITING)
     storage, found = _storage(relations.get("s3", ()))
     track("s3", storage is not None, found, s3.WAITING)
+    broker, found = _redis(relations.get("redis", ()))
+    track("redis", broker is not None, found, redis.WAITING)
+    amqp, found = _amqp(relations.get("amqp", ()), unit_name)
+    track("amqp", amqp is not None, found, rabbitmq.WAITING)
     proxies, found = http.read_proxies(relations.get("website", ()))
     notes.extend(("website", note) for note in found)
     integrations = Integrations(
@@ -101,16 +107,30 @@ def integrations_from(
         caches=caches,
         search=search,
         storage=storage,
+        redis=broker,
+        amqp=amqp,
         proxies=proxies,
         waiting_for=tuple(waiting),
     )
     return Gathered(integrations, tuple(notes))
 
 
-def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, list[Note]]:
+def _checked(endpoint: str, provider: str, read: Callable[[], tuple[T, list[Note]]]) -> tuple[T, list[Note]]:
+    """``read()``, its :class:`BadData` turned into the :class:`RelationProblem` that blocks the unit."""
     try:
-        return s3.read_storage(relations)
+        return read()
     except BadData as error:
-        raise RelationProblem(
-            f"unusable s3 relation data ({error}): fix the s3 integrator's configuration"
-        ) from None
+        raise RelationProblem(f"unusable {endpoint} relation data ({error}): fix the {provider}") from None
+
+
+def _storage(relations: tuple[RawRelation, ...]) -> tuple[ObjectStorage | None, list[Note]]:
+    return _checked("s3", "s3 integrator's configuration", lambda: s3.read_storage(relations))
+
+
+def _redis(relations: tuple[RawRelation, ...]) -> tuple[RedisServer | None, list[Note]]:
+    return _checked("redis", "Redis charm's answer", lambda: redis.read_server(relations))
+
+
+def _amqp(relations: tuple[RawRelation, ...], unit_name: str) -> tuple[AmqpBroker | None, list[Note]]:
+    request = rabbitmq.request_for(unit_name.split("/", 1)[0])
+    return _checked("amqp", "RabbitMQ charm's answer", lambda: rabbitmq.read_broker(relations, request))

@@ -17,10 +17,15 @@ _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 _NUMERIC_LABEL = re.compile(r"[0-9]+\Z|0[xX][0-9a-fA-F]*\Z")
 _IP_TEXT = re.compile(r"[0-9a-f:.]{2,45}")
 T = TypeVar("T")
+_ANSWER_KEYS = ("host", "hostname", "port")  # a unit that published one of these has answered
 
 
 class BadData(ValueError):
     """A remote unit's relation data cannot be used; the message names the key, never a secret."""
+
+
+class Pending(BadData):
+    """A remote unit has not answered our request yet (normal for a while: logged at DEBUG)."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,8 @@ def read_each_unit(
 ) -> tuple[tuple[T, ...], list[Note]]:
     """``read`` every remote unit's data, in unit order, without duplicates.
 
-    A unit ``read`` refuses is skipped with a note: DEBUG while it has published neither
-    ``host`` nor ``port`` (it has not answered yet), WARNING otherwise.
+    A unit ``read`` refuses is skipped with a note: DEBUG while it has not answered yet
+    (:class:`Pending`, or none of ``host``, ``hostname`` and ``port``), WARNING otherwise.
     """
     found: dict[str, T] = {}
     notes: list[Note] = []
@@ -157,13 +162,43 @@ def read_each_unit(
             try:
                 found[unit.name] = read(unit.data)
             except BadData as error:
-                level = "DEBUG" if not unit.data.get("host") and not unit.data.get("port") else "WARNING"
+                quiet = isinstance(error, Pending) or not any(unit.data.get(key) for key in _ANSWER_KEYS)
+                level = "DEBUG" if quiet else "WARNING"
                 notes.append(Note(f"{unit.name} skipped: {error}", level))
     values: list[T] = []
     for name in sorted(found, key=_unit_order):
         if found[name] not in values:
             values.append(found[name])
     return tuple(values), notes
+
+
+def app_as_unit(relations: Iterable[RawRelation]) -> tuple[RawRelation, ...]:
+    """The remote applications' data as if each were one unit (named by the relation id), for
+    the providers that answer in application data instead of unit data."""
+    return tuple(
+        RawRelation(r.relation_id, (RemoteUnit(r.relation_id, r.app),))
+        for r in relations
+        if r.units and r.app
+    )
+
+
+def read_one_server(
+    relations: Iterable[RawRelation], read: Callable[[Mapping[str, str]], T]
+) -> tuple[T | None, list[Note]]:
+    """The first usable answer to ``read``: the units' data in unit order, else the
+    application data; ``None`` while none has answered. Raises :class:`BadData` when every
+    one that answered was refused (the operator must fix the provider: the unit blocks)."""
+    relations = tuple(relations)
+    values, notes = read_each_unit(relations, read)
+    if not values:
+        values, app_notes = read_each_unit(app_as_unit(relations), read)
+        notes += app_notes
+    if values:
+        return values[0], notes
+    refused = [note.message for note in notes if note.level == "WARNING"]
+    if refused:
+        raise BadData(refused[0])
+    return None, notes
 
 
 def _unit_order(unit_name: str) -> tuple[str, int]:
