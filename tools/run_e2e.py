@@ -19,13 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# modules on a network or port of their own (brokers, django, layer, locks_offline,
-# processes, s3, scale, schedules and units: isolated networks; fuzz: 8092), together about
-# as long as the rest; servers on the host take ports through localjuju's host-wide
-# reservations. Everything else runs in the loopback lane.
+# modules on a network or port of their own (brokers, celery, layer, locks_offline,
+# processes, s3, scale and schedules: isolated networks; fuzz: 8092), together about as
+# long as the rest; servers on the host take ports through localjuju's host-wide
+# reservations. Everything else runs in the loopback lane, including two modules on
+# isolated networks (django, units) that keep the two lanes about as long.
 OWN_NETWORK = (
     "test_brokers.py",
-    "test_django.py",
+    "test_celery.py",
     "test_fuzz.py",
     "test_layer.py",
     "test_locks_offline.py",
@@ -33,7 +34,6 @@ OWN_NETWORK = (
     "test_s3.py",
     "test_scale.py",
     "test_schedules.py",
-    "test_units.py",
 )
 
 
