@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -490,3 +491,24 @@ def test_rabbitmq_node_is_the_units_own_and_on_loopback() -> None:
         servers_rabbitmq.node_name("my.model", "rabbitmq-server/1")
         == "lj-my-model-rabbitmq-server-1@localhost"
     )
+
+
+def test_epmd_is_asked_and_stopped_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """teardown and sweep never hang on a wedged epmd: every call is bounded, and a
+    timeout leaves it to the leftover check instead of failing the teardown."""
+    calls: list[tuple[list[str], object]] = []
+
+    def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append((argv, kwargs.get("timeout")))
+        return subprocess.CompletedProcess(argv, 0, stdout="epmd: up and running on port 4369 with data:\n")
+
+    monkeypatch.setattr(servers_rabbitmq.subprocess, "run", run)
+    servers_rabbitmq.stop_idle_epmd()
+    assert [argv for argv, _ in calls] == [["epmd", "-names"], ["epmd", "-kill"]]
+    assert all(isinstance(timeout, (int, float)) and 0 < timeout <= 30 for _, timeout in calls)
+
+    def hang(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        raise subprocess.TimeoutExpired(argv, kwargs.get("timeout") or 0)
+
+    monkeypatch.setattr(servers_rabbitmq.subprocess, "run", hang)
+    servers_rabbitmq.stop_idle_epmd()  # no exception
