@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import model as model_module
-from . import procs, servers
+from . import network, procs, servers
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -165,10 +165,14 @@ def stop_idle_epmd() -> None:
 
 
 def sweep(model_name: str) -> None:
-    """Stop any of the model's nodes still running (the Erlang VM names the unit's directory)."""
+    """Stop any of the model's nodes still running (the Erlang VM names the unit's directory),
+    then the idle epmd they leave, on the host and in the model's server namespace."""
     directory = model_module.model_dir(model_name) / "servers"
     procs.terminate(p.pid for p in procs.under(directory) if "beam" in Path(p.argv[0]).name)
     stop_idle_epmd()
+    isolated = network.servers_netns(model_name)
+    if network.exists(isolated):  # an --isolated node's epmd runs in there, not on the host
+        network.call_in(isolated, stop_idle_epmd)
 
 
 servers.register(

@@ -512,3 +512,23 @@ def test_epmd_is_asked_and_stopped_within_a_bound(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(servers_rabbitmq.subprocess, "run", hang)
     servers_rabbitmq.stop_idle_epmd()  # no exception
+
+
+def test_the_sweep_also_stops_the_idle_epmd_of_the_models_server_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node run ``--isolated`` starts its epmd inside the model's server namespace; when
+    the teardown failed, the host's epmd is not that one, and deleting the namespace would
+    leave it running there, unnamed and out of every leftover check."""
+    where: list[str] = []
+    monkeypatch.setattr(servers_rabbitmq.procs, "under", lambda directory: [])
+    monkeypatch.setattr(servers_rabbitmq, "stop_idle_epmd", lambda: where.append("host"))
+    monkeypatch.setattr(servers_rabbitmq.network, "exists", lambda netns: netns == "lj-shop-srv")
+    monkeypatch.setattr(
+        servers_rabbitmq.network, "call_in", lambda netns, work: (where.append(netns), work())
+    )
+    servers_rabbitmq.sweep("shop")
+    assert where == ["host", "lj-shop-srv", "host"]
+    where.clear()
+    servers_rabbitmq.sweep("other")  # not isolated: its namespace does not exist
+    assert where == ["host"]
