@@ -69,7 +69,11 @@ class Model:
     def save(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        # root's alone: it holds relation data and the servers' passwords
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a temporary file left by a crash may have other bits
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(self.data, indent=1, sort_keys=True))
         temporary.replace(self.path)
 
     # -- accessors ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import model as model_module
-from . import procs, servers
+from . import network, procs, servers
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -31,6 +31,7 @@ BASE_PORT = 5672
 DIST_OFFSET = 20000  # RabbitMQ's own default: the distribution port is the AMQP port + 20000
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not /usr/sbin's wrapper, which drops the env
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+EPMD_TIMEOUT = 10  # seconds for epmd -names / -kill
 # what we accept as a username or vhost: never an option of rabbitmqctl, nothing to quote
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
@@ -153,17 +154,25 @@ def teardown(model: Model, unit: str) -> None:
 
 
 def stop_idle_epmd() -> None:
-    """epmd outlives the nodes that started it: stop it once no node is registered."""
-    names = subprocess.run(["epmd", "-names"], capture_output=True, text=True)
-    if names.returncode == 0 and "name " not in names.stdout:
-        subprocess.run(["epmd", "-kill"], capture_output=True)
+    """epmd outlives the nodes that started it: stop it once no node is registered. Bounded:
+    a wedged epmd is left to the leftover check rather than hanging a teardown."""
+    try:
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True, timeout=EPMD_TIMEOUT)
+        if names.returncode == 0 and "name " not in names.stdout:
+            subprocess.run(["epmd", "-kill"], capture_output=True, timeout=EPMD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def sweep(model_name: str) -> None:
-    """Stop any of the model's nodes still running (the Erlang VM names the unit's directory)."""
+    """Stop any of the model's nodes still running (the Erlang VM names the unit's directory),
+    then the idle epmd they leave, on the host and in the model's server namespace."""
     directory = model_module.model_dir(model_name) / "servers"
     procs.terminate(p.pid for p in procs.under(directory) if "beam" in Path(p.argv[0]).name)
     stop_idle_epmd()
+    isolated = network.servers_netns(model_name)
+    if network.exists(isolated):  # an --isolated node's epmd runs in there, not on the host
+        network.call_in(isolated, stop_idle_epmd)
 
 
 servers.register(

@@ -186,6 +186,13 @@ def redis_k8s(address: str, **changes: str) -> dict[str, str]:
     return data
 
 
+def redis_k8s_app(master: str) -> dict[str, str]:
+    """redis-k8s's application data on a ``redis`` relation: the current master's address
+    (``leader-host``, set when the relation is created and again after a failover), while each
+    unit's ``hostname`` is its own pod's address (src/charm.py, LEADER_HOST_KEY)."""
+    return {"leader-host": master}
+
+
 def rabbitmq_server(address: str, **changes: str) -> dict[str, str]:
     """A rabbitmq-server unit that has created our user and vhost (``amqp_changed``)."""
     data = {

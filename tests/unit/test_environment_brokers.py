@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from relation_records import rabbitmq_server, relation
 
 from charms.layer.wsgi_app.environment import REDACTED, app_settings, broker_settings, redact
 from charms.layer.wsgi_app.integrations import AmqpBroker, HostPort, Integrations, RedisServer
 from charms.layer.wsgi_app.logs import redact_text, secret_values
+from charms.layer.wsgi_app.relation_data.combine import integrations_from
+from charms.layer.wsgi_app.relation_data.pgsql import DatabaseRequest
 from charms.layer.wsgi_app.render import render_all
 from charms.layer.wsgi_app.settings_file import decode
 
@@ -97,3 +100,24 @@ def test_settings_file_carries_the_broker_settings(demo_state):
     settings = app_settings(state)
     assert settings["CELERY_BROKER_URL"] == REDIS.url()
     assert decode(render_all(state).settings) == settings
+
+
+def test_celery_waits_for_a_related_redis_instead_of_using_rabbitmq_meanwhile():
+    """With both related, Redis is the broker even before it answers: falling back to
+    RabbitMQ meanwhile would send tasks where the workers of a unit that already reads
+    Redis never look (and move the queue under the workers once Redis answers)."""
+    assert broker_settings(None, AMQP, redis_related=True) == {"AMQP_URL": AMQP.url()}
+    assert broker_settings(None, AMQP)["CELERY_BROKER_URL"] == AMQP.url()
+
+
+def test_a_joined_redis_that_has_not_answered_keeps_celery_off_rabbitmq(demo_state):
+    gathered = integrations_from(
+        {
+            "redis": (relation(("redis/0", {"private-address": "10.0.0.30"}), rid="redis:7"),),
+            "amqp": (relation(("rabbitmq-server/0", rabbitmq_server("10.0.0.20")), rid="amqp:9"),),
+        },
+        DatabaseRequest("wsgi-app"),
+        "wsgi-app/0",
+    ).integrations
+    settings = app_settings(replace(demo_state, integrations=gathered))
+    assert "AMQP_URL" in settings and "CELERY_BROKER_URL" not in settings

@@ -112,3 +112,13 @@ def test_units_sort_by_number_and_relations_are_found_by_application() -> None:
     model.relations["2"] = {"apps": {"other": "website", "third": "balancer"}}
     assert [rid for rid, _ in model.relations_of("app")] == ["0", "1"]
     assert [rid for rid, _ in model.relations_of("third")] == ["2"]
+
+
+def test_the_saved_model_is_readable_by_root_alone(localjuju_home: Path) -> None:
+    """It holds every relation's data and the servers' passwords (PostgreSQL's, Redis's
+    ``password`` option, the RabbitMQ users'): never world-readable, whatever the umask."""
+    model = Model.load("private")
+    model.applications["rabbitmq-server"] = {"server": {"passwords": {"app": "s3cret"}}}
+    model.save()
+    model.save()  # a second save replaces the file: the new one is private too
+    assert model.path.stat().st_mode & 0o777 == 0o600

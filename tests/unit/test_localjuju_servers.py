@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -490,3 +491,44 @@ def test_rabbitmq_node_is_the_units_own_and_on_loopback() -> None:
         servers_rabbitmq.node_name("my.model", "rabbitmq-server/1")
         == "lj-my-model-rabbitmq-server-1@localhost"
     )
+
+
+def test_epmd_is_asked_and_stopped_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """teardown and sweep never hang on a wedged epmd: every call is bounded, and a
+    timeout leaves it to the leftover check instead of failing the teardown."""
+    calls: list[tuple[list[str], object]] = []
+
+    def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append((argv, kwargs.get("timeout")))
+        return subprocess.CompletedProcess(argv, 0, stdout="epmd: up and running on port 4369 with data:\n")
+
+    monkeypatch.setattr(servers_rabbitmq.subprocess, "run", run)
+    servers_rabbitmq.stop_idle_epmd()
+    assert [argv for argv, _ in calls] == [["epmd", "-names"], ["epmd", "-kill"]]
+    assert all(isinstance(timeout, (int, float)) and 0 < timeout <= 30 for _, timeout in calls)
+
+    def hang(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        raise subprocess.TimeoutExpired(argv, kwargs.get("timeout") or 0)
+
+    monkeypatch.setattr(servers_rabbitmq.subprocess, "run", hang)
+    servers_rabbitmq.stop_idle_epmd()  # no exception
+
+
+def test_the_sweep_also_stops_the_idle_epmd_of_the_models_server_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node run ``--isolated`` starts its epmd inside the model's server namespace; when
+    the teardown failed, the host's epmd is not that one, and deleting the namespace would
+    leave it running there, unnamed and out of every leftover check."""
+    where: list[str] = []
+    monkeypatch.setattr(servers_rabbitmq.procs, "under", lambda directory: [])
+    monkeypatch.setattr(servers_rabbitmq, "stop_idle_epmd", lambda: where.append("host"))
+    monkeypatch.setattr(servers_rabbitmq.network, "exists", lambda netns: netns == "lj-shop-srv")
+    monkeypatch.setattr(
+        servers_rabbitmq.network, "call_in", lambda netns, work: (where.append(netns), work())
+    )
+    servers_rabbitmq.sweep("shop")
+    assert where == ["host", "lj-shop-srv", "host"]
+    where.clear()
+    servers_rabbitmq.sweep("other")  # not isolated: its namespace does not exist
+    assert where == ["host"]

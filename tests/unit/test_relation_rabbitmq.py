@@ -35,6 +35,25 @@ def test_cluster_extras_are_ignored_and_the_first_unit_wins():
     assert read_broker([rel], REQUEST)[0].address == HostPort("10.0.0.20", 5672)
 
 
+def test_a_cluster_behind_hacluster_is_reached_at_its_vip():
+    """rabbitmq-server sends ``clustered`` and the ``vip`` option once hacluster fronts it;
+    its clients (charmhelpers' AMQPContext) then connect to the VIP, which moves when a node dies."""
+    rel = relation(
+        ("rabbitmq-server/0", rabbitmq_server("10.0.0.20", clustered="true", vip="10.0.0.100")),
+        ("rabbitmq-server/1", rabbitmq_server("10.0.0.21", clustered="true", vip="10.0.0.100")),
+    )
+    assert read_broker([rel], REQUEST)[0].address == HostPort("10.0.0.100", 5672)
+    alone = rabbitmq_server("10.0.0.20", vip="10.0.0.100")  # no hacluster: the VIP is not up
+    assert read_broker([relation(("rabbitmq-server/0", alone))], REQUEST)[0].address.host == "10.0.0.20"
+    several = rabbitmq_server(
+        "10.0.0.20", clustered="true", vip="10.0.0.100 192.168.9.100"
+    )  # one per network
+    assert read_broker([relation(("rabbitmq-server/0", several))], REQUEST)[0].address.host == "10.0.0.20"
+    hostile = rabbitmq_server("10.0.0.20", clustered="true", vip="$(reboot)")
+    with pytest.raises(BadData, match="vip is not an IP address or host name"):
+        read_broker([relation(("rabbitmq-server/0", hostile))], REQUEST)
+
+
 def test_hostname_before_the_password_is_not_yet_ready_quietly():
     """rabbitmq-server publishes its hostname before it has seen our username and vhost."""
     early = {"hostname": "10.0.0.20", "private-address": "10.0.0.20"}

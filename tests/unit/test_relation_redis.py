@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from relation_records import REDIS_PASSWORD, redis_k8s, redis_machine, relation
+from relation_records import REDIS_PASSWORD, redis_k8s, redis_k8s_app, redis_machine, relation
 
 from charms.layer.wsgi_app.integrations import HostPort, RedisServer
 from charms.layer.wsgi_app.relation_data.common import BadData
@@ -26,6 +26,28 @@ def test_redis_k8s_gives_hostname_and_port_only():
         [relation(("redis-k8s/1", redis_k8s("10.1.0.7")), ("redis-k8s/0", redis_k8s("10.1.0.7")))]
     )
     assert server == RedisServer(HostPort("10.1.0.7", 6379))
+
+
+def test_redis_k8s_leader_host_names_the_master_not_the_first_unit():
+    # each redis-k8s unit publishes its own pod's address; only the application's
+    # leader-host follows the master (a replica refuses writes: READONLY)
+    master = "redis-k8s-1.redis-k8s-endpoints.shop.svc.cluster.local"
+    units = (("redis-k8s/0", redis_k8s("10.1.0.7")), ("redis-k8s/1", redis_k8s("10.1.0.8")))
+    rel = relation(*units, app=redis_k8s_app(master))
+    assert read_server([rel])[0] == RedisServer(HostPort(master, 6379))
+
+
+def test_leader_host_waits_for_a_unit_port_quietly():
+    rel = relation(("redis-k8s/0", {"ingress-address": "10.1.0.7"}), app=redis_k8s_app("10.1.0.8"))
+    server, notes = read_server([rel])
+    assert server is None
+    assert {note.level for note in notes} == {"DEBUG"}
+
+
+def test_a_hostile_leader_host_is_refused_by_name():
+    rel = relation(("redis-k8s/0", redis_k8s("10.1.0.7")), app=redis_k8s_app("10.1.0.8\nREDIS_URL=x"))
+    with pytest.raises(BadData, match="leader-host contains a control character"):
+        read_server([rel])
 
 
 def test_host_spelling_and_application_data_are_read_too():

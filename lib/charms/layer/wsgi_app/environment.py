@@ -93,9 +93,13 @@ def storage_settings(storage: ObjectStorage | None) -> dict[str, str]:
     return settings
 
 
-def broker_settings(redis: RedisServer | None, amqp: AmqpBroker | None) -> dict[str, str]:
+def broker_settings(
+    redis: RedisServer | None, amqp: AmqpBroker | None, *, redis_related: bool = False
+) -> dict[str, str]:
     """``REDIS_URL`` (and its parts), ``AMQP_URL``, and ``CELERY_BROKER_URL``: Redis when it
-    is related, else RabbitMQ. The passwords are redacted wherever settings are shown."""
+    is related, else RabbitMQ. While a related Redis (``redis_related``) has not answered
+    there is no ``CELERY_BROKER_URL`` rather than RabbitMQ's: every unit must agree on one
+    broker. The passwords are redacted wherever settings are shown."""
     settings: dict[str, str] = {}
     if redis is not None:
         settings["REDIS_URL"] = redis.url()
@@ -105,9 +109,10 @@ def broker_settings(redis: RedisServer | None, amqp: AmqpBroker | None) -> dict[
             settings["REDIS_PASSWORD"] = redis.password
     if amqp is not None:
         settings["AMQP_URL"] = amqp.url()
-    broker = redis.url() if redis is not None else amqp.url() if amqp is not None else ""
-    if broker:
-        settings["CELERY_BROKER_URL"] = broker
+    if redis is not None:
+        settings["CELERY_BROKER_URL"] = redis.url()
+    elif amqp is not None and not redis_related:
+        settings["CELERY_BROKER_URL"] = amqp.url()
     return settings
 
 
@@ -159,7 +164,9 @@ def app_settings(state: WsgiState) -> dict[str, str]:
     settings.update(cache_settings(integrations.caches))
     settings.update(search_settings(integrations.search))
     settings.update(storage_settings(integrations.storage))
-    settings.update(broker_settings(integrations.redis, integrations.amqp))
+    settings.update(
+        broker_settings(integrations.redis, integrations.amqp, redis_related=integrations.redis_related)
+    )
     settings.update(proxy_settings(integrations.proxies))
     settings.update(host_settings(state.config.hostnames, state.machine.addresses, integrations.proxies))
     settings.update(state.config.environment)

@@ -134,5 +134,6 @@ class Integrations:
     storage: ObjectStorage | None = None
     redis: RedisServer | None = None
     amqp: AmqpBroker | None = None
+    redis_related: bool = False  # a redis relation is joined (answered or not): Celery's broker
     proxies: tuple[str, ...] = ()  # addresses whose forwarded headers are trusted
     waiting_for: tuple[str, ...] = ()  # relations joined but not ready, for the status

@@ -109,6 +109,7 @@ def integrations_from(
         storage=storage,
         redis=broker,
         amqp=amqp,
+        redis_related=_joined(relations.get("redis", ())),
         proxies=proxies,
         waiting_for=tuple(waiting),
     )

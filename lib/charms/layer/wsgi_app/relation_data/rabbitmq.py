@@ -5,8 +5,9 @@ application's name for both). The server's leader creates the vhost and the user
 the user everything on it, and each server unit answers in its unit data with
 ``hostname`` (its address on the amqp binding), ``private-address`` and ``password``,
 plus ``ssl_port``/``ssl_ca`` when it serves TLS, ``clustered``/``vip`` in clusters and
-``ha_queues`` for old servers. Before our request reaches it a unit publishes
-``hostname`` without ``password``: that is "not yet", not an error. rabbitmq-k8s
+``ha_queues`` for old servers; a cluster fronted by hacluster (``clustered`` with one
+``vip``) is reached at its VIP, as its OpenStack clients do. Before our request reaches
+it a unit publishes ``hostname`` without ``password``: that is "not yet", not an error. rabbitmq-k8s
 answers ``hostname`` and ``password`` in application data instead; both are read. The
 port is 5672 unless the provider names another in ``port``; TLS is not used yet.
 """
@@ -61,4 +62,14 @@ def _broker(request: AmqpRequest, data: Mapping[str, str]) -> AmqpBroker:
     if not _PASSWORD.match(password):
         raise BadData("password is not printable ASCII without spaces")
     number = port(data["port"]) if (data.get("port") or "").strip() else AMQP_PORT
-    return AmqpBroker(HostPort(host(address, "hostname"), number), request.username, password, request.vhost)
+    return AmqpBroker(HostPort(_host(data, address), number), request.username, password, request.vhost)
+
+
+def _host(data: Mapping[str, str], hostname: str) -> str:
+    """The unit's ``hostname``, or the cluster's ``vip`` once hacluster fronts it
+    (``clustered``), as the OpenStack charms' AMQP clients connect. Several VIPs (one per
+    network) name no single address: the unit's own is used then."""
+    vips = (data.get("vip") or "").split()
+    if (data.get("clustered") or "").strip() and len(vips) == 1:
+        return host(vips[0], "vip")
+    return host(hostname, "hostname")
