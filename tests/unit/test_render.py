@@ -546,3 +546,11 @@ def test_the_systemd_version_is_read_from_systemctl(monkeypatch, output, version
         subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, output, "")
     )
     assert state_module.systemd_version() == version
+
+
+def test_a_stop_signals_the_command_alone_so_pool_children_finish_their_tasks(hostile_state, process_release):
+    """Celery's and RQ's pool children reset SIGTERM to its default: signalling the whole
+    control group would kill the task in hand; the command, told alone, waits for them."""
+    found = directives(process_units(hostile_state, process_release)["worker"])
+    assert found["KillMode"] == ["mixed"] and found["KillSignal"] == ["SIGTERM"]
+    assert found["TimeoutStopSec"] == [str(hostile_state.config.process_stop_timeout)]
