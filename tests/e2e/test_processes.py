@@ -1,12 +1,14 @@
 """The Procfile's process types on two units: every unit runs its ``worker`` instances
 (``process_counts``), the ``beat`` runs on the leader only and follows leadership
 (``localjuju elect``); systemd brings back a killed instance; a new release restarts the
-instances gracefully (SIGTERM reaches the code, which then stops) with the new code; a
+instances gracefully (SIGTERM reaches the code, which lets its pool child finish its task
+and then stops) with the new code; a
 count of 0 stops a type; the status says how many instances run.
 
 The app is the standard library's only (no wheel to install on the isolated machines):
 its ``worker.py`` rewrites a heartbeat file a second in the data directory, naming its
-version, type, instance and PID, and notes its SIGTERM in a ``.stopped`` file.
+version, type, instance and PID, notes its SIGTERM in a ``.stopped`` file, and has a
+pool child as Celery's (SIGTERM kills it) note the task it finished in a ``.task`` file.
 """
 
 from __future__ import annotations
@@ -38,7 +40,24 @@ NAME = os.environ["WSGI_APP_PROCESS"] + "-" + os.environ["WSGI_APP_INSTANCE"]
 PATH = os.path.join(os.environ["APP_DATA_DIR"], "heartbeat-" + NAME)
 
 
+# a pool child, as Celery's and RQ's: SIGTERM kills it (it resets the signal), and it
+# finishes its task when its parent, told to stop, asks it to
+finish_read, finish_write = os.pipe()
+child = os.fork()
+if child == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.read(finish_read, 1)
+    with open(PATH + ".task", "a") as log:
+        log.write(f"{VERSION} finished\\n")
+    os._exit(0)
+
+
 def stop(signum, frame):
+    try:
+        os.write(finish_write, b"x")
+    except OSError:  # the child is gone
+        pass
+    os.waitpid(child, 0)
     with open(PATH + ".stopped", "a") as log:
         log.write(f"{VERSION} {os.getpid()}\\n")
     sys.exit(0)
@@ -155,6 +174,8 @@ def test_a_new_release_restarts_the_workers_gracefully_with_the_new_code(process
             assert beat, f"{unit}: {name} still runs {heartbeat(model, unit, name)}"
             stopped = model.sh(f"cat {DATA_DIR}/heartbeat-{name}.stopped", unit)
             assert "v1 " in stopped, f"{unit}: {name} was not stopped by SIGTERM: {stopped!r}"
+            task = model.sh(f"cat {DATA_DIR}/heartbeat-{name}.task 2>/dev/null || true", unit)
+            assert "v1 finished" in task, f"{unit}: {name}'s pool child did not finish its task"
 
 
 def test_leadership_moves_the_beat(processes) -> None:

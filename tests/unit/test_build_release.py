@@ -318,6 +318,24 @@ def test_a_bad_scheduled_job_in_the_procfile_blocks_with_its_entry(monkeypatch, 
         _follower_build(monkeypatch, tmp_path, procfile, {})
 
 
+def test_a_process_type_whose_unit_is_another_applications_blocks(monkeypatch, tmp_path):
+    """shop's ``api`` type would be shop-api@.service: the web service of an application
+    shop-api on the same machine. Root must not overwrite it (nor remove it later)."""
+    from charms.layer.wsgi_app.errors import DeployError
+
+    (tmp_path / "shop-api@.service").write_text("[Service]\nEnvironmentFile=/etc/shop-api/settings.env\n")
+    procfile = {"Procfile": "web: gunicorn app:app\napi: ./api\n", "app.py": "app = 1\n"}
+    with pytest.raises(DeployError, match=r"shop \(bbbbbbb\): .* systemd unit shop-api@\.service"):
+        _follower_build(monkeypatch, tmp_path, procfile, {})
+
+
+def test_a_process_types_own_unit_from_an_earlier_release_is_no_clash(monkeypatch, tmp_path):
+    (tmp_path / "shop-api@.service").write_text(f"[Service]\nEnvironmentFile={tmp_path}/settings.env\n")
+    procfile = {"Procfile": "web: gunicorn app:app\napi: ./api\n", "app.py": "app = 1\n"}
+    with pytest.raises(Stop):  # past the Procfile, at the virtualenv
+        _follower_build(monkeypatch, tmp_path, procfile, {})
+
+
 def test_a_procfile_job_named_like_an_options_job_blocks(monkeypatch, tmp_path):
     from charms.layer.wsgi_app.errors import DeployError
 

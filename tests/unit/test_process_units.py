@@ -21,11 +21,12 @@ def units(*names: str) -> tuple[str, ...]:
     [
         # nothing ran: every instance starts
         ({}, {"worker": Applied(2, "d1")}, Changes(start=units("worker@1", "worker@2"))),
-        # nothing changed: start is a no-op for what runs (and starts what died for good)
+        # nothing changed: keep starts, without waiting, what died for good (a no-op for
+        # what runs)
         (
             {"worker": Applied(2, "d1")},
             {"worker": Applied(2, "d1")},
-            Changes(start=units("worker@1", "worker@2")),
+            Changes(keep=units("worker@1", "worker@2")),
         ),
         # a new release, config or relation: every instance restarts
         (
@@ -37,18 +38,18 @@ def units(*names: str) -> tuple[str, ...]:
         (
             {"worker": Applied(1, "d1")},
             {"worker": Applied(3, "d1")},
-            Changes(start=units("worker@1", "worker@2", "worker@3")),
+            Changes(start=units("worker@2", "worker@3"), keep=units("worker@1")),
         ),
         (
             {"worker": Applied(3, "d1")},
             {"worker": Applied(1, "d1")},
-            Changes(start=units("worker@1"), stop=units("worker@2", "worker@3")),
+            Changes(keep=units("worker@1"), stop=units("worker@2", "worker@3")),
         ),
         # a type no longer run here (count 0, not the leader, gone from the Procfile)
         (
             {"worker": Applied(1, "d1"), "beat": Applied(1, "d1")},
             {"worker": Applied(1, "d1")},
-            Changes(start=units("worker@1"), stop=units("beat@1"), remove=("beat",)),
+            Changes(keep=units("worker@1"), stop=units("beat@1"), remove=("beat",)),
         ),
         ({"beat": Applied(1, "d1")}, {}, Changes(stop=units("beat@1"), remove=("beat",))),
         ({}, {}, Changes()),
@@ -86,13 +87,29 @@ def test_a_release_restarts_the_instances_without_waiting_and_an_idle_apply_only
     assert (service.paths.systemd / "shop-worker@.service").read_text() == "v1"
     calls.clear()
     service.converge({"worker": "v1"}, {"worker": 2}, "A=1")
-    assert calls == [["enable", "--now", "--quiet", "shop-worker@1.service", "shop-worker@2.service"]]
+    assert calls == [
+        ["enable", "--now", "--no-block", "--quiet", "shop-worker@1.service", "shop-worker@2.service"]
+    ]
     calls.clear()
     service.converge({"worker": "v2"}, {"worker": 2}, "A=1")
     assert calls == [
         ["daemon-reload"],
         ["restart", "--no-block", "shop-worker@1.service", "shop-worker@2.service"],
     ]
+
+
+def test_a_leadership_change_does_not_wait_for_workers_still_finishing_their_tasks(machine):
+    """The old leader stops its beat while the workers a release restarted may still be
+    finishing their tasks (process_stop_timeout): starting those again must not wait for
+    that, which held the hook and failed it ("process types did not start")."""
+    service, calls = machine
+    service.converge({"worker": "v1", "beat": "b1"}, {"worker": 2, "beat": 1}, "")
+    calls.clear()
+    service.converge({"worker": "v1"}, {"worker": 2}, "")
+    waited = [
+        argv for argv in calls if argv[0] in {"enable", "start", "restart"} and "--no-block" not in argv
+    ]
+    assert waited == []
 
 
 def test_settings_alone_restart_the_instances(machine):
@@ -111,7 +128,7 @@ def test_a_type_turned_off_stops_and_its_template_goes(machine):
     assert calls == [
         ["daemon-reload"],
         ["disable", "--now", "--no-block", "--quiet", "shop-beat@1.service"],
-        ["enable", "--now", "--quiet", "shop-worker@1.service"],
+        ["enable", "--now", "--no-block", "--quiet", "shop-worker@1.service"],
     ]
     assert not (service.paths.systemd / "shop-beat@.service").exists()
     assert service.applied() == {"worker": Applied(1, service.applied()["worker"].digest)}

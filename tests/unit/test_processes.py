@@ -52,6 +52,16 @@ def test_the_plan_runs_each_type_as_counted_and_leader_types_on_the_leader(
     assert set(result.names) == {"worker", "beat", "mailer"}
 
 
+def test_a_leader_only_type_runs_once_whatever_its_count():
+    """beat=3 would run the schedule three times: one instance, and the plan says so."""
+    on_leader = plan(TABLE, {"beat": 3, "worker": 3}, LEADER_TYPES, leader=True)
+    assert [(p.name, p.count) for p in on_leader.running] == [("worker", 3), ("beat", 1), ("mailer", 1)]
+    assert on_leader.capped == ("beat",)
+    off_leader = plan(TABLE, {"beat": 3}, LEADER_TYPES, leader=False)
+    assert off_leader.stopped == ("beat",) and off_leader.capped == ("beat",)
+    assert plan(TABLE, {"beat": 1, "worker": 3}, LEADER_TYPES, leader=True).capped == ()
+
+
 def test_a_planned_type_keeps_its_command_and_numbers_its_instances():
     (worker,) = plan((("worker", "celery -A proj worker"),), {"worker": 3}, (), leader=False).running
     assert worker == Planned("worker", "celery -A proj worker", 3)

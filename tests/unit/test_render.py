@@ -507,3 +507,50 @@ def test_systemd_accepts_the_process_unit(hostile_state, process_release, tmp_pa
     )
     assert "Unknown key" not in result.stderr and "Invalid" not in result.stderr, result.stderr
     assert "Failed to parse" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("systemd", "expected"),
+    [
+        (0, {"RestartSec": ["10"]}),  # not known: what every systemd reads
+        (252, {"RestartSec": ["10"]}),  # Debian 12 (Ubuntu 22.04 has 249)
+        (255, {"RestartSec": ["2"], "RestartSteps": ["6"], "RestartMaxDelaySec": ["60"]}),  # Ubuntu 24.04
+    ],
+)
+def test_a_crashing_instance_is_restarted_without_keeping_a_cpu_busy(
+    hostile_state, process_release, systemd, expected
+):
+    """An instance failing at import is restarted for ever (StartLimitIntervalSec=0), so the
+    delay between restarts is what bounds the CPU it burns: 10 s, or growing to 60 s where
+    systemd can make it grow."""
+    state = replace(hostile_state, machine=replace(hostile_state.machine, systemd=systemd))
+    found = directives(process_units(state, process_release)["worker"])
+    assert found["Restart"] == ["always"] and found["StartLimitIntervalSec"] == ["0"]
+    assert {key: found.get(key) for key in expected} == expected
+    assert ("RestartSteps" in found) is (systemd >= 254)
+
+
+@pytest.mark.parametrize(
+    ("output", "version"),
+    [
+        ("systemd 252 (252.39-1~deb12u2)\n+PAM +AUDIT\n", 252),
+        ("systemd 255 (255.4-1ubuntu8)\n", 255),
+        ("", 0),
+        ("something else 3\n", 0),
+    ],
+)
+def test_the_systemd_version_is_read_from_systemctl(monkeypatch, output, version):
+    from charms.layer.wsgi_app import state as state_module
+
+    monkeypatch.setattr(
+        subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, output, "")
+    )
+    assert state_module.systemd_version() == version
+
+
+def test_a_stop_signals_the_command_alone_so_pool_children_finish_their_tasks(hostile_state, process_release):
+    """Celery's and RQ's pool children reset SIGTERM to its default: signalling the whole
+    control group would kill the task in hand; the command, told alone, waits for them."""
+    found = directives(process_units(hostile_state, process_release)["worker"])
+    assert found["KillMode"] == ["mixed"] and found["KillSignal"] == ["SIGTERM"]
+    assert found["TimeoutStopSec"] == [str(hostile_state.config.process_stop_timeout)]

@@ -41,6 +41,9 @@ TRANSLATIONS = {
     "0 0 1-7 * mon": ("Mon *-*-* 00:00:00", "*-*-01..07 00:00:00"),
     # '*' first: the day-of-month field counts as unrestricted (Vixie cron), so AND
     "0 0 */2 * mon": ("Mon *-*-01,03,05,07,09,11,13,15,17,19,21,23,25,27,29,31 00:00:00",),
+    # and a day-of-week field starting with '*' still names its days, ANDed with the others
+    "0 0 * * */2": ("Sun,Tue,Thu,Sat *-*-* 00:00:00",),
+    "0 0 1 * */3": ("Sun,Wed,Sat *-*-01 00:00:00",),
     "0 0 31 2 *": ("*-02-31 00:00:00",),  # never, in cron as in systemd
     "@daily": ("*-*-* 00:00:00",),
     "@hourly": ("*-*-* *:00:00",),

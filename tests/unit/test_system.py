@@ -100,3 +100,22 @@ def test_paths_take_only_juju_application_names(name):
 
 def test_juju_application_names_make_paths():
     assert Paths.for_app("shop-eu1").service_template == "shop-eu1@.service"
+
+
+def test_units_of_the_system_or_another_application_are_foreign(machine):
+    """A unit name the charm would write is foreign when the system has it, or when the
+    file in /etc/systemd/system is not this application's (it reads another settings file)."""
+    paths = Paths.for_app(
+        "shop",
+        root=machine.units.parent / "srv",
+        etc=machine.units.parent / "etc",
+        systemd=machine.units.parent / "etc-systemd",
+    )
+    paths.systemd.mkdir()
+    (machine.units / "shop-getty@.service").write_text("[Service]\n")
+    (paths.systemd / "shop-api@.service").write_text("EnvironmentFile=/etc/shop-api/settings.env\n")
+    (paths.systemd / "shop-worker@.service").write_text(f"EnvironmentFile={paths.settings_file}\n")
+    (paths.systemd / "shop-link@.service").symlink_to(paths.systemd / "shop-worker@.service")
+    units = [f"shop-{name}@.service" for name in ("getty", "api", "worker", "link", "new")]
+    found = system.foreign_units(paths, units, unit_dirs=(str(paths.systemd), str(machine.units)))
+    assert found == ("shop-getty@.service", "shop-api@.service", "shop-link@.service")

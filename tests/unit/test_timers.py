@@ -116,3 +116,21 @@ def test_the_timers_follow_the_one_leadership_announcement(demo_state, monkeypat
         demo_state, Plan(Step.REPORT), Hook("leader-elected", leader=True), Outcome(release=RELEASE)
     )
     assert converged == [True] and outcome.failed_jobs == ("cron-cleanup",)
+
+
+def test_only_this_applications_job_units_are_installed_ones(demo_state, units, tmp_path):
+    """An application named ``wsgi-app-cron-x`` beside this one has units under the same
+    prefix: never taken for jobs gone (which converge would remove)."""
+    from charms.layer.wsgi_app.paths import Paths
+    from charms.layer.wsgi_app.timers import installed
+
+    paths = Paths.for_app(demo_state.app_name, root=tmp_path, etc=tmp_path, systemd=tmp_path)
+    for name, text in units.items():
+        (tmp_path / name).write_text(text)
+    other = {
+        "wsgi-app-cron-x@.service": "[Unit]\nDescription=wsgi-app-cron-x WSGI application under gunicorn\n",
+        "wsgi-app-cron-x-cron-y.timer": "Description=wsgi-app-cron-x scheduled job y (wsgi-app charm)\n",
+    }
+    for name, text in other.items():
+        (tmp_path / name).write_text(text)
+    assert installed(paths) == dict(units)

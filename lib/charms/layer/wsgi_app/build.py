@@ -36,6 +36,7 @@ from .confined import Sandbox
 from .environment import app_settings
 from .errors import DeployError, FetchError, MachineFault, WaitingForLeader
 from .logs import redact_text, secret_values
+from .processes import is_process_type
 from .releases import Release
 from .state import WsgiState
 
@@ -204,6 +205,14 @@ def _assemble(
         schedules.ScheduleError,
     ) as error:  # fixed by a new commit
         raise DeployError(f"{revision.label} ({revision.short}): {error}") from None
+    taken = system.foreign_units(
+        paths, [paths.process_template(name) for name, _ in processes.table() if is_process_type(name)]
+    )
+    if taken:
+        raise DeployError(
+            f"{revision.label} ({revision.short}): a Procfile process type would replace the "
+            f"machine's systemd unit {taken[0]} (the system's or another application's): rename it"
+        )
     try:
         wsgi_app = config.wsgi_app or entrypoint.detect(app_dir, processes.web)
     except entrypoint.EntryPointError as error:

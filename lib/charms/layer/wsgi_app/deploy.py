@@ -138,6 +138,9 @@ def run_processes(state: WsgiState, live: Release, files: RenderedFiles) -> None
     if plan.unknown:
         names = ", ".join(plan.unknown)
         hookenv.log(f"process_counts names {names}, which release {live.version}'s Procfile does not declare")
+    if plan.capped:
+        names = ", ".join(plan.capped)
+        hookenv.log(f"process_counts: {names} run on the leader only (leader_processes), one instance each")
     try:
         ProcessUnits(state.paths).converge(
             files.process_units, {p.name: p.count for p in plan.running}, files.settings

@@ -207,8 +207,9 @@ class AppConfig:
     leader_processes: tuple[str, ...] = option(
         processes.DEFAULT_LEADER_PROCESSES,
         "Process types that run on the leader unit only (schedulers, which must run once per "
-        "application), separated by spaces or commas. When leadership moves they stop on the "
-        "old leader and start on the new one.",
+        "application), separated by spaces or commas, one instance each (a higher "
+        "process_counts is logged and not followed; 0 still turns one off). When leadership "
+        "moves they stop on the old leader and start on the new one.",
         processes.parse_types,
         "Processes",
     )

@@ -9,7 +9,10 @@ new, restart those whose unit or settings changed (a new release, config or rela
 change: these processes have no reload, so they stop gracefully and start again), stop
 the instances and templates no longer wanted. :class:`ProcessUnits` is the one place that
 acts on it. Restarts and stops do not wait: an instance may take ``process_stop_timeout``
-to finish its task, and the hook goes on meanwhile.
+to finish its task, and the hook goes on meanwhile. Nor does starting the instances kept
+from the last apply (normally running already): one still stopping from an earlier restart
+would hold the hook for its whole stop timeout, and fail it. Only new instances are waited
+for, so that the status counts them.
 """
 
 from __future__ import annotations
@@ -39,13 +42,14 @@ class Applied:
 class Changes:
     """systemd unit names to act on, and the templates to remove."""
 
-    start: tuple[str, ...] = ()  # enable and start (a no-op for those already running)
+    start: tuple[str, ...] = ()  # new instances: enable and start
+    keep: tuple[str, ...] = ()  # unchanged ones: enable and start, not waited for (they run)
     restart: tuple[str, ...] = ()
     stop: tuple[str, ...] = ()  # stop and disable
     remove: tuple[str, ...] = ()  # process types whose template goes
 
     def __bool__(self) -> bool:
-        return bool(self.start or self.restart or self.stop or self.remove)
+        return bool(self.start or self.keep or self.restart or self.stop or self.remove)
 
 
 def wanted(units: Mapping[str, str], counts: Mapping[str, int], settings: str) -> dict[str, Applied]:
@@ -57,19 +61,20 @@ def wanted(units: Mapping[str, str], counts: Mapping[str, int], settings: str) -
 def changes(paths: Paths, applied: Mapping[str, Applied], target: Mapping[str, Applied]) -> Changes:
     """What turns ``applied`` into ``target`` (pure)."""
     start: list[str] = []
+    keep: list[str] = []
     restart: list[str] = []
     stop: list[str] = []
     for name, want in target.items():
         had = applied.get(name, Applied(0, ""))
         kept = range(1, min(had.count, want.count) + 1)
         changed = had.digest != want.digest
-        (restart if changed else start).extend(paths.process_service(name, str(n)) for n in kept)
+        (restart if changed else keep).extend(paths.process_service(name, str(n)) for n in kept)
         start.extend(paths.process_service(name, str(n)) for n in range(had.count + 1, want.count + 1))
         stop.extend(paths.process_service(name, str(n)) for n in range(want.count + 1, had.count + 1))
     gone = tuple(name for name in applied if name not in target)
     for name in gone:
         stop.extend(paths.process_service(name, str(n)) for n in range(1, applied[name].count + 1))
-    return Changes(tuple(start), tuple(restart), tuple(stop), gone)
+    return Changes(tuple(start), tuple(keep), tuple(restart), tuple(stop), gone)
 
 
 class ProcessUnits:
@@ -105,6 +110,8 @@ class ProcessUnits:
             self.paths.process_file(name).unlink(missing_ok=True)
         if todo.restart:
             run("systemctl restart", ["systemctl", "restart", "--no-block", *todo.restart])
+        if todo.keep:
+            run("systemctl enable", ["systemctl", "enable", "--now", "--no-block", "--quiet", *todo.keep])
         if todo.start:
             run(
                 "systemctl enable",

@@ -6,7 +6,9 @@ command) and ``cron*`` (scheduled jobs) is a process type. Each runs as the syst
 template unit ``<app>-<type>@.service``, instances ``1``..``N``: one instance by default,
 ``N`` from the ``process_counts`` option (``worker=3 beat=1``; ``0`` turns a type off).
 Types named in ``leader_processes`` (default ``beat clock scheduler``) run on the leader
-only, so a scheduler runs once per application and moves with leadership.
+only, once, so a scheduler runs once per application and moves with leadership: a count
+above 1 for such a type (``beat=3``) would run the schedule three times, so it runs one
+instance and :attr:`ProcessPlan.capped` names it for a log line.
 
 A type the options name but the serving release's Procfile does not declare is not an
 error (the next release may declare it): :attr:`ProcessPlan.unknown` names it for a log
@@ -53,6 +55,7 @@ class ProcessPlan:
     running: tuple[Planned, ...] = ()  # in the Procfile's order
     stopped: tuple[str, ...] = ()  # declared, not run here: count 0, or leader-only off the leader
     unknown: tuple[str, ...] = ()  # named in process_counts, not declared by the Procfile
+    capped: tuple[str, ...] = ()  # leader-only, counted above 1 in process_counts: run once
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -96,13 +99,15 @@ def plan(
         if not is_process_type(name):
             continue
         declared.add(name)
-        count = counts.get(name, 1)
+        once = leader_only(name, leader_types)
+        count = min(counts.get(name, 1), 1) if once else counts.get(name, 1)
         if count and runs_here(name, leader_types, leader):
-            running.append(Planned(name, command, count, leader_only(name, leader_types)))
+            running.append(Planned(name, command, count, once))
         else:
             stopped.append(name)
     unknown = tuple(sorted(name for name in counts if name not in declared))
-    return ProcessPlan(tuple(running), tuple(stopped), unknown)
+    capped = tuple(name for name in declared if leader_only(name, leader_types) and counts.get(name, 1) > 1)
+    return ProcessPlan(tuple(running), tuple(stopped), unknown, tuple(sorted(capped)))
 
 
 def plan_for(state: WsgiState, table: Iterable[tuple[str, str]]) -> ProcessPlan:

@@ -31,6 +31,7 @@ TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
 GRACEFUL_TIMEOUT = 30
 KEEPALIVE = 5
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+RESTART_STEPS_SYSTEMD = 254  # the first systemd with RestartSteps= and RestartMaxDelaySec=
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def render_process_unit(state: WsgiState, release: Release, process: Planned) ->
         "process": process.name,
         "command": process.command,
         "stop_timeout": state.config.process_stop_timeout,
+        "restart_backoff": state.machine.systemd >= RESTART_STEPS_SYSTEMD,
         "identifier": journal_identifier(state.app_name, process.name),
         "memory_max": state.config.memory_max,
         "tasks_max": state.config.tasks_max,

@@ -81,12 +81,15 @@ class Schedule:
         months = _numbers(self.months, 1, 12)
         days = _numbers(self.days, 1, 31)
         by_day = f"*-{months}-{days} {time}"
-        if not self.weekdays_restricted:
+        either = self.days_restricted and self.weekdays_restricted
+        if self.weekdays == frozenset(range(7)) and not either:
             return (by_day,)
         weekdays = _weekday_names(self.weekdays)
-        if self.days_restricted:  # either day field matching is enough
+        if either:  # either day field matching is enough
             return (f"{weekdays} *-{months}-* {time}", by_day)
-        return (f"{weekdays} {by_day}",)  # both must match (a day field of '*/2' is not "restricted")
+        # both must match: a day field starting with '*' ('*/2') is not "restricted", but
+        # still names its days (cron runs '0 0 * * */2' on Sunday, Tuesday...)
+        return (f"{weekdays} {by_day}",)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Machine:
     cores: int
     memory_bytes: int
     addresses: tuple[str, ...] = ()  # its own IP addresses (see .addresses), for ALLOWED_HOSTS
+    systemd: int = 0  # systemd's version (0: not known), for the directives the units may use
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ class WsgiState:
 
 
 def machine_facts() -> Machine:
-    """This machine's CPU count and memory, as the worker count needs them, and its own
-    addresses, as the application's allowed hosts need them."""
+    """This machine's CPU count and memory, as the worker count needs them, its own
+    addresses, as the application's allowed hosts need them, and systemd's version, as
+    the process types' restart delay does."""
     import os
 
     from .addresses import machine_addresses
@@ -90,7 +92,20 @@ def machine_facts() -> Machine:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return Machine(cores=cores, memory_bytes=memory, addresses=machine_addresses())
+    return Machine(cores=cores, memory_bytes=memory, addresses=machine_addresses(), systemd=systemd_version())
+
+
+def systemd_version() -> int:
+    """The major version of the machine's systemd (``systemd 252 (252.39-1~deb12u2)``), 0
+    when ``systemctl`` does not say."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["systemctl", "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    words = result.stdout.split()
+    return int(words[1]) if len(words) > 1 and words[0] == "systemd" and words[1].isdigit() else 0
 
 
 def build_state(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,35 @@ def name_taken(
             if os.path.lexists(Path(unit_dir) / unit):
                 return f"the machine has a systemd unit {unit}"
     return ""
+
+
+def foreign_units(
+    paths: Paths, units: Iterable[str], unit_dirs: tuple[str, ...] = UNIT_DIRS
+) -> tuple[str, ...]:
+    """Those of the unit files ``units`` the machine has and the charm did not write for
+    this application: the system's, or another application's (a process type ``api`` of
+    ``shop`` and an application ``shop-api`` would share ``shop-api@.service``). Root
+    writes and removes the application's units: never those. Its own are regular files in
+    :attr:`~.Paths.systemd` reading its settings file."""
+    ours = f"EnvironmentFile={paths.settings_file}\n"
+    directories = (paths.systemd, *(Path(d) for d in unit_dirs if Path(d) != paths.systemd))
+    return tuple(
+        unit
+        for unit in units
+        if any(
+            os.path.lexists(directory / unit)
+            and not (directory == paths.systemd and _reads(directory / unit, ours))
+            for directory in directories
+        )
+    )
+
+
+def _reads(path: Path, line: str) -> bool:
+    """Whether ``path`` is a regular file (not a symlink) holding ``line``."""
+    try:
+        return path.is_file() and not path.is_symlink() and line in path.read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def ensure_user(paths: Paths) -> None:

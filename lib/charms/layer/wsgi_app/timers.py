@@ -73,12 +73,17 @@ def decide(
 
 
 def installed(paths: Paths) -> dict[str, str]:
-    """The job unit files in place (``<app>-cron-*``), by name."""
-    return {
+    """The job unit files in place (``<app>-cron-*``) that are this application's, by name.
+    The name alone does not say: an application ``shop-cron-x`` on the same machine has
+    ``shop-cron-x@.service``, which :func:`converge` would otherwise remove as a job gone;
+    this application's read ``Description=<app> scheduled job``."""
+    ours = f"\nDescription={paths.name} scheduled job "
+    found = {
         path.name: path.read_text(errors="replace")
         for path in sorted(paths.systemd.glob(f"{paths.name}-cron-*"))
         if path.name.endswith(SUFFIXES) and path.is_file() and not path.is_symlink()
     }
+    return {name: text for name, text in found.items() if ours in text}
 
 
 def active_timers(names: tuple[str, ...]) -> frozenset[str]:
