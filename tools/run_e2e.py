@@ -19,12 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# modules on a network or port of their own (brokers, django, layer, locks_offline,
+# modules on a network or port of their own (brokers, celery, django, layer, locks_offline,
 # processes, s3, scale, schedules and units: isolated networks; fuzz: 8092), together about
 # as long as the rest; servers on the host take ports through localjuju's host-wide
 # reservations. Everything else runs in the loopback lane.
 OWN_NETWORK = (
     "test_brokers.py",
+    "test_celery.py",
     "test_django.py",
     "test_fuzz.py",
     "test_layer.py",
