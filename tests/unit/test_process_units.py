@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from charms.layer.wsgi_app import process_units
+from charms.layer.wsgi_app import commands, process_units
 from charms.layer.wsgi_app.paths import Paths
 from charms.layer.wsgi_app.process_units import Applied, Changes, ProcessUnits, changes, wanted
 
@@ -152,6 +152,6 @@ def test_active_counts_ask_systemctl_once_for_every_instance(machine, monkeypatc
         asked.append(argv)
         return Done()
 
-    monkeypatch.setattr(process_units.subprocess, "run", fake_run)
+    monkeypatch.setattr(commands.subprocess, "run", fake_run)
     assert service.active_counts() == (("worker", 2, 3), ("beat", 0, 1))  # in the Procfile's order
     assert asked == [["systemctl", "is-active", *units("worker@1", "worker@2", "worker@3", "beat@1")]]

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, SECRET, exec_conf
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
+from charms.layer.wsgi_app.releases import Release
 from charms.layer.wsgi_app.render import render_all, render_job_units, unit_arg, unit_value
 from charms.layer.wsgi_app.state import WsgiState
 
@@ -333,7 +334,7 @@ def rendered_files(state) -> dict[str, str]:
     named["settings.env"] = files.settings
     if files.metrics_unit:
         named[state.paths.metrics_service] = files.metrics_unit
-    named.update(render_job_units(state, state.config.scheduled_jobs))
+    named.update(render_job_units(state, state.config.scheduled_jobs, SERVING))
     return named
 
 
@@ -379,7 +380,7 @@ def test_systemd_accepts_every_rendered_unit(name, request, tmp_path):
     }
     if files.metrics_unit:
         units[state.paths.metrics_service] = files.metrics_unit
-    units.update(render_job_units(state, state.config.scheduled_jobs))
+    units.update(render_job_units(state, state.config.scheduled_jobs, SERVING))
     for unit_name, text in units.items():
         (tmp_path / unit_name).write_text(text)
     checked = [state.paths.slot_service("a"), state.paths.socket]  # the slot's instance, from its template
@@ -426,22 +427,24 @@ def test_the_renderers_need_no_charm_library_and_no_hook_tool():
 HOSTILE_COMMAND = "celery -A proj worker --hostname=\"w%h\" -Q '$QUEUE' ${HOME} \\ `id`; echo 100% \\\\"
 
 
+# the serving release of the process types' and the scheduled jobs' units
+SERVING = Release(
+    id="20261205093000-1a2b3c4",
+    commit="1a2b3c4" + "0" * 33,
+    label="shop",
+    version="1a2b3c4",
+    wsgi_app="mysite.wsgi:application",
+    venv="/srv/shop/venvs/abc123",
+    spec="spec",
+    created=0.0,
+    environment=(("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"), ("ODD", 'a "b" $c %d')),
+    processes=(("web", "gunicorn x"), ("worker", HOSTILE_COMMAND), ("beat", "celery -A proj beat")),
+)
+
+
 @pytest.fixture
 def process_release():
-    from charms.layer.wsgi_app.releases import Release
-
-    return Release(
-        id="20261205093000-1a2b3c4",
-        commit="1a2b3c4" + "0" * 33,
-        label="shop",
-        version="1a2b3c4",
-        wsgi_app="mysite.wsgi:application",
-        venv="/srv/shop/venvs/abc123",
-        spec="spec",
-        created=0.0,
-        environment=(("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"), ("ODD", 'a "b" $c %d')),
-        processes=(("web", "gunicorn x"), ("worker", HOSTILE_COMMAND), ("beat", "celery -A proj beat")),
-    )
+    return SERVING
 
 
 def process_units(state, release, leader=True):

@@ -40,7 +40,7 @@ def test_a_job_named_twice_across_procfile_and_option_is_refused(demo_state):
 
 @pytest.fixture
 def units(demo_state):
-    return render_job_units(demo_state, planned(demo_state, RELEASE))
+    return render_job_units(demo_state, planned(demo_state, RELEASE), RELEASE)
 
 
 TIMER = "wsgi-app-cron-cleanup.timer"
@@ -83,13 +83,23 @@ def test_a_removed_job_is_stopped_and_its_units_removed(units):
     assert decide({}, units, frozenset(), leader=False) == Changes(remove=(SERVICE, TIMER))
 
 
-def test_a_job_gets_the_release_environment_as_gunicorn_does(demo_state):
-    """The serving release's additions (a Django settings overlay) reach the job, encoded."""
+def test_a_job_runs_in_the_release_with_its_environment_as_the_process_types_do(demo_state):
+    """The serving release's additions (a Django settings overlay, found on PYTHONPATH among
+    the charm's modules) reach the job over the settings file, encoded, exactly as they
+    reach a process type's instances."""
+    from charms.layer.wsgi_app.processes import Planned
+    from charms.layer.wsgi_app.render import render_process_unit
+
     environment = (("DJANGO_SETTINGS_MODULE", "wsgi_app_django_settings"), ("ODD", 'a "b" $c 100%'))
-    service = render_job_units(demo_state, planned(demo_state, RELEASE), environment)[SERVICE]
-    assert 'Environment="DJANGO_SETTINGS_MODULE=wsgi_app_django_settings"\n' in service
-    assert 'Environment="ODD=a \\"b\\" $c 100%%"\n' in service  # no $ expansion in Environment=
-    assert service.index('Environment="ODD') < service.index("ExecStart=")
+    release = replace(RELEASE, environment=environment)
+    service = render_job_units(demo_state, planned(demo_state, release), release)[SERVICE]
+    job_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    assert '"DJANGO_SETTINGS_MODULE=wsgi_app_django_settings" "ODD=a \\"b\\" $$c 100%%"' in job_start
+    assert "/usr/local/lib/wsgi-app/python" in job_start and job_start.endswith('/bin/sh -c "./cleanup"')
+    worker = render_process_unit(demo_state, release, Planned("worker", "celery", 1, False))
+    assert job_start.split(" /bin/")[0] in worker  # the same env prefix
+    assert f"WorkingDirectory=/srv/wsgi-app/releases/{RELEASE.id}/app\n" in service
+    assert render_job_units(demo_state, planned(demo_state, release), None) == {}
 
 
 def test_the_timers_follow_the_one_leadership_announcement(demo_state, monkeypatch):

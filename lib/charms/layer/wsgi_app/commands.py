@@ -133,3 +133,13 @@ def run(
     if result.returncode != 0:
         raise CommandFailed(f"{what} failed (exit {result.returncode})", output)
     return str(output)
+
+
+def unit_states(names: Sequence[str]) -> dict[str, str]:
+    """Each systemd unit's state (``active``, ``activating``, ``inactive``, ``failed``...),
+    by name, from one ``systemctl is-active`` call (which exits non-zero for any but
+    active, so its exit code says nothing); {} without names (no call at all)."""
+    if not names:
+        return {}
+    result = subprocess.run(["systemctl", "is-active", *names], capture_output=True, text=True, check=False)
+    return dict(zip(names, result.stdout.split(), strict=False))

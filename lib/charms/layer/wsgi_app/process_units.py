@@ -15,12 +15,11 @@ to finish its task, and the hook goes on meanwhile.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .apply import digest
-from .commands import run
+from .commands import run, unit_states
 from .paths import Paths
 from .writes import write_if_changed
 
@@ -127,10 +126,7 @@ class ProcessUnits:
         ]
         if not names:
             return ()
-        states = subprocess.run(
-            ["systemctl", "is-active", *names], check=False, capture_output=True, text=True
-        ).stdout.split()
-        active = {name for name, state in zip(names, states, strict=False) if state == "active"}
+        active = {name for name, state in unit_states(names).items() if state == "active"}
         return tuple(
             (
                 name,

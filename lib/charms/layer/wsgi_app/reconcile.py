@@ -108,8 +108,7 @@ def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcom
     leader = hook.leader
     try:
         jobs = timers.planned(state, outcome.release)
-        environment = outcome.release.environment if outcome.release else ()
-        timers.converge(state.paths, render_job_units(state, jobs, environment), leader)
+        timers.converge(state.paths, render_job_units(state, jobs, outcome.release), leader)
         return replace(outcome, failed_jobs=timers.failed_jobs(state.paths, jobs) if leader else ())
     except (ScheduleError, CommandFailed, OSError) as error:
         unit.log(f"scheduled jobs: {error}", level=hookenv.ERROR)

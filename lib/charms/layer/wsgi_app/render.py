@@ -75,12 +75,6 @@ def unit_arg(value: object) -> str:
     return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
 
 
-def unit_assignment(value: object) -> str:
-    """One ``VAR=value`` of an ``Environment=`` line: :func:`unit_value` in double quotes,
-    quotes escaped. ``$`` stays as it is: systemd expands no variable there."""
-    return '"' + unit_value(value).replace('"', '\\"') + '"'
-
-
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The Jinja2 environment over ``templates/``, built once per process. No autoescape:
@@ -99,7 +93,6 @@ def _environment() -> jinja2.Environment:
             "settings_file": settings_file.encode,
             "unit": unit_value,
             "unit_arg": unit_arg,
-            "unit_assignment": unit_assignment,
         }
     )
     return environment
@@ -158,23 +151,28 @@ def render_service_unit(state: WsgiState) -> str:
     return _render("gunicorn.service.j2", context)
 
 
-def render_process_unit(state: WsgiState, release: Release, process: Planned) -> str:
-    """The template unit running ``process`` of ``release`` (see :mod:`.processes`).
-
-    Its command is the repository's: it runs as the application user, through
-    ``/bin/bash -c`` (as Heroku does), with the environment the release command gets (:func:`.build.app_env`:
-    the settings file, then the release's own settings and the virtualenv's ``bin`` first on
-    ``PATH``). ``env`` sets the latter on the command line because systemd would let the
-    settings file override an ``Environment=`` line."""
+def _release_run(state: WsgiState, release: Release) -> dict[str, Any]:
+    """Where a command of ``release`` other than gunicorn (a process type, a scheduled job)
+    runs, and what it gets over the settings file: the environment the release command gets
+    (:func:`.build.app_env`: the release's own settings, such as a Django settings overlay,
+    its virtualenv's ``bin`` first on ``PATH``, the charm's modules on ``PYTHONPATH``).
+    The templates set the latter with ``env`` on the command line, because systemd would let
+    the settings file override an ``Environment=`` line."""
     release_dir = state.paths.releases / release.id
     overlay = app_env(release, release_dir / "app", {})
+    return {"release_dir": str(release_dir), "overlay": [f"{key}={value}" for key, value in overlay.items()]}
+
+
+def render_process_unit(state: WsgiState, release: Release, process: Planned) -> str:
+    """The template unit running ``process`` of ``release`` (see :mod:`.processes`): the
+    repository's command, as the application user, through ``/bin/bash -c`` (as Heroku
+    does), where and with what :func:`_release_run` says."""
     context = {
         **_common(state),
+        **_release_run(state, release),
         "unit_file": state.paths.process_template(process.name),
         "process": process.name,
         "command": process.command,
-        "release_dir": str(release_dir),
-        "overlay": [f"{key}={value}" for key, value in overlay.items()],
         "stop_timeout": state.config.process_stop_timeout,
         "identifier": journal_identifier(state.app_name, process.name),
         "memory_max": state.config.memory_max,
@@ -189,26 +187,25 @@ def render_process_units(state: WsgiState, release: Release, plan: ProcessPlan) 
     return {process.name: render_process_unit(state, release, process) for process in plan.running}
 
 
-def render_job_units(
-    state: WsgiState, jobs: tuple[Job, ...], environment: tuple[tuple[str, str], ...] = ()
-) -> dict[str, str]:
-    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`).
-    ``environment``: what the serving release adds to the settings (its Django settings
-    overlay, :attr:`.releases.Release.environment`), as gunicorn gets it."""
+def render_job_units(state: WsgiState, jobs: tuple[Job, ...], release: Release | None) -> dict[str, str]:
+    """Each scheduled job's oneshot service and timer, by unit file name (see :mod:`.schedules`),
+    running in the serving ``release`` as the process types do (:func:`_release_run`); none
+    without a release."""
+    if release is None:
+        return {}
     paths = state.paths
     files: dict[str, str] = {}
     for job in jobs:
         service, timer = paths.job_service(job.key), paths.job_timer(job.key)
         context = {
             **_common(state),
+            **_release_run(state, release),
             "unit_file": service,
             "timer": timer,
             "job_name": job.name,
             "expression": job.expression,
             "on_calendar": job.on_calendar,
             "command": job.command,
-            "release_environment": [f"{key}={value}" for key, value in environment],
-            "venv": str(paths.current / "venv"),
             "timeout": state.config.scheduled_job_timeout,
             "identifier": journal_identifier(state.app_name, job.log_name),
             "memory_max": state.config.memory_max,

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .commands import run
+from .commands import run, unit_states
 from .paths import Paths
 from .procfile import Process, Procfile
 from .releases import Release
@@ -83,13 +83,7 @@ def installed(paths: Paths) -> dict[str, str]:
 
 def active_timers(names: tuple[str, ...]) -> frozenset[str]:
     """Which of the timers ``names`` run now (one ``systemctl is-active`` call)."""
-    if not names:
-        return frozenset()
-    result = subprocess.run(["systemctl", "is-active", *names], capture_output=True, text=True, check=False)
-    states = result.stdout.split()
-    return frozenset(
-        name for name, state in zip(names, states, strict=False) if state in {"active", "activating"}
-    )
+    return frozenset(name for name, state in unit_states(names).items() if state in {"active", "activating"})
 
 
 def converge(paths: Paths, wanted: Mapping[str, str], leader: bool) -> Changes:
