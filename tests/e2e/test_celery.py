@@ -298,12 +298,6 @@ def test_a_new_release_changes_what_the_workers_compute(shop) -> None:
     each_worker_computes(model, 6, 7, 42, version="v2")  # v1 added
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="charm bug: a reload leaves a removed setting (REDIS_URL) in the web process when the "
-    "slot started with it; gunicorn's reload deletes WSGI_APP_SETTING_NAMES (a raw_env key) before "
-    "gunicorn.conf.py reads it, and puts back the EnvironmentFile's value",
-)
 def test_celery_on_rabbitmq_runs_a_task(shop) -> None:
     model, _ = shop
     model.cli("relate", f"{APP}:amqp", "rabbitmq-server:amqp")
