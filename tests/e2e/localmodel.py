@@ -152,6 +152,24 @@ def unit_names(model: LocalModel) -> list[str]:
     return sorted(model.status()["applications"][APP]["units"], key=lambda u: int(u.split("/")[1]))
 
 
+class UnitsRepo:
+    """An app repository at one ``file://`` URL on every unit's machine: a bare repository
+    in the first unit's share (:class:`driver.ShareRepo`), mirrored into the others' after
+    each commit."""
+
+    def __init__(self, model: LocalModel, name: str, work: Path):
+        names = unit_names(model)
+        self.repo = driver.ShareRepo(model.machine_share(names[0]), name, work)
+        self.url = self.repo.url
+        self.copies = [model.machine_share(unit) / "repos" / f"{name}.git" for unit in names[1:]]
+
+    def commit(self, files: dict[str, str], message: str) -> str:
+        """Commit ``files`` and publish them on every unit; the commit's short hash."""
+        commit = self.repo.commit(files, message)
+        publish_copies(self.repo.bare, self.copies)
+        return commit
+
+
 def leader(model: LocalModel) -> str:
     """The charm's leader unit (exactly one)."""
     leaders = [u for u, info in model.status()["applications"][APP]["units"].items() if info["leader"]]

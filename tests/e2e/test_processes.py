@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, leader, publish_copies, unit_names
+from localmodel import APP, LocalModel, UnitsRepo, leader, unit_names
 
 from bench.machine import isolated_wheels
-from localjuju.driver import ShareRepo
 
 DATA_DIR = f"/srv/{APP}/data"
 APP_PY = """\
@@ -83,15 +82,11 @@ def processes(
     model: LocalModel, charm: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[LocalModel, Callable[[str], str]]:
     model.deploy(charm, "-n", "2", "--isolated", *isolated_wheels(), process_counts="worker=2")
-    names = unit_names(model)
-    repo = ShareRepo(model.machine_share(names[0]), "procs", tmp_path_factory.mktemp("work"))
-    copies = [model.machine_share(u) / "repos" / "procs.git" for u in names[1:]]
+    repo = UnitsRepo(model, "procs", tmp_path_factory.mktemp("work"))
 
     def push(version: str) -> str:
         """Commit ``version`` and publish it at the same URL on every unit's machine."""
-        commit = repo.commit(app_files(version), version)
-        publish_copies(repo.bare, copies)
-        return commit
+        return repo.commit(app_files(version), version)
 
     push("v1")
     model.config(app_repo=repo.url, app_ref="main")

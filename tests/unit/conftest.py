@@ -104,10 +104,11 @@ def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app", static=None, e
     conf = conf.replace(repr(str(state.paths.slots)), repr(str(tmp_path / "slots")))
     namespace: dict = {}
     environment = {"WSGI_APP_SLOT": "a", "RUNTIME_DIRECTORY": f"/run/{state.app_name}/a"}
-    saved = {key: os.environ.get(key) for key in environment}
+    saved = {key: os.environ.get(key) for key in (*environment, "WSGI_APP_SETTING_NAMES")}
     os.environ.update(environment)
     try:
         exec(compile(conf, "gunicorn.conf.py", "exec"), namespace)
+        namespace["setting_names"] = os.environ.get("WSGI_APP_SETTING_NAMES", "")  # what the next load reads
     finally:
         for key, value in saved.items():
             if value is None:

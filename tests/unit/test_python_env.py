@@ -315,6 +315,7 @@ class BuildingSandbox(FakeSandbox):
         if what == "create the virtualenv":
             (Path(argv[-1]) / "bin").mkdir(parents=True)
             (Path(argv[-1]) / "bin" / "python").symlink_to("/usr/bin/python3")
+            (Path(argv[-1]) / "bin" / "celery").write_text(f"#!{argv[-1]}/bin/python\n")  # an entry point
         if what == self.fail:
             raise self.error
         return self.freeze if argv[1:3] == ("pip", "list") else ""
@@ -357,8 +358,25 @@ def test_ensure_renames_a_complete_venv_and_a_failure_leaves_no_venv_and_no_copy
         venv = python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
         assert venv == venvs / venv_plan.key and (venv / "bin" / "python").exists()
         assert venv.stat().st_uid == 0 and [p.name for p in venvs.iterdir()] == [venv.name]
+        assert (venv / "bin" / "celery").read_text() == f"#!{venv}/bin/python\n"  # not the build's name
     else:
         with pytest.raises(VenvError, match=said):
             python_env.ensure(venv_plan, venvs, sandbox, app, builds / "r1")  # type: ignore[arg-type]
         assert [p.name for p in venvs.iterdir()] == [venv_plan.key]  # no .building left
     assert list(builds.iterdir()) == []  # neither the copy nor the pins file
+
+
+def test_ensure_mends_the_scripts_of_a_venv_an_older_charm_built(tmp_path: Path, monkeypatch) -> None:
+    """A venv built before its scripts were pointed at its name gets them pointed there,
+    without a rebuild."""
+    app, venvs = tmp_path / "app", tmp_path / "venvs"
+    app.mkdir()
+    venv_plan = python_env.plan(lock_app("hashedapp", app), "r1", (), "gthread")
+    venv = venvs / venv_plan.key
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to("/usr/bin/python3")
+    (venv / "bin" / "celery").write_text(f"#!{venvs}/.{venv_plan.key}.building/bin/python\n")
+    sandbox = BuildingSandbox(freeze="", root=tmp_path, fail="create the virtualenv")
+    assert python_env.ensure(venv_plan, venvs, sandbox, app, tmp_path / "build") == venv  # type: ignore[arg-type]
+    assert sandbox.ran == []
+    assert (venv / "bin" / "celery").read_text() == f"#!{venv}/bin/python\n"

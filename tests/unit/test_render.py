@@ -57,11 +57,28 @@ def test_a_reload_forgets_removed_settings(django_state, tmp_path, monkeypatch):
     assert "GONE" not in os.environ and os.environ["KEPT"] == "1" and os.environ["NOT_OURS"] == "x"
 
 
+def test_a_setting_the_slot_started_with_is_gone_after_a_reload_that_removed_it(
+    django_state, tmp_path, monkeypatch
+):
+    """As gunicorn reloads: the first load's names outlive its reset of raw_env's keys
+    (deleted, or put back to the service's starting values), so a setting the slot
+    started with (REDIS_URL from the settings file) is dropped once the file lost it."""
+    monkeypatch.setenv("REDIS_URL", "redis://old")  # systemd's EnvironmentFile at start
+    monkeypatch.delenv("WSGI_APP_SETTING_NAMES", raising=False)
+    first = exec_conf(django_state, mkdir(tmp_path / "first"), settings='REDIS_URL="redis://old"\n')
+    raw_env_names = [item.split("=", 1)[0] for item in first["raw_env"]]
+    assert "WSGI_APP_SETTING_NAMES" not in raw_env_names  # gunicorn deletes raw_env's keys on reload
+    monkeypatch.setenv("WSGI_APP_SETTING_NAMES", first["setting_names"])  # the master's own environment
+    monkeypatch.setenv("REDIS_URL", "redis://old")  # put back by gunicorn's reload
+    exec_conf(django_state, mkdir(tmp_path / "second"), settings='AMQP_URL="amqp://new"\n')
+    assert "REDIS_URL" not in os.environ
+
+
 def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_path):
     ast.parse(render_all(django_state).gunicorn_conf)  # valid Python
     namespace = exec_conf(django_state, tmp_path, wsgi_app="mysite.wsgi:application")
     received = dict(item.split("=", 1) for item in namespace["raw_env"])
-    assert received.pop("WSGI_APP_SETTING_NAMES") == ",".join(app_settings(django_state))
+    assert namespace["setting_names"] == ",".join(app_settings(django_state))
     assert received == app_settings(django_state)
     assert namespace["wsgi_app"] == "mysite.wsgi:application"
     assert namespace["workers"] == 3 and namespace["threads"] == 32
@@ -171,9 +188,9 @@ def test_the_settings_a_release_adds_go_over_the_files_and_leave_with_it(django_
     received = dict(item.split("=", 1) for item in namespace["raw_env"])
     assert received["DJANGO_SETTINGS_MODULE"] == "wsgi_app_django_settings"
     assert received["WSGI_APP_DJANGO_SETTINGS"] == "mysite.settings"
-    assert "WSGI_APP_DJANGO_SETTINGS" in received["WSGI_APP_SETTING_NAMES"].split(",")
+    assert "WSGI_APP_DJANGO_SETTINGS" in namespace["setting_names"].split(",")
     assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
-    monkeypatch.setenv("WSGI_APP_SETTING_NAMES", received["WSGI_APP_SETTING_NAMES"])
+    monkeypatch.setenv("WSGI_APP_SETTING_NAMES", namespace["setting_names"])
     monkeypatch.setenv("WSGI_APP_DJANGO_SETTINGS", "mysite.settings")
     older = exec_conf(django_state, mkdir(tmp_path / "old"), wsgi_app="mysite.wsgi:application")
     assert "WSGI_APP_DJANGO_SETTINGS" not in os.environ and "pythonpath" not in older

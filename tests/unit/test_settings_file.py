@@ -80,7 +80,7 @@ def conf_reader(tmp_path_factory, demo_state_for_module):
         directory.mkdir()
         namespace = exec_conf(demo_state_for_module, directory, settings=text)
         received = dict(item.split("=", 1) for item in namespace["raw_env"])
-        assert received.pop("WSGI_APP_SETTING_NAMES") == ",".join(received)
+        assert namespace["setting_names"] == ",".join(received)
         return received
 
     return read

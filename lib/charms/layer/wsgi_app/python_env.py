@@ -4,7 +4,8 @@ A venv's key is a digest of everything that decides its contents (the lock or
 requirements file, or for a project whose own code is installed the release itself, plus
 the charm's extra packages, the installer and the Python version). A release whose key
 already has a venv reuses it; a new one is built under a temporary name and renamed when
-complete, so a failed install never leaves a half-made venv behind.
+complete, so a failed install never leaves a half-made venv behind; its scripts are
+then pointed at the new name (:mod:`.venv_scripts`).
 
 uv installs (``bench/venv_build.py`` measures it against pip). What the repository holds
 (:mod:`.lockfiles`) decides the steps:
@@ -34,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build_tools, lockfiles, ownership, python_version, repo_files
+from . import build_tools, lockfiles, ownership, python_version, repo_files, venv_scripts
 from .commands import CommandFailed, base_env
 from .confined import Sandbox
 from .lockfiles import Kind
@@ -245,7 +246,8 @@ def build_env(layout: Layout, cache: Path, base: Mapping[str, str]) -> dict[str,
 
 
 def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, workspace: Path) -> Path:
-    """The venv for ``venv_plan``, building it if it does not exist yet.
+    """The venv for ``venv_plan``, building it if it does not exist yet, its scripts naming
+    it (:mod:`.venv_scripts`; a venv an older charm built gets them mended here).
 
     Every install runs confined (see :mod:`.confined`), as the application user, writing
     only the new venv, its cache and ``workspace``: a copy of ``app_dir`` it may build the
@@ -253,9 +255,20 @@ def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, wo
     (:mod:`.build_tools`). The finished venv is made root's before it is used.
     """
     venv = venvs / venv_plan.key
-    if (venv / "bin" / "python").exists():
-        return venv
     building = venvs / f".{venv_plan.key}.building"
+    if not (venv / "bin" / "python").exists():
+        _build_new(venv_plan, building, sandbox, app_dir, workspace)
+        ownership.remove(venv)  # what a failed removal left (there is no bin/python): not renamed onto
+        building.rename(venv)
+    try:
+        venv_scripts.retarget(venv, building)
+    except (OSError, ownership.TreeError) as error:
+        raise VenvError(f"cannot point the venv's scripts at {venv}: {error}") from None
+    return venv
+
+
+def _build_new(venv_plan: VenvPlan, building: Path, sandbox: Sandbox, app_dir: Path, workspace: Path) -> None:
+    """Build the venv in ``building`` and freeze it; on failure remove it and raise :class:`VenvError`."""
     uid, gid = sandbox.account.ids
     layout = _layout(venv_plan, building, workspace, sandbox.paths.tools, gid)
     ownership.new_app_dir(building, uid, gid)
@@ -272,9 +285,6 @@ def ensure(venv_plan: VenvPlan, venvs: Path, sandbox: Sandbox, app_dir: Path, wo
     finally:
         ownership.remove(workspace)
         layout.pins.unlink(missing_ok=True)
-    ownership.remove(venv)  # what a failed removal left (there is no bin/python): not renamed onto
-    building.rename(venv)
-    return venv
 
 
 def failure(output: str, width: int = 300) -> str:
