@@ -15,7 +15,7 @@ from conftest import ROOT, SECRET, exec_conf
 
 from charms.layer.wsgi_app.environment import app_settings, looks_secret, redact
 from charms.layer.wsgi_app.releases import Release
-from charms.layer.wsgi_app.render import render_all, render_job_units, unit_arg, unit_value
+from charms.layer.wsgi_app.render import render_all, render_job_units, unit_arg, unit_env, unit_value
 from charms.layer.wsgi_app.state import WsgiState
 
 
@@ -266,6 +266,15 @@ def test_unit_values_cannot_end_the_line_expand_or_split():
     assert unit_value("a%i\\b\nExecStartPre=/bin/sh\x7f") == "a%%i\\\\b\\x0aExecStartPre=/bin/sh\\x7f"
     assert unit_value("75%", specifiers=False) == "75%"
     assert unit_arg('x" --evil $HOME %n') == '"x\\" --evil $$HOME %%n"'
+
+
+def test_environment_assignments_stay_one_assignment_and_keep_dollars():
+    """``Environment=`` splits on spaces and expands specifiers, not ``$``: a value is one
+    quoted assignment with ``%`` doubled and ``$`` as it is (``$$`` would stay ``$$``)."""
+    hostile = 'w x" Y=1 $HOME %n\\\n'
+    assert unit_env(hostile, "WSGI_APP_PROCESS") == '"WSGI_APP_PROCESS=w x\\" Y=1 $HOME %%n\\\\\\x0a"'
+    with pytest.raises(ValueError):
+        unit_env("x", "A B")
 
 
 def test_hostile_config_and_relation_values_add_no_line_to_any_unit(demo_state):

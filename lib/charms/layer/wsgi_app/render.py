@@ -8,6 +8,7 @@ a file through the filter that encodes it for that file's format.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,18 @@ def unit_arg(value: object) -> str:
     return '"' + unit_value(value).replace('"', '\\"').replace("$", "$$") + '"'
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unit_env(value: object, name: str) -> str:
+    """One ``NAME=value`` assignment of an ``Environment=`` line: :func:`unit_value` in
+    double quotes with quotes escaped, so spaces stay in it. ``$`` stays as it is:
+    ``Environment=`` expands specifiers (``%``, doubled by :func:`unit_value`), not variables."""
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError(f"not an environment variable name: {name!r}")
+    return '"' + unit_value(f"{name}={value}").replace('"', '\\"') + '"'
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The Jinja2 environment over ``templates/``, built once per process. No autoescape:
@@ -94,6 +107,7 @@ def _environment() -> jinja2.Environment:
             "settings_file": settings_file.encode,
             "unit": unit_value,
             "unit_arg": unit_arg,
+            "unit_env": unit_env,
         }
     )
     return environment
