@@ -22,10 +22,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .machines import SHARE
 from .model import model_dir
+
+T = TypeVar("T")
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])  # the CLI runs this very localjuju
 MACHINE_REPOS = f"{SHARE}/repos"  # how a machine sees <share>/repos
@@ -173,14 +175,16 @@ def fresh(model: LocalModel) -> Iterator[LocalModel]:
         model.destroy()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.5) -> bool:
-    """Whether ``predicate()`` came true (polled every ``interval`` s) within ``timeout`` s."""
+def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.5) -> T | None:
+    """The first true value of ``predicate()`` (polled every ``interval`` s) within
+    ``timeout`` s; None when it stayed false."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if predicate():
-            return True
+        value = predicate()
+        if value:
+            return value
         time.sleep(interval)
-    return False
+    return None
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -12,14 +12,16 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.machine import APP, ROOT, SERVING, UNIT
 from charms.layer.wsgi_app import settings_file
 from localjuju import driver
 
+T = TypeVar("T")
 APACHE2_VHOST = ROOT / "files" / "apache2" / "vhost-balancer.conf"
 
 
@@ -181,6 +183,15 @@ def leader(model: LocalModel) -> str:
 # change under load instead of five, twice the fuzz)
 SOAK = os.environ.get("E2E_SOAK", "") == "1"
 REPORTS: list[str] = []  # lines the session's summary prints (fuzz seeds and counts, scores)
+
+
+def wait_until(what: str, predicate: Callable[[], T], timeout: float, interval: float = 1.0) -> T:
+    """The first true value of ``predicate()`` within ``timeout`` s (polled every
+    ``interval`` s); fails the test, naming ``what``, when there is none."""
+    value = driver.wait_for(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"not within {timeout:.0f}s: {what}")
+    return value
 
 
 def report(line: str) -> None:

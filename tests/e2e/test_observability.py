@@ -4,11 +4,10 @@ log_level, the logs action's redaction, and the Prometheus endpoint fed by stats
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
-from localmodel import LocalModel, http_get
+from localmodel import LocalModel, http_get, wait_until
 
 PORT = 8091  # not 8080: other modules' apps may be serving there
 METRICS_PORT = 9191
@@ -32,34 +31,25 @@ def secret_key(model: LocalModel) -> str:
     return model.settings()["SECRET_KEY"]
 
 
-def wait_for(predicate, what: str, timeout: float = 20):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_access_log_lines_are_structured_under_the_unit_identifier(unit: LocalModel) -> None:
     http_get(f"{URL}/request?probe=observability-1", headers={"X-Forwarded-For": "203.0.113.7"})
     pattern = re.compile(
         r'remote=\S+ method=GET path="/request" query="probe=observability-1" status=200 '
         r'bytes=\d+ duration_us=\d+ ua="[^"]*" xff="203\.0\.113\.7"'
     )
-    line = wait_for(lambda: pattern.search(journal(unit)), "the access-log line")
+    line = wait_until("the access-log line", lambda: pattern.search(journal(unit)), 20, 0.5)
     print(line.group(0))
     unit_text = unit.sh(f"systemctl show -P SyslogIdentifier {unit.serving_unit()}").strip()
     assert unit_text == IDENTIFIER
 
 
 def test_the_apps_own_output_lands_in_the_journal_under_the_identifier(unit: LocalModel) -> None:
-    printed = wait_for(
-        lambda: re.search(r"wsgi-app demo: loaded in worker \d+ of wsgi-app/0", journal(unit)),
+    wait_until(
         "the demo app's own stderr line",
+        lambda: re.search(r"wsgi-app demo: loaded in worker \d+ of wsgi-app/0", journal(unit)),
+        20,
+        0.5,
     )
-    assert printed
 
 
 def test_log_level_debug_adds_debug_lines(unit: LocalModel) -> None:
@@ -69,7 +59,7 @@ def test_log_level_debug_adds_debug_lines(unit: LocalModel) -> None:
     unit.wait_serving(f"{URL}/healthz")
     for _ in range(5):
         http_get(f"{URL}/healthz")
-    wait_for(lambda: "[DEBUG]" in journal(unit, since), "debug lines after log_level=debug")
+    wait_until("debug lines after log_level=debug", lambda: "[DEBUG]" in journal(unit, since), 20, 0.5)
     assert unit.unit()["workload-status"] == "active"
 
 
@@ -86,7 +76,7 @@ def test_logs_action_shows_recent_lines_without_the_secret(unit: LocalModel) -> 
     secret = secret_key(unit)
     # a request carrying the secret in its query string puts it in the access log
     http_get(f"{URL}/request?token={secret}&probe=observability-logs")
-    wait_for(lambda: "observability-logs" in journal(unit), "the request in the journal")
+    wait_until("the request in the journal", lambda: "observability-logs" in journal(unit), 20, 0.5)
     assert secret in journal(unit)  # it is in the journal...
     result = unit.action("logs", lines="50")
     assert result["status"] == "completed", result
@@ -102,7 +92,7 @@ def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
     unit.config(metrics_port=str(METRICS_PORT))
     unit.wait_serving(f"{URL}/healthz")
     metrics_url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
-    wait_for(lambda: _get_ok(metrics_url), "the metrics endpoint")
+    wait_until("the metrics endpoint", lambda: _get_ok(metrics_url), 20, 0.5)
     assert f"{METRICS_PORT}/tcp" in unit.unit()["open-ports"]
     before = _counter(http_get(metrics_url).body)
     requests = 25
@@ -122,7 +112,7 @@ def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
         return body if _counter(body) >= before + requests and timed(body) >= requests else None
 
     try:
-        body = wait_for(counted, "the request counter and the request durations")
+        body = wait_until("the request counter and the request durations", counted, 20, 0.5)
     except AssertionError as error:
         raise AssertionError(f"{error}; before={before}; last seen:\n{seen[0]}") from None
     print("\n".join(line for line in body.splitlines() if "gunicorn_request" in line)[:2000])
@@ -130,7 +120,7 @@ def test_metrics_endpoint_counts_requests_and_latency(unit: LocalModel) -> None:
     assert re.search(r'^gunicorn_request_duration_seconds_sum\{unit="wsgi-app/0"\} [0-9.]+', body, re.M)
     assert re.search(r'^gunicorn_request_status_total\{unit="wsgi-app/0",status="200"\} \d+', body, re.M)
     unit.config(metrics_port="0")
-    wait_for(lambda: not _get_ok(metrics_url), "the exporter to stop")
+    wait_until("the exporter to stop", lambda: not _get_ok(metrics_url), 20, 0.5)
     assert unit.unit()["workload-status"] == "active"
 
 

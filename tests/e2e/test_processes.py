@@ -13,12 +13,11 @@ pool child as Celery's (SIGTERM kills it) note the task it finished in a ``.task
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, UnitsRepo, leader, unit_names
+from localmodel import APP, LocalModel, UnitsRepo, leader, unit_names, wait_until
 
 from bench.machine import isolated_wheels
 
@@ -105,15 +104,6 @@ def fresh(model: LocalModel, unit: str, name: str, age: float = 5) -> list[str]:
     return beat if beat and now - float(beat[2]) < age else []
 
 
-def wait_for(what: Callable[[], object], timeout: float = 60) -> object:
-    end = time.monotonic() + timeout
-    while True:
-        found = what()
-        if found or time.monotonic() > end:
-            return found
-        time.sleep(1)
-
-
 def active(model: LocalModel, unit: str, instance: str) -> bool:
     service = f"{APP}-{instance}.service"
     return model.sh(f"systemctl is-active {service} || true", unit).strip() == "active"
@@ -128,7 +118,7 @@ def test_every_unit_runs_its_workers_and_the_leader_alone_the_beat(processes) ->
         expected = "; worker 2/2; beat 1/1" if unit == chief else "; worker 2/2"
         assert info["message"].endswith(expected), info
         for name in ("worker-1", "worker-2"):
-            assert wait_for(lambda u=unit, n=name: fresh(model, u, n), 30), f"{unit}: {name} does not beat"
+            wait_until(f"{unit}: {name} beating", lambda u=unit, n=name: fresh(model, u, n), 30)
         assert active(model, unit, "worker@1") and active(model, unit, "worker@2")
         assert not active(model, unit, "worker@3")
         assert active(model, unit, "beat@1") is (unit == chief)
@@ -153,8 +143,8 @@ def test_systemd_brings_back_a_killed_worker(processes) -> None:
     unit = unit_names(model)[0]
     pid = model.sh(f"systemctl show -P MainPID {APP}-worker@1.service", unit).strip()
     model.sh(f"kill -9 {pid}", unit)
-    back = wait_for(lambda: (b := fresh(model, unit, "worker-1", 3)) and b[1] != pid and b, 30)
-    assert back, f"worker-1 did not come back after kill -9 {pid}"
+    back = lambda: (b := fresh(model, unit, "worker-1", 3)) and b[1] != pid  # noqa: E731
+    wait_until(f"worker-1 back after kill -9 {pid}", back, 30)
     assert active(model, unit, "worker@1")
 
 
@@ -165,8 +155,11 @@ def test_a_new_release_restarts_the_workers_gracefully_with_the_new_code(process
     assert result["status"] == "completed", result
     for unit in unit_names(model):
         for name in ("worker-1", "worker-2"):
-            beat = wait_for(lambda u=unit, n=name: (b := fresh(model, u, n)) and b[0] == "v2" and b, 60)
-            assert beat, f"{unit}: {name} still runs {heartbeat(model, unit, name)}"
+            try:
+                on_v2 = lambda u=unit, n=name: (b := fresh(model, u, n)) and b[0] == "v2"  # noqa: E731
+                wait_until(f"{unit}: {name} on v2", on_v2, 60)
+            except AssertionError as error:
+                raise AssertionError(f"{error}; it runs {heartbeat(model, unit, name)}") from None
             stopped = model.sh(f"cat {DATA_DIR}/heartbeat-{name}.stopped", unit)
             assert "v1 " in stopped, f"{unit}: {name} was not stopped by SIGTERM: {stopped!r}"
             task = model.sh(f"cat {DATA_DIR}/heartbeat-{name}.task 2>/dev/null || true", unit)
@@ -179,8 +172,8 @@ def test_leadership_moves_the_beat(processes) -> None:
     new = next(u for u in unit_names(model) if u != old)
     model.cli("elect", new)
     assert leader(model) == new
-    assert wait_for(lambda: fresh(model, new, "beat-1"), 30), f"{new}: the beat did not start"
-    assert wait_for(lambda: not active(model, old, "beat@1"), 30), f"{old}: the beat still runs"
+    wait_until(f"{new}: the beat started", lambda: fresh(model, new, "beat-1"), 30)
+    wait_until(f"{old}: the beat stopped", lambda: not active(model, old, "beat@1"), 30)
     assert model.unit(new)["message"].endswith("; worker 2/2; beat 1/1"), model.unit(new)
     assert model.unit(old)["message"].endswith("; worker 2/2"), model.unit(old)
 
@@ -189,10 +182,11 @@ def test_a_count_of_zero_stops_a_type(processes) -> None:
     model, _ = processes
     model.config(process_counts="worker=0")
     for unit in unit_names(model):
-        stopped = wait_for(
-            lambda u=unit: not active(model, u, "worker@1") and not active(model, u, "worker@2"), 30
+        wait_until(
+            f"{unit}: the workers stopped",
+            lambda u=unit: not active(model, u, "worker@1") and not active(model, u, "worker@2"),
+            30,
         )
-        assert stopped, f"{unit}: the workers still run"
         assert "worker" not in model.unit(unit)["message"], model.unit(unit)
         assert (
             model.sh(f"ls /etc/systemd/system/{APP}-worker@.service 2>/dev/null || true", unit).strip() == ""

@@ -11,11 +11,10 @@ prove they reach the shell intact.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, leader, unit_names
+from localmodel import APP, LocalModel, leader, unit_names, wait_until
 
 from bench.machine import isolated_wheels
 
@@ -41,15 +40,6 @@ def runs(model: LocalModel, unit: str) -> list[str]:
     return [name for name, _ in pairs]
 
 
-def wait_until(what: str, predicate: Callable[[], bool], timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(5)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
-
-
 def timer_state(model: LocalModel, unit: str) -> str:
     return model.sh(f"systemctl is-active {TIMER} || true", unit).strip()
 
@@ -60,7 +50,7 @@ def test_the_job_runs_on_the_leader_only(units: LocalModel) -> None:
         info = units.unit(unit)
         assert info["workload-status"] == "active", info
     assert timer_state(units, first) == "active" and timer_state(units, other) == "inactive"
-    wait_until("a run on the leader", lambda: len(runs(units, first)) >= 1, timeout=150)
+    wait_until("a run on the leader", lambda: len(runs(units, first)) >= 1, timeout=150, interval=5)
     assert set(runs(units, first)) == {first}
     assert runs(units, other) == []
 
@@ -72,7 +62,7 @@ def test_the_job_moves_with_leadership(units: LocalModel) -> None:
     assert leader(units) == new
     assert timer_state(units, new) == "active" and timer_state(units, old) == "inactive"
     before = len(runs(units, old))
-    wait_until("a run on the new leader", lambda: len(runs(units, new)) >= 1, timeout=150)
+    wait_until("a run on the new leader", lambda: len(runs(units, new)) >= 1, timeout=150, interval=5)
     assert set(runs(units, new)) == {new}
     assert len(runs(units, old)) == before  # no run on the old leader since the election
 
@@ -93,6 +83,7 @@ def test_a_running_job_is_not_started_again_and_a_timeout_fails_it(units: LocalM
         "the slow job stopped by its timeout",
         lambda: units.sh(f"systemctl show -P Result {service}", boss).strip() == "timeout",
         timeout=40,
+        interval=5,
     )
 
 
@@ -104,6 +95,7 @@ def test_a_failed_job_shows_in_status_without_blocking(units: LocalModel) -> Non
         "the broken job ran",
         lambda: units.sh(f"systemctl show -P Result {APP}-cron-broken.service", boss).strip() == "exit-code",
         timeout=90,
+        interval=5,
     )
     units.cli("tick")
     status = units.unit(boss)
