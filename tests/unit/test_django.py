@@ -97,6 +97,20 @@ def test_a_settings_module_that_is_no_dotted_name_is_no_project(tmp_path, config
     assert django.find_project(tmp_path, None, configured.replace("/tmp", str(tmp_path))) is None
 
 
+def test_a_manage_py_linking_out_of_the_repository_is_not_read(tmp_path):
+    """Root reads the repository's files: a ``manage.py`` that is a link to a file outside
+    it (or a huge one) is read as empty, never followed."""
+    outside = tmp_path / "outside.py"
+    outside.write_text(MANAGE)
+    source = tmp_path / "repo"
+    write(source, {name: text for name, text in SITE.items() if name != "manage.py"})
+    (source / "manage.py").symlink_to(outside)
+    assert django.manage_settings_module(source) is None
+    (source / "manage.py").unlink()
+    (source / "manage.py").write_text(MANAGE + "#" * (1 << 20))
+    assert django.manage_settings_module(source) is None
+
+
 def test_manage_py_forcing_the_settings_module_is_seen_too(tmp_path):
     write(tmp_path, SITE)
     forced = MANAGE + 'os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"\n'

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from . import ownership
+from . import ownership, repo_files
 
 if TYPE_CHECKING:
     from .confined import Sandbox
@@ -75,7 +75,7 @@ class StaticFiles:
 
 def manage_settings_module(source: Path) -> str | None:
     """The settings module ``manage.py`` in ``source`` sets by default, if it names one."""
-    match = _MANAGE_SETTINGS.search(source_text(source / "manage.py"))
+    match = _MANAGE_SETTINGS.search(source_text(source, source / "manage.py"))
     return match.group(1) if match else None
 
 
@@ -89,9 +89,8 @@ def find_project(source: Path, entry_module: Path | None, configured: str = "") 
     module = configured or manage_settings_module(source)
     if not module or not _module_file(source, module):
         return None
-    forced = any(
-        _FORCED_SETTINGS.search(source_text(path)) for path in (source / "manage.py", entry_module) if path
-    )
+    checked = (source / "manage.py", entry_module)
+    forced = any(_FORCED_SETTINGS.search(source_text(source, path)) for path in checked if path)
     return Project(settings_module=module, forces_settings=forced)
 
 
@@ -218,9 +217,12 @@ def _module_file(source: Path, module: str) -> bool:
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
-def source_text(path: Path) -> str:
-    """A source file's text for a search by pattern (nothing is run): "" when unreadable."""
+def source_text(source: Path, path: Path) -> str:
+    """The text of ``path``, a file of the repository ``source``, for a search by pattern
+    (nothing is run): "" when it is not a regular file inside ``source`` (a link out of
+    it is not followed) or is over 1 MiB."""
     try:
-        return path.read_text(errors="replace")[:1_000_000]
-    except OSError:
+        name = str(path.relative_to(source))
+        return repo_files.read_bytes(source, name, repo_files.MEDIUM).decode(errors="replace")
+    except (ValueError, repo_files.RepoFileError):
         return ""

@@ -119,7 +119,7 @@ def _from_django(source: Path) -> str | None:
 
 def _django_module(source: Path, kind: str) -> str | None:
     marker = f"get_{kind}_application"
-    candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in source_text(p))
+    candidates = sorted(p for p in source.glob(f"*/{kind}.py") if marker in source_text(source, p))
     if not candidates:
         return None
     settings_module = manage_settings_module(source)
@@ -136,7 +136,7 @@ def _from_module_files(source: Path) -> str | None:
         path = source / f"{module}.py"
         if not path.is_file():
             continue
-        names = _top_level_names(source_text(path))
+        names = _top_level_names(source_text(source, path))
         for callable_name in ("application", "app"):
             if callable_name in names:
                 return f"{module}:{callable_name}"
