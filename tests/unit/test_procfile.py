@@ -134,8 +134,8 @@ def test_the_option_replaces_the_repositorys_procfile(tmp_path):
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [
-        (lambda p: p.symlink_to("elsewhere"), "not a regular file"),
-        (lambda p: p.symlink_to("/etc/shadow"), "not a regular file"),
+        (lambda p: p.symlink_to("gone"), "No such file"),
+        (lambda p: p.symlink_to("/etc/shadow"), "Procfile links outside the repository"),
         (lambda p: p.mkdir(), "not a regular file"),
         (lambda p: os.mkfifo(p), "not a regular file"),
         (lambda p: p.write_bytes(b"web: caf\xe9\n"), "not UTF-8 text"),
@@ -149,6 +149,13 @@ def test_load_refuses_what_is_no_procfile(tmp_path, make, fragment):
     make(tmp_path / "Procfile")
     with pytest.raises(ProcfileError, match=fragment):
         procfile.load(tmp_path, None)
+
+
+def test_a_procfile_linked_inside_the_repository_is_read(tmp_path):
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "Procfile").write_text("web: gunicorn a:b\n")
+    (tmp_path / "Procfile").symlink_to("deploy/Procfile")
+    assert procfile.load(tmp_path, None).web == "gunicorn a:b"
 
 
 RELEASE_LINE = procfile.parse("release: python initdb.py\n")

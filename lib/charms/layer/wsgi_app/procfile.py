@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ownership
+from . import repo_files
 
 FILE_NAME = "Procfile"
 MAX_BYTES = 64 << 10
@@ -114,23 +114,15 @@ def from_option(value: Any) -> Procfile | None:
 def load(app_dir: Path, given: Procfile | None) -> Procfile:
     """``given`` (the option's), else the Procfile at the root of the exported source in
     ``app_dir`` (empty when it has none); raises :class:`ProcfileError`. The file is read
-    without following a symlink: the source tree is the application's."""
+    as every repository file is (:mod:`.repo_files`): inside the source, bounded."""
     if given is not None:
         return given
-    path = app_dir / FILE_NAME
-    try:
-        size = path.lstat().st_size
-    except FileNotFoundError:
+    if not repo_files.present(app_dir, FILE_NAME):
         return Procfile()
-    if size > MAX_BYTES:
-        raise ProcfileError(f"{FILE_NAME} is larger than {MAX_BYTES >> 10} KiB")
     try:
-        data = ownership.read_text(path, limit=MAX_BYTES)
-    except UnicodeDecodeError:
-        raise ProcfileError(f"{FILE_NAME} is not UTF-8 text") from None
-    except OSError:
-        raise ProcfileError(f"{FILE_NAME} is not a regular file (a symlink or a directory?)") from None
-    return parse(data)
+        return parse(repo_files.read_text(app_dir, FILE_NAME, MAX_BYTES))
+    except repo_files.RepoFileError as error:
+        raise ProcfileError(str(error)) from None
 
 
 def release_command(option: str, procfile: Procfile, django: bool) -> str:
