@@ -126,8 +126,8 @@ def test_a_type_turned_off_stops_and_its_template_goes(machine):
     calls.clear()
     service.converge({"worker": "v1"}, {"worker": 1}, "")
     assert calls == [
-        ["daemon-reload"],
         ["disable", "--now", "--no-block", "--quiet", "shop-beat@1.service"],
+        ["daemon-reload"],  # after the template is gone: systemd forgets it
         ["enable", "--now", "--no-block", "--quiet", "shop-worker@1.service"],
     ]
     assert not (service.paths.systemd / "shop-beat@.service").exists()

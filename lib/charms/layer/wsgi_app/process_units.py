@@ -102,12 +102,14 @@ class ProcessUnits:
         written = [
             write_if_changed(self.paths.process_file(name), text, 0o644) for name, text in units.items()
         ]
-        if any(written) or todo.remove:
+        if any(written):
             run("systemctl daemon-reload", ["systemctl", "daemon-reload"])
         if todo.stop:
             run("systemctl disable", ["systemctl", "disable", "--now", "--no-block", "--quiet", *todo.stop])
         for name in todo.remove:
             self.paths.process_file(name).unlink(missing_ok=True)
+        if todo.remove:  # systemd forgets the templates once their instances are stopped
+            run("systemctl daemon-reload", ["systemctl", "daemon-reload"])
         if todo.restart:
             run("systemctl restart", ["systemctl", "restart", "--no-block", *todo.restart])
         if todo.keep:
