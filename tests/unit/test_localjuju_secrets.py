@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from localjuju import cli, configuring, juju_secrets, provider_secrets, user_secrets
+from localjuju import cli, configuring, deploying, juju_secrets, provider_secrets, user_secrets
 from localjuju.agent import Agent
 from localjuju.machine import jujuc, secret_tools
 from localjuju.model import Model
@@ -336,6 +336,16 @@ def test_an_option_of_type_secret_takes_a_secret_uri_only() -> None:
     assert configuring.typed("", "secret") == ""  # unset
     with pytest.raises(SystemExit, match="is not a secret URI"):
         configuring.typed("hunter2", "secret")
+
+
+def test_deploy_refuses_a_secret_option_that_names_no_secret(home: Path) -> None:
+    charm = home / "charm"
+    charm.mkdir()
+    (charm / "metadata.yaml").write_text("name: my-charm\n")
+    (charm / "config.yaml").write_text("options:\n  deploy_key: {type: secret}\n")
+    with pytest.raises(SystemExit, match="is not a secret URI"):
+        deploying.deploy(charm, "", {"deploy_key": "-----BEGIN KEY-----"}, 1, "m")
+    assert "my-charm" not in Model.load("m").applications
 
 
 # -- the data_interfaces provider's secrets --------------------------------------------------------
