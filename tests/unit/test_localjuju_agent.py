@@ -304,3 +304,71 @@ def test_effective_config_is_the_defaults_overlaid_with_what_was_set() -> None:
         "port": 8080,
         "app_repo": "https://example.org/shop.git",
     }
+
+
+def write_hook(machine: HostMachine, agent: Agent, unit: str, hook: str, script: str) -> None:
+    hooks = machine.root / agent.charm_dir(unit).lstrip("/") / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / hook).write_text(f"#!/bin/sh\nset -e\n{script}\n")
+    (hooks / hook).chmod(0o755)
+
+
+def test_a_secret_from_its_owners_hook_to_its_consumers_and_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real hooks and tools: the owner's leader adds a secret and grants it over a relation,
+    the consumer reads it, a new revision runs secret-changed on the consumer (its label in
+    the environment), whose refresh leaves revision 1 to nobody: secret-remove on the owner."""
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path / "home"))
+    model = Model.empty("unit-test")
+    model.machines["host"] = {}
+    model.dir.mkdir(parents=True)
+    for app in ("pg", "wsgi-app"):
+        model.applications[app] = {"kind": "charm", "leader": f"{app}/0", "endpoints": {}}
+        model.units[f"{app}/0"] = {"app": app, "machine": "host", "agent": "idle", "status": {}}
+    model.relations["1"] = {
+        "apps": {"pg": "database", "wsgi-app": "database"},
+        "interface": "postgresql_client",
+        "data": {},
+        "seen": {"pg/0": ["wsgi-app/0"], "wsgi-app/0": ["pg/0"]},
+    }
+    agent = Agent(model)
+    machine = HostMachine(tmp_path)
+    agent.machine = lambda unit: machine  # type: ignore[method-assign,assignment,return-value]
+    (machine.root / "tools").mkdir(parents=True)
+    for tool in TOOLS:
+        (machine.root / "tools" / tool).symlink_to(PYTHON_CLIENT)
+    write_hook(
+        machine,
+        agent,
+        "pg/0",
+        "install",
+        'uri=$(secret-add password=one --label creds)\nsecret-grant "$uri" -r database:1\n'
+        'relation-set -r database:1 --app secret-user="$uri"',
+    )
+    write_hook(machine, agent, "pg/0", "config-changed", 'secret-set "$(secret-ids)" password=two')
+    write_hook(
+        machine,
+        agent,
+        "pg/0",
+        "secret-remove",
+        'secret-remove "$JUJU_SECRET_ID" --revision "$JUJU_SECRET_REVISION"',
+    )
+    read = 'secret-get "$(relation-get -r database:1 --app secret-user pg)" password --label db'
+    write_hook(machine, agent, "wsgi-app/0", "install", read)
+    write_hook(
+        machine,
+        agent,
+        "wsgi-app/0",
+        "secret-changed",
+        'echo "$JUJU_SECRET_LABEL"; secret-get "$JUJU_SECRET_ID" password --refresh',
+    )
+    assert agent.run_hook("pg/0", "install").ok
+    assert agent.run_hook("wsgi-app/0", "install").output == "one\n"
+    assert agent.run_hook("pg/0", "config-changed").ok
+    results = agent.settle()
+    ran = {(r.unit, r.hook): r for r in results}
+    assert ran[("wsgi-app/0", "secret-changed")].output == "db\ntwo\n"
+    assert ran[("pg/0", "secret-remove")].ok
+    [secret] = model.data["secrets"].values()
+    assert set(secret["revisions"]) == {"2"} and secret["consumers"]["wsgi-app/0"]["revision"] == 2

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
-from localjuju import cli, configuring, deploying, juju_secrets, provider_secrets, user_secrets
+from localjuju import (
+    cli,
+    configuring,
+    deploying,
+    juju_secrets,
+    provider_secrets,
+    servers_postgresql,
+    user_secrets,
+)
 from localjuju.agent import Agent
 from localjuju.machine import jujuc, secret_tools
 from localjuju.model import Model
@@ -378,3 +386,34 @@ def test_the_requested_credentials_go_into_secret_user_and_a_rotation_is_a_revis
         agent, "pg", "wsgi-app", "5", "database", data, provider_secrets.requested({})
     )
     assert plain == data  # no requested-secrets: plain values, as the charm sends them
+
+
+def test_rotate_password_renews_the_database_users_and_republishes() -> None:
+    model = Model.empty("unit-test")
+    model.applications["postgresql"] = {
+        "kind": "server:postgresql",
+        "leader": "postgresql/0",
+        "endpoints": {},
+    }
+    model.applications["wsgi-app"] = {"kind": "charm", "leader": "wsgi-app/0", "endpoints": {}}
+    for unit in ("postgresql/0", "postgresql/1", "wsgi-app/0"):
+        model.units[unit] = {"app": unit.split("/")[0], "machine": "0", "agent": "idle", "status": {}}
+    for rid, endpoint in (("4", "db"), ("5", "database")):
+        model.relations[rid] = {
+            "apps": {"postgresql": endpoint, "wsgi-app": endpoint},
+            "data": {},
+            "seen": {},
+        }
+    model.applications["postgresql"]["server"] = {
+        "served": {"4": {"database": "a"}, "5": {"database": "b"}},
+        "passwords": {"relation-4": "old4", "relation-5": "old5"},
+        "withheld": [],
+    }
+    users = servers_postgresql.rotate_passwords(Agent(model), "postgresql")
+    passwords = model.applications["postgresql"]["server"]["passwords"]
+    assert users == ["relation-5"] and passwords["relation-4"] == "old4"  # only the database endpoint's users
+    assert passwords["relation-5"] not in ("", "old5")
+    assert {(e["unit"], e["hook"]) for e in model.queue} == {
+        ("postgresql/0", "config-changed"),
+        ("postgresql/1", "config-changed"),
+    }
