@@ -271,6 +271,7 @@ class Agent:
             ),
             "goal": self.goal_state(app_name),
             "secrets": juju_secrets.visible(self.model, unit),
+            "other_secrets": juju_secrets.hidden(self.model, unit),
         }
 
     def relation_tag(self, rid: str) -> str:

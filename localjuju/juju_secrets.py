@@ -112,6 +112,12 @@ def visible(model: Model, unit: str) -> Json:
     return {uri: copy.deepcopy(s) for uri, s in store(model).items() if _sees(s, unit, app)}
 
 
+def hidden(model: Model, unit: str) -> list[str]:
+    """The URIs of the secrets ``unit`` may not see (secret-get says permission denied)."""
+    app = model.units[unit]["app"]
+    return sorted(uri for uri, s in store(model).items() if not _sees(s, unit, app))
+
+
 def commit(model: Model, unit: str, leader: bool, before: Json, after: Json) -> None:
     """Keep what a successful hook of ``unit`` did to its secrets: new ones, the owner's
     changes (the leader's for the application's), removals, and this unit's tracking."""

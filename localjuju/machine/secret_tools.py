@@ -127,6 +127,8 @@ def find(ctx: Context, given: str, label: str) -> tuple[str, Context]:
         for uri, secret in known.items():
             if uri.removeprefix("secret:") == wanted and (owned(ctx, secret) or granted(ctx, secret)):
                 return uri, secret
+        if f"secret:{wanted}" in ctx.get("other_secrets", []):
+            raise ToolError("permission denied")  # it exists, but was not granted to this unit
         raise ToolError(f'secret "{wanted}" not found')
     for uri, secret in known.items():
         mine = secret.get("consumers", {}).get(ctx["unit"], {})
@@ -269,7 +271,10 @@ def read_revision(ctx: Context, uri: str, secret: Context, label: str, refresh: 
             label_free(ctx, label, uri)
             secret["label"] = label
         return latest
-    consumer = secret.setdefault("consumers", {}).setdefault(ctx["unit"], {"revision": int(latest)})
+    consumers = secret.setdefault("consumers", {})
+    if peek and ctx["unit"] not in consumers:
+        return latest  # a peek starts no tracking
+    consumer = consumers.setdefault(ctx["unit"], {"revision": int(latest)})
     if refresh:
         consumer["revision"] = int(latest)
     if label:

@@ -149,10 +149,15 @@ def test_the_owner_reads_the_latest_a_consumer_what_it_tracks() -> None:
     assert hook("secret-get", "--label", "api", "token", "--refresh")[1] == "two\n"
     assert consumed["consumers"]["pg/0"] == {"revision": 2, "label": "api"}
     assert hook("secret-get", "--label", "vault-label")[0] == 1  # the owner's label is its own
+    hook.context["other_secrets"] = ["secret:00000000000000000001"]
+    assert hook("secret-get", "secret:00000000000000000001")[2] == "ERROR permission denied\n"
+    assert hook("secret-get", "secret:00000000000000000002")[2].endswith("not found\n")
 
 
-def test_a_first_read_tracks_the_latest_revision() -> None:
+def test_a_first_read_tracks_the_latest_revision_a_peek_nothing() -> None:
     hook = Hook(context("pg/1", leader=False))
+    assert hook("secret-get", CONSUMED, "token", "--peek")[1] == "two\n"
+    assert hook.context["secrets"][CONSUMED]["consumers"] == {}
     assert hook("secret-get", CONSUMED, "token")[1] == "two\n"
     assert hook.context["secrets"][CONSUMED]["consumers"]["pg/1"] == {"revision": 2}
 
