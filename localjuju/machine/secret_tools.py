@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import re
 import secrets
 import time
@@ -166,13 +167,15 @@ def upsert_parser(name: str, call: Call) -> Parser:
 
 
 def expiry(spec: str) -> str:
-    """``--expire``: an RFC 3339 time (with or without zone) or a Go duration, as a UTC time."""
-    for layout in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            parsed = time.strptime(spec.replace("Z", "+0000"), layout)
-            return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed)
-        except ValueError:
-            continue
+    """``--expire``: an RFC 3339 time (zone optional: UTC; ops sends microseconds) or a Go
+    duration (``24h``, ``1h30m``), as a UTC time."""
+    try:
+        parsed = datetime.datetime.fromisoformat(spec)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        zoned = parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+        return zoned.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     units = {"h": 3600, "m": 60, "s": 1}
     parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", spec)
     if not spec or parts is None:

@@ -135,6 +135,18 @@ def test_secret_set_makes_a_revision_only_when_the_content_changes() -> None:
     assert hook("secret-set", CONSUMED, "token=mine")[2] == "ERROR permission denied\n"  # not the owner
 
 
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("2030-01-02T03:04:05", "2030-01-02T03:04:05Z"),
+        ("2030-01-02T03:04:05.123456+01:00", "2030-01-02T02:04:05Z"),  # as ops sends it
+        ("2030-01-02T03:04:05Z", "2030-01-02T03:04:05Z"),
+    ],
+)
+def test_expire_takes_rfc_3339_times(spec: str, expected: str) -> None:
+    assert secret_tools.expiry(spec) == expected
+
+
 def test_the_owner_reads_the_latest_a_consumer_what_it_tracks() -> None:
     hook = Hook(context())
     uri = hook("secret-add", "token=one", "--label", "own")[1].strip()
