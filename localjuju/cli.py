@@ -188,8 +188,9 @@ def secret_verbs(sub: Any) -> None:
     content = "key=value, key#base64=B64 or key#file=PATH"
     add = sub.add_parser("add-secret", help="add a secret of the model; prints its URI")
     add.add_argument("name")
-    add.add_argument("content", nargs="+", help=content)
+    add.add_argument("content", nargs="*", help=content)
     add.add_argument("--info", default="", help="a description")
+    add.add_argument("--file", default="", help="a YAML or JSON file of keys and values")
     for verb, what in (("grant-secret", "let applications read"), ("revoke-secret", "take back")):
         g = sub.add_parser(verb, help=f"{what} a secret (APPS: comma-separated)")
         g.add_argument("secret", help="its name or URI")
@@ -198,6 +199,10 @@ def secret_verbs(sub: Any) -> None:
     up.add_argument("secret", help="its name or URI")
     up.add_argument("content", nargs="*", help=content)
     up.add_argument("--info", default=None)
+    up.add_argument("--file", default="", help="a YAML or JSON file of keys and values")
+    rm = sub.add_parser("remove-secret", help="remove a secret of the model (or one revision)")
+    rm.add_argument("secret", help="its name or URI")
+    rm.add_argument("--revision", type=int, default=0)
     sub.add_parser("secrets", aliases=["list-secrets"], help="the model's secrets (no content)")
     show = sub.add_parser("show-secret", help="a secret's details (its content with --reveal)")
     show.add_argument("secret", help="its name or URI")
@@ -367,7 +372,7 @@ def reboot(args: argparse.Namespace, m: str) -> None:
 
 
 def add_secret(args: argparse.Namespace, m: str) -> None:
-    print(user_secrets.add_secret(args.name, args.content, args.info, m))
+    print(user_secrets.add_secret(args.name, args.content, args.info, m, args.file))
 
 
 def grant_secret(args: argparse.Namespace, m: str) -> None:
@@ -379,7 +384,11 @@ def revoke_secret(args: argparse.Namespace, m: str) -> None:
 
 
 def update_secret(args: argparse.Namespace, m: str) -> None:
-    user_secrets.update_secret(args.secret, args.content, args.info, m)
+    user_secrets.update_secret(args.secret, args.content, args.info, m, args.file)
+
+
+def remove_secret(args: argparse.Namespace, m: str) -> None:
+    user_secrets.remove_secret(args.secret, args.revision, m)
 
 
 def list_secrets(args: argparse.Namespace, m: str) -> None:
@@ -436,6 +445,7 @@ VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its
     "grant-secret": grant_secret,
     "revoke-secret": revoke_secret,
     "update-secret": update_secret,
+    "remove-secret": remove_secret,
     "secrets": list_secrets,
     "list-secrets": list_secrets,
     "show-secret": show_secret,

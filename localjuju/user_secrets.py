@@ -16,18 +16,26 @@ from .model import DEFAULT_MODEL, Json, Model, open_model
 from .settling import say, settle
 
 
-def parse_content(pairs: list[str]) -> dict[str, str]:
+def parse_content(pairs: list[str], file: str = "") -> dict[str, str]:
     """Stored content (values base64) from ``key=value``, ``key#base64=B64`` and
-    ``key#file=PATH``; SystemExit with Juju's message when one is not valid."""
+    ``key#file=PATH``, after those of ``file`` (a YAML or JSON map); SystemExit with Juju's
+    message when one is not valid."""
+
+    def read(path: str) -> str:
+        return Path(path).expanduser().read_text()
+
     try:
-        return secret_tools.content_from_args(pairs, lambda path: Path(path).expanduser().read_text())
+        content = secret_tools.content_from_file(read(file)) if file else {}
+        return {**content, **secret_tools.content_from_args(pairs, read)}
     except (ValueError, OSError) as error:
         raise SystemExit(f"ERROR {error}") from None
 
 
-def add_secret(name: str, pairs: list[str], info: str = "", model_name: str = DEFAULT_MODEL) -> str:
+def add_secret(
+    name: str, pairs: list[str], info: str = "", model_name: str = DEFAULT_MODEL, file: str = ""
+) -> str:
     """A new secret of the model named ``name``; its URI (``secret:<id>``)."""
-    content = parse_content(pairs)
+    content = parse_content(pairs, file)
     if not content:
         raise SystemExit("ERROR missing secret value")
     with open_model(model_name) as model:
@@ -68,11 +76,11 @@ def revoke_secret(given: str, apps: str, model_name: str = DEFAULT_MODEL) -> Non
 
 
 def update_secret(
-    given: str, pairs: list[str], info: str | None = None, model_name: str = DEFAULT_MODEL
+    given: str, pairs: list[str], info: str | None = None, model_name: str = DEFAULT_MODEL, file: str = ""
 ) -> None:
-    """A new revision with ``pairs`` (when the content changes; ``secret-changed`` follows on
-    every unit tracking an older one), and/or a new description."""
-    content = parse_content(pairs)
+    """A new revision with ``pairs`` (and ``file``'s; when the content changes,
+    ``secret-changed`` follows on every unit tracking an older one), and/or a new description."""
+    content = parse_content(pairs, file)
     with open_model(model_name) as model:
         uri = _users(model, given)
         secret = juju_secrets.store(model)[uri]
@@ -82,6 +90,19 @@ def update_secret(
             agent = Agent(model, say)
             agent.secrets_follow_up()
             settle(agent)
+
+
+def remove_secret(given: str, revision: int = 0, model_name: str = DEFAULT_MODEL) -> None:
+    """Remove the operator's secret, or one of its revisions (its consumers lose it)."""
+    with open_model(model_name) as model:
+        uri = _users(model, given)
+        secret = juju_secrets.store(model)[uri]
+        if revision and str(revision) not in secret["revisions"]:
+            raise SystemExit(f'ERROR secret revision "{revision}" not found')
+        if revision and len(secret["revisions"]) > 1:
+            del secret["revisions"][str(revision)]
+        else:
+            del juju_secrets.store(model)[uri]
 
 
 def _stamp(seconds: float) -> str:

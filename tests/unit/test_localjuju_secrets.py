@@ -354,6 +354,19 @@ def test_the_operators_secret_from_add_to_show(home: Path, capsys: pytest.Captur
     assert "deploy" in listing and "rotated" not in listing
     user_secrets.revoke_secret("deploy", "wsgi-app", "m")
     assert juju_secrets.store(Model.load("m"))[uri]["grants"] == {}
+    assert cli.main(["-m", "m", "remove-secret", "deploy", "--revision", "1"]) == 0
+    assert set(juju_secrets.store(Model.load("m"))[uri]["revisions"]) == {"2"}
+    assert cli.main(["-m", "m", "remove-secret", uri]) == 0
+    assert juju_secrets.store(Model.load("m")) == {}
+
+
+def test_add_secret_reads_a_yaml_file_of_keys(home: Path) -> None:
+    (home / "content.yaml").write_text("token: s3cret\nkey#base64: AA==\n")
+    uri = user_secrets.add_secret("from-file", ["extra=x"], model_name="m", file=str(home / "content.yaml"))
+    stored = juju_secrets.store(Model.load("m"))[uri]["revisions"]["1"]
+    assert stored == {"token": b64("s3cret"), "key": "AA==", "extra": b64("x")}
+    with pytest.raises(SystemExit, match="missing secret value"):
+        user_secrets.add_secret("empty", [], model_name="m")
 
 
 def test_an_option_of_type_secret_takes_a_secret_uri_only() -> None:
