@@ -50,6 +50,9 @@ def deploy(
     metadata = read_charm_file(charm, "metadata.yaml") or {}
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
     app = app or metadata["name"]
+    for key, value in (config or {}).items():  # a secret option takes a secret's URI only
+        if options.get(key, {}).get("type") == "secret":
+            typed(value, "secret")
     with deploying(model_name, app) as model:
         endpoints = {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")}
         model.applications[app] = application("charm", str(charm), options, dict(config or {}), endpoints)

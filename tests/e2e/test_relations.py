@@ -9,6 +9,7 @@ Servers run on the host (localjuju plays their charms); the wsgi-app unit reache
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from localmodel import APP, LocalModel, apache2_config, http_get, report
 
 URL = "http://127.0.0.1:8080"
 SEED = 20261204
 APACHE = "http://127.0.0.1:8000"
+# what data_interfaces' DatabaseRequires sends by default
+REQUESTED_SECRETS = ["username", "password", "tls", "tls-ca", "uris", "read-only-uris"]
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +123,50 @@ def test_a_renamed_database_blocks_until_the_relation_is_made_again(stack: Local
     env = settings(stack)
     assert env["PGDATABASE"] == "shop" and stack.unit()["workload-status"] == "active"
     assert backends(stack)["database"]["ok"] is True
+
+
+def database_relation(stack: LocalModel) -> str:
+    """The id of the live wsgi-app:database to postgresql:database relation."""
+    wanted = {APP: "database", "postgresql": "database"}
+    relations = stack.record()["relations"]
+    return next(r for r, rel in relations.items() if rel["apps"] == wanted and not rel.get("removing"))
+
+
+def can_log_in(port: str, user: str, password: str) -> bool:
+    """Whether ``user`` logs in to database shop over TCP with ``password`` (given in the
+    environment, never on the command line)."""
+    command = ["psql", "-h", "127.0.0.1", "-p", port, "-U", user, "-d", "shop", "-XAtc", "SELECT 1"]
+    env = {"PATH": "/usr/bin:/bin", "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False).stdout.strip() == "1"
+
+
+def test_credentials_in_a_secret_user_secret_serve_and_rotate(stack: LocalModel) -> None:
+    """A client listing its credentials in ``requested-secrets`` (as data_interfaces'
+    DatabaseRequires does) gets them in a ``secret-user`` secret of the server, granted to its
+    relation; the charm reads it with ``secret-get``. ``rotate-password`` is a new revision
+    (ALTER ROLE on the server) and queues ``secret-changed`` for the unit that read it."""
+    rid = database_relation(stack)
+    stack.cli("set-relation-data", rid, APP, f"requested-secrets={json.dumps(REQUESTED_SECRETS)}")
+    server = stack.record()["relations"][rid]["data"]["postgresql"]
+    assert not {"username", "password", "uris"} & set(server), sorted(server)
+    assert server["database"] == "shop" and server["endpoints"], sorted(server)
+    uri = server["secret-user"]
+    assert backends(stack)["database"]["ok"] is True
+    env = settings(stack)
+    shown = yaml.safe_load(stack.cli("show-secret", uri, "--reveal").stdout)[uri.removeprefix("secret:")]
+    assert shown["owner"] == "postgresql" and shown["label"] == f"database.{rid}.user.secret"
+    assert shown["content"]["password"] == env["PGPASSWORD"] and shown["content"]["username"] == env["PGUSER"]
+    stack.cli("rotate-password", "postgresql")
+    secret = stack.record()["secrets"][uri]
+    assert secret["latest"] == 2 and secret["consumers"][f"{APP}/0"] == {"revision": 1, "notified": 2}
+    rotated = yaml.safe_load(stack.cli("show-secret", uri, "--reveal").stdout)[uri.removeprefix("secret:")]
+    password = rotated["content"]["password"]
+    assert password != env["PGPASSWORD"]
+    assert can_log_in(env["PGPORT"], env["PGUSER"], password)
+    assert not can_log_in(env["PGPORT"], env["PGUSER"], env["PGPASSWORD"])
+    assert password not in stack.cli("status", "--format", "json").stdout
+    stack.cli("set-relation-data", rid, APP, "requested-secrets=")  # plain credentials again
+    assert settings(stack)["PGPASSWORD"] == password and backends(stack)["database"]["ok"] is True
 
 
 def test_every_memcached_unit_is_used(stack: LocalModel) -> None:

@@ -237,8 +237,10 @@ def test_track_2_hands_the_keys_over_in_a_juju_secret(uploads: LocalModel) -> No
     assert "secret-key" not in published and "access-key" not in published, published
     settings = uploads.settings()
     assert settings["AWS_S3_ENDPOINT_URL"] == standin_endpoint(uploads, "s3-v2")  # the second stand-in
-    secret = uploads.record()["secrets"][published["secret-extra"]]
-    assert secret["revisions"]["1"]["secret-key"] == settings["AWS_SECRET_ACCESS_KEY"]
+    uri = published["secret-extra"]
+    shown = json.loads(uploads.cli("show-secret", uri, "--reveal", "--format", "json").stdout)
+    secret = shown[uri.removeprefix("secret:")]
+    assert secret["owner"] == "s3-v2" and secret["content"]["secret-key"] == settings["AWS_SECRET_ACCESS_KEY"]
     payload = f"through track 2: {secrets.token_hex(8)}"
     status, _ = http(
         uploads, UNITS[0], "POST", f"http://{address(uploads, UNITS[1])}:8080/files/two.txt", payload

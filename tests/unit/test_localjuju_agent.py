@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localjuju import units
+from localjuju import juju_secrets, units
 from localjuju.agent import REMOVED, TOOLS, Agent, tag
 from localjuju.model import Model
 from localjuju.toolserver import PYTHON_CLIENT
@@ -114,11 +114,15 @@ def test_goal_state_lists_units_and_remote_units_without_peers() -> None:
 def test_secrets_are_seen_by_their_owner_and_the_granted_only() -> None:
     model = two_apps()
     agent = Agent(model)
-    uri = agent.add_secret("apache2", {"password": "s3"}, granted=["wsgi-app"])
-    seen = agent.visible_secrets("wsgi-app/0")
-    assert seen[uri]["revisions"] == {"1": {"password": "s3"}} and seen[uri]["latest"] == "1"
+    uri = agent.add_secret("apache2", {"password": "s3"}, grants={"wsgi-app": "1"})
+    seen = juju_secrets.visible(model, "wsgi-app/0")
+    assert seen[uri]["revisions"] == {"1": {"password": "czM="}} and seen[uri]["latest"] == 1  # base64
     model.units["other/0"] = {"app": "other", "machine": "host", "agent": "idle", "status": {}}
-    assert agent.visible_secrets("other/0") == {}
+    assert juju_secrets.visible(model, "other/0") == {}
+    Agent(model).forget_broken()
+    model.relations["1"]["removing"] = True
+    Agent(model).forget_broken()  # the relation goes, and its grant with it
+    assert juju_secrets.visible(model, "wsgi-app/0") == {}
 
 
 class FakeMachine:
@@ -300,3 +304,71 @@ def test_effective_config_is_the_defaults_overlaid_with_what_was_set() -> None:
         "port": 8080,
         "app_repo": "https://example.org/shop.git",
     }
+
+
+def write_hook(machine: HostMachine, agent: Agent, unit: str, hook: str, script: str) -> None:
+    hooks = machine.root / agent.charm_dir(unit).lstrip("/") / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / hook).write_text(f"#!/bin/sh\nset -e\n{script}\n")
+    (hooks / hook).chmod(0o755)
+
+
+def test_a_secret_from_its_owners_hook_to_its_consumers_and_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real hooks and tools: the owner's leader adds a secret and grants it over a relation,
+    the consumer reads it, a new revision runs secret-changed on the consumer (its label in
+    the environment), whose refresh leaves revision 1 to nobody: secret-remove on the owner."""
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path / "home"))
+    model = Model.empty("unit-test")
+    model.machines["host"] = {}
+    model.dir.mkdir(parents=True)
+    for app in ("pg", "wsgi-app"):
+        model.applications[app] = {"kind": "charm", "leader": f"{app}/0", "endpoints": {}}
+        model.units[f"{app}/0"] = {"app": app, "machine": "host", "agent": "idle", "status": {}}
+    model.relations["1"] = {
+        "apps": {"pg": "database", "wsgi-app": "database"},
+        "interface": "postgresql_client",
+        "data": {},
+        "seen": {"pg/0": ["wsgi-app/0"], "wsgi-app/0": ["pg/0"]},
+    }
+    agent = Agent(model)
+    machine = HostMachine(tmp_path)
+    agent.machine = lambda unit: machine  # type: ignore[method-assign,assignment,return-value]
+    (machine.root / "tools").mkdir(parents=True)
+    for tool in TOOLS:
+        (machine.root / "tools" / tool).symlink_to(PYTHON_CLIENT)
+    write_hook(
+        machine,
+        agent,
+        "pg/0",
+        "install",
+        'uri=$(secret-add password=one --label creds)\nsecret-grant "$uri" -r database:1\n'
+        'relation-set -r database:1 --app secret-user="$uri"',
+    )
+    write_hook(machine, agent, "pg/0", "config-changed", 'secret-set "$(secret-ids)" password=two')
+    write_hook(
+        machine,
+        agent,
+        "pg/0",
+        "secret-remove",
+        'secret-remove "$JUJU_SECRET_ID" --revision "$JUJU_SECRET_REVISION"',
+    )
+    read = 'secret-get "$(relation-get -r database:1 --app secret-user pg)" password --label db'
+    write_hook(machine, agent, "wsgi-app/0", "install", read)
+    write_hook(
+        machine,
+        agent,
+        "wsgi-app/0",
+        "secret-changed",
+        'echo "$JUJU_SECRET_LABEL"; secret-get "$JUJU_SECRET_ID" password --refresh',
+    )
+    assert agent.run_hook("pg/0", "install").ok
+    assert agent.run_hook("wsgi-app/0", "install").output == "one\n"
+    assert agent.run_hook("pg/0", "config-changed").ok
+    results = agent.settle()
+    ran = {(r.unit, r.hook): r for r in results}
+    assert ran[("wsgi-app/0", "secret-changed")].output == "db\ntwo\n"
+    assert ran[("pg/0", "secret-remove")].ok
+    [secret] = model.data["secrets"].values()
+    assert set(secret["revisions"]) == {"2"} and secret["consumers"]["wsgi-app/0"]["revision"] == 2
