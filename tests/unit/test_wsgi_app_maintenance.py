@@ -5,14 +5,12 @@ health check path and requests through the slot's check socket (a Unix socket)."
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import socket
 import sys
-from wsgiref.util import setup_testing_defaults
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, file_module, tiny_app, wsgi_get
 
 from charms.layer.wsgi_app import validate
 
@@ -22,30 +20,13 @@ PAGE = "<!DOCTYPE html><title>Bientôt</title><p>Nous revenons — à tout de su
 
 @pytest.fixture(scope="module")
 def wrapper():
-    spec = importlib.util.spec_from_file_location("wsgi_app_maintenance", WRAPPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def tiny_app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [f"app saw {environ['PATH_INFO']}".encode()]
+    return file_module("wsgi_app_maintenance", WRAPPER)
 
 
 def get(app, path, method="GET", connection=None):
-    """(status, headers, body) of a request through the WSGI ``app``."""
-    environ = {"PATH_INFO": path, "REQUEST_METHOD": method}
-    if connection is not None:
-        environ["gunicorn.socket"] = connection
-    setup_testing_defaults(environ)
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, dict(response_headers)
-
-    body = b"".join(app(environ, start_response))
-    return seen["status"], seen["headers"], body
+    """(status, headers, body) of a request through the WSGI ``app``, arriving on ``connection``."""
+    extra = {"REQUEST_METHOD": method, **({"gunicorn.socket": connection} if connection else {})}
+    return wsgi_get(app, path, extra)
 
 
 def test_off_the_app_answers_and_on_every_request_gets_503_with_the_page(wrapper, tmp_path):
