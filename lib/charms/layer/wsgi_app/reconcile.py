@@ -118,13 +118,10 @@ def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcom
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
     """What the status reports of the machine now (cheap: no fetch, no restart)."""
     release, problem = _serving(), problem_of(remembered)
+    in_maintenance = maintenance.is_on(state.paths)
     if problem:  # blocked either way: no need to look further
         return Outcome(
-            release=release,
-            port=state.config.port,
-            serving=serving,
-            failed=problem,
-            maintenance=maintenance.is_on(state.paths),
+            release, state.config.port, serving=serving, failed=problem, maintenance=in_maintenance
         )
     return Outcome(
         release=release,
@@ -133,7 +130,7 @@ def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -
         service_active=Service(state.paths).serving() if release else True,
         processes=ProcessUnits(state.paths).active_counts() if release else (),
         serving=serving,
-        maintenance=maintenance.is_on(state.paths),
+        maintenance=in_maintenance,
     )
 
 
