@@ -4,6 +4,8 @@ the page as UTF-8) and the status that says so."""
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,20 @@ def test_the_status_says_maintenance_mode_first_and_keeps_what_serves():
     )
     off = Outcome(release=RELEASE, port=8080)
     assert status_of(off, Memory()) == Status("active", "serving demo (abc1234) on :8080")
+
+
+def test_the_mode_is_set_before_a_release_is_built(demo_state, monkeypatch):
+    """maintenance=true given with a new app_ref: the page is up before the build and its
+    release command (migrations) run."""
+    from charms.layer.wsgi_app import deploy
+    from charms.layer.wsgi_app.apply import Action, Applied
+
+    steps = []
+    on = replace(demo_state, config=parse_config({"maintenance": True, "maintenance_page": "<p>soon</p>"}))
+    monkeypatch.setattr(deploy, "prepare", lambda paths: None)
+    monkeypatch.setattr(maintenance, "apply", lambda paths, on, page: steps.append(("maintenance", on, page)))
+    monkeypatch.setattr(deploy.releases, "current", lambda paths: RELEASE)
+    monkeypatch.setattr(deploy, "build_release", lambda state, **kwargs: steps.append("build") or None)
+    monkeypatch.setattr(deploy, "put_live", lambda state, live: Applied(Action.NONE))
+    deploy.serve(on, demo_dir=Path("/demo"), publish=None, build=True, report=lambda message: None)
+    assert steps == [("maintenance", True, "<p>soon</p>"), "build"]
