@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from localmodel import APP, UNIT, LocalModel
+from localmodel import APP, UNIT, LocalModel, report
 
 from bench.machine import isolated_wheels
 
@@ -241,4 +241,8 @@ def test_maintenance_on_and_off_under_load(site: LocalModel) -> None:
     on = [a for a in load.answers if a.status == 503]
     assert len(on) >= 20 and len(load.answers) - len(on) >= 20, (len(on), len(load.answers))
     assert len(health.answers) >= 40, len(health.answers)
+    report(
+        f"toolbox: maintenance switched on and off twice under load: {len(load.answers)} requests, "
+        f"{len(on)} answered 503 while on, none failed; {len(health.answers)} health checks, all 200"
+    )
     assert "maintenance mode" not in str(site.unit()["message"])
