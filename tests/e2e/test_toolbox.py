@@ -202,12 +202,19 @@ class Recorder:
         self._thread.join(timeout=60)
 
 
+def workers(model: LocalModel, master: int) -> list[str]:
+    """The PIDs of the gunicorn master's workers (a reload replaces them all)."""
+    return sorted(model.sh(f"pgrep -P {master} || true").split())
+
+
 def test_maintenance_on_and_off_under_load(site: LocalModel) -> None:
     """503 with Retry-After and the page only while the mode is on, every other answer a
     200 (no connection error, no other 5xx), the health check path answering 200 all
-    along, the same gunicorn master throughout: no restart, no reload."""
+    along, the same gunicorn master and workers throughout: no restart, no reload."""
     site.config(health_check_path=HEALTH_PATH, maintenance_page=PAGE)  # the path: exempt for everyone
     master = site.main_pid()
+    before = workers(site, master)
+    assert len(before) >= 2, before
     windows: list[tuple[float, float, float, float]] = []  # (on asked, on done, off asked, off done)
     with (
         Recorder(site, unit_url(site, LOAD_PATH)) as load,
@@ -223,9 +230,9 @@ def test_maintenance_on_and_off_under_load(site: LocalModel) -> None:
             windows.append((on_asked, on_done, off_asked, time.monotonic()))
             time.sleep(3)
     assert site.main_pid() == master, "gunicorn was restarted"
-    assert not [a for a in health.answers if a.status != 200], [a for a in health.answers if a.status != 200][
-        :5
-    ]
+    assert workers(site, master) == before, "gunicorn's workers were replaced (a reload)"
+    unhealthy = [a for a in health.answers if a.status != 200]
+    assert not unhealthy, unhealthy[:5]
     failed = [a for a in load.answers if a.status not in (200, 503)]
     assert not failed, failed[:5]
     for answer in load.answers:
