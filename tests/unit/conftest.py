@@ -6,10 +6,12 @@ the config through charmhelpers (the renderers take every value from the state i
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from charmhelpers.core import hookenv
@@ -116,3 +118,32 @@ def exec_conf(state, tmp_path, settings=None, wsgi_app="app:app", static=None, e
             else:
                 os.environ[key] = value
     return namespace
+
+
+def tiny_app(environ, start_response):
+    """A WSGI app saying which path it was asked for (the charm's wrappers go around it)."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"app saw {environ['PATH_INFO']}".encode()]
+
+
+def wsgi_get(app, path, environ=None, **headers):
+    """(status, headers, body) of a GET of ``path`` through the WSGI ``app``, with
+    ``environ``'s keys (``REQUEST_METHOD``...) and ``headers`` (``accept_encoding=...``)."""
+    request = {"PATH_INFO": path, "REQUEST_METHOD": "GET", **(environ or {})}
+    request.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
+    setup_testing_defaults(request)
+    seen = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen["status"], seen["headers"] = status, dict(response_headers)
+
+    body = b"".join(app(request, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def file_module(name, path):
+    """The module in ``path`` (one of the charm's files/ the app's processes import), loaded as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -254,6 +254,31 @@ def test_a_fixed_config_applies_again_and_clears_the_block(fake: FakeUnit, monke
     assert fake.statuses[-1] == SERVING_NEW and memory.load().problem == ""
 
 
+def test_maintenance_is_an_apply_without_a_build_and_the_status_says_so(fake: FakeUnit, monkeypatch) -> None:
+    """Turning maintenance on or off changes what the unit serves (its flag file, written
+    by the apply step) but builds nothing; the status follows the flag file on the machine."""
+    from charms.layer.wsgi_app import maintenance
+
+    flag = {"on": False}
+    monkeypatch.setattr(maintenance, "is_on", lambda paths: flag["on"])
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", STATE)
+    on = replace(STATE, config=replace(STATE.config, maintenance=True))
+
+    def switches(unit: FakeUnit) -> deploy.Outcome:
+        flag["on"] = not flag["on"]
+        return deploy.Outcome(release=NEW, action=Action.NONE)
+
+    fake.script = [switches]
+    assert hook(fake, monkeypatch, "config-changed", on).plan.step is Step.APPLY
+    assert fake.builds[-1] is False
+    assert fake.statuses[-1] == ("active", "maintenance mode; serving shop (abc1234) on :8080")
+    assert hook(fake, monkeypatch, "update-status", on).plan.step is Step.REPORT
+    fake.script = [switches]
+    assert hook(fake, monkeypatch, "config-changed", STATE).plan.step is Step.APPLY
+    assert fake.statuses[-1] == SERVING_NEW
+
+
 def test_an_idle_hook_calls_no_hook_tool_of_its_own(fake: FakeUnit, monkeypatch) -> None:
     """update-status after a deploy: no status-set, no open-port, no record written."""
     fake.script = [deploys(NEW)]

@@ -80,7 +80,7 @@ def test_gunicorn_conf_reads_the_settings_file_like_systemd(django_state, tmp_pa
     received = dict(item.split("=", 1) for item in namespace["raw_env"])
     assert namespace["setting_names"] == ",".join(app_settings(django_state))
     assert received == app_settings(django_state)
-    assert namespace["wsgi_app"] == "mysite.wsgi:application"
+    assert served(namespace) == ("mysite.wsgi:application", "/etc/shop/maintenance.html", "", False)
     assert namespace["workers"] == 3 and namespace["threads"] == 32
     assert namespace["worker_connections"] == 33
     assert namespace["worker_class"] == "gthread"
@@ -150,7 +150,7 @@ def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state, tm
     assert demo_state.config.worker_class == "auto"
     assert (demo_state.worker_class, demo_state.threads) == ("gthread", DEFAULT_THREADS)  # auto, no release
     assert demo_state.worker_connections == worker_connections(DEFAULT_THREADS, "gthread")  # gthread's cap
-    assert "pythonpath" not in exec_conf(demo_state, tmp_path)
+    assert served(exec_conf(demo_state, tmp_path))[3] is False  # a WSGI app's wrapper
     sync = replace(demo_state, config=parse_config({"worker_class": "sync", "threads": 8}))
     assert (sync.worker_class, sync.threads) == ("sync", 1)
     checked = replace(demo_state, config=parse_config({"threads": 8}), release_worker_class="gthread")
@@ -162,11 +162,38 @@ def test_the_worker_class_is_the_releases_else_the_configured_one(demo_state, tm
 def test_a_release_with_static_mounts_runs_the_charms_wrapper_around_its_entry_point(demo_state, tmp_path):
     namespace = exec_conf(demo_state, tmp_path, wsgi_app="app:make()", static=[["/assets/", "/r/static/0"]])
     release_dir = str((tmp_path / "releases" / "r1").resolve())
-    assert namespace["wsgi_app"] == f"wsgi_app_static:application({release_dir!r})"
+    assert served(namespace)[0] == f"wsgi_app_static:application({release_dir!r})"
     assert namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
     assert namespace["chdir"] == os.path.join(release_dir, "app")
     (tmp_path / "plain").mkdir()
-    assert exec_conf(demo_state, tmp_path / "plain", wsgi_app="app:make()")["wsgi_app"] == "app:make()"
+    assert served(exec_conf(demo_state, tmp_path / "plain", wsgi_app="app:make()"))[0] == "app:make()"
+
+
+def served(namespace):
+    """The arguments of the maintenance wrapper gunicorn serves (every release runs through
+    it): the release's entry point, the flag file, the health check path, ASGI or not."""
+    module, _, call = namespace["wsgi_app"].partition(":")
+    assert module == "wsgi_app_maintenance" and namespace["pythonpath"] == "/usr/local/lib/wsgi-app/python"
+    expression = ast.parse(call, mode="eval").body
+    assert isinstance(expression, ast.Call) and expression.func.id == "application"
+    return tuple(ast.literal_eval(argument) for argument in expression.args)
+
+
+def test_every_release_is_served_through_the_maintenance_wrapper(demo_state, tmp_path):
+    """The wrapper knows the flag file, the health check path (without its query) and
+    whether the app speaks ASGI (a uvicorn release)."""
+    from dataclasses import replace
+
+    from charms.layer.wsgi_app.config import parse_config
+
+    state = replace(demo_state, config=parse_config({"health_check_path": "/healthz?full=1"}))
+    assert served(exec_conf(state, mkdir(tmp_path / "wsgi")))[1:] == (
+        "/etc/wsgi-app/maintenance.html",
+        "/healthz?full=1",
+        False,
+    )
+    asgi = replace(state, release_worker_class="uvicorn")
+    assert served(exec_conf(asgi, mkdir(tmp_path / "asgi")))[3] is True
 
 
 def mkdir(path):
@@ -193,7 +220,7 @@ def test_the_settings_a_release_adds_go_over_the_files_and_leave_with_it(django_
     monkeypatch.setenv("WSGI_APP_SETTING_NAMES", namespace["setting_names"])
     monkeypatch.setenv("WSGI_APP_DJANGO_SETTINGS", "mysite.settings")
     older = exec_conf(django_state, mkdir(tmp_path / "old"), wsgi_app="mysite.wsgi:application")
-    assert "WSGI_APP_DJANGO_SETTINGS" not in os.environ and "pythonpath" not in older
+    assert "WSGI_APP_DJANGO_SETTINGS" not in os.environ
     assert (
         dict(item.split("=", 1) for item in older["raw_env"])["DJANGO_SETTINGS_MODULE"] == "mysite.settings"
     )

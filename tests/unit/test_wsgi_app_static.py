@@ -4,13 +4,11 @@ WhiteNoise (types, cache headers, 304s, precompressed variants); the rest reache
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import sys
-from wsgiref.util import setup_testing_defaults
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, file_module, tiny_app, wsgi_get
 from whitenoise.compress import main as compress
 
 WRAPPER = ROOT / "files" / "wsgi_app_static.py"
@@ -19,29 +17,10 @@ CSS = "body { color: #123456; }\n" * 200  # worth compressing
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("wsgi_app_static", WRAPPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module("wsgi_app_static", WRAPPER)
 
 
-def tiny_app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [f"app saw {environ['PATH_INFO']}".encode()]
-
-
-def get(app, path, **headers):
-    """(status, headers, body) of a GET through ``app``."""
-    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
-    environ.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
-    setup_testing_defaults(environ)
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, dict(response_headers)
-
-    body = b"".join(app(environ, start_response))
-    return seen["status"], seen["headers"], body
+get = wsgi_get
 
 
 @pytest.fixture(scope="module")

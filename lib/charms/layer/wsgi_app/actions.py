@@ -8,7 +8,7 @@ import traceback
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import logs, memory, observability, reconcile, releases, settings_file, timers, unit
+from . import logs, memory, observability, oneoff, reconcile, releases, settings_file, timers, unit
 from .commands import CommandFailed, run
 from .config import ConfigError
 from .environment import app_settings, redact
@@ -64,16 +64,20 @@ def show_logs() -> None:
     except ValueError as error:
         raise DeployError(str(error)) from None
     try:
-        # every value the app may have got is hidden, even from a line this charm would not write
-        on_disk = settings_file.read(str(state.paths.settings_file), strict=False)
-    except (OSError, UnicodeDecodeError):  # not written yet, or not text: nothing more to hide
-        on_disk = {}
-    try:
         output = run("journalctl", argv)
     except CommandFailed as error:
         raise DeployError(f"cannot read the journal: {error.tail(1)}") from None
-    secrets = logs.secret_values(app_settings(state), on_disk)
-    hookenv.action_set({"output": logs.tail(logs.redact_text(output, secrets))})
+    hookenv.action_set({"output": logs.tail(logs.redact_text(output, _secrets(state)))})
+
+
+def _secrets(state: WsgiState) -> list[str]:
+    """Every secret value the app holds or held: as the charm computes its settings, and as
+    the settings file on disk has them (a value this charm would not write, a rotated key)."""
+    try:
+        on_disk = settings_file.read(str(state.paths.settings_file), strict=False)
+    except (OSError, UnicodeDecodeError):  # not written yet, or not text: nothing more to hide
+        on_disk = {}
+    return logs.secret_values(app_settings(state), on_disk)
 
 
 def _log_identifier(state: WsgiState, process: str) -> str:
@@ -103,6 +107,18 @@ def _job_names(state: WsgiState, serving: releases.Release | None) -> list[str]:
         return []
 
 
+def run_command() -> None:
+    """The ``run`` action: ``command`` in the serving release, as the app runs (see
+    :mod:`.oneoff`); fails, with the output, when it exits non-zero or times out."""
+    command, timeout = oneoff.checked(hookenv.action_get("command"), hookenv.action_get("timeout"))
+    state = _state()
+    ran = oneoff.run(state, command, timeout, _secrets(state))
+    hookenv.action_set({"exit-code": str(ran.exit_code), "output": ran.output})
+    failure = oneoff.failure(ran, timeout)
+    if failure:
+        raise DeployError(failure)
+
+
 def rotate_secret_key() -> None:
     unit.rotate_secret_key()
     reconcile.run(unit.hook("rotate-secret-key"))
@@ -115,6 +131,7 @@ ACTIONS = {
     "show-settings": show_settings,
     "rotate-secret-key": rotate_secret_key,
     "logs": show_logs,
+    "run": run_command,
 }
 
 

@@ -12,7 +12,9 @@ and with it every process the step started: nothing it ran keeps running beside 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
+import selectors
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -30,6 +32,51 @@ if TYPE_CHECKING:
     from .state import WsgiState
 
 STOP_TIMEOUT = 10  # what a step's leftover processes get between SIGTERM and SIGKILL
+OUTPUT_LIMIT = 1 << 20  # bytes of a step's output kept (its end): a step may print without end
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a confined command ended."""
+
+    exit_code: int  # -1 when it had to be stopped from outside
+    output: str  # stdout and stderr, the end of them (from a line start) when they were long
+    timed_out: bool
+
+
+def read_tail(process: subprocess.Popen[bytes], limit: int, deadline: float) -> tuple[str, bool]:
+    """What ``process`` prints until it ends, only the last ``limit`` bytes kept (from the
+    first line start in them when some were dropped, so no line is cut), and whether it
+    ended before ``deadline`` (``time.monotonic()``)."""
+    assert process.stdout is not None
+    kept, dropped = bytearray(), False
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _text(kept, dropped), False
+            if not selector.select(min(left, 1.0)):
+                continue
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            kept += chunk
+            if len(kept) > limit:
+                del kept[: len(kept) - limit]
+                dropped = True
+    try:
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return _text(kept, dropped), False
+    return _text(kept, dropped), True
+
+
+def _text(kept: bytearray, dropped: bool) -> str:
+    if dropped:
+        newline = kept.find(b"\n")
+        kept = kept[newline + 1 :] if newline >= 0 else bytearray()
+    return kept.decode(errors="replace")
 
 
 @dataclass(frozen=True)
@@ -83,6 +130,29 @@ class Sandbox:
         step = "".join(c if c.isalnum() else "-" for c in what.lower()).strip("-")[:24]
         unit = f"{self.unit_prefix()}{step}-{secrets.token_hex(4)}.service"
         self.stop_leftovers()
+        try:
+            finished = self.execute(unit, argv, cwd=cwd, writable=writable, env=env, timeout=timeout)
+        except OSError as error:
+            raise CommandFailed(what, str(error)) from None
+        if finished.timed_out:
+            raise CommandFailed(f"{what} timed out after {int(timeout)}s", finished.output)
+        if finished.exit_code != 0:
+            raise CommandFailed(f"{what} failed (exit {finished.exit_code})", finished.output)
+        return finished.output
+
+    def execute(
+        self,
+        unit: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        env: Mapping[str, str] | None = None,
+        timeout: float,
+        limit: int = OUTPUT_LIMIT,
+    ) -> Finished:
+        """Run ``argv`` confined as the transient ``unit`` and say how it ended, with the
+        last ``limit`` bytes of its output; raises ``OSError`` when it cannot start."""
         env_file = self.paths.etc / f".{unit}.env"
         full_env = {**base_env(), **self.account.env(), **(env or {})}
         write_atomically(env_file, encode(full_env), 0o600, uid=0, gid=0)
@@ -91,28 +161,23 @@ class Sandbox:
             argv_run += ["--property", line]
         started = time.monotonic()
         try:
-            result = subprocess.run(
+            process = subprocess.Popen(
                 [*argv_run, "--", *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=base_env(),
-                timeout=timeout + STOP_TIMEOUT + 30,
-                check=False,
             )
-        except subprocess.TimeoutExpired as error:
-            self.stop(unit)
-            raise CommandFailed(f"{what} timed out", (error.output or b"").decode(errors="replace")) from None
-        except OSError as error:
-            raise CommandFailed(what, str(error)) from None
+            with process:
+                output, ended = read_tail(process, limit, started + timeout + STOP_TIMEOUT + 30)
+                if not ended:  # systemd did not end it: stop the unit, and with it the command
+                    process.kill()
+                    self.stop(unit)
         finally:
             env_file.unlink(missing_ok=True)
-        output = result.stdout.decode(errors="replace")
-        if result.returncode != 0 and time.monotonic() - started >= timeout:
-            raise CommandFailed(f"{what} timed out after {int(timeout)}s", output)
-        if result.returncode != 0:
-            raise CommandFailed(f"{what} failed (exit {result.returncode})", output)
-        return output
+        code = process.returncode if ended else -1
+        timed_out = not ended or (code != 0 and time.monotonic() - started >= timeout)
+        return Finished(code, output, timed_out)
 
     def stop(self, pattern: str) -> None:
         """Stop the units ``pattern`` names, killing what they still run."""

@@ -18,6 +18,7 @@ from . import (
     asgi,
     django,
     health,
+    maintenance,
     metrics,
     ownership,
     processes,
@@ -50,8 +51,8 @@ class Outcome:
 
 def prepare(paths: Paths) -> None:
     """Packages, user and directories the application needs, and the charm's modules its
-    processes import: the uvicorn worker, the static files wrapper and the Django settings
-    overlay (idempotent);
+    processes import: the uvicorn worker, the static files and maintenance wrappers and the
+    Django settings overlay (idempotent);
     raises :class:`NameTaken` before touching anything when the name is the machine's own."""
     taken = system.name_taken(paths)
     if taken:
@@ -64,7 +65,12 @@ def prepare(paths: Paths) -> None:
     system.ensure_directories(paths)
     modules = Path(asgi.WORKER_MODULE_DIR)
     modules.mkdir(parents=True, exist_ok=True)
-    for name in (asgi.WORKER_MODULE, static_files.WRAPPER_MODULE, django.OVERLAY_FILE):
+    for name in (
+        asgi.WORKER_MODULE,
+        static_files.WRAPPER_MODULE,
+        django.OVERLAY_FILE,
+        maintenance.WRAPPER_MODULE,
+    ):
         write_if_changed(modules / name, charm_module_code(name), 0o644)
 
 
@@ -84,6 +90,9 @@ def _serve(
 ) -> Outcome:
     paths = state.paths
     prepare(paths)
+    # before a build: the operator who turns maintenance on with a new app_ref has the
+    # site answer 503 while its release command (migrations...) runs
+    maintenance.apply(paths, state.config.maintenance, state.config.maintenance_page)
     serving = releases.current(paths)
     new_release: Release | None = None
     if build or serving is None:

@@ -193,6 +193,23 @@ class AppConfig:
         "How many releases (code and virtualenv) to keep on disk for the rollback action (1-20).",
         validate.bounded_int(1, 20),
     )
+    # -- maintenance mode -----------------------------------------------------------
+    maintenance: bool = option(
+        False,
+        "Maintenance mode: while true, every unit answers every request with 503, a "
+        "Retry-After header and maintenance_page, except requests for health_check_path and "
+        "the charm's own health checks; releases and migrations still deploy. Turning it on "
+        "or off takes effect at once, with no restart and no dropped request.",
+        validate.boolean,
+        "Maintenance",
+    )
+    maintenance_page: str = option(
+        "",
+        "The HTML page served in maintenance mode, as is (text/html; charset=utf-8; at most "
+        "64 KiB of UTF-8). Empty serves a small built-in page.",
+        validate.html_page,
+        "Maintenance",
+    )
     # -- process types --------------------------------------------------------------
     process_counts: Mapping[str, int] = option(
         "",

@@ -142,6 +142,12 @@ class Paths:
         return self.etc / "settings.env"
 
     @property
+    def maintenance_page(self) -> Path:
+        """Present while the site is in maintenance: the page every request gets (see
+        :mod:`.maintenance`); root's, in a directory only root writes."""
+        return self.etc / "maintenance.html"
+
+    @property
     def gunicorn_conf(self) -> Path:
         return self.etc / "gunicorn.conf.py"
 

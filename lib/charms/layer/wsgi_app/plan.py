@@ -59,6 +59,7 @@ class Outcome:
     serving: bool | None = None  # the unit serves what was asked (None: not decided by this hook)
     failed: str = ""  # why the step did not succeed (an action fails with it)
     failed_jobs: tuple[str, ...] = ()  # scheduled jobs whose last run failed (see .timers)
+    maintenance: bool = False  # the unit answers 503 (see .maintenance)
 
     @property
     def ready(self) -> bool:

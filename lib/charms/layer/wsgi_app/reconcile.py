@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from charmhelpers.core import hookenv
 
-from . import backends, deploy, memory, releases, timers, unit
+from . import backends, deploy, maintenance, memory, releases, timers, unit
 from .commands import CommandFailed
 from .config import ConfigError
 from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
@@ -118,8 +118,11 @@ def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcom
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
     """What the status reports of the machine now (cheap: no fetch, no restart)."""
     release, problem = _serving(), problem_of(remembered)
+    in_maintenance = maintenance.is_on(state.paths)
     if problem:  # blocked either way: no need to look further
-        return Outcome(release=release, port=state.config.port, serving=serving, failed=problem)
+        return Outcome(
+            release, state.config.port, serving=serving, failed=problem, maintenance=in_maintenance
+        )
     return Outcome(
         release=release,
         port=state.config.port,
@@ -127,6 +130,7 @@ def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -
         service_active=Service(state.paths).serving() if release else True,
         processes=ProcessUnits(state.paths).active_counts() if release else (),
         serving=serving,
+        maintenance=in_maintenance,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import observability, settings_file
-from .asgi import WORKER_MODULE_DIR, gunicorn_pythonpath, gunicorn_worker_class
+from .asgi import WORKER_MODULE_DIR, WSGI_ONLY, gunicorn_pythonpath, gunicorn_worker_class
 from .build import app_env
 from .environment import app_settings
 from .processes import Planned, ProcessPlan, journal_identifier, plan_for
@@ -269,6 +269,9 @@ def render_gunicorn_conf(state: WsgiState) -> str:
         "access_log_format": config.access_log_format,
         "statsd_prefix": observability.statsd(state).prefix,
         "settings_reader": settings_reader_code(),
+        "maintenance_file": str(state.paths.maintenance_page),
+        "health_check_path": config.health_check_path,
+        "asgi": state.worker_class not in WSGI_ONLY,
     }
     return _render("gunicorn.conf.py.j2", context)
 

@@ -13,6 +13,8 @@ from .memory import Memory
 from .plan import Outcome
 from .releases import Release
 
+MAINTENANCE_MODE = "maintenance mode"  # what the status says first while the unit answers 503
+
 
 @dataclass(frozen=True)
 class Status:
@@ -70,7 +72,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
     """The status after a hook: blocked by the problem the unit remembers, waiting for what
     the leader or the relations have still to provide, else serving."""
     waiting_for = outcome.waiting_for + ((memory.waiting,) if memory.waiting else ())
-    return unit_status(
+    status = unit_status(
         release=outcome.release,
         port=outcome.port,
         problem=problem_of(memory),
@@ -79,6 +81,12 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         processes=outcome.processes,
         failed_jobs=outcome.failed_jobs,
     )
+    return in_maintenance(status) if outcome.maintenance else status
+
+
+def in_maintenance(status: Status) -> Status:
+    """``status`` of a unit in maintenance mode: said first, the rest kept (what serves)."""
+    return replace(status, message=f"{MAINTENANCE_MODE}; {status.message}")
 
 
 class Display:

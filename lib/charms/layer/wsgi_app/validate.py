@@ -242,6 +242,24 @@ def shell_command(value: Any) -> str:
     return command
 
 
+MAX_PAGE_BYTES = 64 * 1024  # files/wsgi_app_maintenance.py's MAX_PAGE: it serves no larger page
+
+
+def html_page(value: Any) -> str:
+    """An HTML page served as is (``text/html; charset=utf-8``): UTF-8 text of at most
+    :data:`MAX_PAGE_BYTES` bytes, without NUL; empty stays empty (a built-in page)."""
+    page = str(value or "")
+    try:
+        size = len(page.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        raise ValueError("is not valid UTF-8 text") from None
+    if size > MAX_PAGE_BYTES:
+        raise ValueError(f"is {size} bytes long; at most {MAX_PAGE_BYTES} are served")
+    if "\x00" in page:
+        raise ValueError("contains a NUL character")
+    return page if page.strip() else ""
+
+
 def url_path(value: Any) -> str:
     """An absolute URL path (with an optional query), printable ASCII only; empty stays
     empty (the option's own default)."""
