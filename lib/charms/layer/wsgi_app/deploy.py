@@ -29,7 +29,7 @@ from . import (
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
 from .commands import CommandFailed
-from .errors import DeployError, NameTaken
+from .errors import DeployError, NameTaken, ReleaseUnhealthy
 from .paths import Paths
 from .process_units import ProcessUnits
 from .releases import Release
@@ -95,9 +95,11 @@ def _serve(
         report(f"release {new_release.version} unhealthy; {serving.version} kept serving")
         put_live(state, serving)  # gunicorn.conf.py names the serving release's worker class again
         releases.remove(paths, new_release.id)
-        raise DeployError(  # a failure of the build: shown until the source is built again
+        raise ReleaseUnhealthy(  # a failure of the build: shown until the source is built again
             f"release {new_release.version} failed health check ({applied.detail}); "
-            f"rolled back to {serving.version}"
+            f"rolled back to {serving.version}",
+            new_release.spec,
+            new_release.version,
         )
     if new_release is not None:
         releases.switch(paths, new_release.id)
