@@ -5,7 +5,8 @@ Checked here: a new commit reaches the units one at a time, the leader first, th
 unit number, each building only once the one before it serves the new release, while a
 load through apache2 loses no request; a release that fails its health check on the
 second unit halts the rollout there (that unit keeps the old release, the third never
-builds it) and every unit's status says so; a fixing commit resumes it.
+builds it) and every unit's status says so; a fixing commit resumes it, and so does the
+redeploy action on the unit where it halted; a unit that leaves mid-rollout is skipped.
 
 The app is the standard library's only (no wheel to install on the isolated machines).
 Its health check fails where the test put a marker file, in the versions built to.
@@ -103,6 +104,15 @@ def serving(model: LocalModel, unit: str) -> dict[str, Any]:
     return release
 
 
+def all_serve(model: LocalModel, version: str) -> None:
+    """Every unit serves ``version`` and its status says no rollout is under way."""
+    for unit in unit_names(model):
+        assert serving(model, unit)["version"] == version, unit
+        info = model.unit(unit)
+        assert info["workload-status"] == "active", info
+        assert "rollout" not in info["message"] and f"({version})" in info["message"], info
+
+
 class Watch:
     """What the model showed while a rollout ran: every change of the units' rollout
     reports in peer data and of their status messages, read from the model's state file
@@ -175,9 +185,7 @@ def test_a_rolling_release_switches_one_unit_at_a_time_in_order_under_load(
     for before, after in itertools.pairwise(units):
         assert releases[before]["switched"] < releases[after]["created"], (before, after, releases)
         assert releases[before]["switched"] < releases[after]["switched"], (before, after, releases)
-    for unit in units:
-        info = model.unit(unit)
-        assert info["workload-status"] == "active" and "rollout" not in info["message"], info
+    all_serve(model, version)
 
 
 def test_a_release_failing_its_health_check_on_the_second_unit_halts_there(
@@ -192,7 +200,8 @@ def test_a_release_failing_its_health_check_on_the_second_unit_halts_there(
     statuses = {unit: model.unit(unit) for unit in (first, second, third)}
     assert serving(model, first)["version"] == sick
     assert serving(model, second)["version"] == before[second]
-    assert serving(model, third)["version"] == before[third]  # never built the sick release
+    assert serving(model, third)["version"] == before[third]
+    assert sick not in model.sh(f"ls /srv/{APP}/releases", third)  # it never built it
     assert statuses[first]["workload-status"] == "active", statuses
     assert statuses[second]["workload-status"] == "blocked", statuses
     assert "failed health check" in statuses[second]["message"], statuses
@@ -205,10 +214,29 @@ def test_a_release_failing_its_health_check_on_the_second_unit_halts_there(
 
 def test_a_fixing_commit_resumes_the_rollout(stack: tuple[LocalModel, Push]) -> None:
     model, push = stack
-    units = unit_names(model)
-    fixed = push("v4")  # its health check does not look at the marker
-    for unit in units:
-        assert serving(model, unit)["version"] == fixed, unit
-        info = model.unit(unit)
-        assert info["workload-status"] == "active", info
-        assert "rollout" not in info["message"] and f"({fixed})" in info["message"], info
+    all_serve(model, push("v4"))  # its health check does not look at the marker
+
+
+def test_redeploy_on_the_unit_where_it_halted_resumes_the_rollout(stack: tuple[LocalModel, Push]) -> None:
+    model, push = stack
+    _, second, third = unit_names(model)
+    sick = push("v5", sick_when_marked=True)  # the marker is still on the second unit
+    assert serving(model, third)["version"] != sick
+    retried = model.action("redeploy", second)  # the same release, tried again: it fails again
+    assert retried["status"] == "failed" and "failed health check" in retried.get("message", ""), retried
+    assert f"halted at {second}" in model.unit(third)["message"]
+    model.sh(f"rm {MARKER}", second)
+    assert model.action("redeploy", second)["status"] == "completed"
+    all_serve(model, sick)
+
+
+def test_a_unit_that_leaves_mid_rollout_is_skipped(stack: tuple[LocalModel, Push]) -> None:
+    model, push = stack
+    first, second, third = unit_names(model)
+    model.sh(f"touch {MARKER}", second)
+    sick = push("v6", sick_when_marked=True)
+    assert f"halted at {second}" in model.unit(third)["message"]
+    assert serving(model, third)["version"] != sick
+    model.cli("remove-unit", second)
+    assert unit_names(model) == [first, third]
+    all_serve(model, sick)  # the third unit's turn came once the second had gone

@@ -89,39 +89,53 @@ def test_what_a_unit_gave_up_itself_does_not_hold_it_back() -> None:
     assert rollout.turn(NEW, "abc1234", NEW, "shop/1", OLD, mine) == ""
 
 
-# (case, what shop/1 reports now, the others' reports, where the rollout stands on shop/1)
+# (case, what shop/1 reports now, shop/0's and shop/2's reports, where the rollout of
+#  abc1234 stands on shop/1 (after "rollout of abc1234"), whether shop/1 is held, at whom)
 PROGRESS = [
-    ("every unit serves it", SERVES_NEW, {"u0": SERVES_NEW, "u2": SERVES_NEW}, Standing()),
+    ("every unit serves it", SERVES_NEW, SERVES_NEW, SERVES_NEW, "", False, ""),
     (
         "this unit is next",
         SERVES_OLD,
-        {"u0": SERVES_NEW, "u2": SERVES_OLD},
-        Standing("rollout of abc1234: 1/3 switched, waiting for shop/1", held=True, at="shop/1"),
+        SERVES_NEW,
+        SERVES_OLD,
+        ": 1/3 switched, waiting for shop/1",
+        True,
+        "shop/1",
     ),
     (
-        "this unit switched, the next has not",
+        "this unit switched",
         SERVES_NEW,
-        {"u0": SERVES_NEW, "u2": SERVES_OLD},
-        Standing("rollout of abc1234: 2/3 switched, waiting for shop/2", held=False, at="shop/2"),
+        SERVES_NEW,
+        SERVES_OLD,
+        ": 2/3 switched, waiting for shop/2",
+        False,
+        "shop/2",
     ),
     (
         "halted here",
         UNHEALTHY,
-        {"u0": SERVES_NEW, "u2": SERVES_OLD},
-        Standing("rollout of abc1234 halted at shop/1: health check failed", held=True, at="shop/1"),
+        SERVES_NEW,
+        SERVES_OLD,
+        " halted at shop/1: health check failed",
+        True,
+        "shop/1",
     ),
     (
-        "halted before this unit",
+        "halted before",
         SERVES_OLD,
-        {"u0": UNHEALTHY, "u2": SERVES_NEW},
-        Standing("rollout of abc1234 halted at shop/0: health check failed", held=True, at="shop/0"),
+        UNHEALTHY,
+        SERVES_NEW,
+        " halted at shop/0: health check failed",
+        True,
+        "shop/0",
     ),
 ]
 
 
-@pytest.mark.parametrize(("case", "mine", "reports", "expected"), PROGRESS)
-def test_where_the_rollout_of_the_released_release_stands(case, mine, reports, expected) -> None:
-    assert rollout.progress(NEW, "shop/1", mine, peers("shop/0", **reports)) == expected, case
+@pytest.mark.parametrize(("case", "mine", "u0", "u2", "text", "held", "at"), PROGRESS)
+def test_where_the_rollout_of_the_released_release_stands(case, mine, u0, u2, text, held, at) -> None:
+    expected = Standing(f"rollout of abc1234{text}", held, at) if text else Standing()
+    assert rollout.progress(NEW, "shop/1", mine, peers("shop/0", u0=u0, u2=u2)) == expected, case
 
 
 def test_a_newer_release_the_leader_gave_up_is_shown_on_every_unit() -> None:

@@ -179,8 +179,12 @@ def publish_report(peers: rollout.Peers, report: rollout.Report) -> None:
     idle hook sets nothing (hooks and actions alike: through the hook tool)."""
     before = peers.own.data()
     changed = {key: value for key, value in report.data().items() if before[key] != value}
-    if peers.relation_id and changed:
+    if not peers.relation_id or not changed:
+        return
+    try:
         hookenv.relation_set(relation_id=peers.relation_id, relation_settings=changed)
+    except subprocess.CalledProcessError:  # the relation went away while the hook ran
+        hookenv.log(f"{peers.relation_id} went away before the rollout report was set", hookenv.WARNING)
 
 
 def _own_address(rid: str) -> str:
