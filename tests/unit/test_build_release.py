@@ -251,7 +251,15 @@ class Stop(Exception):
     """The build went past the leader check (to installing the venv)."""
 
 
-def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[str, str], released: str = ""):
+def _follower_build(
+    monkeypatch,
+    tmp_path,
+    files: dict[str, str],
+    config: dict[str, str],
+    released: str = "",
+    serving: Release | None = None,
+    **changes: object,
+):
     """build_release as a follower whose leader published the commit, with the machine steps
     faked: the export writes ``files``; installing the venv stops the build (:class:`Stop`).
     Whatever stops it, the new release's directory is gone."""
@@ -278,8 +286,9 @@ def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[s
     (tmp_path / "releases").mkdir(exist_ok=True)
     state = _repo_state(**config)
     state = replace(state, agreed_source=f"{build.source_id(state)}:{'b' * 40}", released=released)
+    state = replace(state, **changes)  # type: ignore[arg-type]
     try:
-        build.build_release(state, demo_dir=tmp_path, publish=None, report=lambda line: None, serving=None)
+        build.build_release(state, demo_dir=tmp_path, publish=None, report=lambda line: None, serving=serving)
     finally:
         assert list((tmp_path / "releases").iterdir()) == [], "the new release was left behind"
 
@@ -424,3 +433,27 @@ def test_a_project_forcing_its_settings_module_is_said_to_run_without_the_overla
     assert (
         build.django_project(off, tmp_path, "mysite.wsgi:application", said.append) == project and said == []
     )
+
+
+def test_with_rolling_a_follower_builds_nothing_before_its_turn(monkeypatch, tmp_path):
+    """Held before the export: a unit waiting for its turn makes no release directory."""
+    from charms.layer.wsgi_app.errors import WaitingForRollout
+
+    with pytest.raises(WaitingForRollout, match=r"^rollout of bbbbbbb: 0/3 switched, waiting for shop/0$"):
+        _follower_build(
+            monkeypatch,
+            tmp_path,
+            PLAIN,
+            {"rollout": "rolling"},
+            serving=SERVING,
+            unit_name="shop/2",
+            peers=ROLLING.peers,
+        )
+
+
+def test_with_rolling_a_unit_with_nothing_serving_deploys_at_once(monkeypatch, tmp_path):
+    """A unit added during a rollout has no old release to keep serving."""
+    with pytest.raises(Stop):
+        _follower_build(
+            monkeypatch, tmp_path, PLAIN, {"rollout": "rolling"}, unit_name="shop/2", peers=ROLLING.peers
+        )
