@@ -210,6 +210,9 @@ def test_a_release_failing_its_health_check_on_the_second_unit_halts_there(
         assert halted in info["message"], (unit, info)
     held = model.action("redeploy", third)  # not its turn: it says where the rollout halted
     assert held["status"] == "failed" and halted in held.get("message", ""), held
+    model.config(environment="GREETING=while halted")  # settings still reach every unit
+    assert {model.settings(unit).get("GREETING") for unit in (first, second, third)} == {"while halted"}
+    assert serving(model, third)["version"] == before[third] and halted in model.unit(third)["message"]
 
 
 def test_a_fixing_commit_resumes_the_rollout(stack: tuple[LocalModel, Push]) -> None:

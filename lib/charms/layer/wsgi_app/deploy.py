@@ -29,7 +29,7 @@ from . import (
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
 from .commands import CommandFailed
-from .errors import DeployError, NameTaken, ReleaseUnhealthy
+from .errors import DeployError, NameTaken, ReleaseUnhealthy, WaitingForRollout
 from .paths import Paths
 from .process_units import ProcessUnits
 from .releases import Release
@@ -87,7 +87,14 @@ def _serve(
     serving = releases.current(paths)
     new_release: Release | None = None
     if build or serving is None:
-        new_release = build_release(state, demo_dir=demo_dir, publish=publish, report=report, serving=serving)
+        try:
+            new_release = build_release(
+                state, demo_dir=demo_dir, publish=publish, report=report, serving=serving
+            )
+        except WaitingForRollout:  # not its turn (rollout=rolling): what serves gets the new settings
+            assert serving is not None
+            put_live(state, serving)
+            raise
     live = new_release or serving
     assert live is not None
     applied = put_live(state, live)
