@@ -2,10 +2,10 @@
 
 Flags (``cluster`` stands for the endpoint's name in metadata.yaml):
   cluster.joined   at least one other unit of the application is up
-The units share nothing through this relation: the application's shared settings
-(SECRET_KEY, the commit to deploy) travel through leader settings. It stays declared so
-that applications deployed with it upgrade (Juju refuses an upgrade that drops a relation
-in use), and a charm that includes the layer may build on it.
+The application's shared settings (SECRET_KEY, the commit to deploy) travel through
+leader settings. With ``rollout=rolling`` each unit reports the release it serves here
+(see README.md); the layer reads and writes those keys through the hook tools, so that
+actions can too, not through this class.
 """
 
 from charms.layer import interface_helpers

@@ -95,6 +95,28 @@ def netns_get(netns: str, url: str, timeout: float = 10) -> Response:
     return answer[0]
 
 
+SERVERS = ISOLATED_NETWORK + "2"  # the servers' address on a model's own network
+
+
+def servers_netns(model: driver.LocalModel) -> str:
+    """The namespace of the model's servers (apache2...) on its own network."""
+    return f"lj-{model.name}-srv"
+
+
+def site(model: driver.LocalModel) -> str:
+    """The site's URL through the model's apache2, on the model's own network."""
+    port = model.unit("apache2/0")["open-ports"][0].split("/")[0]
+    return f"http://{SERVERS}:{port}"
+
+
+def proxy_errors(model: driver.LocalModel) -> list[str]:
+    """apache2's own account of the requests it could not proxy (its error log's proxy lines),
+    for the message of a failed assertion: which member, and whether the connection was
+    refused, reset or closed before the status line."""
+    log = Path(model.directory) / "servers" / "apache2-0" / "log" / "error.log"
+    return [line for line in log.read_text(errors="replace").splitlines() if ":proxy" in line][-10:]
+
+
 def _get_on_model_network(url: str, timeout: float) -> Response:
     parts = urllib.parse.urlsplit(url)
     assert (parts.hostname or "").startswith(ISOLATED_NETWORK) and parts.port, url

@@ -18,11 +18,21 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from localmodel import APP, LocalModel, SteadyLoad, apache2_config, leader, netns_get, unit_names
+from localmodel import (
+    APP,
+    LocalModel,
+    SteadyLoad,
+    apache2_config,
+    leader,
+    netns_get,
+    proxy_errors,
+    servers_netns,
+    site,
+    unit_names,
+)
 
 from bench.machine import isolated_wheels
 
-SERVERS = "10.231.0.2"
 # one row per run of release_command, in the application's PostgreSQL database
 RELEASE_COMMAND = (
     "python -c \"import os, socket, psycopg2; c = psycopg2.connect(os.environ['DATABASE_URL']); "
@@ -36,15 +46,6 @@ RUN_HOSTS = (  # the hostname of every run of release_command, one per line
     "k.execute('SELECT host FROM release_runs ORDER BY at'); "
     'print(*[r[0] for r in k.fetchall()], sep=chr(10))"'
 )
-
-
-def site(model: LocalModel) -> str:
-    port = model.unit("apache2/0")["open-ports"][0].split("/")[0]
-    return f"http://{SERVERS}:{port}"
-
-
-def servers_netns(model: LocalModel) -> str:
-    return f"lj-{model.name}-srv"
 
 
 def answering_units(model: LocalModel, requests: int = 60) -> Counter[str]:
@@ -66,14 +67,6 @@ def balancer_members(model: LocalModel) -> list[str]:
         for line in conf.read_text().splitlines()
         if line.strip().startswith("BalancerMember")
     )
-
-
-def proxy_errors(model: LocalModel) -> list[str]:
-    """apache2's own account of the requests it could not proxy (its error log's proxy lines),
-    for the message of a failed assertion: which member, and whether the connection was
-    refused, reset or closed before the status line."""
-    log = Path(model.directory) / "servers" / "apache2-0" / "log" / "error.log"
-    return [line for line in log.read_text(errors="replace").splitlines() if ":proxy" in line][-10:]
 
 
 def addresses(model: LocalModel) -> dict[str, str]:

@@ -1,15 +1,21 @@
-"""Which unit may switch to a release that needs release_command (build.waits_for_leader), and
-what the import check tells of the entry point (build.IMPORT_CHECK)."""
+"""Which unit may switch to a release that needs release_command (build.waits_for_leader) or
+is rolled out one unit at a time (build.rollout_turn), and what the import check tells of
+the entry point (build.IMPORT_CHECK)."""
 
 import subprocess
 import sys
 from dataclasses import replace
 
 import pytest
+from conftest import SECRET
 
 from charms.layer.wsgi_app.asgi import reported_asgi
-from charms.layer.wsgi_app.build import IMPORT_CHECK, waits_for_leader
+from charms.layer.wsgi_app.build import IMPORT_CHECK, rollout_turn, waits_for_leader
+from charms.layer.wsgi_app.config import parse_config
+from charms.layer.wsgi_app.releases import Release
+from charms.layer.wsgi_app.rollout import Peers, Report
 from charms.layer.wsgi_app.source import Revision
+from charms.layer.wsgi_app.state import Machine, WsgiState
 
 
 @pytest.mark.parametrize(
@@ -26,6 +32,32 @@ def test_a_unit_waits_only_for_a_release_command_the_leader_has_not_run(
     command: str, leader: bool, released: str, wanted: bool
 ) -> None:
     assert waits_for_leader(command, leader, released, "spec-1") is wanted
+
+
+OLD, NEW = "0" * 16, "f" * 16
+SERVING = Release("20261201000000-0123456", "0" * 40, "shop", "0123456", "app", "/v", OLD, 0.0)
+ROLLING = WsgiState(
+    app_name="shop",
+    config=parse_config({"rollout": "Rolling"}),
+    machine=Machine(2, 2**32),
+    secret_key=SECRET,
+    unit_name="shop/2",
+    released=NEW,
+    peers=Peers("cluster:1", "shop/0", Report(OLD), (("shop/0", Report(NEW)), ("shop/1", Report(OLD)))),
+)
+
+
+def test_with_rolling_a_follower_switches_only_in_its_turn() -> None:
+    assert (
+        rollout_turn(ROLLING, NEW, "abc1234", SERVING)
+        == "rollout of abc1234: 1/3 switched, waiting for shop/1"
+    )
+    its_turn = replace(ROLLING, peers=replace(ROLLING.peers, others=(("shop/0", Report(NEW)),)))
+    assert rollout_turn(its_turn, NEW, "abc1234", SERVING) == ""  # shop/1 is gone: skipped
+
+
+def test_with_all_every_unit_switches_when_it_has_built() -> None:
+    assert rollout_turn(replace(ROLLING, config=parse_config({})), NEW, "abc1234", SERVING) == ""
 
 
 @pytest.mark.parametrize(
@@ -219,7 +251,15 @@ class Stop(Exception):
     """The build went past the leader check (to installing the venv)."""
 
 
-def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[str, str], released: str = ""):
+def _follower_build(
+    monkeypatch,
+    tmp_path,
+    files: dict[str, str],
+    config: dict[str, str],
+    released: str = "",
+    serving: Release | None = None,
+    **changes: object,
+):
     """build_release as a follower whose leader published the commit, with the machine steps
     faked: the export writes ``files``; installing the venv stops the build (:class:`Stop`).
     Whatever stops it, the new release's directory is gone."""
@@ -246,8 +286,9 @@ def _follower_build(monkeypatch, tmp_path, files: dict[str, str], config: dict[s
     (tmp_path / "releases").mkdir(exist_ok=True)
     state = _repo_state(**config)
     state = replace(state, agreed_source=f"{build.source_id(state)}:{'b' * 40}", released=released)
+    state = replace(state, **changes)  # type: ignore[arg-type]
     try:
-        build.build_release(state, demo_dir=tmp_path, publish=None, report=lambda line: None, serving=None)
+        build.build_release(state, demo_dir=tmp_path, publish=None, report=lambda line: None, serving=serving)
     finally:
         assert list((tmp_path / "releases").iterdir()) == [], "the new release was left behind"
 
@@ -392,3 +433,27 @@ def test_a_project_forcing_its_settings_module_is_said_to_run_without_the_overla
     assert (
         build.django_project(off, tmp_path, "mysite.wsgi:application", said.append) == project and said == []
     )
+
+
+def test_with_rolling_a_follower_builds_nothing_before_its_turn(monkeypatch, tmp_path):
+    """Held before the export: a unit waiting for its turn makes no release directory."""
+    from charms.layer.wsgi_app.errors import WaitingForRollout
+
+    with pytest.raises(WaitingForRollout, match=r"^rollout of bbbbbbb: 0/3 switched, waiting for shop/0$"):
+        _follower_build(
+            monkeypatch,
+            tmp_path,
+            PLAIN,
+            {"rollout": "rolling"},
+            serving=SERVING,
+            unit_name="shop/2",
+            peers=ROLLING.peers,
+        )
+
+
+def test_with_rolling_a_unit_with_nothing_serving_deploys_at_once(monkeypatch, tmp_path):
+    """A unit added during a rollout has no old release to keep serving."""
+    with pytest.raises(Stop):
+        _follower_build(
+            monkeypatch, tmp_path, PLAIN, {"rollout": "rolling"}, unit_name="shop/2", peers=ROLLING.peers
+        )

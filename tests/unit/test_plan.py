@@ -10,6 +10,7 @@ from conftest import SECRET
 from charms.layer.wsgi_app.config import ConfigError, parse_config
 from charms.layer.wsgi_app.memory import Memory
 from charms.layer.wsgi_app.plan import Hook, Step, decide, fingerprint, source
+from charms.layer.wsgi_app.rollout import Peers, Report
 from charms.layer.wsgi_app.state import Machine, WsgiState
 
 STATE = WsgiState(app_name="shop", config=parse_config({}), machine=Machine(2, 2**32), secret_key=SECRET)
@@ -20,6 +21,9 @@ NEW_REF = replace(STATE, config=replace(STATE.config, app_repo="https://git.exam
 # the names the app answers to reach its settings: a reload, never a new release
 NEW_HOSTS = replace(STATE, config=replace(STATE.config, hostnames=("shop.example.com",)))
 NEW_ADDRESS = replace(STATE, machine=replace(STATE.machine, addresses=("10.1.2.3",)))
+PEER_REPORTED = replace(
+    STATE, peers=Peers("cluster:1", "shop/0", Report(), (("shop/0", Report("f" * 16, "abc1234")),))
+)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +44,8 @@ NEW_ADDRESS = replace(STATE, machine=replace(STATE.machine, addresses=("10.1.2.3
         (STATE, APPLIED, replace(IDLE, demo_commit="demo-2"), Step.BUILD),  # the charm brought a new demo
         (STATE, APPLIED, replace(IDLE, name="redeploy"), Step.BUILD),
         (STATE, APPLIED, replace(IDLE, name="rollback"), Step.ROLLBACK),
+        # a peer's rollout report is no change of what runs here
+        (PEER_REPORTED, APPLIED, replace(IDLE, name="cluster-relation-changed"), Step.REPORT),
         # a follower builds again once the leader published the commit to deploy
         (
             replace(NEW_REF, agreed_source="x:" + "a" * 40),

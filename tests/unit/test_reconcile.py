@@ -12,15 +12,22 @@ import pytest
 from charmhelpers.core import hookenv
 from conftest import SECRET
 
-from charms.layer.wsgi_app import deploy, memory, reconcile, releases
+from charms.layer.wsgi_app import deploy, memory, reconcile, releases, rollout
 from charms.layer.wsgi_app.apply import Action
 from charms.layer.wsgi_app.config import ConfigError, parse_config
-from charms.layer.wsgi_app.errors import DeployError, FetchError, WaitingForLeader
+from charms.layer.wsgi_app.errors import (
+    DeployError,
+    FetchError,
+    ReleaseUnhealthy,
+    WaitingForLeader,
+    WaitingForRollout,
+)
 from charms.layer.wsgi_app.integrations import Integrations
 from charms.layer.wsgi_app.plan import Hook, Step
 from charms.layer.wsgi_app.releases import Release
+from charms.layer.wsgi_app.rollout import Failure, Peers, Report
 from charms.layer.wsgi_app.service import Service
-from charms.layer.wsgi_app.state import Machine, WsgiState
+from charms.layer.wsgi_app.state import RELEASED_FIELD, Machine, WsgiState
 
 
 def release(version: str) -> Release:
@@ -452,3 +459,96 @@ def test_an_unhealthy_release_is_shown_until_an_apply_works(fake: FakeUnit, monk
     fake.script = [keeps_serving]
     assert hook(fake, monkeypatch, "config-changed", STATE).plan.step is Step.APPLY
     assert fake.statuses[-1] == SERVING_NEW and memory.load().problem == ""
+
+
+ROLLING = replace(
+    STATE,
+    config=replace(STATE.config, rollout="rolling"),
+    unit_name="shop/1",
+    released=NEW.spec,
+    peers=Peers("cluster:1", "shop/0", Report(), (("shop/0", Report(NEW.spec, NEW.version)),)),
+)
+HELD = "rollout of abc1234: 0/2 switched, waiting for shop/0"
+
+
+@pytest.fixture
+def peer_data(fake: FakeUnit, monkeypatch) -> list[dict[str, str]]:
+    """What the reconcile publishes in peer data (relation-set), with the leader settings
+    saying the leader released NEW."""
+    published: list[dict[str, str]] = []
+    monkeypatch.setattr(
+        hookenv, "relation_set", lambda relation_id, relation_settings: published.append(relation_settings)
+    )
+    monkeypatch.setattr(reconcile, "leader_settings", lambda: {RELEASED_FIELD: NEW.spec})
+    return published
+
+
+def test_a_unit_held_back_by_a_rolling_release_says_where_it_stands(
+    fake: FakeUnit, monkeypatch, peer_data
+) -> None:
+    fake.current = OLD
+    fake.script = [fails(WaitingForRollout(HELD))]
+    result = hook(fake, monkeypatch, "leader-settings-changed", ROLLING)
+    assert result.outcome.failed == HELD  # a redeploy action fails with it
+    assert fake.statuses[-1] == ("waiting", f"serving shop (0123456) on :8080; {HELD}")
+    assert peer_data == [{rollout.SPEC: OLD.spec, rollout.VERSION: OLD.version}]
+    # its turn comes with the peers' next report: the source is fetched again at every hook
+    fake.script = [deploys(NEW)]
+    published = replace(ROLLING, peers=replace(ROLLING.peers, own=Report(OLD.spec, OLD.version)))
+    assert hook(fake, monkeypatch, "cluster-relation-changed", published).plan.step is Step.BUILD
+    assert fake.statuses[-1] == SERVING_NEW
+    assert peer_data[-1] == {rollout.SPEC: NEW.spec, rollout.VERSION: NEW.version}
+
+
+def test_a_release_failing_its_health_check_halts_the_rolling_release(
+    fake: FakeUnit, monkeypatch, peer_data
+) -> None:
+    fake.current = OLD
+    fake.script = [fails(ReleaseUnhealthy(ROLLED_BACK, NEW.spec, NEW.version))]
+    hook(fake, monkeypatch, "leader-settings-changed", ROLLING)
+    halted = "rollout of abc1234 halted at shop/1: health check failed"
+    assert fake.statuses[-1] == ("blocked", f"{ROLLED_BACK}; {halted}")
+    assert peer_data == [
+        {
+            rollout.SPEC: OLD.spec,
+            rollout.VERSION: OLD.version,
+            rollout.FAILED: NEW.spec,
+            rollout.FAILED_VERSION: NEW.version,
+            rollout.REASON: rollout.UNHEALTHY,
+        }
+    ]
+    # the next hook reads back what it published: nothing to set, the halt still shown
+    published = replace(
+        ROLLING,
+        peers=replace(ROLLING.peers, own=Report(OLD.spec, OLD.version, Failure(NEW.spec, NEW.version))),
+    )
+    hook(fake, monkeypatch, "update-status", published)
+    assert len(peer_data) == 1 and fake.statuses[-1] == ("blocked", f"{ROLLED_BACK}; {halted}")
+
+
+def test_the_rollback_action_halts_a_rolling_release_where_it_runs(
+    fake: FakeUnit, monkeypatch, peer_data
+) -> None:
+    fake.script = [deploys(NEW)]
+    hook(fake, monkeypatch, "install", ROLLING)
+    hook(fake, monkeypatch, "rollback", ROLLING)
+    assert peer_data[-1][rollout.FAILED] == NEW.spec and peer_data[-1][rollout.REASON] == rollout.ROLLED_BACK
+    assert fake.statuses[-1] == (
+        "waiting",
+        "serving shop (0123456) on :8080; rollout of abc1234 halted at shop/1: rolled back",
+    )
+
+
+def test_rollout_all_reads_and_writes_no_peer_data(fake: FakeUnit, monkeypatch) -> None:
+    def no_hook_tool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a hook tool the rollout would have called")
+
+    monkeypatch.setattr(hookenv, "relation_set", no_hook_tool)
+    monkeypatch.setattr(reconcile, "leader_settings", no_hook_tool)
+    fake.current = OLD
+    fake.script = [deploys(NEW)]
+    all_at_once = replace(ROLLING, config=STATE.config)
+    assert (
+        hook(fake, monkeypatch, "leader-settings-changed", all_at_once).outcome.rollout == rollout.Standing()
+    )
+    assert fake.statuses[-1] == SERVING_NEW

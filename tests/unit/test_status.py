@@ -69,3 +69,19 @@ def test_a_failed_scheduled_job_is_told_without_blocking():
         "waiting",
         "serving demo (abc1234) on :8080; waiting for db; last run failed: report (see the journal)",
     )
+
+
+def test_where_a_rolling_release_stands_is_told_on_every_unit():
+    from charms.layer.wsgi_app.rollout import Standing
+
+    ahead = Standing("rollout of abc1234: 1/3 switched, waiting for shop/1", held=False, at="shop/1")
+    held = Standing("rollout of abc1234 halted at shop/1: health check failed", held=True, at="shop/1")
+    assert unit_status(release=RELEASE, port=8080, rollout=ahead) == Status(
+        "active", f"serving demo (abc1234) on :8080; {ahead.text}"
+    )
+    assert unit_status(release=RELEASE, port=8080, rollout=held) == Status(
+        "waiting", f"serving demo (abc1234) on :8080; {held.text}"
+    )
+    assert unit_status(release=RELEASE, port=8080, problem="release x failed", rollout=held) == Status(
+        "blocked", f"release x failed; {held.text}"
+    )

@@ -25,6 +25,7 @@ from . import (
     procfile,
     python_env,
     releases,
+    rollout,
     schedules,
     source,
     static_files,
@@ -34,7 +35,7 @@ from .commands import CommandFailed, RunAs
 from .config import AppConfig
 from .confined import Sandbox
 from .environment import app_settings
-from .errors import DeployError, FetchError, MachineFault, WaitingForLeader
+from .errors import DeployError, FetchError, MachineFault, WaitingForLeader, WaitingForRollout
 from .logs import redact_text, secret_values
 from .processes import is_process_type
 from .releases import Release
@@ -60,6 +61,14 @@ def waits_for_leader(release_command: str, leader: bool, released: str, spec: st
     """Whether a unit must not switch to release ``spec`` yet: another unit (the leader)
     runs ``release_command`` for it, and has not said it ran it (``released``)."""
     return bool(release_command) and not leader and released != spec
+
+
+def rollout_turn(state: WsgiState, spec: str, version: str, serving: Release) -> str:
+    """Why this unit (not the leader, ``serving`` a release) may not switch to release
+    ``spec`` yet with ``rollout=rolling`` (see :func:`.rollout.turn`); "" when it may."""
+    if state.config.rollout != rollout.ROLLING:
+        return ""
+    return rollout.turn(spec, version, state.released, state.unit_name, serving.spec, state.peers)
 
 
 def source_inputs(state: WsgiState, demo_revision: str) -> dict[str, Any]:
@@ -168,6 +177,10 @@ def build_release(
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
+    if serving is not None and not leader:
+        waits = rollout_turn(state, spec, revision.short, serving)
+        if waits:
+            raise WaitingForRollout(waits)
     release_id = releases.new_id(revision.commit)
     directory = paths.releases / release_id
     if directory.exists():

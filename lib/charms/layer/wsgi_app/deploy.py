@@ -30,7 +30,7 @@ from . import (
 from .apply import Action, Applied
 from .build import Publish, Report, build_release
 from .commands import CommandFailed
-from .errors import DeployError, NameTaken
+from .errors import DeployError, NameTaken, ReleaseUnhealthy, WaitingForRollout
 from .paths import Paths
 from .process_units import ProcessUnits
 from .releases import Release
@@ -96,7 +96,14 @@ def _serve(
     serving = releases.current(paths)
     new_release: Release | None = None
     if build or serving is None:
-        new_release = build_release(state, demo_dir=demo_dir, publish=publish, report=report, serving=serving)
+        try:
+            new_release = build_release(
+                state, demo_dir=demo_dir, publish=publish, report=report, serving=serving
+            )
+        except WaitingForRollout:  # not its turn (rollout=rolling): what serves gets the new settings
+            assert serving is not None
+            put_live(state, serving)
+            raise
     live = new_release or serving
     assert live is not None
     applied = put_live(state, live)
@@ -104,9 +111,11 @@ def _serve(
         report(f"release {new_release.version} unhealthy; {serving.version} kept serving")
         put_live(state, serving)  # gunicorn.conf.py names the serving release's worker class again
         releases.remove(paths, new_release.id)
-        raise DeployError(  # a failure of the build: shown until the source is built again
+        raise ReleaseUnhealthy(  # a failure of the build: shown until the source is built again
             f"release {new_release.version} failed health check ({applied.detail}); "
-            f"rolled back to {serving.version}"
+            f"rolled back to {serving.version}",
+            new_release.spec,
+            new_release.version,
         )
     if new_release is not None:
         releases.switch(paths, new_release.id)

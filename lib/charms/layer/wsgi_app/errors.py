@@ -28,3 +28,17 @@ class NameTaken(DeployError):
 class WaitingForLeader(RetryableError):
     """The new release needs release_command, which only the leader runs: this unit
     switches once the leader has published the release as done (leader settings)."""
+
+
+class WaitingForRollout(WaitingForLeader):
+    """With ``rollout=rolling``, the unit's turn to switch to the new release has not come
+    (see :mod:`.rollout`); ``str()`` says where the rollout stands."""
+
+
+class ReleaseUnhealthy(DeployError):
+    """A new release failed its health check; the serving one was kept."""
+
+    def __init__(self, message: str, spec: str, version: str):
+        super().__init__(message)
+        self.spec = spec
+        self.version = version

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from . import asgi, processes, schedules, validate
 from .procfile import NO_RELEASE_COMMAND, Procfile, from_option
+from .rollout import ALL, MODES
 
 T = TypeVar("T")
 JUJU_TYPES = {str: "string", int: "int", bool: "boolean"}
@@ -209,6 +210,17 @@ class AppConfig:
         "64 KiB of UTF-8). Empty serves a small built-in page.",
         validate.html_page,
         "Maintenance",
+    )
+    rollout: str = option(
+        ALL,
+        "How the units switch to a new release. 'all': each unit switches as soon as it has "
+        "built it (once the leader has run the release command). 'rolling': one unit at a "
+        "time, the leader first, then by unit number, each once the one before it reports "
+        "the release healthy (peer relation); a unit whose new release fails its health "
+        "check keeps the old one and halts the rollout there, the units after it keep "
+        "serving the old release, and every unit's status says where the rollout stands. A "
+        "new commit, or the redeploy action on the unit where it halted, resumes it.",
+        validate.one_of(MODES),
     )
     # -- process types --------------------------------------------------------------
     process_counts: Mapping[str, int] = option(

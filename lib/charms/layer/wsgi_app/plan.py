@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .build import source_inputs
 from .config import ConfigError
 from .memory import Memory, canonical
 from .releases import Release
+from .rollout import Failure, Peers, Standing
 from .state import WsgiState
 
 REPORT_HOOKS = frozenset({"update-status"})  # hooks in which a transient failure is retried
@@ -60,6 +61,8 @@ class Outcome:
     failed: str = ""  # why the step did not succeed (an action fails with it)
     failed_jobs: tuple[str, ...] = ()  # scheduled jobs whose last run failed (see .timers)
     maintenance: bool = False  # the unit answers 503 (see .maintenance)
+    given_up: Failure | None = None  # a release this hook gave up here (see .rollout)
+    rollout: Standing = field(default_factory=Standing)  # where a rolling release stands
 
     @property
     def ready(self) -> bool:
@@ -73,8 +76,10 @@ def fingerprint(state: WsgiState, hook: Hook) -> str:
 
     On the leader, what it published itself for the other units (the commit it resolved,
     the release whose release_command it ran) is not a change: counting it would make
-    the next hook follow a moving branch.
+    the next hook follow a moving branch. The peers' rollout reports are not a change of
+    what the application runs.
     """
+    state = replace(state, peers=Peers())
     if hook.leader:
         state = replace(state, agreed_source="", released="")
     blob = canonical({"state": repr(state), "demo": hook.demo_commit})

@@ -11,16 +11,24 @@ from dataclasses import dataclass, replace
 
 from charmhelpers.core import hookenv
 
-from . import backends, deploy, maintenance, memory, releases, timers, unit
+from . import backends, deploy, maintenance, memory, releases, rollout, timers, unit
 from .commands import CommandFailed
 from .config import ConfigError
-from .errors import DeployError, NameTaken, RetryableError, WaitingForLeader
-from .leadership import leader_set
+from .errors import (
+    DeployError,
+    NameTaken,
+    ReleaseUnhealthy,
+    RetryableError,
+    WaitingForLeader,
+    WaitingForRollout,
+)
+from .leadership import leader_set, leader_settings
 from .memory import Memory
 from .ownership import TreeError
 from .plan import Hook, Outcome, Plan, Step, decide
 from .ports import open_ports
 from .process_units import ProcessUnits
+from .relations import publish_report
 from .render import render_job_units
 from .schedules import ScheduleError
 from .service import Service
@@ -69,6 +77,7 @@ def run(hook: Hook) -> Result:
         plan = decide(state, before, hook)
         outcome, after = carry_out(plan, state, before, hook, display)
         outcome = schedule_jobs(state, plan, hook, outcome)
+        outcome = report_rollout(state, plan, outcome)
         display.show(status_of(outcome, after))
         memory.stage(display.remembered(after))
     finally:
@@ -115,6 +124,21 @@ def schedule_jobs(state: WsgiState | ConfigError, plan: Plan, hook: Hook, outcom
         return outcome
 
 
+def report_rollout(state: WsgiState | ConfigError, plan: Plan, outcome: Outcome) -> Outcome:
+    """With ``rollout=rolling``: tell the other units (peer data) which release this unit
+    serves and which it gave up, and add where the rollout stands to ``outcome``."""
+    if isinstance(state, ConfigError) or state.config.rollout != rollout.ROLLING:
+        return outcome
+    serving = (outcome.release.spec, outcome.release.version) if outcome.release else ("", "")
+    built = plan.step in BUILDS and not outcome.failed
+    mine = rollout.next_report(state.peers.own, serving, outcome.given_up, built)
+    publish_report(state.peers, mine)
+    if outcome.rollout.text:  # held back: it says so already
+        return outcome
+    released = leader_settings().get(RELEASED_FIELD, "")  # the leader may have published it now
+    return replace(outcome, rollout=rollout.progress(released, state.unit_name, mine, state.peers))
+
+
 def observe(state: WsgiState, remembered: Memory, serving: bool | None = None) -> Outcome:
     """What the status reports of the machine now (cheap: no fetch, no restart)."""
     release, problem = _serving(), problem_of(remembered)
@@ -147,13 +171,11 @@ def _deploy(
             build=build,
             report=display.progress,
         )
-    except WaitingForLeader as error:  # fetched again once the leader says it is done
-        unit.log(str(error))
-        waiting = str(error).removeprefix("waiting for ")
-        waits = replace(applied, source="", transient=True, waiting=waiting, problem="", build_problem="")
-        return replace(observe(state, waits, serving=False), failed=str(error)), waits
+    except WaitingForLeader as error:  # fetched again once the leader (or the unit before) is done
+        return _waits(error, state, applied)
     except DeployError as error:
-        return _failed(str(error), isinstance(error, RetryableError), build, plan.source, state, applied)
+        failed = _failed(str(error), isinstance(error, RetryableError), build, plan.source, state, applied)
+        return _given_up(error, *failed)
     except Exception as error:  # a bug or a machine fault: keep serving, say so, retry later
         unit.log(traceback.format_exc(), level=hookenv.ERROR)
         problem = f"deploy failed unexpectedly ({type(error).__name__}); see juju debug-log"
@@ -179,14 +201,36 @@ def _deploy(
     return observe(state, applied, serving=not applied.build_problem), applied
 
 
+def _waits(error: WaitingForLeader, state: WsgiState, remembered: Memory) -> tuple[Outcome, Memory]:
+    """This unit must wait for another before it switches; the source is fetched again at
+    the next hook. Waiting for its turn in a rolling release, the status says where the
+    rollout stands; waiting for the leader, what the leader has still to do."""
+    unit.log(str(error))
+    rolling = isinstance(error, WaitingForRollout)
+    waiting = "" if rolling else str(error).removeprefix("waiting for ")
+    waits = replace(remembered, source="", transient=True, waiting=waiting, problem="", build_problem="")
+    standing = rollout.Standing(str(error), held=True) if rolling else rollout.Standing()
+    return replace(observe(state, waits, serving=False), failed=str(error), rollout=standing), waits
+
+
+def _given_up(error: DeployError, outcome: Outcome, remembered: Memory) -> tuple[Outcome, Memory]:
+    """A new release that failed its health check is given up here: with rollout=rolling,
+    the other units hear of it (see :func:`report_rollout`)."""
+    if isinstance(error, ReleaseUnhealthy):
+        outcome = replace(outcome, given_up=rollout.Failure(error.spec, error.version))
+    return outcome, remembered
+
+
 def _roll_back(state: WsgiState, remembered: Memory, display: Display) -> tuple[Outcome, Memory]:
+    left = _serving()
     try:
         done = deploy.rollback(state, report=display.progress)
     except DeployError as error:
         return replace(observe(state, remembered), failed=str(error)), remembered
     if done.release is not None:
         display.show_version(done.release.version)
-    return observe(state, remembered), remembered
+    given_up = rollout.Failure(left.spec, left.version, rollout.ROLLED_BACK) if left else None
+    return replace(observe(state, remembered), given_up=given_up), remembered
 
 
 def _failed(

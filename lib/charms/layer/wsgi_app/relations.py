@@ -16,14 +16,22 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import leadership, observability, options
+from . import leadership, observability, options, rollout
 from .integrations import Integrations
 from .relation_data import http, postgresql_client, rabbitmq, s3
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
 from .relation_data.pgsql import DatabaseRequest
 
-__all__ = ["RelationConflict", "database_request", "gather_integrations", "publish", "publish_website"]
+__all__ = [
+    "RelationConflict",
+    "database_request",
+    "gather_integrations",
+    "publish",
+    "publish_report",
+    "publish_website",
+    "read_peers",
+]
 
 _logged: set[str] = set()  # notes already logged by this hook (state is gathered several times)
 
@@ -158,6 +166,25 @@ def gather_integrations() -> Integrations:
     gathered = integrations_from(relations, database_request(), hookenv.local_unit())
     _log(gathered)
     return gathered.integrations
+
+
+def read_peers(leader: str) -> rollout.Peers:
+    """The other units' rollout reports and this unit's own, from the peer relation
+    (a unit that is leaving is not listed); ``leader``: the unit that leads."""
+    return rollout.peers_from(_read_relations(rollout.ENDPOINT), leader, hookenv.local_unit())
+
+
+def publish_report(peers: rollout.Peers, report: rollout.Report) -> None:
+    """Publish this unit's rollout report in peer data: only the keys that changed, so an
+    idle hook sets nothing (hooks and actions alike: through the hook tool)."""
+    before = peers.own.data()
+    changed = {key: value for key, value in report.data().items() if before[key] != value}
+    if not peers.relation_id or not changed:
+        return
+    try:
+        hookenv.relation_set(relation_id=peers.relation_id, relation_settings=changed)
+    except subprocess.CalledProcessError:  # the relation went away while the hook ran
+        hookenv.log(f"{peers.relation_id} went away before the rollout report was set", hookenv.WARNING)
 
 
 def _own_address(rid: str) -> str:

@@ -11,6 +11,7 @@ from .asgi import choose
 from .config import AppConfig, parse_config
 from .integrations import Integrations
 from .paths import Paths
+from .rollout import Peers
 from .workers import effective_threads, effective_workers, worker_connections
 
 SECRET_KEY_FIELD = "secret_key"  # in leader settings
@@ -50,6 +51,7 @@ class WsgiState:
     agreed_source: str = ""  # SOURCE_FIELD: the commit the leader resolved app_ref to
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
     leader: bool = False  # whether this unit leads: leader_processes run on the leader only
+    peers: Peers = field(default_factory=Peers)  # the peers' rollout reports (rollout=rolling only)
 
     @property
     def paths(self) -> Paths:

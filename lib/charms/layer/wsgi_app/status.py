@@ -12,6 +12,9 @@ from charmhelpers.core import hookenv
 from .memory import Memory
 from .plan import Outcome
 from .releases import Release
+from .rollout import Standing
+
+NO_ROLLOUT = Standing()
 
 MAINTENANCE_MODE = "maintenance mode"  # what the status says first while the unit answers 503
 
@@ -45,11 +48,14 @@ def unit_status(
     service_active: bool = True,
     processes: tuple[tuple[str, int, int], ...] = (),
     failed_jobs: tuple[str, ...] = (),
+    rollout: Standing = NO_ROLLOUT,
 ) -> Status:
     """The status for a unit serving ``release`` (or nothing yet). A failed scheduled job
-    is told, not blocking: the site still serves."""
+    is told, not blocking: the site still serves. Where a rolling release stands is told
+    on every unit; a unit it has not reached yet is waiting."""
+    told = f"; {rollout.text}" if rollout.text else ""
     if problem:
-        return Status("blocked", problem)
+        return Status("blocked", problem + told)
     if release is None:
         return Status("waiting", waiting or "no release deployed yet")
     if not service_active:
@@ -57,8 +63,8 @@ def unit_status(
     serving = serving_message(release, port, processes)
     jobs = jobs_message(failed_jobs)
     if waiting:
-        return Status("waiting", f"{serving}; {waiting}{jobs}")
-    return Status("active", serving + jobs)
+        return Status("waiting", f"{serving}; {waiting}{told}{jobs}")
+    return Status("waiting" if rollout.held else "active", serving + told + jobs)
 
 
 def problem_of(memory: Memory) -> str:
@@ -80,6 +86,7 @@ def status_of(outcome: Outcome, memory: Memory) -> Status:
         service_active=outcome.service_active,
         processes=outcome.processes,
         failed_jobs=outcome.failed_jobs,
+        rollout=outcome.rollout,
     )
     return in_maintenance(status) if outcome.maintenance else status
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from charmhelpers.core import hookenv
@@ -15,6 +16,7 @@ from .integrations import Integrations
 from .leadership import is_leader, leader_set, leader_settings
 from .paths import Paths
 from .plan import Hook
+from .rollout import ROLLING
 from .source import demo_revision
 from .state import LEADER_UNIT_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
 
@@ -66,12 +68,15 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
 
 def read_state() -> WsgiState | ConfigError:
     """The desired state from every input of the hook, read once, or why the config is invalid."""
-    from .relations import gather_integrations
+    from .relations import gather_integrations, read_peers
 
     try:
-        return desired_state(gather_integrations())
+        state = desired_state(gather_integrations())
     except ConfigError as error:
         return error
+    if state.config.rollout != ROLLING:  # the peers' reports are read for rolling releases only
+        return state
+    return replace(state, peers=read_peers(leader_settings().get(LEADER_UNIT_FIELD, "")))
 
 
 def ensure_secret_key() -> None:
