@@ -166,6 +166,11 @@ def upsert_parser(name: str, call: Call) -> Parser:
     return p
 
 
+def rfc3339(seconds: float) -> str:
+    """``seconds`` since the epoch as a UTC RFC 3339 time (Juju's times in tool output)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 def expiry(spec: str) -> str:
     """``--expire``: an RFC 3339 time (zone optional: UTC; ops sends microseconds) or a Go
     duration (``24h``, ``1h30m``), as a UTC time."""
@@ -183,7 +188,7 @@ def expiry(spec: str) -> str:
     seconds = sum(int(n or 0) * units[u] for n, u in zip(parts.groups(), "hms", strict=True))
     if seconds <= 0:
         raise UsageError(f'negative expire duration "{spec}" not valid')
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    return rfc3339(time.time() + seconds)
 
 
 def upsert_values(a: Any, pairs: list[str], call: Call) -> tuple[dict[str, str], Context]:
@@ -431,8 +436,8 @@ def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
             }
             optional = (("description", "description"), ("rotation", "rotate"), ("expiry", "expire"))
             info.update({shown: secret[key] for shown, key in optional if secret.get(key)})
-            if secret.get("next_rotate"):
-                info["rotates"] = secret["next_rotate"]
+            if secret.get("next_rotate"):  # a time, as Go writes a *time.Time (ops parses RFC 3339)
+                info["rotates"] = rfc3339(float(secret["next_rotate"]))
             if secret.get("grants"):
                 info["access"] = access(ctx, secret)
             emit(call, {uri.removeprefix("secret:"): info}, a.format)

@@ -447,3 +447,13 @@ def test_rotate_password_renews_the_database_users_and_republishes() -> None:
         ("postgresql/0", "config-changed"),
         ("postgresql/1", "config-changed"),
     }
+
+
+def test_secret_info_get_prints_the_next_rotation_as_a_time_ops_parses() -> None:
+    """Juju's ``rotates`` is a *time.Time: RFC 3339 in JSON (ops' SecretInfo parses it)."""
+    hook = Hook(context())
+    uri = hook("secret-add", "token=x", "--rotate", "daily")[1].strip()
+    hook.context["secrets"][uri]["next_rotate"] = 86400.0 + 90  # as juju_secrets.due sets it
+    info = json.loads(hook("secret-info-get", uri, "--format", "json")[1])
+    assert info[uri.removeprefix("secret:")]["rotates"] == "1970-01-02T00:01:30Z"
+    assert info[uri.removeprefix("secret:")]["rotation"] == "daily"
