@@ -270,30 +270,27 @@ def secret_set(args: list[str], ctx: Context, call: Call) -> None:
 
 
 def read_revision(ctx: Context, uri: str, secret: Context, label: str, refresh: bool, peek: bool) -> str:
-    """The revision secret-get reads: the latest for the owner; for a consumer, the one it
-    tracks (set at its first read, moved by ``refresh``), or the latest when it peeks. A
-    ``label`` given with the URI names the secret for the owner, or for this consumer."""
-    latest = str(secret["latest"])
-    if owned(ctx, secret):
-        if label and manageable(ctx, secret):
-            label_free(ctx, label, uri)
-            secret["label"] = label
-        return latest
-    consumers = secret.setdefault("consumers", {})
-    if peek and ctx["unit"] not in consumers:
-        return latest  # a peek starts no tracking
-    consumer = consumers.setdefault(ctx["unit"], {"revision": int(latest)})
+    """The revision secret-get reads, the same for owners and consumers (Juju 3.1.7 on): the
+    one the unit tracks, set to the latest at its first read (a peek too), moved to the
+    latest by ``refresh``; ``peek`` reads the latest this time only. A ``label`` given with
+    the URI names the secret for its owner (the leader, for the application's), or for this
+    consumer unit; the owning application's other units keep none of their own."""
+    latest = int(secret["latest"])
+    if owned(ctx, secret) and label and manageable(ctx, secret):
+        label_free(ctx, label, uri)
+        secret["label"] = label
+    consumer = secret.setdefault("consumers", {}).setdefault(ctx["unit"], {"revision": latest})
     if refresh:
-        consumer["revision"] = int(latest)
-    if label:
+        consumer["revision"] = latest
+    if label and not owned(ctx, secret):
         consumer["label"] = label
-    return latest if peek else str(consumer["revision"])
+    return str(latest if peek else consumer["revision"])
 
 
 def secret_get(args: list[str], ctx: Context, call: Call) -> None:
-    """The content of a secret, one key or all. The owner always reads the latest revision; a
-    consumer the revision it tracks (the latest when it first reads), unless ``--refresh``
-    (track the latest from now on) or ``--peek`` (read the latest this time only)."""
+    """The content of a secret, one key or all: the revision the unit tracks (the latest when
+    it first reads), unless ``--refresh`` (track the latest from now on) or ``--peek`` (read
+    the latest this time only)."""
     p = Parser("secret-get", call)
     p.add_argument("id", nargs="?", default="")
     p.add_argument("key", nargs="?", default="")

@@ -166,12 +166,37 @@ def test_the_owner_reads_the_latest_a_consumer_what_it_tracks() -> None:
     assert hook("secret-get", "secret:00000000000000000002")[2].endswith("not found\n")
 
 
-def test_a_first_read_tracks_the_latest_revision_a_peek_nothing() -> None:
+def test_a_first_read_tracks_the_latest_revision_even_a_peek() -> None:
+    """Juju's getConsumedRevision: no consumer record yet means one is made at the latest."""
     hook = Hook(context("pg/1", leader=False))
     assert hook("secret-get", CONSUMED, "token", "--peek")[1] == "two\n"
-    assert hook.context["secrets"][CONSUMED]["consumers"] == {}
-    assert hook("secret-get", CONSUMED, "token")[1] == "two\n"
     assert hook.context["secrets"][CONSUMED]["consumers"]["pg/1"] == {"revision": 2}
+    assert hook("secret-get", CONSUMED, "token")[1] == "two\n"
+
+
+def test_owners_track_a_revision_as_consumers_do() -> None:
+    """Juju 3.1.7 on (juju/juju#16598): an owner reads the revision it tracks; --peek and
+    --refresh read the latest, as for any consumer."""
+    hook = Hook(context())
+    uri = hook("secret-add", "token=one", "--label", "own")[1].strip()
+    assert hook("secret-get", uri, "token")[1] == "one\n"
+    hook("secret-set", uri, "token=two")
+    assert hook("secret-get", "--label", "own", "token")[1] == "one\n"
+    assert hook("secret-get", uri, "token", "--peek")[1] == "two\n"
+    assert hook("secret-get", uri, "token")[1] == "one\n"
+    assert hook("secret-get", uri, "token", "--refresh")[1] == "two\n"
+    assert hook.context["secrets"][uri]["consumers"]["pg/0"] == {"revision": 2}
+
+
+def test_the_owning_applications_units_hear_of_a_new_revision_they_have_read() -> None:
+    model = owner_and_consumer()
+    uri = model.data["test_uri"]
+    commit_hook(model, "pg/1", False, ["secret-get", uri])  # a peer reads the application's secret
+    commit_hook(model, "pg/0", True, ["secret-set", uri, "token=two"])
+    events = juju_secrets.follow_ups(model)
+    assert {"unit": "pg/1", "hook": "secret-changed", "secret_id": uri} in events
+    assert juju_secrets.hook_label(model, uri, "pg/1") == "creds"  # the owner's label
+    assert not any(e["hook"] == "secret-remove" for e in events)  # pg/1 still tracks revision 1
 
 
 def test_grants_go_with_a_relation_and_show_in_secret_info_get() -> None:
