@@ -383,11 +383,14 @@ def secret_remove(args: list[str], ctx: Context, call: Call) -> None:
 
 
 def secret_ids(args: list[str], ctx: Context, call: Call) -> None:
-    """The ids of the secrets the application (or this unit) owns."""
+    """The ids of the secrets this unit owns, and its application's when it is the leader
+    (Juju's GetSecretMetadata lists no others)."""
     p = Parser("secret-ids", call)
     format_arg(p)
     a = p.parse_args(args)
-    ids = sorted(uri.removeprefix("secret:") for uri, s in ctx.get("secrets", {}).items() if owned(ctx, s))
+    ids = sorted(
+        uri.removeprefix("secret:") for uri, s in ctx.get("secrets", {}).items() if manageable(ctx, s)
+    )
     if a.format == "smart":
         for found in ids:
             print(found, file=call.out)
@@ -409,7 +412,8 @@ def access(ctx: Context, secret: Context) -> list[Context]:
 
 
 def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
-    """An owned secret's metadata, keyed by its id (a consumer finds nothing)."""
+    """The metadata of a secret the unit owns (its application's: the leader only), keyed by
+    its id; others are not found, as Juju's GetSecretMetadata lists only those."""
     p = Parser("secret-info-get", call)
     p.add_argument("id", nargs="?", default="")
     p.add_argument("--label", default="")
@@ -422,7 +426,7 @@ def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
         raise UsageError("specify either a secret URI or label but not both")
     wanted = secret_id(a.id) if a.id else a.label
     for uri, secret in ctx.get("secrets", {}).items():
-        if owned(ctx, secret) and wanted in (
+        if manageable(ctx, secret) and wanted in (
             uri.removeprefix("secret:"),
             secret.get("label") if a.label else None,
         ):

@@ -482,3 +482,15 @@ def test_secret_info_get_prints_the_next_rotation_as_a_time_ops_parses() -> None
     info = json.loads(hook("secret-info-get", uri, "--format", "json")[1])
     assert info[uri.removeprefix("secret:")]["rotates"] == "1970-01-02T00:01:30Z"
     assert info[uri.removeprefix("secret:")]["rotation"] == "daily"
+
+
+def test_secret_ids_and_info_show_the_applications_secrets_to_the_leader_only() -> None:
+    leader = Hook(context())
+    uri = leader("secret-add", "token=x", "--label", "app-key")[1].strip()
+    peer = Hook({**context("pg/1", leader=False), "secrets": leader.context["secrets"]})
+    mine = peer("secret-add", "token=y", "--owner", "unit")[1].strip()
+    assert peer("secret-ids")[1] == mine.removeprefix("secret:") + "\n"
+    assert peer("secret-info-get", uri)[0] == 1
+    assert peer("secret-info-get", "--label", "app-key")[0] == 1
+    assert peer("secret-get", "--label", "app-key", "token")[1] == "x\n"  # reading is allowed
+    assert uri.removeprefix("secret:") in leader("secret-ids")[1]
