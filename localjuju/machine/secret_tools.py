@@ -146,9 +146,11 @@ def must_manage(ctx: Context, secret: Context) -> None:
 
 
 def label_free(ctx: Context, label: str, uri: str = "") -> None:
-    """Juju refuses a second owned secret with the same label."""
+    """Juju refuses a label the unit already gives another secret, as an owner (its own
+    and its application's) or as a consumer: one namespace for both."""
     for other, secret in ctx.get("secrets", {}).items():
-        if other != uri and owned(ctx, secret) and secret.get("label") == label:
+        mine = secret.get("consumers", {}).get(ctx["unit"], {}).get("label")
+        if other != uri and (mine == label or (owned(ctx, secret) and secret.get("label") == label)):
             raise ToolError(f'secret with label "{label}" already exists')
 
 
@@ -283,6 +285,7 @@ def read_revision(ctx: Context, uri: str, secret: Context, label: str, refresh: 
     if refresh:
         consumer["revision"] = latest
     if label and not owned(ctx, secret):
+        label_free(ctx, label, uri)
         consumer["label"] = label
     return str(latest if peek else consumer["revision"])
 

@@ -494,3 +494,20 @@ def test_secret_ids_and_info_show_the_applications_secrets_to_the_leader_only() 
     assert peer("secret-info-get", "--label", "app-key")[0] == 1
     assert peer("secret-get", "--label", "app-key", "token")[1] == "x\n"  # reading is allowed
     assert uri.removeprefix("secret:") in leader("secret-ids")[1]
+
+
+def test_a_label_names_one_secret_whether_owned_or_consumed() -> None:
+    """Juju 3's uniqueSecretOwnerLabelOps/uniqueSecretConsumerLabelOps: a unit's owner and
+    consumer labels share one namespace."""
+    ctx = context()
+    other = "secret:cu0k9a5m0v1s2k3e4b5h"
+    ctx["secrets"][other] = {**ctx["secrets"][CONSUMED], "consumers": {}}
+    hook = Hook(ctx)
+    assert hook("secret-get", CONSUMED, "--label", "api")[0] == 0
+    assert hook("secret-get", CONSUMED, "--label", "api")[0] == 0  # the same secret again
+    assert hook("secret-get", other, "--label", "api")[2] == 'ERROR secret with label "api" already exists\n'
+    assert hook("secret-add", "token=x", "--label", "api")[0] == 1
+    uri = hook("secret-add", "token=x", "--label", "own")[1].strip()
+    assert hook("secret-get", other, "--label", "own")[0] == 1
+    assert hook("secret-set", uri, "--label", "api")[0] == 1
+    assert hook("secret-get", "--label", "api", "token")[1] == "two\n"
