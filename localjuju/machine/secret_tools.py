@@ -311,6 +311,8 @@ def secret_get(args: list[str], ctx: Context, call: Call) -> None:
         raise UsageError("specify one of --peek or --refresh but not both")
     uri, secret = find(ctx, a.id, "" if a.id else a.label)
     revision = read_revision(ctx, uri, secret, a.label if a.id else "", a.refresh, a.peek)
+    if revision not in secret["revisions"]:  # the owner removed the one this unit tracks
+        raise ToolError(f'secret revision "{uri}/{revision}" not found')
     content = decode(secret["revisions"][revision])
     if not a.key:
         emit(call, content, a.format)

@@ -511,3 +511,12 @@ def test_a_label_names_one_secret_whether_owned_or_consumed() -> None:
     assert hook("secret-get", other, "--label", "own")[0] == 1
     assert hook("secret-set", uri, "--label", "api")[0] == 1
     assert hook("secret-get", "--label", "api", "token")[1] == "two\n"
+
+
+def test_reading_a_removed_revision_is_an_error_not_a_crash() -> None:
+    hook = Hook(context())
+    consumed = hook.context["secrets"][CONSUMED]
+    consumed["consumers"]["pg/0"] = {"revision": 1}
+    del consumed["revisions"]["1"]  # the owner's secret-remove --revision 1
+    assert hook("secret-get", CONSUMED) == (1, "", f'ERROR secret revision "{CONSUMED}/1" not found\n')
+    assert hook("secret-get", CONSUMED, "--refresh")[1] == "token: two\n"
