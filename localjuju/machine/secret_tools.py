@@ -99,6 +99,9 @@ def content_from_file(text: str) -> dict[str, str]:
     loaded = yaml_module().safe_load(text) or {}
     if not isinstance(loaded, dict):
         raise ValueError("secret file is not a map of keys to values")
+    for key, value in loaded.items():  # Juju reads it into a map of strings: no maps or lists
+        if isinstance(value, (dict, list)):  # (nor their str(), which YAML aliases make huge)
+            raise ValueError(f'value of key "{key}" is not a string')
     return content_from_args([f"{k}={'' if v is None else v}" for k, v in loaded.items()], str)
 
 

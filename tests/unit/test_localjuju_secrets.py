@@ -520,3 +520,16 @@ def test_reading_a_removed_revision_is_an_error_not_a_crash() -> None:
     del consumed["revisions"]["1"]  # the owner's secret-remove --revision 1
     assert hook("secret-get", CONSUMED) == (1, "", f'ERROR secret revision "{CONSUMED}/1" not found\n')
     assert hook("secret-get", CONSUMED, "--refresh")[1] == "token: two\n"
+
+
+def test_a_secret_file_holds_strings_only_and_aliases_cannot_blow_it_up() -> None:
+    """Juju unmarshals --file into a map of strings: a list or a map is refused, so YAML
+    aliases nested a few levels deep (a billion laughs) are never turned into text."""
+    with pytest.raises(ValueError, match='value of key "hosts" is not a string'):
+        secret_tools.content_from_file("hosts: [a, b]\n")
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    hook = Hook(context(), {"laughs.yaml": laughs + "token: *i\n"})
+    assert hook("secret-add", "--file", "laughs.yaml")[0] == 2
+    assert secret_tools.content_from_file("api-key: 123\n") == {"api-key": b64("123")}
