@@ -533,3 +533,14 @@ def test_a_secret_file_holds_strings_only_and_aliases_cannot_blow_it_up() -> Non
     hook = Hook(context(), {"laughs.yaml": laughs + "token: *i\n"})
     assert hook("secret-add", "--file", "laughs.yaml")[0] == 2
     assert secret_tools.content_from_file("api-key: 123\n") == {"api-key": b64("123")}
+
+
+def test_a_consumer_never_gets_the_owners_label_in_its_hooks() -> None:
+    """The owner's label is the owner's: a consumer's JUJU_SECRET_LABEL is its own (or none)."""
+    model = owner_and_consumer()
+    uri = model.data["test_uri"]
+    commit_hook(model, "pg/0", True, ["secret-set", uri, "token=two"])
+    assert juju_secrets.hook_label(model, uri, "wsgi-app/1") == ""
+    env = Agent(model).secret_env("wsgi-app/1", {"secret_id": uri})
+    assert env == {"JUJU_SECRET_ID": uri, "JUJU_SECRET_LABEL": ""}
+    assert juju_secrets.hook_label(model, uri, "pg/1") == "creds"
