@@ -215,11 +215,13 @@ def due(model: Model, now: float) -> list[Json]:
 
 
 def hook_label(model: Model, uri: str, unit: str) -> str:
-    """``JUJU_SECRET_LABEL`` for ``unit``'s hook about ``uri``: its label as a consumer, else
-    the owner's label."""
+    """``JUJU_SECRET_LABEL`` for ``unit``'s hook about ``uri``: its label as a consumer; the
+    owner's label only on the owning unit or application's units (Juju copies it to their
+    consumer record): another application's unit never sees it."""
     secret = store(model).get(uri, {})
     mine = secret.get("consumers", {}).get(unit, {}).get("label")
-    return str(mine or secret.get("label") or "")
+    owners = (unit, model.units.get(unit, {}).get("app"))
+    return str(mine or (secret.get("label") if secret.get("owner") in owners else "") or "")
 
 
 def drop_relation(model: Model, rid: str) -> None:

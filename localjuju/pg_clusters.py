@@ -217,11 +217,17 @@ def clone(name: str, master_port: int) -> None:
 # -- talking to a cluster ---------------------------------------------------------------------
 
 
-def psql(port: int, sql: str, database: str = "postgres") -> str:
-    """Run ``sql`` as the postgres superuser over the local socket; return the unaligned output."""
+def psql(port: int, sql: str, database: str = "postgres", *, secret: bool = False) -> str:
+    """Run ``sql`` as the postgres superuser over the local socket; return the unaligned output.
+    ``secret`` SQL (a password in it) goes on psql's stdin, never into its argv, which every
+    user of the host can read in the process list."""
     command = ["runuser", "-u", "postgres", "--", "psql", "-h", SOCKETS, "-p", str(port), "-d", database]
+    where = ["-f", "-"] if secret else ["-c", sql]
     result = subprocess.run(
-        [*command, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True
+        [*command, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *where],
+        input=sql if secret else None,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"psql on port {port} failed: {result.stderr.strip()}")

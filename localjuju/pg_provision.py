@@ -29,7 +29,8 @@ def login(port: int, user: str, password: str, superuser: bool) -> None:
     """The relation's own user: created if missing, then given its login and password."""
     attribute = "SUPERUSER" if superuser else "NOSUPERUSER"
     ensure_role(port, user, "LOGIN")
-    psql(port, f"ALTER ROLE {ident(user)} WITH LOGIN {attribute} PASSWORD {literal(password)}")
+    statement = f"ALTER ROLE {ident(user)} WITH LOGIN {attribute} PASSWORD {literal(password)}"
+    psql(port, statement, secret=True)
 
 
 def database_exists(port: int, database: str) -> bool:

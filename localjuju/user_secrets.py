@@ -6,7 +6,6 @@ only by ``show-secret --reveal``."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from . import juju_secrets
@@ -106,7 +105,7 @@ def remove_secret(given: str, revision: int = 0, model_name: str = DEFAULT_MODEL
 
 
 def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    return secret_tools.rfc3339(seconds)
 
 
 def _owner(model: Model, secret: Json) -> str:

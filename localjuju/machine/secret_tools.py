@@ -99,6 +99,9 @@ def content_from_file(text: str) -> dict[str, str]:
     loaded = yaml_module().safe_load(text) or {}
     if not isinstance(loaded, dict):
         raise ValueError("secret file is not a map of keys to values")
+    for key, value in loaded.items():  # Juju reads it into a map of strings: no maps or lists
+        if isinstance(value, (dict, list)):  # (nor their str(), which YAML aliases make huge)
+            raise ValueError(f'value of key "{key}" is not a string')
     return content_from_args([f"{k}={'' if v is None else v}" for k, v in loaded.items()], str)
 
 
@@ -146,9 +149,11 @@ def must_manage(ctx: Context, secret: Context) -> None:
 
 
 def label_free(ctx: Context, label: str, uri: str = "") -> None:
-    """Juju refuses a second owned secret with the same label."""
+    """Juju refuses a label the unit already gives another secret, as an owner (its own
+    and its application's) or as a consumer: one namespace for both."""
     for other, secret in ctx.get("secrets", {}).items():
-        if other != uri and owned(ctx, secret) and secret.get("label") == label:
+        mine = secret.get("consumers", {}).get(ctx["unit"], {}).get("label")
+        if other != uri and (mine == label or (owned(ctx, secret) and secret.get("label") == label)):
             raise ToolError(f'secret with label "{label}" already exists')
 
 
@@ -164,6 +169,11 @@ def upsert_parser(name: str, call: Call) -> Parser:
     p.add_argument("--owner", default="application")
     p.add_argument("--file", default="")
     return p
+
+
+def rfc3339(seconds: float) -> str:
+    """``seconds`` since the epoch as a UTC RFC 3339 time (Juju's times in tool output)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def expiry(spec: str) -> str:
@@ -183,7 +193,7 @@ def expiry(spec: str) -> str:
     seconds = sum(int(n or 0) * units[u] for n, u in zip(parts.groups(), "hms", strict=True))
     if seconds <= 0:
         raise UsageError(f'negative expire duration "{spec}" not valid')
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    return rfc3339(time.time() + seconds)
 
 
 def upsert_values(a: Any, pairs: list[str], call: Call) -> tuple[dict[str, str], Context]:
@@ -265,30 +275,28 @@ def secret_set(args: list[str], ctx: Context, call: Call) -> None:
 
 
 def read_revision(ctx: Context, uri: str, secret: Context, label: str, refresh: bool, peek: bool) -> str:
-    """The revision secret-get reads: the latest for the owner; for a consumer, the one it
-    tracks (set at its first read, moved by ``refresh``), or the latest when it peeks. A
-    ``label`` given with the URI names the secret for the owner, or for this consumer."""
-    latest = str(secret["latest"])
-    if owned(ctx, secret):
-        if label and manageable(ctx, secret):
-            label_free(ctx, label, uri)
-            secret["label"] = label
-        return latest
-    consumers = secret.setdefault("consumers", {})
-    if peek and ctx["unit"] not in consumers:
-        return latest  # a peek starts no tracking
-    consumer = consumers.setdefault(ctx["unit"], {"revision": int(latest)})
+    """The revision secret-get reads, the same for owners and consumers (Juju 3.1.7 on): the
+    one the unit tracks, set to the latest at its first read (a peek too), moved to the
+    latest by ``refresh``; ``peek`` reads the latest this time only. A ``label`` given with
+    the URI names the secret for its owner (the leader, for the application's), or for this
+    consumer unit; the owning application's other units keep none of their own."""
+    latest = int(secret["latest"])
+    if owned(ctx, secret) and label and manageable(ctx, secret):
+        label_free(ctx, label, uri)
+        secret["label"] = label
+    consumer = secret.setdefault("consumers", {}).setdefault(ctx["unit"], {"revision": latest})
     if refresh:
-        consumer["revision"] = int(latest)
-    if label:
+        consumer["revision"] = latest
+    if label and not owned(ctx, secret):
+        label_free(ctx, label, uri)
         consumer["label"] = label
-    return latest if peek else str(consumer["revision"])
+    return str(latest if peek else consumer["revision"])
 
 
 def secret_get(args: list[str], ctx: Context, call: Call) -> None:
-    """The content of a secret, one key or all. The owner always reads the latest revision; a
-    consumer the revision it tracks (the latest when it first reads), unless ``--refresh``
-    (track the latest from now on) or ``--peek`` (read the latest this time only)."""
+    """The content of a secret, one key or all: the revision the unit tracks (the latest when
+    it first reads), unless ``--refresh`` (track the latest from now on) or ``--peek`` (read
+    the latest this time only)."""
     p = Parser("secret-get", call)
     p.add_argument("id", nargs="?", default="")
     p.add_argument("key", nargs="?", default="")
@@ -306,6 +314,8 @@ def secret_get(args: list[str], ctx: Context, call: Call) -> None:
         raise UsageError("specify one of --peek or --refresh but not both")
     uri, secret = find(ctx, a.id, "" if a.id else a.label)
     revision = read_revision(ctx, uri, secret, a.label if a.id else "", a.refresh, a.peek)
+    if revision not in secret["revisions"]:  # the owner removed the one this unit tracks
+        raise ToolError(f'secret revision "{uri}/{revision}" not found')
     content = decode(secret["revisions"][revision])
     if not a.key:
         emit(call, content, a.format)
@@ -381,11 +391,14 @@ def secret_remove(args: list[str], ctx: Context, call: Call) -> None:
 
 
 def secret_ids(args: list[str], ctx: Context, call: Call) -> None:
-    """The ids of the secrets the application (or this unit) owns."""
+    """The ids of the secrets this unit owns, and its application's when it is the leader
+    (Juju's GetSecretMetadata lists no others)."""
     p = Parser("secret-ids", call)
     format_arg(p)
     a = p.parse_args(args)
-    ids = sorted(uri.removeprefix("secret:") for uri, s in ctx.get("secrets", {}).items() if owned(ctx, s))
+    ids = sorted(
+        uri.removeprefix("secret:") for uri, s in ctx.get("secrets", {}).items() if manageable(ctx, s)
+    )
     if a.format == "smart":
         for found in ids:
             print(found, file=call.out)
@@ -407,7 +420,8 @@ def access(ctx: Context, secret: Context) -> list[Context]:
 
 
 def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
-    """An owned secret's metadata, keyed by its id (a consumer finds nothing)."""
+    """The metadata of a secret the unit owns (its application's: the leader only), keyed by
+    its id; others are not found, as Juju's GetSecretMetadata lists only those."""
     p = Parser("secret-info-get", call)
     p.add_argument("id", nargs="?", default="")
     p.add_argument("--label", default="")
@@ -420,7 +434,7 @@ def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
         raise UsageError("specify either a secret URI or label but not both")
     wanted = secret_id(a.id) if a.id else a.label
     for uri, secret in ctx.get("secrets", {}).items():
-        if owned(ctx, secret) and wanted in (
+        if manageable(ctx, secret) and wanted in (
             uri.removeprefix("secret:"),
             secret.get("label") if a.label else None,
         ):
@@ -431,8 +445,8 @@ def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
             }
             optional = (("description", "description"), ("rotation", "rotate"), ("expiry", "expire"))
             info.update({shown: secret[key] for shown, key in optional if secret.get(key)})
-            if secret.get("next_rotate"):
-                info["rotates"] = secret["next_rotate"]
+            if secret.get("next_rotate"):  # a time, as Go writes a *time.Time (ops parses RFC 3339)
+                info["rotates"] = rfc3339(float(secret["next_rotate"]))
             if secret.get("grants"):
                 info["access"] = access(ctx, secret)
             emit(call, {uri.removeprefix("secret:"): info}, a.format)

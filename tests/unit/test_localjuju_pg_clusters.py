@@ -5,11 +5,12 @@ conf.d file naming the model, which clusters (and server processes) are a model'
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from localjuju import pg_clusters, procs
+from localjuju import pg_clusters, pg_provision, procs
 
 # pg_lsclusters --json on a host with Debian's main cluster and a model's half-created one
 # (its data directory gone: owner unknown), trimmed to the keys read and a few more
@@ -108,3 +109,18 @@ def test_a_models_clusters_are_found_from_any_trace(monkeypatch: pytest.MonkeyPa
     (other / "localjuju.conf").write_text(pg_clusters.own_conf("cleanup-7-x", "127.0.0.1"))
     assert pg_clusters.model_clusters("cleanup-7") == [f"lj-cleanup-7-postgresql-{n}" for n in range(5)]
     assert pg_clusters.model_clusters("cleanup-7-x") == ["lj-cleanup-7-x-postgresql-0"]
+
+
+def test_a_password_goes_to_psql_on_stdin_not_in_its_argv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any user of the host reads every process's argv (ps): ALTER ROLE ... PASSWORD must not be there."""
+    calls: list[tuple[list[str], str | None]] = []
+
+    def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append((argv, kwargs.get("input")))  # type: ignore[arg-type]
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(pg_clusters.subprocess, "run", run)
+    pg_provision.login(5433, "relation-7", "s3cretPassw0rd", superuser=False)
+    alter = [(argv, given) for argv, given in calls if given and "ALTER ROLE" in given]
+    assert alter and "PASSWORD 's3cretPassw0rd'" in str(alter[0][1])
+    assert all("s3cretPassw0rd" not in " ".join(argv) for argv, _ in calls)

@@ -166,12 +166,37 @@ def test_the_owner_reads_the_latest_a_consumer_what_it_tracks() -> None:
     assert hook("secret-get", "secret:00000000000000000002")[2].endswith("not found\n")
 
 
-def test_a_first_read_tracks_the_latest_revision_a_peek_nothing() -> None:
+def test_a_first_read_tracks_the_latest_revision_even_a_peek() -> None:
+    """Juju's getConsumedRevision: no consumer record yet means one is made at the latest."""
     hook = Hook(context("pg/1", leader=False))
     assert hook("secret-get", CONSUMED, "token", "--peek")[1] == "two\n"
-    assert hook.context["secrets"][CONSUMED]["consumers"] == {}
-    assert hook("secret-get", CONSUMED, "token")[1] == "two\n"
     assert hook.context["secrets"][CONSUMED]["consumers"]["pg/1"] == {"revision": 2}
+    assert hook("secret-get", CONSUMED, "token")[1] == "two\n"
+
+
+def test_owners_track_a_revision_as_consumers_do() -> None:
+    """Juju 3.1.7 on (juju/juju#16598): an owner reads the revision it tracks; --peek and
+    --refresh read the latest, as for any consumer."""
+    hook = Hook(context())
+    uri = hook("secret-add", "token=one", "--label", "own")[1].strip()
+    assert hook("secret-get", uri, "token")[1] == "one\n"
+    hook("secret-set", uri, "token=two")
+    assert hook("secret-get", "--label", "own", "token")[1] == "one\n"
+    assert hook("secret-get", uri, "token", "--peek")[1] == "two\n"
+    assert hook("secret-get", uri, "token")[1] == "one\n"
+    assert hook("secret-get", uri, "token", "--refresh")[1] == "two\n"
+    assert hook.context["secrets"][uri]["consumers"]["pg/0"] == {"revision": 2}
+
+
+def test_the_owning_applications_units_hear_of_a_new_revision_they_have_read() -> None:
+    model = owner_and_consumer()
+    uri = model.data["test_uri"]
+    commit_hook(model, "pg/1", False, ["secret-get", uri])  # a peer reads the application's secret
+    commit_hook(model, "pg/0", True, ["secret-set", uri, "token=two"])
+    events = juju_secrets.follow_ups(model)
+    assert {"unit": "pg/1", "hook": "secret-changed", "secret_id": uri} in events
+    assert juju_secrets.hook_label(model, uri, "pg/1") == "creds"  # the owner's label
+    assert not any(e["hook"] == "secret-remove" for e in events)  # pg/1 still tracks revision 1
 
 
 def test_grants_go_with_a_relation_and_show_in_secret_info_get() -> None:
@@ -447,3 +472,75 @@ def test_rotate_password_renews_the_database_users_and_republishes() -> None:
         ("postgresql/0", "config-changed"),
         ("postgresql/1", "config-changed"),
     }
+
+
+def test_secret_info_get_prints_the_next_rotation_as_a_time_ops_parses() -> None:
+    """Juju's ``rotates`` is a *time.Time: RFC 3339 in JSON (ops' SecretInfo parses it)."""
+    hook = Hook(context())
+    uri = hook("secret-add", "token=x", "--rotate", "daily")[1].strip()
+    hook.context["secrets"][uri]["next_rotate"] = 86400.0 + 90  # as juju_secrets.due sets it
+    info = json.loads(hook("secret-info-get", uri, "--format", "json")[1])
+    assert info[uri.removeprefix("secret:")]["rotates"] == "1970-01-02T00:01:30Z"
+    assert info[uri.removeprefix("secret:")]["rotation"] == "daily"
+
+
+def test_secret_ids_and_info_show_the_applications_secrets_to_the_leader_only() -> None:
+    leader = Hook(context())
+    uri = leader("secret-add", "token=x", "--label", "app-key")[1].strip()
+    peer = Hook({**context("pg/1", leader=False), "secrets": leader.context["secrets"]})
+    mine = peer("secret-add", "token=y", "--owner", "unit")[1].strip()
+    assert peer("secret-ids")[1] == mine.removeprefix("secret:") + "\n"
+    assert peer("secret-info-get", uri)[0] == 1
+    assert peer("secret-info-get", "--label", "app-key")[0] == 1
+    assert peer("secret-get", "--label", "app-key", "token")[1] == "x\n"  # reading is allowed
+    assert uri.removeprefix("secret:") in leader("secret-ids")[1]
+
+
+def test_a_label_names_one_secret_whether_owned_or_consumed() -> None:
+    """Juju 3's uniqueSecretOwnerLabelOps/uniqueSecretConsumerLabelOps: a unit's owner and
+    consumer labels share one namespace."""
+    ctx = context()
+    other = "secret:cu0k9a5m0v1s2k3e4b5h"
+    ctx["secrets"][other] = {**ctx["secrets"][CONSUMED], "consumers": {}}
+    hook = Hook(ctx)
+    assert hook("secret-get", CONSUMED, "--label", "api")[0] == 0
+    assert hook("secret-get", CONSUMED, "--label", "api")[0] == 0  # the same secret again
+    assert hook("secret-get", other, "--label", "api")[2] == 'ERROR secret with label "api" already exists\n'
+    assert hook("secret-add", "token=x", "--label", "api")[0] == 1
+    uri = hook("secret-add", "token=x", "--label", "own")[1].strip()
+    assert hook("secret-get", other, "--label", "own")[0] == 1
+    assert hook("secret-set", uri, "--label", "api")[0] == 1
+    assert hook("secret-get", "--label", "api", "token")[1] == "two\n"
+
+
+def test_reading_a_removed_revision_is_an_error_not_a_crash() -> None:
+    hook = Hook(context())
+    consumed = hook.context["secrets"][CONSUMED]
+    consumed["consumers"]["pg/0"] = {"revision": 1}
+    del consumed["revisions"]["1"]  # the owner's secret-remove --revision 1
+    assert hook("secret-get", CONSUMED) == (1, "", f'ERROR secret revision "{CONSUMED}/1" not found\n')
+    assert hook("secret-get", CONSUMED, "--refresh")[1] == "token: two\n"
+
+
+def test_a_secret_file_holds_strings_only_and_aliases_cannot_blow_it_up() -> None:
+    """Juju unmarshals --file into a map of strings: a list or a map is refused, so YAML
+    aliases nested a few levels deep (a billion laughs) are never turned into text."""
+    with pytest.raises(ValueError, match='value of key "hosts" is not a string'):
+        secret_tools.content_from_file("hosts: [a, b]\n")
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    hook = Hook(context(), {"laughs.yaml": laughs + "token: *i\n"})
+    assert hook("secret-add", "--file", "laughs.yaml")[0] == 2
+    assert secret_tools.content_from_file("api-key: 123\n") == {"api-key": b64("123")}
+
+
+def test_a_consumer_never_gets_the_owners_label_in_its_hooks() -> None:
+    """The owner's label is the owner's: a consumer's JUJU_SECRET_LABEL is its own (or none)."""
+    model = owner_and_consumer()
+    uri = model.data["test_uri"]
+    commit_hook(model, "pg/0", True, ["secret-set", uri, "token=two"])
+    assert juju_secrets.hook_label(model, uri, "wsgi-app/1") == ""
+    env = Agent(model).secret_env("wsgi-app/1", {"secret_id": uri})
+    assert env == {"JUJU_SECRET_ID": uri, "JUJU_SECRET_LABEL": ""}
+    assert juju_secrets.hook_label(model, uri, "pg/1") == "creds"
