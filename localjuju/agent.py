@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import network, servers
+from . import juju_secrets, network, servers
+from .machine import secret_tools
 from .machines import Machine
 from .model import Json, Model
 from .toolserver import ToolServer, machine_client
@@ -47,11 +48,18 @@ TOOLS = (
     "action-fail",
     "goal-state",
     "juju-reboot",
+    "secret-add",
     "secret-get",
+    "secret-set",
+    "secret-grant",
+    "secret-revoke",
+    "secret-remove",
     "secret-ids",
+    "secret-info-get",
 )
 HOOK_TIMEOUT = 1800
 MAX_EVENTS = 1000
+SECRET_KEYS = ("secret_id", "secret_revision")  # what a secret hook's event carries
 REMOVED = "localjuju:unit-removed"  # not a hook: the agent's last step for a removed unit
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -178,6 +186,7 @@ class Agent:
             remote_unit=event.get("remote_unit", ""),
             remote_app=event.get("remote_app", ""),
             departing=event.get("departing", ""),
+            secret={k: event[k] for k in SECRET_KEYS if event.get(k)},
         )
         reboot = self.model.units[unit].pop("reboot", None)
         if reboot and (result.ok or reboot == "now"):
@@ -221,6 +230,7 @@ class Agent:
             visible = [unit, app_name, remote_app, *seen]
             relations[f"{endpoint}:{rid}"] = {
                 "endpoint": endpoint,
+                "scope": self.relation_tag(rid),
                 "remote_app": remote_app,
                 "units": seen,
                 "data": {e: dict(rel["data"].get(e, {})) for e in visible if e in rel["data"] or e == unit},
@@ -260,8 +270,20 @@ class Agent:
                 for name in app.get("endpoints", {}).get(role, {})
             ),
             "goal": self.goal_state(app_name),
-            "secrets": self.visible_secrets(unit),
+            "secrets": juju_secrets.visible(self.model, unit),
         }
+
+    def relation_tag(self, rid: str) -> str:
+        """Juju's tag of relation ``rid``: its key (requirer first, then provider) as a tag."""
+        rel = self.model.relations[rid]
+
+        def requirer_first(app: str) -> bool:
+            return rel["apps"][app] not in self.model.applications[app].get("endpoints", {}).get(
+                "requires", {}
+            )
+
+        ends = [f"{app}:{rel['apps'][app]}" for app in sorted(rel["apps"], key=requirer_first)]
+        return "relation-" + " ".join(ends).replace(":", ".").replace(" ", "#")
 
     def goal_state(self, app_name: str) -> Json:
         """goal-state: the application's units and, per endpoint, the remote applications
@@ -286,38 +308,23 @@ class Agent:
             entry.update({u: status(u) for u in self.model.app_units(remote)})
         return {"units": {u: status(u) for u in self.model.app_units(app_name)}, "relations": relations}
 
-    def visible_secrets(self, unit: str) -> Json:
-        """The secrets the unit's application owns or was granted: every revision, the
-        latest, and the revision this unit last read (``secret-get`` keeps to it)."""
-        app_name = self.model.units[unit]["app"]
-        found = {}
-        for uri, secret in self.model.data.get("secrets", {}).items():
-            if secret["owner"] != app_name and app_name not in secret.get("granted", []):
-                continue
-            found[uri] = {
-                "owner": secret["owner"],
-                "label": secret.get("labels", {}).get(app_name, ""),
-                "revisions": secret["revisions"],
-                "latest": str(len(secret["revisions"])),
-                "seen": secret.get("seen", {}).get(unit, ""),
-            }
-        return found
-
-    def add_secret(self, owner: str, content: dict[str, str], granted: list[str]) -> str:
-        """A new secret of ``owner`` (an application) readable by ``granted``; returns its URI."""
-        uri = f"secret:{uuid.uuid4().hex[:20]}"
-        self.model.data.setdefault("secrets", {})[uri] = {
-            "owner": owner,
-            "revisions": {"1": dict(content)},
-            "granted": list(granted),
-        }
-        return uri
+    def add_secret(self, owner: str, content: dict[str, str], grants: dict[str, str], label: str = "") -> str:
+        """A new secret of ``owner`` (an application) with plain ``content``, readable by
+        ``grants`` (application -> the relation id the grant goes with); returns its URI."""
+        return juju_secrets.create(
+            self.model, owner, secret_tools.encode(content), label=label, grants=grants
+        )
 
     def update_secret(self, uri: str, content: dict[str, str]) -> None:
-        """A new revision of secret ``uri`` when ``content`` differs from its latest."""
-        revisions = self.model.data["secrets"][uri]["revisions"]
-        if revisions[str(len(revisions))] != content:
-            revisions[str(len(revisions) + 1)] = dict(content)
+        """A new revision of secret ``uri`` when the plain ``content`` differs from its latest
+        (``secret-changed`` follows on the consumers tracking an older one)."""
+        if juju_secrets.revise(self.model, uri, secret_tools.encode(content)):
+            self.secrets_follow_up()
+
+    def secrets_follow_up(self) -> None:
+        """Queue the secret hooks the secrets' state calls for (see ``juju_secrets.follow_ups``)."""
+        for event in juju_secrets.follow_ups(self.model):
+            self.enqueue(**event)
 
     def unit_addresses(self, unit: str) -> dict[str, str]:
         """The addresses Juju puts in every unit's relation data."""
@@ -341,6 +348,7 @@ class Agent:
         remote_app: str = "",
         departing: str = "",
         action: Json | None = None,
+        secret: dict[str, str] | None = None,
     ) -> HookResult:
         machine = self.machine(unit)
         info = self.model.units[unit]
@@ -379,6 +387,7 @@ class Agent:
             )
             if departing:
                 env["JUJU_DEPARTING_UNIT"] = departing
+        env.update(self.secret_env(unit, secret or {}))
         if action:
             env.update(
                 {
@@ -426,9 +435,21 @@ class Agent:
                 "remote_unit": remote_unit,
                 "remote_app": remote_app,
                 "departing": departing,
+                **(secret or {}),
             }
             self.report(f"{unit}: hook {hook} failed")
         return HookResult(unit, hook, ok, seconds, output)
+
+    def secret_env(self, unit: str, secret: dict[str, str]) -> dict[str, str]:
+        """A secret hook's variables: the secret, the unit's label for it, the revision
+        (secret-remove, secret-expired); none for other hooks."""
+        uri = secret.get("secret_id", "")
+        if not uri:
+            return {}
+        env = {"JUJU_SECRET_ID": uri, "JUJU_SECRET_LABEL": juju_secrets.hook_label(self.model, uri, unit)}
+        if secret.get("secret_revision"):
+            env["JUJU_SECRET_REVISION"] = secret["secret_revision"]
+        return env
 
     def _append_log(self, unit: str, hook: str, output: str, logs: list[list[Any]]) -> None:
         with open(self.model.dir / "debug.log", "a") as log:
@@ -459,7 +480,10 @@ class Agent:
             info["reboot"] = after["reboot"]
         if not ok:
             return  # relation and leader settings of a failed hook are discarded, as Juju does
-        self._commit_secrets(unit, app_name, after.get("secrets", {}))
+        juju_secrets.commit(
+            self.model, unit, before["leader"], before.get("secrets", {}), after.get("secrets", {})
+        )
+        self.secrets_follow_up()
         if after.get("version"):
             app["version"] = after["version"]
         info["ports"] = after["ports"]
@@ -470,15 +494,6 @@ class Agent:
             for other in self.model.app_units(app_name):
                 if other != unit:
                     self.enqueue(other, "leader-settings-changed")
-
-    def _commit_secrets(self, unit: str, app_name: str, after: Json) -> None:
-        """The revision each secret was read at by the unit, and the labels its app gave."""
-        for uri, seen in after.items():
-            stored = self.model.data.get("secrets", {}).get(uri)
-            if stored is not None:
-                stored.setdefault("seen", {})[unit] = seen.get("seen", "")
-                if seen.get("label"):
-                    stored.setdefault("labels", {})[app_name] = seen["label"]
 
     def _commit_relation(self, rid: str, rel_after: Json, unit: str, app_name: str, leader: bool) -> None:
         rel = self.model.relations.get(rid)
@@ -630,6 +645,8 @@ class Agent:
                 if unit in seen:
                     seen.remove(unit)
         self.model.data["queue"] = [e for e in self.model.queue if e["unit"] != unit]
+        juju_secrets.forget_unit(self.model, unit)
+        self.secrets_follow_up()
         self.report(f"{unit}: removed")
         if app.get("leader") == unit:
             self.elect(info["app"])
@@ -654,3 +671,5 @@ class Agent:
         pending = {e.get("relation_id") for e in self.model.queue}
         for rid in [r for r, rel in self.model.relations.items() if rel.get("removing") and r not in pending]:
             del self.model.relations[rid]
+            juju_secrets.drop_relation(self.model, rid)  # grants go with their relation
+        self.secrets_follow_up()

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,6 +25,7 @@ from . import (
     relating,
     running,
     status_view,
+    user_secrets,
 )
 from .actions import ActionRefused
 from .model import DEFAULT_MODEL, Model
@@ -168,10 +170,39 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--no-retry", action="store_true")
     rb = sub.add_parser("reboot", help="reboot a unit's machine (its units run start once it is back)")
     rb.add_argument("unit")
+    secret_verbs(sub)
+    rp = sub.add_parser(
+        "rotate-password",
+        help="give every user of a postgresql server's database relations a new password "
+        "(a new revision of each secret-user secret)",
+    )
+    rp.add_argument("app")
     ex = sub.add_parser("exec", aliases=["ssh"], help="run a command on a unit's machine")
     ex.add_argument("unit")
     ex.add_argument("command", nargs=argparse.REMAINDER)
     return p
+
+
+def secret_verbs(sub: Any) -> None:
+    """The operator's secret verbs, as Juju 3 spells them."""
+    content = "key=value, key#base64=B64 or key#file=PATH"
+    add = sub.add_parser("add-secret", help="add a secret of the model; prints its URI")
+    add.add_argument("name")
+    add.add_argument("content", nargs="+", help=content)
+    add.add_argument("--info", default="", help="a description")
+    for verb, what in (("grant-secret", "let applications read"), ("revoke-secret", "take back")):
+        g = sub.add_parser(verb, help=f"{what} a secret (APPS: comma-separated)")
+        g.add_argument("secret", help="its name or URI")
+        g.add_argument("apps")
+    up = sub.add_parser("update-secret", help="a new revision of a secret (secret-changed follows)")
+    up.add_argument("secret", help="its name or URI")
+    up.add_argument("content", nargs="*", help=content)
+    up.add_argument("--info", default=None)
+    sub.add_parser("secrets", aliases=["list-secrets"], help="the model's secrets (no content)")
+    show = sub.add_parser("show-secret", help="a secret's details (its content with --reveal)")
+    show.add_argument("secret", help="its name or URI")
+    show.add_argument("--reveal", action="store_true")
+    show.add_argument("--format", choices=("yaml", "json"), default="yaml")
 
 
 def deploy(args: argparse.Namespace, m: str) -> None:
@@ -264,6 +295,7 @@ def tick(args: argparse.Namespace, m: str) -> None:
     start = time.monotonic()
     for app in Model.load(m).applications:
         running.run_hook(app, "update-status", m)
+    running.secret_timers(m)
     print(f"update-status ran on every unit in {time.monotonic() - start:.1f}s", file=sys.stderr)
 
 
@@ -334,6 +366,45 @@ def reboot(args: argparse.Namespace, m: str) -> None:
     machine_events.reboot(args.unit, m)
 
 
+def add_secret(args: argparse.Namespace, m: str) -> None:
+    print(user_secrets.add_secret(args.name, args.content, args.info, m))
+
+
+def grant_secret(args: argparse.Namespace, m: str) -> None:
+    user_secrets.grant_secret(args.secret, args.apps, m)
+
+
+def revoke_secret(args: argparse.Namespace, m: str) -> None:
+    user_secrets.revoke_secret(args.secret, args.apps, m)
+
+
+def update_secret(args: argparse.Namespace, m: str) -> None:
+    user_secrets.update_secret(args.secret, args.content, args.info, m)
+
+
+def list_secrets(args: argparse.Namespace, m: str) -> None:
+    rows = user_secrets.list_secrets(m)
+    columns = ("id", "name", "owner", "rotation", "revision", "updated")
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+    for row in [{c: c.capitalize() for c in columns}, *rows]:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
+
+
+def show_secret(args: argparse.Namespace, m: str) -> None:
+    shown = user_secrets.show_secret(args.secret, args.reveal, m)
+    text = (
+        json.dumps(shown, indent=2) + "\n"
+        if args.format == "json"
+        else yaml.safe_dump(shown, sort_keys=False)
+    )
+    sys.stdout.write(text)
+
+
+def rotate_password(args: argparse.Namespace, m: str) -> None:
+    for user in pg_levers.rotate_passwords(args.app, m):
+        print(f"{args.app}: new password for {user}")
+
+
 Verb = Callable[[argparse.Namespace, str], "int | None"]
 VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its function
     "deploy": show_deployed,
@@ -361,6 +432,14 @@ VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its
     "tick": tick,
     "resolved": resolved,
     "reboot": reboot,
+    "add-secret": add_secret,
+    "grant-secret": grant_secret,
+    "revoke-secret": revoke_secret,
+    "update-secret": update_secret,
+    "secrets": list_secrets,
+    "list-secrets": list_secrets,
+    "show-secret": show_secret,
+    "rotate-password": rotate_password,
     "exec": exec_command,
     "ssh": exec_command,
 }

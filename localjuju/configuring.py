@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .agent import Agent
+from .machine import secret_tools
 from .model import DEFAULT_MODEL, Json, Model, open_model
 from .settling import say, settle
 
@@ -33,7 +34,8 @@ def set_config(app: str, values: Json, reset: list[str], model_name: str = DEFAU
 
 def typed(raw: Any, kind: str) -> Any:
     """``raw`` (a CLI string) as the option type ``kind`` declares; SystemExit for an int
-    that is not one."""
+    that is not one, or a ``secret`` that is not a secret's URI (Juju checks no more: the
+    charm reads it only if the secret was granted to its application)."""
     if not isinstance(raw, str):
         return raw
     if kind == "int":
@@ -45,6 +47,8 @@ def typed(raw: Any, kind: str) -> Any:
         return float(raw)
     if kind == "boolean":
         return raw.lower() in ("true", "yes", "1")
+    if kind == "secret" and raw and not secret_tools.SECRET_URI.fullmatch(raw):
+        raise SystemExit(f'option value "{raw}" is not a secret URI (secret:<id>)')
     return raw
 
 

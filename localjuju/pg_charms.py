@@ -228,8 +228,8 @@ def pgsql_data(
 
 
 def client_data(track: str, database: str, user: str, password: str, where: Topology) -> dict[str, str]:
-    """The application data of a postgresql_client provider (plain credentials, no TLS: the
-    client sent no ``requested-secrets``)."""
+    """The application data of a postgresql_client provider, no TLS (the fields the client
+    lists in ``requested-secrets`` are moved into secrets by ``provider_secrets.hide``)."""
     readers = ",".join(str(node) for node in where.standbys) or str(where.master)
     return {
         "database": database,

@@ -1,5 +1,6 @@
 """The levers tests pull on a PostgreSQL server application: failing it over to a
-standby, and withholding or granting a client unit's access."""
+standby, withholding or granting a client unit's access, and rotating the passwords of its
+``database`` users."""
 
 from __future__ import annotations
 
@@ -38,3 +39,15 @@ def set_access(app: str, client_unit: str, granted: bool, model_name: str = DEFA
         agent = Agent(model, say)
         servers_postgresql.set_withheld(agent, app, client_unit, withheld=not granted)
         settle(agent)
+
+
+def rotate_passwords(app: str, model_name: str = DEFAULT_MODEL) -> list[str]:
+    """New passwords for every ``database`` relation user of server ``app`` (ALTER ROLE, then
+    published: a new revision of each ``secret-user``); returns the users."""
+    with open_model(model_name) as model:
+        _postgresql_app(model, app)
+        agent = Agent(model, say)
+        with step(f"rotating the passwords of {app}'s database users"):
+            users = servers_postgresql.rotate_passwords(agent, app)
+            settle(agent)
+        return users

@@ -3,11 +3,13 @@ hook's retry (``resolved``), and a leader election."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
+from . import juju_secrets
 from .actions import checked_params
-from .agent import Agent, HookResult
+from .agent import SECRET_KEYS, Agent, HookResult
 from .charm_files import read_charm_file
 from .model import DEFAULT_MODEL, Json, open_model
 from .settling import say, settle
@@ -60,6 +62,16 @@ def run_hook(unit: str, hook: str, model_name: str = DEFAULT_MODEL) -> list[Hook
         return settle(agent)
 
 
+def secret_timers(model_name: str = DEFAULT_MODEL) -> None:
+    """Run the ``secret-rotate`` and ``secret-expired`` hooks whose time has come (``tick``;
+    Juju's controller fires them on its own timers)."""
+    with open_model(model_name) as model:
+        agent = Agent(model, say)
+        for event in juju_secrets.due(model, time.time()):
+            agent.enqueue(**event)
+        settle(agent)
+
+
 def resolved(unit: str, retry: bool = True, model_name: str = DEFAULT_MODEL) -> None:
     """Clear ``unit``'s hook error; with ``retry``, the failed hook runs first again."""
     with open_model(model_name) as model:
@@ -68,7 +80,7 @@ def resolved(unit: str, retry: bool = True, model_name: str = DEFAULT_MODEL) -> 
         info["agent"] = "idle"
         agent = Agent(model, say)
         if retry and error:
-            keys = ("relation_id", "remote_unit", "remote_app", "departing")
+            keys = ("relation_id", "remote_unit", "remote_app", "departing", *SECRET_KEYS)
             details = {k: error[k] for k in keys if error.get(k)}
             model.queue.insert(0, {"unit": unit, "hook": error["hook"], **details})
         settle(agent)

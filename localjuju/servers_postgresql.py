@@ -12,7 +12,11 @@ master provisions.
 ``withhold``: a client unit can be left out of ``allowed-units``/``allowed-subnets`` (the
 time before a server has opened pg_hba to it); pg_hba opens exactly the granted subnets.
 ``failover``: the first standby is promoted, the old master re-cloned as a standby of
-it, and every unit republishes.
+it, and every unit republishes. ``rotate_passwords``: the ``database`` users get new
+passwords (the real charm has no such lever for its relation users; the operator's
+stand-in for a credential rotation). A client that sent ``requested-secrets`` gets its
+credentials in secrets (:mod:`.provider_secrets`), as the real charm's data_interfaces
+does.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import network, pg_charms, pg_clusters, pg_provision, servers
+from . import network, pg_charms, pg_clusters, pg_provision, provider_secrets, servers
 from .pg_charms import CLIENT_ENDPOINT, PGSQL_ENDPOINTS, Node, Request, Topology
 from .pg_clusters import VERSION, psql
 
@@ -344,7 +348,11 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
         if not grant.app_level:
             servers.publish(agent, relation.rid, unit, {**servers.juju_keys(model, unit), **grant.data})
         elif leader:
-            servers.publish(agent, relation.rid, app, grant.data)
+            fields = provider_secrets.requested(relation.app_data)
+            data = provider_secrets.hide(
+                agent, app, relation.client_app, relation.rid, relation.endpoint, grant.data, fields
+            )
+            servers.publish(agent, relation.rid, app, data)
     blocked = [g.blocked for _, g in found if g.blocked]
     if track(model, app) == "14" and several_endpoints(relations(model, unit)):
         blocked.insert(0, pg_charms.ENDPOINTS_BLOCKED)
@@ -383,6 +391,23 @@ def failover(agent: Agent, app: str) -> str:
     for unit in [new, *[u for u in model.app_units(app) if u != new]]:
         agent.enqueue(unit, "failover")
     return new
+
+
+def rotate_passwords(agent: Agent, app: str) -> list[str]:
+    """A new password for the user of every live ``database`` relation (set by the next
+    provisioning, ``ALTER ROLE``, and published: a new revision of its ``secret-user``
+    secret, or plain to a client that asked for no secrets). Returns the users."""
+    record = app_state(agent.model, app)
+    users = []
+    for rid, rel in servers.live_relations(agent.model, app):
+        user = f"relation-{rid}"
+        if rel["apps"][app] == CLIENT_ENDPOINT and rid in record["served"] and user in record["passwords"]:
+            del record["passwords"][user]
+            password_for(agent.model, app, user)
+            users.append(user)
+    for unit in agent.model.app_units(app):
+        agent.enqueue(unit, "config-changed")
+    return users
 
 
 def set_withheld(agent: Agent, app: str, client_unit: str, withheld: bool) -> None:

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import servers
+from . import provider_secrets, servers
 from .machines import cache_dir, locked
 
 if TYPE_CHECKING:
@@ -132,14 +132,6 @@ def track_1(request: Json, config: Json, endpoint: str, keys: dict[str, str]) ->
     return data, bucket
 
 
-def requested_secrets(request: Json) -> list[str]:
-    try:
-        fields = json.loads(str(request.get("requested-secrets") or "[]"))
-    except ValueError:
-        return []
-    return [str(field) for field in fields] if isinstance(fields, list) else []
-
-
 def track_2(request: Json, config: Json, endpoint: str, keys: dict[str, str]) -> tuple[Json, str]:
     """(application data, bucket to create) of the v1 integrator; the secret fields are
     still in the data here (:func:`handle` moves them into the secret). A v0 client
@@ -148,7 +140,7 @@ def track_2(request: Json, config: Json, endpoint: str, keys: dict[str, str]) ->
     refuses to publish earlier)."""
     if not (request.get("bucket") or request.get("lib-version")):
         return {"lib-version": LIB_VERSION}, ""
-    wanted = str(request.get("bucket") or "") if requested_secrets(request) else ""
+    wanted = str(request.get("bucket") or "") if provider_secrets.requested(request) else ""
     bucket = str(config.get("bucket") or "") or wanted
     if bucket and not config.get("bucket") and not BUCKET_REGEX.match(bucket):
         raise ValueError(f"invalid bucket name {bucket!r}")
@@ -156,21 +148,6 @@ def track_2(request: Json, config: Json, endpoint: str, keys: dict[str, str]) ->
     if bucket:
         data["bucket"] = bucket
     return data, bucket
-
-
-def hide_secrets(agent: Agent, app: str, client_app: str, rid: str, data: Json, fields: list[str]) -> Json:
-    """``data`` with ``fields`` moved into the relation's Juju secret (made once, a new
-    revision when they change), named by ``secret-extra``."""
-    hidden = {key: data.pop(key) for key in fields if key in data}
-    if not hidden:
-        return data
-    record = agent.model.applications[app].setdefault("secrets", {})  # relation id -> its secret
-    uri = record.get(rid)
-    if uri is None:
-        uri = record[rid] = agent.add_secret(app, hidden, granted=[client_app])
-    else:
-        agent.update_secret(uri, hidden)
-    return {**data, "secret-extra": uri}
 
 
 def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
@@ -196,7 +173,8 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
         if bucket:
             create_bucket(model, unit, endpoint, bucket)
         if second:
-            data = hide_secrets(agent, app, client_app, rid, data, requested_secrets(request))
+            fields = provider_secrets.requested(request)
+            data = provider_secrets.hide(agent, app, client_app, rid, "s3-credentials", data, fields)
         if data:
             servers.publish(agent, rid, app, data)
     if problems:

@@ -11,7 +11,6 @@ Standard library + PyYAML only.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
@@ -472,73 +471,6 @@ def juju_reboot(args: list[str], ctx: Context, call: Call) -> None:
     ctx["reboot"] = "now" if a.now else "after-hook"
 
 
-def _secret(ctx: Context, given: str, label: str) -> tuple[str, Context]:
-    """The secret named by its URI (``secret:<id>`` or the bare id) or by its label."""
-    known = ctx.get("secrets", {})
-    if given:
-        wanted = given.removeprefix("secret:")
-        for uri, secret in known.items():
-            if uri.removeprefix("secret:") == wanted:
-                if label:
-                    secret["label"] = label
-                return uri, secret
-        raise ToolError(f'secret "{given}" not found')
-    for uri, secret in known.items():
-        if secret.get("label") == label:
-            return uri, secret
-    raise ToolError(f'secret with label "{label}" not found')
-
-
-def secret_get(args: list[str], ctx: Context, call: Call) -> None:
-    """The content of a secret: the revision this unit first saw, unless ``--refresh`` (move
-    to the latest) or ``--peek`` (look at the latest only); one key, or all of them."""
-    p = Parser("secret-get", call)
-    p.add_argument("id", nargs="?", default="")
-    p.add_argument("key", nargs="?", default="")
-    p.add_argument("--label", default="")
-    p.add_argument("--peek", action="store_true")
-    p.add_argument("--refresh", action="store_true")
-    p.add_argument("--format", default="yaml", choices=("yaml", "json"))
-    p.add_argument("-o", "--output", default=None)
-    a = p.parse_args(args)
-    if a.label and a.id and not a.key and not a.id.startswith("secret:"):
-        a.id, a.key = "", a.id  # secret-get --label <label> <key>
-    if not a.id and not a.label:
-        raise UsageError("require either a secret URI or label")
-    if a.peek and a.refresh:
-        raise UsageError("specify one of --peek or --refresh but not both")
-    _, secret = _secret(ctx, a.id, a.label)
-    latest = str(secret["latest"])
-    if a.refresh or not secret.get("seen"):
-        secret["seen"] = latest
-    revision = latest if a.peek else str(secret["seen"])
-    content = secret["revisions"][revision]
-    if a.key:
-        name, _, encoding = a.key.partition("#")
-        if name not in content:
-            raise ToolError(f'secret key "{name}" not found')
-        value = content[name]
-        emit(
-            call,
-            value if encoding != "base64" else base64.b64encode(value.encode()).decode(),
-            a.format,
-        )
-    else:
-        emit(call, content, a.format)
-
-
-def secret_ids(args: list[str], ctx: Context, call: Call) -> None:
-    p = Parser("secret-ids", call)
-    format_arg(p)
-    a = p.parse_args(args)
-    owned = sorted(uri for uri, secret in ctx.get("secrets", {}).items() if secret.get("owner") == ctx["app"])
-    if a.format == "smart":
-        for uri in owned:
-            print(uri, file=call.out)
-    else:
-        emit(call, owned, a.format)
-
-
 TOOLS: dict[str, Callable[[list[str], Context, Call], None]] = {
     "config-get": config_get,
     "relation-ids": relation_ids,
@@ -563,15 +495,20 @@ TOOLS: dict[str, Callable[[list[str], Context, Call], None]] = {
     "action-fail": action_fail,
     "goal-state": goal_state,
     "juju-reboot": juju_reboot,
-    "secret-get": secret_get,
-    "secret-ids": secret_ids,
 }
+
+
+def tool_named(name: str) -> Callable[[list[str], Context, Call], None] | None:
+    """The tool ``name``: one of :data:`TOOLS` or a secret tool (``secret_tools.py``)."""
+    from .secret_tools import TOOLS as SECRET_TOOLS  # it builds on this module
+
+    return TOOLS.get(name) or SECRET_TOOLS.get(name)
 
 
 def run(name: str, args: list[str], context: dict[str, Any], call: Call) -> int:
     """Run tool ``name`` over ``context`` (changed in place); its exit code. A failed call
     changes nothing but the counts; ``juju-reboot --now`` sets ``call.kill_caller``."""
-    tool = TOOLS.get(name)
+    tool = tool_named(name)
     if tool is None:
         call.err.write(f"ERROR unknown hook tool {name}\n")
         return 2

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -120,6 +121,32 @@ class LocalModel(driver.LocalModel):
         """The settings the app gets on ``unit``, read from its settings file as the charm's
         own codec reads it."""
         return settings_file.decode(self.sh(f"cat /etc/{APP}/settings.env", unit=unit))
+
+    # -- the operator's secrets (juju add-secret, grant-secret, update-secret) ---------------
+    def _secret_args(self, content: dict[str, str], scratch: Path) -> list[str]:
+        """``key#file=PATH`` for each value, written to a 0600 file: no value on a command line."""
+        arguments = []
+        for number, (key, value) in enumerate(content.items()):
+            path = scratch / f"value-{number}"
+            path.touch(mode=0o600)
+            path.write_text(value)
+            arguments.append(f"{key}#file={path}")
+        return arguments
+
+    def add_secret(self, name: str, content: dict[str, str]) -> str:
+        """``add-secret NAME key=value...``: a secret of the model; its URI (``secret:<id>``)."""
+        with tempfile.TemporaryDirectory(prefix="localjuju-secret-") as scratch:
+            result = self.cli("add-secret", name, *self._secret_args(content, Path(scratch)))
+        return result.stdout.strip()
+
+    def grant_secret(self, name_or_uri: str, app: str = "") -> None:
+        """``grant-secret NAME|URI APP`` (default: the model's application)."""
+        self.cli("grant-secret", name_or_uri, app or self.app)
+
+    def update_secret(self, name_or_uri: str, content: dict[str, str]) -> None:
+        """``update-secret NAME|URI key=value...``: a new revision; the consumers' hooks run."""
+        with tempfile.TemporaryDirectory(prefix="localjuju-secret-") as scratch:
+            self.cli("update-secret", name_or_uri, *self._secret_args(content, Path(scratch)))
 
     def wait_serving(self, url: str, timeout: float = 60) -> Response:
         end = time.monotonic() + timeout

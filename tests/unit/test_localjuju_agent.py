@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localjuju import units
+from localjuju import juju_secrets, units
 from localjuju.agent import REMOVED, TOOLS, Agent, tag
 from localjuju.model import Model
 from localjuju.toolserver import PYTHON_CLIENT
@@ -114,11 +114,15 @@ def test_goal_state_lists_units_and_remote_units_without_peers() -> None:
 def test_secrets_are_seen_by_their_owner_and_the_granted_only() -> None:
     model = two_apps()
     agent = Agent(model)
-    uri = agent.add_secret("apache2", {"password": "s3"}, granted=["wsgi-app"])
-    seen = agent.visible_secrets("wsgi-app/0")
-    assert seen[uri]["revisions"] == {"1": {"password": "s3"}} and seen[uri]["latest"] == "1"
+    uri = agent.add_secret("apache2", {"password": "s3"}, grants={"wsgi-app": "1"})
+    seen = juju_secrets.visible(model, "wsgi-app/0")
+    assert seen[uri]["revisions"] == {"1": {"password": "czM="}} and seen[uri]["latest"] == 1  # base64
     model.units["other/0"] = {"app": "other", "machine": "host", "agent": "idle", "status": {}}
-    assert agent.visible_secrets("other/0") == {}
+    assert juju_secrets.visible(model, "other/0") == {}
+    Agent(model).forget_broken()
+    model.relations["1"]["removing"] = True
+    Agent(model).forget_broken()  # the relation goes, and its grant with it
+    assert juju_secrets.visible(model, "wsgi-app/0") == {}
 
 
 class FakeMachine:

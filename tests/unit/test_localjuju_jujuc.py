@@ -18,6 +18,8 @@ import yaml
 
 from localjuju.toolserver import PYTHON_CLIENT, ToolServer, machine_client
 
+SECRET = "secret:cu0k9a5m0v1s2k3e4b5g"
+
 
 def context(**changes: Any) -> dict[str, Any]:
     found: dict[str, Any] = {
@@ -40,12 +42,13 @@ def context(**changes: Any) -> dict[str, Any]:
         "bindings": ["db", "website"],
         "goal": {"units": {"app/0": {"status": "active", "since": "2026-12-05 01:00:00Z"}}, "relations": {}},
         "secrets": {
-            "secret:abc": {
+            SECRET: {
                 "owner": "pg",
                 "label": "",
-                "revisions": {"1": {"password": "one"}, "2": {"password": "two"}},
-                "latest": "2",
-                "seen": "1",
+                "revisions": {"1": {"password": "b25l"}, "2": {"password": "dHdv"}},  # base64
+                "latest": 2,
+                "grants": {"app": "3"},
+                "consumers": {"app/0": {"revision": 1}},
             }
         },
     }
@@ -151,15 +154,18 @@ def test_goal_state_is_yaml_by_default(tools: Tools) -> None:
 
 
 def test_secret_get_keeps_to_the_revision_seen_until_refreshed(tools: Tools) -> None:
-    assert yaml.safe_load(tools("secret-get", "secret:abc").stdout) == {"password": "one"}
-    assert tools("secret-get", "abc", "password", "--peek").stdout == "two\n"
-    assert tools("secret-get", "secret:abc", "password").stdout == "one\n"  # peek moved nothing
-    assert tools("secret-get", "secret:abc", "password", "--refresh", "--label", "db-pass").stdout == "two\n"
+    assert yaml.safe_load(tools("secret-get", SECRET).stdout) == {"password": "one"}
+    assert tools("secret-get", SECRET.removeprefix("secret:"), "password", "--peek").stdout == "two\n"
+    assert tools("secret-get", SECRET, "password").stdout == "one\n"  # peek moved nothing
+    assert tools("secret-get", SECRET, "password", "--refresh", "--label", "db-pass").stdout == "two\n"
     assert tools("secret-get", "--label", "db-pass", "password").stdout == "two\n"
-    assert tools("secret-get", "secret:abc", "--peek", "--refresh").returncode == 2
+    assert tools("secret-get", SECRET, "password#base64").stdout == "dHdv\n"
+    assert tools("secret-get", SECRET, "--peek", "--refresh").returncode == 2
     assert tools("secret-get").returncode == 2
-    assert tools("secret-get", "secret:nope").returncode == 1
+    assert tools("secret-get", "secret:nope").returncode == 2  # not a secret URI
+    assert tools("secret-get", "secret:00000000000000000000").returncode == 1  # no such secret
     assert tools("secret-ids").stdout == ""  # owned by pg, not by this app
+    assert tools.saved()["secrets"][SECRET]["consumers"]["app/0"] == {"revision": 2, "label": "db-pass"}
 
 
 def test_juju_reboot_is_recorded_and_refused_in_actions(tools: Tools, tmp_path: Path, client: Path) -> None:
@@ -204,6 +210,18 @@ def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, 
     assert tools.saved()["relations"]["db:3"]["data"]["app/0"] == {"port": "1", "x": "1"}
     missing = tools("relation-set", "-r", "db:3", "--file", "nothing.yaml", cwd=tmp_path)
     assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
+
+
+def test_secret_add_reads_a_file_where_the_caller_runs(tools: Tools, tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_text("-----BEGIN KEY-----\n")
+    added = tools("secret-add", "deploy-key#file=key.pem", "--label", "deploy", cwd=tmp_path)
+    assert added.returncode == 0 and added.stdout.startswith("secret:")
+    assert tools("secret-get", "--label", "deploy", "deploy-key").stdout == "|\n  -----BEGIN KEY-----\n"
+    as_json = tools("secret-get", "--label", "deploy", "deploy-key", "--format", "json").stdout
+    assert json.loads(as_json) == "-----BEGIN KEY-----\n"
+    assert tools("secret-ids").stdout == added.stdout.removeprefix("secret:")
+    missing = tools("secret-add", "deploy-key#file=nothing.pem", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.pem: no such file or directory\n")
 
 
 def test_a_tool_outside_a_hook_says_so(tmp_path: Path, client: Path) -> None:

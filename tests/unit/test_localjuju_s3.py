@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from localjuju import servers_s3
+from localjuju import provider_secrets, servers_s3
 from localjuju.agent import Agent
+from localjuju.machine.secret_tools import decode
 from localjuju.model import Model
 
 ENDPOINT = "http://127.0.0.1:7480"
@@ -51,19 +52,24 @@ def test_track_2_moves_the_requested_fields_into_a_secret_granted_to_the_client(
     model = Model("s3-unit", {"applications": {"s3-integrator": {}}, "relations": {}, "units": {}})
     agent = Agent(model)
     data, _ = servers_s3.track_2(OUR_REQUEST, {}, ENDPOINT, KEYS)
-    fields = servers_s3.requested_secrets(OUR_REQUEST)
-    shown = servers_s3.hide_secrets(agent, "s3-integrator", "wsgi-app", "s3:3", dict(data), fields)
+    fields = provider_secrets.requested(OUR_REQUEST)
+    shown = provider_secrets.hide(
+        agent, "s3-integrator", "wsgi-app", "3", "s3-credentials", dict(data), fields
+    )
     assert "access-key" not in shown and "secret-key" not in shown
     uri = shown["secret-extra"]
     secret = model.data["secrets"][uri]
-    assert secret["granted"] == ["wsgi-app"] and secret["revisions"] == {"1": KEYS}
-    again = servers_s3.hide_secrets(agent, "s3-integrator", "wsgi-app", "s3:3", dict(data), fields)
+    assert secret["grants"] == {"wsgi-app": "3"} and decode(secret["revisions"]["1"]) == KEYS
+    assert secret["label"] == "s3-credentials.3.extra.secret"  # data_interfaces' label
+    again = provider_secrets.hide(
+        agent, "s3-integrator", "wsgi-app", "3", "s3-credentials", dict(data), fields
+    )
     assert again["secret-extra"] == uri and len(secret["revisions"]) == 1  # unchanged: no revision
     rotated = {**data, "secret-key": "new"}
-    servers_s3.hide_secrets(agent, "s3-integrator", "wsgi-app", "s3:3", rotated, fields)
-    assert secret["revisions"]["2"] == {**KEYS, "secret-key": "new"}
+    provider_secrets.hide(agent, "s3-integrator", "wsgi-app", "3", "s3-credentials", rotated, fields)
+    assert decode(secret["revisions"]["2"]) == {**KEYS, "secret-key": "new"}
 
 
 def test_a_client_without_requested_secrets_gets_plain_keys() -> None:
-    assert servers_s3.requested_secrets({"bucket": "x"}) == []
-    assert servers_s3.requested_secrets({"requested-secrets": "not json"}) == []
+    assert provider_secrets.requested({"bucket": "x"}) == []
+    assert provider_secrets.requested({"requested-secrets": "not json"}) == []
