@@ -39,6 +39,19 @@ def action_names(actions: dict[str, Any]) -> list[str]:
     return sorted(actions)
 
 
+def write_new_script(path: Any, content: bytes) -> bool:
+    """Write the executable ``path`` unless it exists (a layer's own script copied in this
+    build stays); whether it was written."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(content)
+    os.chmod(path, 0o755)  # whatever the umask
+    return True
+
+
 class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
     """``actions.yaml`` merged as charm-tools does, plus one script per action from the
     template."""
@@ -76,15 +89,8 @@ class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
         directory = self.target.directory / "actions"
         directory.makedirs_p()
         for name in action_names(data):
-            script = directory / name
-            try:  # a layer's own script may be in place already: it stays
-                descriptor = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
-            except FileExistsError:
-                continue
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(template)
-            script.chmod(0o755)  # whatever the umask
-            self.written.append(script)
+            if write_new_script(directory / name, template):
+                self.written.append(directory / name)
         return data
 
     def template(self) -> Any:
@@ -136,14 +142,8 @@ class SecretHooksFromTemplate(CopyTactic):  # type: ignore[misc]
         template = self.target_file.bytes()
         for name in SECRET_HOOKS:
             hook = self.target.directory / "hooks" / name
-            try:  # a layer's own hook may be in place already: it stays
-                descriptor = os.open(hook, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
-            except FileExistsError:
-                continue
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(template)
-            hook.chmod(0o755)
-            self.written.append(hook)
+            if write_new_script(hook, template):
+                self.written.append(hook)
 
     def sign(self) -> dict[str, Any]:
         signatures: dict[str, Any] = super().sign()
