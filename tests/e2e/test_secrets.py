@@ -165,8 +165,32 @@ def test_a_user_secret_becomes_settings_once_granted(stack: LocalModel) -> None:
         assert stack.settings(unit)["GREETING"] == "hello again"
 
 
+# openssh-client and what it needs beyond the machine image: an isolated machine has no
+# Debian mirror, so the host fetches them (apt-get download, the host is bookworm too)
+SSH_DEBS = ("openssh-client", "libedit2", "libfido2-1", "libcbor0.8", "libbsd0", "libmd0")
+MACHINE_SHARE = "/var/lib/localjuju"  # a machine's share directory, as the machine sees it
+
+
+def install_ssh_client(model: LocalModel, directory: Path) -> None:
+    """Install openssh-client on every unit from .debs the host downloaded (each package the
+    machine does not have yet), as the charm would from the archive on a connected machine."""
+    subprocess.run(["apt-get", "download", *SSH_DEBS], cwd=directory, check=True, capture_output=True)
+    for unit in unit_names(model):
+        target = model.machine_share(unit) / "debs"
+        target.mkdir(exist_ok=True)
+        for deb in directory.glob("*.deb"):
+            (target / deb.name).write_bytes(deb.read_bytes())
+        model.sh(
+            f"cd {MACHINE_SHARE}/debs && for deb in *.deb; do "
+            'dpkg -s "$(dpkg-deb -f "$deb" Package)" >/dev/null 2>&1 || echo "$deb"; done '
+            "| xargs -r dpkg -i >/dev/null && command -v ssh",
+            unit,
+        )
+
+
 @pytest.fixture(scope="module")
 def git_server(stack: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    install_ssh_client(stack, tmp_path_factory.mktemp("debs"))
     with serve_git(tmp_path_factory.mktemp("sshd"), address=SERVERS, netns=netns(stack)) as server:
         yield server
 
