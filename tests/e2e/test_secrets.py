@@ -229,11 +229,14 @@ def test_no_secret_value_shows_anywhere(stack: LocalModel, git_server: GitServer
     for what, text in shown.items():
         for name, value in values.items():
             assert value not in text, f"{name} shows in {what}"
-    patterns = " ".join(f"-e '{value}'" for value in values.values())
+    grep = "grep -rlsF " + " ".join(f"-e '{value}'" for value in values.values())
+    grep += " /etc /srv /var /tmp /run /home /opt; true"
+    settings, key = f"/etc/{APP}/settings.env", f"/srv/{APP}/.ssh/deploy_key"
     for unit in unit_names(stack):  # grep as the app's user reads only what that user may read
-        holding = stack.sh(
-            f"runuser -u {APP} -- grep -rlsF {patterns} /etc /srv /var /tmp /run /home /opt; true", unit
-        ).split()
-        assert holding == [f"/etc/{APP}/settings.env"], (
-            f"{unit}: files the app user reads hold secrets: {holding}"
-        )
+        holding = set(stack.sh(f"runuser -u {APP} -- {grep}", unit).split())
+        # the key is for git's fetches, which run as the app's user
+        assert holding == {settings, key}, f"{unit}: files the app user reads: {holding}"
+        # the running app, in its sandbox, cannot see the key
+        inside = f"nsenter -t {stack.main_pid(unit)} -m -- runuser -u {APP} -- {grep}"
+        holding = set(stack.sh(inside, unit).split())
+        assert holding <= {settings}, f"{unit}: files the running app reads: {holding}"
