@@ -8,7 +8,9 @@ Every hook runs one handler, reconcile: it publishes our side of the relations, 
 charms.layer.wsgi_app.reconcile reads every input once, decides, applies only what
 changed (restarting only when the settings changed) and sets the status; proxies get
 the unit's address once it serves fully wired. So relation
-joined, changed, departed and broken, and upgrade-charm, need no handler of their own.
+joined, changed, departed and broken, upgrade-charm, and the secret hooks (secret-changed
+reads the secret again, see unit.desired_state) need no handler of their own; secret-remove
+has one (the leader removes the revision of SECRET_KEY no unit tracks).
 A charm that includes this layer may set wsgi-app.changed to have the unit apply again.
 The interface layers (interfaces/) consume the automatic endpoint.<endpoint>.* flags.
 """
@@ -52,6 +54,12 @@ def settle(outcome: Outcome) -> None:
     clear_flag("wsgi-app.changed")
     if outcome.serving is not None:
         toggle_flag("wsgi-app.serving", outcome.serving)
+
+
+@hook("secret-remove")
+def remove_secret_revision():
+    """No unit tracks a revision of a secret we own any more (SECRET_KEY's): remove it."""
+    unit.remove_secret_revision()
 
 
 @hook("stop")

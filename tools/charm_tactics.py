@@ -1,4 +1,5 @@
-"""charm-build tactic of the wsgi-app layer: every action script is one template.
+"""charm-build tactics of the wsgi-app layer: every action script is one template, and
+so are the secret hooks charm-tools does not know (:class:`SecretHooksFromTemplate`).
 
 layer-basic copies ``hooks/hook.template`` to every hook name; charm-tools does nothing
 of the kind for actions, so this layer declares this tactic (layer.yaml ``tactics:``).
@@ -22,7 +23,7 @@ from typing import Any
 
 from charmtools import utils
 from charmtools.build.errors import BuildError
-from charmtools.build.tactics import ActionsYAML, ExcludeTactic, IgnoreTactic
+from charmtools.build.tactics import ActionsYAML, CopyTactic, ExcludeTactic, IgnoreTactic
 
 TEMPLATE = "actions/action.template"
 # Juju's action names: a script named otherwise would not run (or would land outside actions/)
@@ -36,6 +37,19 @@ def action_names(actions: dict[str, Any]) -> list[str]:
     if bad:
         raise BuildError(f"actions.yaml: not a Juju action name: {', '.join(map(repr, bad))}")
     return sorted(actions)
+
+
+def write_new_script(path: Any, content: bytes) -> bool:
+    """Write the executable ``path`` unless it exists (a layer's own script copied in this
+    build stays); whether it was written."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(content)
+    os.chmod(path, 0o755)  # whatever the umask
+    return True
 
 
 class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
@@ -75,15 +89,8 @@ class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
         directory = self.target.directory / "actions"
         directory.makedirs_p()
         for name in action_names(data):
-            script = directory / name
-            try:  # a layer's own script may be in place already: it stays
-                descriptor = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
-            except FileExistsError:
-                continue
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(template)
-            script.chmod(0o755)  # whatever the umask
-            self.written.append(script)
+            if write_new_script(directory / name, template):
+                self.written.append(directory / name)
         return data
 
     def template(self) -> Any:
@@ -103,3 +110,46 @@ class ActionsFromTemplate(ActionsYAML):  # type: ignore[misc]
 
     def __str__(self) -> str:
         return f"{type(self).__name__}: actions.yaml and actions/<name>"
+
+
+HOOK_TEMPLATE = "hooks/hook.template"
+# the hooks of Juju secrets (3.0+), which charm-tools 3.0's StandardHooksBind does not write:
+# without a hooks/<name> file Juju runs nothing for them
+SECRET_HOOKS = ("secret-changed", "secret-expired", "secret-remove", "secret-rotate")
+
+
+class SecretHooksFromTemplate(CopyTactic):  # type: ignore[misc]
+    """``hooks/hook.template`` copied as usual, and to ``hooks/<name>`` for every secret hook
+    (:data:`SECRET_HOOKS`), as charm-tools does for the standard hooks. A layer that ships
+    its own ``hooks/<name>`` keeps it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.written: list[Any] = []  # the hooks this tactic wrote (path.Path)
+
+    @classmethod
+    def trigger(cls, entity: Any, target: Any, layer: Any, next_config: Any) -> bool:
+        return bool(entity.relpath(layer.directory) == HOOK_TEMPLATE)
+
+    def lint(self) -> bool:
+        """The previous build's hooks go before any tactic writes (see ActionsFromTemplate.lint)."""
+        for name in SECRET_HOOKS:
+            (self.target.directory / "hooks" / name).remove_p()
+        return bool(super().lint())
+
+    def __call__(self) -> None:
+        super().__call__()
+        template = self.target_file.bytes()
+        for name in SECRET_HOOKS:
+            hook = self.target.directory / "hooks" / name
+            if write_new_script(hook, template):
+                self.written.append(hook)
+
+    def sign(self) -> dict[str, Any]:
+        signatures: dict[str, Any] = super().sign()
+        for hook in self.written:
+            signatures[hook.relpath(self.target.directory)] = (self.layer.url, "dynamic", utils.sign(hook))
+        return signatures
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}: {HOOK_TEMPLATE} and hooks/<secret hook>"

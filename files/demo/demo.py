@@ -17,6 +17,7 @@ import re
 import socket
 import sqlite3
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -70,24 +71,53 @@ def check_database(url: str) -> tuple[bool, str]:
             (found,) = db.execute("SELECT count(*) FROM demo_visits WHERE marker = ?", (marker,)).fetchone()
             (total,) = db.execute("SELECT count(*) FROM demo_visits").fetchone()
         return found == 1, f"sqlite: row written and read back ({total} visits)"
-    import psycopg2
-
-    connection = psycopg2.connect(url, connect_timeout=5)
-    try:
-        with connection, connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at DOUBLE PRECISION)")
-            cursor.execute("INSERT INTO demo_visits VALUES (%s, %s)", (marker, time.time()))
-            cursor.execute("SELECT count(*) FROM demo_visits WHERE marker = %s", (marker,))
-            (found,) = cursor.fetchone()
-            cursor.execute("SELECT count(*), current_database(), inet_server_port() FROM demo_visits")
-            total, name, port = cursor.fetchone()
-    finally:
-        connection.close()
+    found, total, name, port = visit_postgresql(url, marker)
     detail = f"postgresql {name} on port {port}: row written and read back ({total} visits)"
     readers = [u for u in os.environ.get("DATABASE_READ_URLS", "").split(",") if u]
     if readers:
         detail += f"; {check_readers(readers)} of {len(readers)} standbys answer"
-    return found == 1, detail
+    return found, detail
+
+
+# each worker process keeps one PostgreSQL connection, as apps keep theirs (Django's
+# CONN_MAX_AGE, a pool), shared by its threads one at a time: PostgreSQL checks a password
+# when a connection starts only, so a password the server rotates costs no request: the
+# workers serving go on with their connections, those of the reload that brings the new
+# password connect with it
+_kept: dict = {}  # the URL -> its connection (one at most)
+_kept_lock = threading.Lock()
+VISIT = (
+    "CREATE TABLE IF NOT EXISTS demo_visits (marker TEXT, at DOUBLE PRECISION)",
+    "INSERT INTO demo_visits VALUES (%(marker)s, %(at)s)",
+    "SELECT count(*) FROM demo_visits WHERE marker = %(marker)s",
+    "SELECT count(*), current_database(), inet_server_port() FROM demo_visits",
+)
+
+
+def visit_postgresql(url: str, marker: str) -> tuple[bool, int, str, int]:
+    """Write ``marker`` and read it back on this process's connection to ``url`` (a new one
+    when the URL changed or the kept one broke); (found, visits, database, port)."""
+    import psycopg2
+
+    with _kept_lock:
+        for attempt in (1, 2):
+            connection = _kept.get(url)
+            if connection is None or connection.closed:
+                _kept.clear()
+                connection = _kept[url] = psycopg2.connect(url, connect_timeout=5)
+            try:
+                with connection, connection.cursor() as cursor:
+                    answers = []
+                    for statement in VISIT:
+                        cursor.execute(statement, {"marker": marker, "at": time.time()})
+                        answers.append(cursor.fetchone() if statement.startswith("SELECT") else None)
+                (found,), (total, name, port) = answers[2], answers[3]
+                return found == 1, total, name, port
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                connection.close()  # the server went away (a failover...): once more on a new one
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def check_readers(urls: list[str]) -> int:

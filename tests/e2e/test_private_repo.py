@@ -1,82 +1,23 @@
 """A private app_repo over ssh with deploy_key and pinned known_hosts.
 
-The git server is a throwaway sshd on 127.0.0.1:2222 (host keys made here) whose only
-authorised key may run git-shell, serving a bare repository of a dependency-free app.
+The git server is a throwaway sshd on 127.0.0.1:2222 (tests/e2e/git_server.py).
 """
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from git_server import GitServer, serve_git
 from localmodel import APP, LocalModel, http_get
 
-from localjuju.driver import git
-
 URL = "http://127.0.0.1:8080"
-PORT = 2222
-APP_PY = """\
-def application(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"private app\\n"]
-"""
-
-
-@dataclass
-class GitServer:
-    url: str
-    key: Path
-    known_hosts: str
-    wrong_known_hosts: str
-
-
-def keygen(path: Path) -> str:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(path)], check=True)
-    return path.with_suffix(".pub").read_text().split()[1]
 
 
 @pytest.fixture(scope="module")
 def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    base = tmp_path_factory.mktemp("sshd")
-    host_key = keygen(base / "host_key")
-    other_host_key = keygen(base / "other_host_key")
-    keygen(base / "deploy_key")
-    public = (base / "deploy_key.pub").read_text().strip()
-    (base / "authorized_keys").write_text(
-        f'restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" {public}\n'
-    )
-    (base / "sshd_config").write_text(
-        f"Port {PORT}\nListenAddress 127.0.0.1\nHostKey {base / 'host_key'}\n"
-        f"AuthorizedKeysFile {base / 'authorized_keys'}\nPidFile {base / 'sshd.pid'}\n"
-        "PermitRootLogin forced-commands-only\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-    )
-    work = base / "work"
-    work.mkdir()
-    git(work, "init", "--quiet", "--initial-branch=main")
-    (work / "app.py").write_text(APP_PY)
-    (work / "requirements.txt").write_text("")
-    git(work, "add", "-A")
-    git(work, "commit", "--quiet", "-m", "private app")
-    git(base, "clone", "--quiet", "--bare", str(work), "private.git")
-    Path("/run/sshd").mkdir(exist_ok=True)
-    server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(base / "sshd_config")])
-    time.sleep(1)
-    assert server.poll() is None, "sshd did not start"
-    try:
-        yield GitServer(
-            url=f"ssh://root@127.0.0.1:{PORT}{base / 'private.git'}",
-            key=base / "deploy_key",
-            known_hosts=f"[127.0.0.1]:{PORT} ssh-ed25519 {host_key}",
-            wrong_known_hosts=f"[127.0.0.1]:{PORT} ssh-ed25519 {other_host_key}",
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with serve_git(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
 
 
 def test_without_the_key_the_clone_is_refused(deployed: LocalModel, git_server: GitServer) -> None:

@@ -197,6 +197,7 @@ def test_leadership_is_read_once_per_hook_and_kept_current_by_our_own_writes(mon
     monkeypatch.setattr(unit.hookenv, "leader_get", lambda: calls.append("leader-get") or dict(settings))
     monkeypatch.setattr(unit.hookenv, "leader_set", lambda values: settings.update(values))
     monkeypatch.setattr(unit.hookenv, "log", lambda *a, **k: None)
+    monkeypatch.setattr(unit.juju_secrets, "available", lambda: False)  # Juju 2.9
     unit.ensure_secret_key()
     assert unit.is_leader() and unit.is_leader()
     assert unit.leader_settings() == settings and len(settings["secret_key"]) >= 50
@@ -215,6 +216,7 @@ def test_rotating_the_secret_key_is_refused_once_leadership_has_moved(monkeypatc
     answers = iter([True, False])  # leads when the hook starts, not any more at the write
     monkeypatch.setattr(unit.hookenv, "is_leader", lambda: next(answers))
     monkeypatch.setattr(unit.hookenv, "leader_set", lambda values: pytest.fail("wrote as a non-leader"))
+    monkeypatch.setattr(unit.hookenv, "leader_get", lambda: {"secret_key": "old"})  # Juju 2.9
     monkeypatch.setattr(unit.hookenv, "log", lambda *a, **k: None)
     assert unit.is_leader()
     with pytest.raises(DeployError, match="only the leader"):

@@ -41,7 +41,15 @@ def make_layers(tmp_path: Path, template: str = TEMPLATE) -> tuple[Path, Path]:
     base = stage / "base"
     write(
         base / "layer.yaml",
-        yaml.safe_dump({"tactics": ["tools.charm_tactics.ActionsFromTemplate"], "exclude": ["tools"]}),
+        yaml.safe_dump(
+            {
+                "tactics": [
+                    "tools.charm_tactics.ActionsFromTemplate",
+                    "tools.charm_tactics.SecretHooksFromTemplate",
+                ],
+                "exclude": ["tools"],
+            }
+        ),
     )
     (base / "tools").mkdir(parents=True)
     (base / "tools" / "charm_tactics.py").symlink_to(ROOT / "tools" / "charm_tactics.py")
@@ -146,3 +154,20 @@ def test_a_name_juju_refuses_stops_the_build():
     for bad in ("../hooks/install", "Upper", "a/b", "-a", "a-"):
         with pytest.raises(BuildError, match="not a Juju action name"):
             action_names({bad: {}})
+
+
+def test_every_secret_hook_is_the_hook_template_unless_a_layer_ships_its_own(tmp_path):
+    """charm-tools writes the standard and relation hooks only; the secret hooks come from
+    the layer's tactic (tools/charm_tactics.SecretHooksFromTemplate)."""
+    stage, charm = make_layers(tmp_path)
+    write(charm / "hooks" / "secret-rotate", OWN_SCRIPT, 0o755)
+
+    built = charm_build(stage, charm, tmp_path / "out")
+
+    for name in ("secret-changed", "secret-expired", "secret-remove"):
+        assert (built / "hooks" / name).read_text() == "#!/bin/sh\n", name
+        assert (built / "hooks" / name).stat().st_mode & 0o777 == 0o755, name
+    assert (built / "hooks" / "secret-rotate").read_text() == OWN_SCRIPT
+    assert (built / "hooks" / "install").read_text() == "#!/bin/sh\n"
+    manifest = yaml.safe_load((built / ".build.manifest").read_text())["signatures"]
+    assert {"hooks/secret-changed", "hooks/secret-remove"} <= set(manifest)

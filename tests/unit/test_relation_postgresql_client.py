@@ -25,7 +25,11 @@ def test_ready_with_plain_credentials():
 
 
 def test_request_is_the_database_and_extra_roles():
-    assert request_data(REQUEST) == {"database": "wsgi-app", "extra-user-roles": "CREATEDB"}
+    assert request_data(REQUEST) == {
+        "database": "wsgi-app",
+        "extra-user-roles": "CREATEDB",
+        "requested-secrets": '["username", "password", "tls", "tls-ca", "uris", "read-only-uris"]',
+    }
 
 
 def test_secret_variant_waits_until_the_caller_merges_the_secret():

@@ -254,12 +254,13 @@ def test_an_unreadable_secret_is_waiting_and_logged(monkeypatch):
     juju.install(monkeypatch)
 
     def refused(command, **kwargs):
-        raise subprocess.CalledProcessError(1, command, "", "ERROR permission denied")
+        return subprocess.CompletedProcess(command, 1, stdout="", stderr="ERROR permission denied\n")
 
     monkeypatch.setattr(relations.subprocess, "run", refused)
     found = relations.gather_integrations()
     assert found.storage is None and found.waiting_for == ("s3 credentials",)
-    assert ("WARNING", "s3: cannot read the credentials secret of s3:9") in juju.logged
+    logged = ("WARNING", "s3: cannot read the credentials secret of s3:9: secret-get: permission denied")
+    assert logged in juju.logged
 
 
 @pytest.mark.parametrize(

@@ -156,10 +156,23 @@ def _origin_host(name: str) -> str:
     return f"*{name}" if name.startswith(".") else name
 
 
-def app_settings(state: WsgiState) -> dict[str, str]:
+class AppSettings(dict[str, str]):
+    """The application's settings, knowing which came from a Juju secret (``environment_secret``):
+    those are secret whatever their names, wherever the settings go (:func:`redact`,
+    :func:`.logs.secret_values`)."""
+
+    secret_names: frozenset[str] = frozenset()
+
+
+def secret_names(settings: Mapping[str, str]) -> frozenset[str]:
+    """The settings of ``settings`` that came from a Juju secret (none for a plain mapping)."""
+    return settings.secret_names if isinstance(settings, AppSettings) else frozenset()
+
+
+def app_settings(state: WsgiState) -> AppSettings:
     """Every setting the application receives, in a stable order."""
     integrations = state.integrations
-    settings: dict[str, str] = {}
+    settings = AppSettings()
     settings.update(database_settings(integrations.database, str(state.paths.sqlite_database)))
     settings.update(cache_settings(integrations.caches))
     settings.update(search_settings(integrations.search))
@@ -170,15 +183,19 @@ def app_settings(state: WsgiState) -> dict[str, str]:
     settings.update(proxy_settings(integrations.proxies))
     settings.update(host_settings(state.config.hostnames, state.machine.addresses, integrations.proxies))
     settings.update(state.config.environment)
+    settings.update(state.secret_settings)  # the secret's settings override environment's
     settings.update(charm_settings(state))
+    settings.secret_names = frozenset(state.secret_settings)
     return settings
 
 
 def redact(settings: Mapping[str, str]) -> dict[str, str]:
-    """``settings`` fit to show: secrets replaced, and passwords removed from URLs."""
+    """``settings`` fit to show: secrets (by name, or from a Juju secret) replaced, and
+    passwords removed from URLs."""
     shown = {}
+    hidden = secret_names(settings)
     for key, value in settings.items():
-        if looks_secret(key):
+        if looks_secret(key) or key in hidden:
             shown[key] = REDACTED
         else:
             shown[key] = _redact_url_password(value)

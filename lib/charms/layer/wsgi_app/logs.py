@@ -12,7 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
-from .environment import REDACTED, looks_secret
+from .environment import REDACTED, looks_secret, secret_names
 
 MAX_LINES = 5000
 MAX_OUTPUT = 100_000  # characters: action results are passed on a command line
@@ -28,11 +28,13 @@ def journal_argv(identifier: str, lines: int) -> list[str]:
 
 
 def secret_values(*sources: Mapping[str, str]) -> list[str]:
-    """Every secret value in ``sources``, in the forms it may be logged in, longest first."""
+    """Every secret value in ``sources``, in the forms it may be logged in, longest first
+    (a setting a Juju secret gave is secret in every source, see :func:`.secret_names`)."""
     found: set[str] = set()
+    hidden = {name for settings in sources for name in secret_names(settings)}
     for settings in sources:
         for key, value in settings.items():
-            if looks_secret(key):
+            if looks_secret(key) or key in hidden:
                 found.update(_forms(value))
             for match in _URL_PASSWORD.finditer(value):
                 found.update(_forms(match.group("password")))

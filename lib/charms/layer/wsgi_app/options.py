@@ -73,9 +73,12 @@ class AppConfig:
     deploy_key: str = option(
         "",
         "Private SSH key (OpenSSH or PEM format) for cloning a private app_repo over ssh, "
-        "e.g. a read-only deploy key. Stored 0600, readable by the application user only, "
-        "and never logged. Requires known_hosts.",
-        validate.ssh_private_key,
+        "e.g. a read-only deploy key, or, better, the URI of a Juju secret holding it under "
+        "the key private-key (juju add-secret deploy-key private-key#file=KEYFILE; juju "
+        "grant-secret deploy-key APP; deploy_key=secret:...), which keeps it out of the config "
+        "(the next fetch uses a new revision). Kept root-owned, readable by the application "
+        "user's group only (never by the running app), and never logged. Requires known_hosts.",
+        validate.ssh_private_key_or_secret,
         secret=True,
     )
     known_hosts: str = option(
@@ -100,6 +103,17 @@ class AppConfig:
         "computes and may override them, except SECRET_KEY and the relation settings "
         "listed in the README.",
         validate.environment,
+    )
+    environment_secret: str = option(
+        "",
+        "URI of a Juju user secret (secret:..., as juju add-secret prints it) whose keys "
+        "become extra settings, for credentials that must not sit in the config: each key's "
+        "words upper-cased and joined by underscores (stripe-api-key -> STRIPE_API_KEY). "
+        "Grant it to the application first (juju grant-secret NAME APP); a new revision "
+        "(juju update-secret) reaches the app as a settings change. Its settings override "
+        "environment's and are always redacted where settings are shown; the charm's own "
+        "settings cannot be set this way.",
+        validate.secret_uri,
     )
     hostnames: tuple[str, ...] = option(
         "",

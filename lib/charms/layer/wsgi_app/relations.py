@@ -8,16 +8,15 @@ layers' Endpoint classes (``interfaces/``), which exist only inside a reactive h
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import leadership, observability, options, rollout
+from . import juju_secrets, leadership, observability, options, rollout
 from .integrations import Integrations
+from .juju_secrets import SECRET_ID, SecretError
 from .relation_data import http, postgresql_client, rabbitmq, s3
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
@@ -113,11 +112,10 @@ class SecretKeys:
     refresh: bool = False  # follow the secret's latest revision (the provider rotates keys)
 
 
-# a Juju secret's id as providers publish it: "secret:<xid>" or "secret://<model>/<xid>"
-# (or the bare xid); nothing secret-get would read as an option
-SECRET_ID = re.compile(r"(?:secret:(?://[0-9a-f-]{1,64}/)?)?[0-9a-v]{20}")
+# the server rotates a password as a new revision of its secret (secret-changed follows):
+# every read follows the latest, as the data_interfaces library's requirers do
 SECRETS = (
-    SecretKeys("database", postgresql_client.SECRET_KEY, ("username", "password")),
+    SecretKeys("database", postgresql_client.SECRET_KEY, ("username", "password"), refresh=True),
     SecretKeys("s3", s3.SECRET_KEY, s3.SECRET_FIELDS, refresh=True),
 )
 
@@ -134,13 +132,12 @@ def _with_secret(relation: RawRelation, keys: SecretKeys) -> RawRelation:
     if not SECRET_ID.fullmatch(secret_id):  # the provider's value: never an option of secret-get
         hookenv.log(f"{keys.endpoint}: {relation.relation_id} names no Juju secret", hookenv.WARNING)
         return relation
-    command = ["secret-get", secret_id, "--format=json", *(["--refresh"] if keys.refresh else [])]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, check=True)
-        content = as_strings(json.loads(result.stdout))
-    except (OSError, subprocess.CalledProcessError, ValueError, AttributeError):
+        content = juju_secrets.get(secret_id, refresh=keys.refresh)
+    except SecretError as error:
         hookenv.log(
-            f"{keys.endpoint}: cannot read the credentials secret of {relation.relation_id}", hookenv.WARNING
+            f"{keys.endpoint}: cannot read the credentials secret of {relation.relation_id}: {error}",
+            hookenv.WARNING,
         )
         return relation
     merged = {**relation.app, **{k: content[k] for k in keys.fields if k in content}}

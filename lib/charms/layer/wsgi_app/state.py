@@ -10,11 +10,19 @@ from typing import Any
 from .asgi import choose
 from .config import AppConfig, parse_config
 from .integrations import Integrations
+from .juju_secrets import SecretError
 from .paths import Paths
 from .rollout import Peers
+from .secret_options import Reader, resolve
 from .workers import effective_threads, effective_workers, worker_connections
 
-SECRET_KEY_FIELD = "secret_key"  # in leader settings
+# in leader settings, on a Juju without secrets (2.9) and before the upgrade to secrets:
+# SECRET_KEY itself (the leader moves it into the secret, see .secret_key)
+SECRET_KEY_FIELD = "secret_key"
+# in leader settings: the application secret that holds SECRET_KEY, and its revision the
+# leader announces (a new one: every unit reads it again; see .secret_key)
+SECRET_KEY_URI_FIELD = "secret_key_uri"
+SECRET_KEY_REVISION_FIELD = "secret_key_revision"
 # in leader settings: the spec of the release whose release_command the leader ran; the
 # other units switch to a release only once it is this one
 RELEASED_FIELD = "released_spec"
@@ -52,6 +60,8 @@ class WsgiState:
     release_worker_class: str = ""  # the serving release's (release.json); "" when not known
     leader: bool = False  # whether this unit leads: leader_processes run on the leader only
     peers: Peers = field(default_factory=Peers)  # the peers' rollout reports (rollout=rolling only)
+    # the settings environment_secret's secret gives (every one of them is secret)
+    secret_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def paths(self) -> Paths:
@@ -118,16 +128,26 @@ def build_state(
     integrations: Integrations | None = None,
     unit_name: str = "",
     leader: bool = False,
+    secret_key: str | None = None,
+    read_secret: Reader | None = None,
 ) -> WsgiState:
-    """The desired state from raw hook inputs; raises :class:`~.config.ConfigError`."""
+    """The desired state from raw hook inputs: ``secret_key`` as read from its secret (else
+    the leader settings' own), the user secrets the config names through ``read_secret``.
+    Raises :class:`~.config.ConfigError`."""
+    config, secret_settings = resolve(parse_config(raw_config), read_secret or _unread)
     return WsgiState(
         app_name=app_name,
-        config=parse_config(raw_config),
+        config=config,
         machine=machine,
-        secret_key=leader_data.get(SECRET_KEY_FIELD) or None,
+        secret_key=secret_key or leader_data.get(SECRET_KEY_FIELD) or None,
         integrations=integrations or Integrations(),
         unit_name=unit_name,
         released=leader_data.get(RELEASED_FIELD, ""),
         agreed_source=leader_data.get(SOURCE_FIELD, ""),
         leader=leader,
+        secret_settings=secret_settings,
     )
+
+
+def _unread(uri: str) -> Mapping[str, str]:
+    raise SecretError("not read")

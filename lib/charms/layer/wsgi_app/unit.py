@@ -4,21 +4,20 @@ once (config, leader settings, relations, the machine, the demo's revision)."""
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import replace
 from pathlib import Path
 
 from charmhelpers.core import hookenv
 
+from . import juju_secrets, secret_key
 from .config import ConfigError
-from .errors import DeployError
 from .integrations import Integrations
 from .leadership import is_leader, leader_set, leader_settings
 from .paths import Paths
 from .plan import Hook
 from .rollout import ROLLING
 from .source import demo_revision
-from .state import LEADER_UNIT_FIELD, SECRET_KEY_FIELD, WsgiState, build_state, machine_facts
+from .state import LEADER_UNIT_FIELD, SECRET_KEY_URI_FIELD, WsgiState, build_state, machine_facts
 
 
 def app_name() -> str:
@@ -55,15 +54,41 @@ def hook(name: str, requested: bool = False) -> Hook:
 
 def desired_state(integrations: Integrations | None = None) -> WsgiState:
     """The state the hook's inputs ask for; raises ConfigError."""
-    return build_state(
-        app_name(),
-        dict(hookenv.config()),
-        leader_settings(),
-        machine_facts(),
-        integrations,
-        unit_name=os.environ["JUJU_UNIT_NAME"],
-        leader=is_leader(),
+    settings, leader = leader_settings(), is_leader()
+    uri = settings.get(SECRET_KEY_URI_FIELD, "")
+    try:
+        return build_state(
+            app_name(),
+            dict(hookenv.config()),
+            settings,
+            machine_facts(),
+            integrations,
+            unit_name=os.environ["JUJU_UNIT_NAME"],
+            leader=leader,
+            secret_key=secret_key.current(settings, leader, fresh=_read_again(uri)),
+            read_secret=lambda named: juju_secrets.read(named, fresh=_read_again(named)),
+        )
+    finally:
+        _forget_unnamed(uri)
+
+
+def _read_again(uri: str) -> bool:
+    """Whether the secret ``uri`` is read again rather than taken from what this unit read:
+    in its own ``secret-changed``, and once after an upgrade of the charm."""
+    return hookenv.hook_name() == "upgrade-charm" or juju_secrets.same(
+        uri, juju_secrets.changed_in_this_hook()
     )
+
+
+def _forget_unnamed(secret_key_uri: str) -> None:
+    """Drop what this unit read of a user secret the config no longer names."""
+    from .secret_options import named_uris
+
+    try:
+        named = named_uris(dict(hookenv.config()))
+    except ValueError:
+        return
+    juju_secrets.forget_others({secret_key_uri, *named} - {""})
 
 
 def read_state() -> WsgiState | ConfigError:
@@ -80,11 +105,17 @@ def read_state() -> WsgiState | ConfigError:
 
 
 def ensure_secret_key() -> None:
-    """The leader generates SECRET_KEY once and shares it with every unit."""
-    if not is_leader() or leader_settings().get(SECRET_KEY_FIELD):
-        return
-    if leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)}):
-        log("generated the application's SECRET_KEY and shared it through leader settings")
+    """The leader makes sure SECRET_KEY exists in its secret, shared with every unit (see
+    :mod:`.secret_key`)."""
+    if is_leader():
+        secret_key.ensure(leader_settings(), hookenv.hook_name())
+
+
+def remove_secret_revision() -> None:
+    """``secret-remove``: the leader removes the revision of SECRET_KEY no unit tracks."""
+    if is_leader():
+        secret_id, revision = os.environ.get("JUJU_SECRET_ID", ""), os.environ.get("JUJU_SECRET_REVISION", "")
+        secret_key.remove_untracked(leader_settings(), secret_id, revision)
 
 
 def announce_leader() -> None:
@@ -98,6 +129,6 @@ def announce_leader() -> None:
 
 
 def rotate_secret_key() -> None:
-    if not leader_set({SECRET_KEY_FIELD: secrets.token_urlsafe(50)}):
-        raise DeployError("only the leader can rotate SECRET_KEY")
+    """A new SECRET_KEY for every unit; raises DeployError (not the leader...)."""
+    secret_key.rotate(leader_settings())
     log("rotated SECRET_KEY")

@@ -137,6 +137,29 @@ def ssh_private_key(value: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+# a Juju secret's URI as `juju add-secret` prints it (secret:<20 base32hex characters>) or
+# with its model (secret://<model uuid>/<id>)
+_SECRET_URI = re.compile(r"secret:(?://[0-9a-f-]{1,64}/)?[0-9a-v]{20}\Z")
+
+
+def secret_uri(value: Any) -> str:
+    """A Juju secret's URI (``secret:...``, see ``juju secrets``), or empty."""
+    uri = str(value or "").strip()
+    if uri and not _SECRET_URI.match(uri):
+        raise ValueError("expected a Juju secret URI (secret:..., as juju add-secret prints it)")
+    return uri
+
+
+def is_secret_uri(value: str) -> bool:
+    return value.startswith("secret:")
+
+
+def ssh_private_key_or_secret(value: Any) -> str:
+    """An SSH private key (:func:`ssh_private_key`) or the URI of the secret holding one."""
+    text = str(value or "").strip()
+    return secret_uri(text) if is_secret_uri(text) else ssh_private_key(text)
+
+
 def known_hosts(value: Any) -> str:
     """known_hosts lines: [@marker] patterns keytype base64-key [comment]."""
     kept = []

@@ -1,6 +1,7 @@
 """The ``postgresql_client`` interface (our ``database`` endpoint), all in application data.
 
-Our leader asks for ``database`` (and ``extra-user-roles``); the server's leader answers
+Our leader asks for ``database`` (and ``extra-user-roles``), with the credentials in a Juju
+secret (``requested-secrets``); the server's leader answers
 with ``endpoints`` (``host:port`` list, primary first), ``read-only-endpoints`` and the
 credentials: plain ``username``/``password``, or a Juju secret named in ``secret-user``
 whose content the caller reads and passes in.
@@ -8,6 +9,7 @@ whose content the caller reads and passes in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 
 from ..integrations import Database, HostPort
@@ -16,11 +18,19 @@ from .pgsql import DatabaseRequest
 
 WAITING = "database credentials"
 SECRET_KEY = "secret-user"
+# the fields we ask the server to put in Juju secrets rather than in relation data, as the
+# data_interfaces library's DatabaseRequires asks by default: the credentials (and the
+# URIs, which carry the password) go in the secret named by secret-user, TLS in secret-tls
+REQUESTED_SECRETS = ("username", "password", "tls", "tls-ca", "uris", "read-only-uris")
 
 
 def request_data(request: DatabaseRequest) -> dict[str, str]:
     """What our leader publishes in application data (an empty value removes a key)."""
-    return {"database": request.name, "extra-user-roles": ",".join(request.roles)}
+    return {
+        "database": request.name,
+        "extra-user-roles": ",".join(request.roles),
+        "requested-secrets": json.dumps(list(REQUESTED_SECRETS)),
+    }
 
 
 def _addresses(value: str, key: str) -> tuple[list[HostPort], list[Note]]:
