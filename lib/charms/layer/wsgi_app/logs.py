@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from .environment import REDACTED, looks_secret
 
 MAX_LINES = 5000
-MAX_OUTPUT = 100_000  # characters: action results are passed on a command line
+# bytes of UTF-8: an action's result is one argument of action-set, which the kernel
+# takes up to 128 KiB long (a character may take up to 4 bytes)
+MAX_OUTPUT = 100_000
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)(?=@)")
 MIN_SECRET = 4  # shorter values would blank ordinary words
 
@@ -53,8 +55,13 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
 
 
 def tail(text: str, limit: int = MAX_OUTPUT) -> str:
-    """The end of ``text``, cut at a line start, at most ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    cut = text[-limit:]
-    return cut.split("\n", 1)[1] if "\n" in cut else cut
+    """The end of ``text`` fit for an action's result (one argument of ``action-set``): at
+    most ``limit`` bytes of UTF-8, cut at a line start (or, in one long line, at a
+    character's), a NUL (which no argument can hold) shown as U+FFFD."""
+    data = text.replace("\x00", "\ufffd").encode(errors="replace")
+    if len(data) > limit:
+        data = data[-limit:]
+        newline = data.find(b"\n")
+        if newline >= 0:
+            data = data[newline + 1 :]
+    return data.decode(errors="ignore")  # only the bytes of a character cut in two are left out
