@@ -69,6 +69,19 @@ def test_an_older_secret_from_the_settings_file_is_redacted_too(django_state):
     assert shown == "old <redacted> and <redacted>"
 
 
+def test_a_secret_printed_as_json_or_as_a_python_literal_is_redacted():
+    """What a one-off command or the app prints of its settings: ``json.dumps`` escapes
+    quotes, backslashes and every non-ASCII character; ``repr`` (``print(os.environ)``,
+    ``manage.py diffsettings``) backslashes and, when both quotes are in, quotes."""
+    import json
+
+    password = "pa\"ss\\wörd's"
+    settings = {"API_PASSWORD": password, "DATABASE_URL": 'postgresql://u:k\\ey"é@db/x'}
+    for printed in (json.dumps(settings), repr(settings), str(settings), "\n".join(settings.values())):
+        shown = redact_text(printed, secret_values(settings))
+        assert "ss" not in shown and "ey" not in shown, shown
+
+
 def test_short_values_are_not_treated_as_secrets():
     assert secret_values({"PGPASSWORD": "ab", "SECRET_KEY": "long-enough"}) == ["long-enough"]
 

@@ -3,11 +3,13 @@
 What counts as a secret: the values of the settings :mod:`.environment` treats as
 secret (SECRET_KEY, PGPASSWORD, names with PASSWORD/SECRET/TOKEN...), as the charm
 computes them and as the settings file on disk holds them (a rotated key may still be
-in older lines), and the password part of any ``scheme://user:password@host`` URL.
+in older lines), and the password part of any ``scheme://user:password@host`` URL; each
+as printed raw, URL-encoded, or escaped in a JSON string or a Python literal.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -42,9 +44,15 @@ def secret_values(*sources: Mapping[str, str]) -> list[str]:
 
 
 def _forms(value: str) -> Iterable[str]:
-    yield value
-    yield urllib.parse.quote(value, safe="")
-    yield urllib.parse.unquote(value)
+    """``value`` as a command or the app may print it: as is, URL-encoded or decoded, and
+    between the quotes of a JSON string (``json.dumps``: quotes, backslashes and non-ASCII
+    escaped) or of a Python literal (``repr``: ``print(os.environ)``, ``diffsettings``)."""
+    for text in (value, urllib.parse.unquote(value)):
+        yield text
+        yield urllib.parse.quote(text, safe="")
+        yield json.dumps(text)[1:-1]
+        yield json.dumps(text, ensure_ascii=False)[1:-1]
+        yield repr(text)[1:-1]
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
