@@ -119,6 +119,16 @@ def test_read_tail_keeps_the_end_of_a_long_output_from_a_line_start():
     assert len(output) <= 1000 and output.startswith("row ") and output.endswith("row 99999\n")
 
 
+def test_read_tail_keeps_the_end_of_one_long_line_from_a_character_start():
+    """``manage.py dumpdata`` prints its JSON on one line: a long one is kept (its end,
+    from a whole character), not dropped whole."""
+    code = "import sys\nsys.stdout.write('[' + 'é' * 5000 + ']')\n"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    with process:
+        output, ended = read_tail(process, 1002, time.monotonic() + 60)  # half a character in
+    assert ended and output == "é" * 500 + "]"
+
+
 def test_read_tail_gives_up_at_the_deadline():
     process = subprocess.Popen(
         [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(30)"],

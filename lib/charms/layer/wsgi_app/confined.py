@@ -46,7 +46,8 @@ class Finished:
 
 def read_tail(process: subprocess.Popen[bytes], limit: int, deadline: float) -> tuple[str, bool]:
     """What ``process`` prints until it ends, only the last ``limit`` bytes kept (from the
-    first line start in them when some were dropped, so no line is cut), and whether it
+    first line start in them when some were dropped, so no line is cut, else from a
+    character's start), and whether it
     ended before ``deadline`` (``time.monotonic()``)."""
     assert process.stdout is not None
     kept, dropped = bytearray(), False
@@ -75,7 +76,10 @@ def read_tail(process: subprocess.Popen[bytes], limit: int, deadline: float) -> 
 def _text(kept: bytearray, dropped: bool) -> str:
     if dropped:
         newline = kept.find(b"\n")
-        kept = kept[newline + 1 :] if newline >= 0 else bytearray()
+        if newline >= 0:
+            kept = kept[newline + 1 :]
+        else:  # one long line (a JSON dump): its end, from a character's first byte
+            del kept[: next((i for i, byte in enumerate(kept[:4]) if not 0x80 <= byte < 0xC0), 0)]
     return kept.decode(errors="replace")
 
 
