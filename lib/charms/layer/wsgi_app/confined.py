@@ -135,7 +135,15 @@ class Sandbox:
         unit = f"{self.unit_prefix()}{step}-{secrets.token_hex(4)}.service"
         self.stop_leftovers()
         try:
-            finished = self.execute(unit, argv, cwd=cwd, writable=writable, env=env, timeout=timeout)
+            finished = self.execute(
+                unit,
+                argv,
+                cwd=cwd,
+                writable=writable,
+                env=env,
+                timeout=timeout,
+                description=f"{self.paths.name} {what}",
+            )
         except OSError as error:
             raise CommandFailed(what, str(error)) from None
         if finished.timed_out:
@@ -154,13 +162,17 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         timeout: float,
         limit: int = OUTPUT_LIMIT,
+        description: str = "",
     ) -> Finished:
-        """Run ``argv`` confined as the transient ``unit`` and say how it ended, with the
-        last ``limit`` bytes of its output; raises ``OSError`` when it cannot start."""
+        """Run ``argv`` confined as the transient ``unit`` (``description``: what systemd
+        says it is, else its name; never the command line, systemd-run's default, which
+        systemd logs and shows to every user) and say how it ended, with the last ``limit``
+        bytes of its output; raises ``OSError`` when it cannot start."""
         env_file = self.paths.etc / f".{unit}.env"
         full_env = {**base_env(), **self.account.env(), **(env or {})}
         write_atomically(env_file, encode(full_env), 0o600, uid=0, gid=0)
         argv_run = ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", f"--unit={unit}"]
+        argv_run.append(f"--description={description or unit}")
         for line in self.properties(cwd, writable, env_file, timeout):
             argv_run += ["--property", line]
         started = time.monotonic()
