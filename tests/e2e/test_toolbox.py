@@ -21,6 +21,7 @@ from the model's server namespace.
 from __future__ import annotations
 
 import http.client
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -97,6 +98,25 @@ def test_run_runs_as_the_app_user_in_the_release_and_its_sandbox(site: LocalMode
     assert lines[2].startswith(f"/srv/{APP}/") and lines[2].endswith("/bin/python"), lines
     assert lines[2] == f"{lines[3]}/bin/python", lines
     assert lines[4:] == ["data-writable", "release-read-only", "has-the-settings"], lines
+
+
+def test_a_password_in_the_command_is_in_no_process_listing_or_journal_line(site: LocalModel) -> None:
+    """createsuperuser --noinput takes its password from the environment: the command that
+    sets it is neither on a command line (``ps`` in the run lists bash's) nor in the
+    journal (systemd logs the unit's description when it starts it)."""
+    marker = f"pw-{secrets.token_hex(6)}"
+    since = site.sh("date '+%Y-%m-%d %H:%M:%S'").strip()
+    command = (
+        f"DJANGO_SUPERUSER_PASSWORD={marker} bash -c 'echo ${{#DJANGO_SUPERUSER_PASSWORD}}'; ps -eo args"
+    )
+    outcome = run(site, command)
+    assert outcome["status"] == "completed", outcome
+    output = str(outcome["results"]["output"])  # type: ignore[index]
+    assert output.splitlines()[0] == str(len(marker)), output  # the command ran as bash -c runs it
+    assert "ps -eo args" in output and marker not in output, output
+    journal = site.sh(f"journalctl --no-pager --since '{since}' -o cat")
+    assert f"{APP} run action" in journal, journal[-2000:]  # the unit's start was logged
+    assert marker not in journal, journal[-2000:]
 
 
 def test_a_failing_command_fails_the_action_with_its_output(site: LocalModel) -> None:
