@@ -146,10 +146,11 @@ def test_a_release_and_its_command_deploy_while_in_maintenance(site: LocalModel)
     site.config(maintenance="true", maintenance_page=PAGE)
     answer = get(unit_url(site, "/"), site)
     assert answer.status == 503 and answer.retry_after == "60" and answer.body == PAGE, answer
-    site.config(release_command=f"echo migrated >> {MARKER}")
+    # the text reaches sh as written: systemd expands ${...} in a unit's command line
+    site.config(release_command=f"echo migrated '${{NOT_EXPANDED}}' >> {MARKER}")
     after = site.sh(f"readlink /srv/{APP}/current").strip()
     assert after != before, "no new release went live"
-    assert site.sh(f"cat {MARKER}").split() == ["migrated"]
+    assert site.sh(f"cat {MARKER}").split() == ["migrated", "${NOT_EXPANDED}"]
     info = site.unit()
     assert info["workload-status"] == "active", info
     assert str(info["message"]).startswith("maintenance mode; serving demo ("), info

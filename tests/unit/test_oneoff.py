@@ -128,6 +128,31 @@ def test_the_command_stays_out_of_every_command_line_unit_property_and_the_journ
     assert base64.b64decode(settings[oneoff.COMMAND_VARIABLE]).decode() == PASSWORD_COMMAND
 
 
+def test_a_dollar_reaches_the_confined_command_as_it_is(django_state, monkeypatch):
+    """systemd expands ``${NAME}`` anywhere and ``$NAME`` as a whole argument of a unit's
+    command line, with the unit's environment (the settings): a release_command
+    ``echo '${X:-none}'`` lost it, ``echo ${DATABASE_URL}`` put the password on sh's
+    command line. Each ``$`` goes to systemd-run as ``$$``, which systemd turns back into one."""
+    started = []
+    real = subprocess.Popen
+
+    def popen(argv, **kwargs):
+        started.append(argv)
+        return real(["true"], **kwargs)
+
+    monkeypatch.setattr(confined.subprocess, "Popen", popen)
+    monkeypatch.setattr(confined, "write_atomically", lambda *a, **k: None)
+    monkeypatch.setattr(Sandbox, "stop", lambda self, pattern: None)
+    step = ["/bin/sh", "-c", "echo '${X:-none}' $HOME; echo ${DATABASE_URL}"]
+    Sandbox.for_state(django_state).run("release_command", step, cwd=django_state.paths.data, timeout=5)
+    ((argv,),) = [started]
+    assert argv[argv.index("--") + 1 :] == [
+        "/bin/sh",
+        "-c",
+        "echo '$${X:-none}' $$HOME; echo $${DATABASE_URL}",
+    ]
+
+
 def test_bash_runs_the_command_from_its_environment_as_bash_c_would():
     """Lines, quotes, pipes and the exit status as ``bash -c`` takes them; what the command
     starts does not inherit the variable."""

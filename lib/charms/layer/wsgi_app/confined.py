@@ -83,6 +83,14 @@ def _text(kept: bytearray, dropped: bool) -> str:
     return kept.decode(errors="replace")
 
 
+def literal(argument: str) -> str:
+    """``argument`` as a unit's command line must hold it to reach the command unchanged:
+    systemd expands ``${NAME}`` (and ``$NAME`` alone) there with the unit's environment,
+    the settings (``echo '${X:-none}'`` lost its text, ``${DATABASE_URL}`` put the
+    password on a command line); ``$$`` is its one literal ``$``."""
+    return argument.replace("$", "$$")
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """Where and as whom build steps run, and their limits (config memory_max, tasks_max)."""
@@ -178,7 +186,7 @@ class Sandbox:
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                [*argv_run, "--", *argv],
+                [*argv_run, "--", *(literal(arg) for arg in argv)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
