@@ -89,7 +89,11 @@ def test_run_runs_as_the_app_user_in_the_release_and_its_sandbox(site: LocalMode
         "id -un; pwd; command -v python; echo $VIRTUAL_ENV; "
         "touch $APP_DATA_DIR/written && echo data-writable; "
         "touch app-probe 2>/dev/null || echo release-read-only; "
-        'test -n "$SECRET_KEY" && echo has-the-settings'
+        'test -n "$SECRET_KEY" && echo has-the-settings; '
+        # the service's sandbox, which a plain process of the app user has not: no new
+        # privileges, and other users' processes (init's) out of sight
+        "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status && echo no-new-privileges; "
+        "test -e /proc/1 || echo init-hidden"
     )
     outcome = run(site, command)
     assert outcome["status"] == "completed", outcome
@@ -97,7 +101,8 @@ def test_run_runs_as_the_app_user_in_the_release_and_its_sandbox(site: LocalMode
     assert lines[0] == APP and lines[1] == f"{current}/app", lines
     assert lines[2].startswith(f"/srv/{APP}/") and lines[2].endswith("/bin/python"), lines
     assert lines[2] == f"{lines[3]}/bin/python", lines
-    assert lines[4:] == ["data-writable", "release-read-only", "has-the-settings"], lines
+    sandboxed = ["no-new-privileges", "init-hidden"]
+    assert lines[4:] == ["data-writable", "release-read-only", "has-the-settings", *sandboxed], lines
 
 
 def test_a_password_in_the_command_is_in_no_process_listing_or_journal_line(site: LocalModel) -> None:
