@@ -110,7 +110,13 @@ class WsgiMaintenance:
     def _exempt(self, environ: dict[str, Any]) -> bool:
         if is_check_socket(environ.get("gunicorn.socket")):
             return True
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        script_name = environ.get("SCRIPT_NAME", "")
+        # the mount must be the server's own (gunicorn's, from its environment): gunicorn
+        # takes a SCRIPT_NAME header from a trusted proxy, which passes a client's on, and
+        # "/healthz" split as SCRIPT_NAME "/healthz" + PATH_INFO "" routes to the app's "/"
+        if script_name != os.environ.get("SCRIPT_NAME", ""):
+            return False
+        path = script_name + environ.get("PATH_INFO", "")
         return bool(self.health_path) and path == self.health_path
 
 

@@ -21,6 +21,7 @@ from the model's server namespace.
 from __future__ import annotations
 
 import http.client
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -88,7 +89,11 @@ def test_run_runs_as_the_app_user_in_the_release_and_its_sandbox(site: LocalMode
         "id -un; pwd; command -v python; echo $VIRTUAL_ENV; "
         "touch $APP_DATA_DIR/written && echo data-writable; "
         "touch app-probe 2>/dev/null || echo release-read-only; "
-        'test -n "$SECRET_KEY" && echo has-the-settings'
+        'test -n "$SECRET_KEY" && echo has-the-settings; '
+        # the service's sandbox, which a plain process of the app user has not: no new
+        # privileges, and other users' processes (init's) out of sight
+        "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status && echo no-new-privileges; "
+        "test -e /proc/1 || echo init-hidden"
     )
     outcome = run(site, command)
     assert outcome["status"] == "completed", outcome
@@ -96,7 +101,29 @@ def test_run_runs_as_the_app_user_in_the_release_and_its_sandbox(site: LocalMode
     assert lines[0] == APP and lines[1] == f"{current}/app", lines
     assert lines[2].startswith(f"/srv/{APP}/") and lines[2].endswith("/bin/python"), lines
     assert lines[2] == f"{lines[3]}/bin/python", lines
-    assert lines[4:] == ["data-writable", "release-read-only", "has-the-settings"], lines
+    sandboxed = ["no-new-privileges", "init-hidden"]
+    assert lines[4:] == ["data-writable", "release-read-only", "has-the-settings", *sandboxed], lines
+
+
+def test_a_password_in_the_command_is_in_no_process_listing_or_journal_line(site: LocalModel) -> None:
+    """createsuperuser --noinput takes its password from the environment: the command that
+    sets it is neither on a command line (``ps`` in the run lists bash's) nor in the
+    journal (systemd logs the unit's description when it starts it)."""
+    marker = f"pw-{secrets.token_hex(6)}"
+    since = site.sh("date '+%Y-%m-%d %H:%M:%S'").strip()
+    length = "bash -c 'echo ${#DJANGO_SUPERUSER_PASSWORD}'"
+    command = f"DJANGO_SUPERUSER_PASSWORD={marker} {length}; ps -eo args; true"
+    outcome = run(site, command)
+    assert outcome["status"] == "completed", outcome
+    output = str(outcome["results"]["output"])  # type: ignore[index]
+    # as bash -c runs it (systemd expanded ${...} in the old command line, to nothing here)
+    assert output.splitlines()[0] == str(len(marker)), output
+    # bash (kept by "; true" from being replaced by ps) lists its own command line
+    assert "ps -eo args" in output and "/bin/bash -c wsgi_app_run=" in output, output
+    assert marker not in output, output
+    journal = site.sh(f"journalctl --no-pager --since '{since}' -o cat")
+    assert f"{APP} run action" in journal, journal[-2000:]  # the unit's start was logged
+    assert marker not in journal, journal[-2000:]
 
 
 def test_a_failing_command_fails_the_action_with_its_output(site: LocalModel) -> None:
@@ -124,10 +151,11 @@ def test_a_release_and_its_command_deploy_while_in_maintenance(site: LocalModel)
     site.config(maintenance="true", maintenance_page=PAGE)
     answer = get(unit_url(site, "/"), site)
     assert answer.status == 503 and answer.retry_after == "60" and answer.body == PAGE, answer
-    site.config(release_command=f"echo migrated >> {MARKER}")
+    # the text reaches sh as written: systemd expands ${...} in a unit's command line
+    site.config(release_command=f"echo migrated '${{NOT_EXPANDED}}' >> {MARKER}")
     after = site.sh(f"readlink /srv/{APP}/current").strip()
     assert after != before, "no new release went live"
-    assert site.sh(f"cat {MARKER}").split() == ["migrated"]
+    assert site.sh(f"cat {MARKER}").split() == ["migrated", "${NOT_EXPANDED}"]
     info = site.unit()
     assert info["workload-status"] == "active", info
     assert str(info["message"]).startswith("maintenance mode; serving demo ("), info

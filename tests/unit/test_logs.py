@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 
 import pytest
@@ -9,6 +10,7 @@ from conftest import SECRET
 
 from charms.layer.wsgi_app.environment import app_settings
 from charms.layer.wsgi_app.logs import (
+    MAX_OUTPUT,
     journal_argv,
     redact_text,
     secret_values,
@@ -67,6 +69,19 @@ def test_an_older_secret_from_the_settings_file_is_redacted_too(django_state):
     assert shown == "old <redacted> and <redacted>"
 
 
+def test_a_secret_printed_as_json_or_as_a_python_literal_is_redacted():
+    """What a one-off command or the app prints of its settings: ``json.dumps`` escapes
+    quotes, backslashes and every non-ASCII character; ``repr`` (``print(os.environ)``,
+    ``manage.py diffsettings``) backslashes and, when both quotes are in, quotes."""
+    import json
+
+    password = "pa\"ss\\wörd's"
+    settings = {"API_PASSWORD": password, "DATABASE_URL": 'postgresql://u:k\\ey"é@db/x'}
+    for printed in (json.dumps(settings), repr(settings), str(settings), "\n".join(settings.values())):
+        shown = redact_text(printed, secret_values(settings))
+        assert "ss" not in shown and "ey" not in shown, shown
+
+
 def test_short_values_are_not_treated_as_secrets():
     assert secret_values({"PGPASSWORD": "ab", "SECRET_KEY": "long-enough"}) == ["long-enough"]
 
@@ -76,6 +91,25 @@ def test_tail_keeps_whole_lines_from_the_end():
     kept = tail(text, 100)
     assert len(kept) <= 100 and kept.endswith("line 999\n") and kept.startswith("line ")
     assert tail("short\n") == "short\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "é" * 120_000,  # two bytes a character
+        "\ufffd" * 100_000,  # what every byte of output that is not UTF-8 decodes to
+        "".join(f"ligne {n} — 日本語\n" for n in range(20_000)),
+        "found\x00twice\x00\n",  # find -print0, a binary file
+    ],
+)
+def test_tail_fits_one_argument_of_action_set(text):
+    """An action's result is one argument of ``action-set``: the kernel takes at most
+    128 KiB in one (E2BIG beyond) and no NUL (ValueError before exec); the action would
+    fail with neither its exit code nor its output."""
+    kept = tail(text)
+    assert len(kept.encode()) <= MAX_OUTPUT and "\x00" not in kept
+    subprocess.run(["true", f"output={kept}"], check=True)
+    assert kept.endswith(text[-5:].replace("\x00", "\ufffd"))
 
 
 def test_the_logs_of_web_or_of_a_process_type_the_serving_release_declares(django_state, monkeypatch):

@@ -3,6 +3,7 @@ output redacted and bounded; refused where nothing serves."""
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import subprocess
 import sys
@@ -12,11 +13,12 @@ from dataclasses import replace
 import pytest
 from conftest import SECRET
 
-from charms.layer.wsgi_app import actions, oneoff, releases
+from charms.layer.wsgi_app import actions, confined, oneoff, releases
 from charms.layer.wsgi_app.confined import Finished, Sandbox, read_tail
 from charms.layer.wsgi_app.errors import DeployError
 from charms.layer.wsgi_app.logs import MAX_OUTPUT
 from charms.layer.wsgi_app.releases import Release
+from charms.layer.wsgi_app.settings_file import decode
 
 SERVING = Release(
     "20261205120000-1a2b3c4", "1a2b3c4" * 5, "shop", "1a2b3c4", "mysite.wsgi:application",
@@ -71,7 +73,7 @@ def test_the_command_runs_confined_in_the_release_with_the_apps_settings(django_
     monkeypatch.setattr(releases, "current", lambda paths: SERVING)
     calls = []
 
-    def execute(self, unit, argv, *, cwd, writable=(), env=None, timeout, limit=0):
+    def execute(self, unit, argv, *, cwd, writable=(), env=None, timeout, limit=0, description=""):
         calls.append((self, unit, argv, cwd, env, timeout))
         printed = f"DATABASE_URL={env['DATABASE_URL']}\nkey {SECRET}\npg pa:ss@word\nother {'hidden-value'}\n"
         return Finished(0, printed, False)
@@ -81,7 +83,8 @@ def test_the_command_runs_confined_in_the_release_with_the_apps_settings(django_
     monkeypatch.setattr(Sandbox, "stop", lambda self, pattern: swept.append(pattern))
     ran = oneoff.run(django_state, "python manage.py dbshell -c 'select 1'", 42, ["hidden-value"])
     ((confined, unit, argv, cwd, env, timeout),) = calls
-    assert argv == ["/bin/bash", "-c", "python manage.py dbshell -c 'select 1'"]
+    assert argv == ["/bin/bash", "-c", oneoff.RUNNER]
+    assert base64.b64decode(env[oneoff.COMMAND_VARIABLE]).decode() == "python manage.py dbshell -c 'select 1'"
     assert cwd == django_state.paths.releases / SERVING.id / "app" and timeout == 42
     assert confined.account.user == "shop" and fnmatch.fnmatch(unit, swept[0])
     assert env["PATH"].startswith("/srv/shop/venvs/v1/bin:") and env["VIRTUAL_ENV"] == "/srv/shop/venvs/v1"
@@ -93,6 +96,70 @@ def test_the_command_runs_confined_in_the_release_with_the_apps_settings(django_
         "DATABASE_URL=postgresql://shop_rw:<redacted>@10.0.0.5:5432/shop\n"
         "key <redacted>\npg <redacted>\nother <redacted>\n"
     )
+
+
+PASSWORD_COMMAND = "DJANGO_SUPERUSER_PASSWORD='s3cret-Pw' python manage.py createsuperuser --noinput"
+
+
+def test_the_command_stays_out_of_every_command_line_unit_property_and_the_journal(django_state, monkeypatch):
+    """A command may carry a password (``DJANGO_SUPERUSER_PASSWORD=... manage.py
+    createsuperuser --noinput``): it reaches bash in the root-only environment file, not on
+    systemd-run's command line or bash's (``ps`` shows both to every local user), and the
+    unit's description (``systemctl status`` for anyone; systemd logs it when it starts
+    the unit) is not the command line, systemd-run's default."""
+    monkeypatch.setattr(releases, "current", lambda paths: SERVING)
+    monkeypatch.setattr(Sandbox, "stop", lambda self, pattern: None)
+    written, started = [], []
+    monkeypatch.setattr(confined, "write_atomically", lambda path, text, *a, **k: written.append(text))
+
+    real = subprocess.Popen
+
+    def popen(argv, **kwargs):
+        started.append(argv)
+        return real(["true"], **kwargs)
+
+    monkeypatch.setattr(confined.subprocess, "Popen", popen)
+    oneoff.run(django_state, PASSWORD_COMMAND, 42, [])
+    ((argv,),) = [started]
+    assert not [arg for arg in argv if "s3cret" in arg or "createsuperuser" in arg], argv
+    (description,) = [arg for arg in argv if arg.startswith("--description=")]
+    assert description == f"--description={django_state.app_name} run action"
+    settings = decode(written[0])
+    assert base64.b64decode(settings[oneoff.COMMAND_VARIABLE]).decode() == PASSWORD_COMMAND
+
+
+def test_a_dollar_reaches_the_confined_command_as_it_is(django_state, monkeypatch):
+    """systemd expands ``${NAME}`` anywhere and ``$NAME`` as a whole argument of a unit's
+    command line, with the unit's environment (the settings): a release_command
+    ``echo '${X:-none}'`` lost it, ``echo ${DATABASE_URL}`` put the password on sh's
+    command line. Each ``$`` goes to systemd-run as ``$$``, which systemd turns back into one."""
+    started = []
+    real = subprocess.Popen
+
+    def popen(argv, **kwargs):
+        started.append(argv)
+        return real(["true"], **kwargs)
+
+    monkeypatch.setattr(confined.subprocess, "Popen", popen)
+    monkeypatch.setattr(confined, "write_atomically", lambda *a, **k: None)
+    monkeypatch.setattr(Sandbox, "stop", lambda self, pattern: None)
+    step = ["/bin/sh", "-c", "echo '${X:-none}' $HOME; echo ${DATABASE_URL}"]
+    Sandbox.for_state(django_state).run("release_command", step, cwd=django_state.paths.data, timeout=5)
+    ((argv,),) = [started]
+    assert argv[argv.index("--") + 1 :] == [
+        "/bin/sh",
+        "-c",
+        "echo '$${X:-none}' $$HOME; echo $${DATABASE_URL}",
+    ]
+
+
+def test_bash_runs_the_command_from_its_environment_as_bash_c_would():
+    """Lines, quotes, pipes and the exit status as ``bash -c`` takes them; what the command
+    starts does not inherit the variable."""
+    command = 'printf \'%s\\n\' "one two" three | tail -1\necho "[$WSGI_APP_RUN_COMMAND]"; exit 4'
+    env = {"PATH": "/usr/bin:/bin", oneoff.COMMAND_VARIABLE: base64.b64encode(command.encode()).decode()}
+    ran = subprocess.run(["/bin/bash", "-c", oneoff.RUNNER], env=env, capture_output=True, text=True)
+    assert (ran.returncode, ran.stdout, ran.stderr) == (4, "three\n[]\n", "")
 
 
 def test_a_failure_or_a_timeout_is_said_with_the_output_kept():
@@ -117,6 +184,16 @@ def test_read_tail_keeps_the_end_of_a_long_output_from_a_line_start():
         output, ended = read_tail(process, 1000, time.monotonic() + 60)
     assert ended and process.returncode == 0
     assert len(output) <= 1000 and output.startswith("row ") and output.endswith("row 99999\n")
+
+
+def test_read_tail_keeps_the_end_of_one_long_line_from_a_character_start():
+    """``manage.py dumpdata`` prints its JSON on one line: a long one is kept (its end,
+    from a whole character), not dropped whole."""
+    code = "import sys\nsys.stdout.write('[' + 'é' * 5000 + ']')\n"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    with process:
+        output, ended = read_tail(process, 1002, time.monotonic() + 60)  # half a character in
+    assert ended and output == "é" * 500 + "]"
 
 
 def test_read_tail_gives_up_at_the_deadline():

@@ -63,6 +63,55 @@ def test_the_health_check_path_and_the_check_socket_reach_the_app(wrapper, tmp_p
     assert get(nothing_exempt, "")[0].startswith("503")
 
 
+def gunicorn_environ(raw, peer, trusted):
+    """The environ gunicorn makes of the request ``raw`` from ``peer``, ``trusted`` being
+    its forwarded_allow_ips (the apache2 relation's proxies)."""
+    from gunicorn.config import Config
+    from gunicorn.http import wsgi
+    from gunicorn.http.parser import RequestParser
+
+    cfg = Config()
+    cfg.set("forwarded_allow_ips", trusted)
+    request = next(iter(RequestParser(cfg, [raw], (peer, 40000))))
+    with socket.socket() as tcp:
+        return wsgi.create(request, tcp, (peer, 40000), ("10.0.0.1", 8080), cfg)[1]
+
+
+def test_a_script_name_header_does_not_make_a_request_the_health_checks(wrapper, tmp_path):
+    """gunicorn takes a SCRIPT_NAME header from a trusted proxy (forwarder_headers), which
+    passes a client's on: ``GET /healthz`` with ``SCRIPT_NAME: /healthz`` reaches the app
+    as PATH_INFO "", its home page, which no one may see in maintenance."""
+    flag = tmp_path / "maintenance.html"
+    flag.write_bytes(b"")
+    app = wrapper.WsgiMaintenance(tiny_app, wrapper.Flag(str(flag)), "/healthz")
+    raw = b"GET /healthz HTTP/1.1\r\nHost: shop\r\nSCRIPT_NAME: /healthz\r\n\r\n"
+    environ = gunicorn_environ(raw, "10.0.0.9", "10.0.0.9")
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/healthz", "")  # what the app routes
+    status = []
+    app(environ, lambda line, headers, exc_info=None: status.append(line))
+    assert status == ["503 Service Unavailable"]
+    plain = gunicorn_environ(b"GET /healthz HTTP/1.1\r\nHost: shop\r\n\r\n", "10.0.0.9", "10.0.0.9")
+    body = b"".join(app(plain, lambda line, headers, exc_info=None: status.append(line)))
+    assert status[-1] == "200 OK" and body == b"app saw /healthz"
+
+
+def test_a_mount_the_server_sets_still_lets_the_health_check_path_through(wrapper, tmp_path, monkeypatch):
+    """SCRIPT_NAME in gunicorn's environment (a setting): the health check path is the
+    whole path, as the charm's probe asks for it."""
+    monkeypatch.setenv("SCRIPT_NAME", "/shop")
+    flag = tmp_path / "maintenance.html"
+    flag.write_bytes(b"")
+    app = wrapper.WsgiMaintenance(tiny_app, wrapper.Flag(str(flag)), "/shop/healthz")
+    environ = gunicorn_environ(b"GET /shop/healthz HTTP/1.1\r\nHost: shop\r\n\r\n", "10.0.0.8", "10.0.0.9")
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/shop", "/healthz")
+    status = []
+    assert (
+        b"".join(app(environ, lambda line, headers, exc_info=None: status.append(line)))
+        == b"app saw /healthz"
+    )
+    assert status == ["200 OK"]
+
+
 def test_an_empty_large_or_non_utf8_file_gets_the_built_in_page(wrapper, tmp_path):
     flag = tmp_path / "maintenance.html"
     app = wrapper.WsgiMaintenance(tiny_app, wrapper.Flag(str(flag)), "")

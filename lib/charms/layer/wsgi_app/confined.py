@@ -46,7 +46,8 @@ class Finished:
 
 def read_tail(process: subprocess.Popen[bytes], limit: int, deadline: float) -> tuple[str, bool]:
     """What ``process`` prints until it ends, only the last ``limit`` bytes kept (from the
-    first line start in them when some were dropped, so no line is cut), and whether it
+    first line start in them when some were dropped, so no line is cut, else from a
+    character's start), and whether it
     ended before ``deadline`` (``time.monotonic()``)."""
     assert process.stdout is not None
     kept, dropped = bytearray(), False
@@ -75,8 +76,19 @@ def read_tail(process: subprocess.Popen[bytes], limit: int, deadline: float) -> 
 def _text(kept: bytearray, dropped: bool) -> str:
     if dropped:
         newline = kept.find(b"\n")
-        kept = kept[newline + 1 :] if newline >= 0 else bytearray()
+        if newline >= 0:
+            kept = kept[newline + 1 :]
+        else:  # one long line (a JSON dump): its end, from a character's first byte
+            del kept[: next((i for i, byte in enumerate(kept[:4]) if not 0x80 <= byte < 0xC0), 0)]
     return kept.decode(errors="replace")
+
+
+def literal(argument: str) -> str:
+    """``argument`` as a unit's command line must hold it to reach the command unchanged:
+    systemd expands ``${NAME}`` (and ``$NAME`` alone) there with the unit's environment,
+    the settings (``echo '${X:-none}'`` lost its text, ``${DATABASE_URL}`` put the
+    password on a command line); ``$$`` is its one literal ``$``."""
+    return argument.replace("$", "$$")
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,15 @@ class Sandbox:
         unit = f"{self.unit_prefix()}{step}-{secrets.token_hex(4)}.service"
         self.stop_leftovers()
         try:
-            finished = self.execute(unit, argv, cwd=cwd, writable=writable, env=env, timeout=timeout)
+            finished = self.execute(
+                unit,
+                argv,
+                cwd=cwd,
+                writable=writable,
+                env=env,
+                timeout=timeout,
+                description=f"{self.paths.name} {what}",
+            )
         except OSError as error:
             raise CommandFailed(what, str(error)) from None
         if finished.timed_out:
@@ -150,19 +170,23 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         timeout: float,
         limit: int = OUTPUT_LIMIT,
+        description: str = "",
     ) -> Finished:
-        """Run ``argv`` confined as the transient ``unit`` and say how it ended, with the
-        last ``limit`` bytes of its output; raises ``OSError`` when it cannot start."""
+        """Run ``argv`` confined as the transient ``unit`` (``description``: what systemd
+        says it is, else its name; never the command line, systemd-run's default, which
+        systemd logs and shows to every user) and say how it ended, with the last ``limit``
+        bytes of its output; raises ``OSError`` when it cannot start."""
         env_file = self.paths.etc / f".{unit}.env"
         full_env = {**base_env(), **self.account.env(), **(env or {})}
         write_atomically(env_file, encode(full_env), 0o600, uid=0, gid=0)
         argv_run = ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", f"--unit={unit}"]
+        argv_run.append(f"--description={description or unit}")
         for line in self.properties(cwd, writable, env_file, timeout):
             argv_run += ["--property", line]
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                [*argv_run, "--", *argv],
+                [*argv_run, "--", *(literal(arg) for arg in argv)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -3,8 +3,9 @@
 The command runs in the serving release's directory (``releases/<id>/app``) with its
 virtualenv's ``bin`` first on ``PATH`` (console scripts by name: ``flask``, ``alembic``,
 ``python manage.py``), the application's settings and the release's own (the environment
-the service gets, :func:`.build.app_env`), as the application user, through ``/bin/bash
--c`` as the Procfile's process types are (pipes, ``&&``, ``$VARS`` work). It is confined as
+the service gets, :func:`.build.app_env`), as the application user, by ``/bin/bash`` as
+the Procfile's process types are (pipes, ``&&``, ``$VARS`` work), which reads it from its
+environment, not from its command line (:data:`RUNNER`). It is confined as
 the release command is (:mod:`.confined`: a transient systemd unit with the service's
 sandbox and limits, writing only to the data directory), its settings in a root-only
 ``EnvironmentFile``, never on a command line. When it ends or its ``timeout`` is up,
@@ -16,6 +17,7 @@ application holds redacted (:mod:`.logs`).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 
@@ -29,6 +31,16 @@ from .state import WsgiState
 from .validate import shell_command
 
 SHELL = "/bin/bash"  # as the Procfile's process types run (render.render_process_unit)
+# The command reaches bash in its environment (the root-only EnvironmentFile), base64 for
+# the file's format holds no newline, and never in an argument: a command may carry a
+# password (DJANGO_SUPERUSER_PASSWORD=... manage.py createsuperuser --noinput), and
+# systemd-run's command line and bash's are in every local user's process listing and in
+# the unit's properties. What the command starts does not inherit the variable.
+COMMAND_VARIABLE = "WSGI_APP_RUN_COMMAND"
+RUNNER = (
+    f'wsgi_app_run=$(printf %s "${COMMAND_VARIABLE}" | base64 -d) || exit 127; '
+    f'unset {COMMAND_VARIABLE}; eval "$wsgi_app_run"'
+)
 DEFAULT_TIMEOUT = 300
 MAX_TIMEOUT = 3600
 MAX_COMMAND = 8192  # characters: a command line, not a script
@@ -90,16 +102,21 @@ def run(state: WsgiState, command: str, timeout: int, hidden: list[str]) -> Ran:
     release = serving_release(state)
     app_dir = state.paths.releases / release.id / "app"
     settings = app_settings(state)
-    env = {**app_env(release, app_dir, settings), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **app_env(release, app_dir, settings),
+        "PYTHONUNBUFFERED": "1",
+        COMMAND_VARIABLE: base64.b64encode(command.encode()).decode(),
+    }
     confined = Sandbox.for_state(state)
     confined.stop(leftovers_pattern(state.app_name))  # a run whose action was killed
     try:
         finished = confined.execute(
             unit_name(state.app_name, secrets.randbelow(10**_DIGITS)),
-            [SHELL, "-c", command],
+            [SHELL, "-c", RUNNER],
             cwd=app_dir,
             env=env,
             timeout=timeout,
+            description=f"{state.app_name} run action",
         )
     except OSError as error:
         raise DeployError(f"the command could not start: {error}") from None
