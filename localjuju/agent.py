@@ -453,21 +453,21 @@ class Agent:
         return env
 
     def _append_log(self, unit: str, hook: str, output: str, logs: list[list[Any]]) -> None:
-        with open(self.model.dir / "debug.log", "a") as log:
-            for at, level, message in logs:
-                stamp = time.strftime("%H:%M:%S", time.gmtime(at))
-                log.write(f"{unit}: {stamp} {level} juju-log {hook}: {message}\n")
-            for line in output.splitlines():
-                log.write(f"{unit}: {time.strftime('%H:%M:%S')} hook {hook}: {line}\n")
+        lines = [
+            f"{unit}: {time.strftime('%H:%M:%S', time.gmtime(at))} {level} juju-log {hook}: {message}\n"
+            for at, level, message in logs
+        ]
+        now = time.strftime("%H:%M:%S")
+        lines += [f"{unit}: {now} hook {hook}: {line}\n" for line in output.splitlines()]
+        self.model.append_log("".join(lines))
 
     def _append_cost(self, unit: str, hook: str, seconds: float, tool_calls: int, used: Json) -> None:
         """One line per hook: how long it ran and how many hook-tool calls it made, by tool."""
         each = ", ".join(f"{name} {count}" for name, count in sorted(used.items(), key=lambda item: -item[1]))
-        with open(self.model.dir / "debug.log", "a") as log:
-            stamp = time.strftime("%H:%M:%S")
-            log.write(
-                f"{unit}: {stamp} localjuju {hook}: {seconds:.2f}s, {tool_calls} hook-tool calls ({each})\n"
-            )
+        stamp = time.strftime("%H:%M:%S")
+        self.model.append_log(
+            f"{unit}: {stamp} localjuju {hook}: {seconds:.2f}s, {tool_calls} hook-tool calls ({each})\n"
+        )
 
     def _commit(self, unit: str, before: Json, after: Json, ok: bool) -> None:
         """Keep what the hook changed, and queue the hooks that follow from it."""

@@ -76,6 +76,15 @@ class Model:
             out.write(json.dumps(self.data, indent=1, sort_keys=True))
         temporary.replace(self.path)
 
+    def append_log(self, text: str) -> None:
+        """Add ``text`` to the model's debug log, root's alone: hook output may hold what a
+        charm printed of its secrets (Juju's own errors echo a bad argument)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / "debug.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # a log an older localjuju made world-readable
+        with os.fdopen(fd, "a") as log:
+            log.write(text)
+
     # -- accessors ---------------------------------------------------------------------
     @property
     def applications(self) -> dict[str, Json]:

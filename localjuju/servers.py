@@ -130,8 +130,7 @@ def handle(agent: Agent, unit: str, event: dict[str, Any]) -> None:
             **{k: event.get(k, "") for k in ("relation_id", "remote_unit", "remote_app")},
         }
         agent.report(f"{unit}: {event['hook']} failed: {error}")
-        with open(model.dir / "debug.log", "a") as log:
-            log.write(f"{unit}: {time.strftime('%H:%M:%S')} server {kind.name}: {error}\n")
+        model.append_log(f"{unit}: {time.strftime('%H:%M:%S')} server {kind.name}: {error}\n")
         return
     info["agent"] = "idle"
     info.pop("error", None)

@@ -122,3 +122,15 @@ def test_the_saved_model_is_readable_by_root_alone(localjuju_home: Path) -> None
     model.save()
     model.save()  # a second save replaces the file: the new one is private too
     assert model.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_debug_log_is_readable_by_root_alone(localjuju_home: Path) -> None:
+    """Hook output lands there, and a charm's or Juju's own messages may echo a secret."""
+    model = Model.load("private")
+    log = model.dir / "debug.log"
+    model.dir.mkdir(parents=True)
+    log.write_text("an older, world-readable log\n")
+    log.chmod(0o644)
+    model.append_log('wsgi-app/0: 12:00:00 hook install: ERROR key value "s3cret" not valid\n')
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.read_text().splitlines()[-1].endswith('"s3cret" not valid')
