@@ -30,6 +30,9 @@ from .machines import cache_dir
 from .model import Json
 
 CALL_TIMEOUT = 600  # seconds a caller may take to send its request or a file it was asked for
+# bytes a call or a file it sends may hold (Juju keeps a relation's or a secret's data in one
+# 16 MiB database document): a charm cannot make the host agent hold more
+MAX_MESSAGE = 16 << 20
 MACHINE = Path(__file__).parent / "machine"
 CLIENT_SOURCE = MACHINE / "hooktool.c"
 PYTHON_CLIENT = MACHINE / "hooktool.py"
@@ -108,7 +111,8 @@ class ToolServer:
             self._active = None
 
     def _answer(self, connection: socket.socket) -> None:
-        fields = [field.decode("utf-8", "surrogateescape") for field in hooktool.unpack(connection)]
+        call_fields = hooktool.unpack(connection, MAX_MESSAGE)
+        fields = [field.decode("utf-8", "surrogateescape") for field in call_fields]
         name, count = fields[0], int(fields[1])
         args = fields[2 : 2 + count]
         env = dict(entry.partition("=")[::2] for entry in fields[2 + count :])
@@ -127,7 +131,10 @@ class ToolServer:
 def _ask(connection: socket.socket, path: str) -> str:
     """The text of ``path`` (``-``: stdin) as the calling tool reads it on its machine."""
     connection.sendall(hooktool.pack([b"read", path.encode("utf-8", "surrogateescape")]))
-    status, data = hooktool.unpack(connection)
+    try:
+        status, data = hooktool.unpack(connection, MAX_MESSAGE)
+    except ValueError as error:  # the rest is not read: the call ends with this error
+        raise jujuc.ToolError(f"{path}: {error}") from None
     if status != b"ok":
         raise jujuc.ToolError(data.decode(errors="replace"))
     return data.decode("utf-8", "surrogateescape")

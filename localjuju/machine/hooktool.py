@@ -24,10 +24,16 @@ def pack(fields: list[bytes]) -> bytes:
     return b"%08x" % len(fields) + b"".join(b"%08x" % len(field) + field for field in fields)
 
 
-def unpack(connection: _socket.socket) -> list[bytes]:
-    """The next message on ``connection``, as a list of bytes; EOFError if it closed."""
+def unpack(connection: _socket.socket, limit: int = 0) -> list[bytes]:
+    """The next message on ``connection``, as a list of bytes; EOFError if it closed.
+    With a ``limit``, a message of more bytes in all raises ValueError before it is read."""
+    left = [limit]
 
     def exactly(size: int) -> bytes:
+        if limit:
+            left[0] -= size
+            if left[0] < 0:
+                raise ValueError(f"a message of more than {limit} bytes")
         chunks = []
         while size:
             chunk = connection.recv(min(size, 1 << 20))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from localjuju.toolserver import PYTHON_CLIENT, ToolServer, machine_client
+from localjuju.toolserver import MAX_MESSAGE, PYTHON_CLIENT, ToolServer, machine_client
 
 SECRET = "secret:cu0k9a5m0v1s2k3e4b5g"
 
@@ -210,6 +210,17 @@ def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, 
     assert tools.saved()["relations"]["db:3"]["data"]["app/0"] == {"port": "1", "x": "1"}
     missing = tools("relation-set", "-r", "db:3", "--file", "nothing.yaml", cwd=tmp_path)
     assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
+
+
+def test_a_file_larger_than_a_message_may_be_is_refused_and_the_agent_keeps_serving(
+    tools: Tools, tmp_path: Path
+) -> None:
+    """A charm cannot make the host agent hold more than MAX_MESSAGE bytes of one file."""
+    (tmp_path / "huge.yaml").write_bytes(b"k: " + b"x" * MAX_MESSAGE + b"\n")
+    huge = tools("relation-set", "-r", "db:3", "--file", "huge.yaml", cwd=tmp_path)
+    assert huge.returncode != 0
+    assert "k" not in tools.saved()["relations"]["db:3"]["data"].get("app/0", {})
+    assert tools("relation-get", "-r", "3", "k", "pg/0").stdout == "v\n"
 
 
 def test_secret_add_reads_a_file_where_the_caller_runs(tools: Tools, tmp_path: Path) -> None:
