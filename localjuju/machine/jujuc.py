@@ -206,6 +206,10 @@ def relation_set(args: list[str], ctx: Context, call: Call) -> None:
         loaded = yaml_module().safe_load(text) or {}
         if not isinstance(loaded, dict):
             raise ToolError("expected YAML map of settings")
+        # Juju reads a map of strings: a list or map value is an error (and str() of a few
+        # hundred bytes of nested aliases would be gigabytes)
+        if any(isinstance(v, (list, dict)) for v in loaded.values()):
+            raise ToolError("yaml: unmarshal errors: a setting's value must be a string, not a list or map")
         settings.update({str(k): ("" if v is None else str(v)) for k, v in loaded.items()})
     settings.update(key_values(a.settings))
     if a.app and not ctx["leader"]:

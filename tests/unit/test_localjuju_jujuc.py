@@ -212,6 +212,16 @@ def test_relation_set_reads_a_file_or_stdin_where_the_caller_runs(tools: Tools, 
     assert (missing.returncode, missing.stderr) == (1, "ERROR open nothing.yaml: no such file or directory\n")
 
 
+def test_relation_set_reads_strings_only_and_aliases_cannot_blow_it_up(tools: Tools, tmp_path: Path) -> None:
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+    for level in "bcdefghi":
+        bomb += f"{level}: &{level} [*{chr(ord(level) - 1)}" + f",*{chr(ord(level) - 1)}" * 8 + "]\n"
+    (tmp_path / "bomb.yaml").write_text(bomb)
+    refused = tools("relation-set", "-r", "db:3", "--file", "bomb.yaml", cwd=tmp_path)
+    assert (refused.returncode, refused.stderr.startswith("ERROR yaml: unmarshal errors")) == (1, True)
+    assert "a" not in tools.saved()["relations"]["db:3"]["data"].get("app/0", {})
+
+
 def test_a_file_larger_than_a_message_may_be_is_refused_and_the_agent_keeps_serving(
     tools: Tools, tmp_path: Path
 ) -> None:
