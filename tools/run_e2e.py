@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 # modules on a network or port of their own (brokers, celery, layer, locks_offline,
-# processes, rollout, s3, scale, schedules, secrets and toolbox: isolated networks; fuzz: 8092),
+# processes, rollout, s3, scale, schedules and toolbox: isolated networks; fuzz: 8092),
 # together about as long as the rest; servers on the host take ports through localjuju's
-# host-wide reservations. Everything else runs in the loopback lane, including two modules on
-# isolated networks (django, units) that keep the two lanes about as long.
+# host-wide reservations. Everything else runs in the loopback lane, including three modules
+# on isolated networks (django, secrets, units) that keep the two lanes about as long.
 OWN_NETWORK = (
     "test_brokers.py",
     "test_celery.py",
@@ -35,7 +35,6 @@ OWN_NETWORK = (
     "test_s3.py",
     "test_scale.py",
     "test_schedules.py",
-    "test_secrets.py",
     "test_toolbox.py",
 )
 
