@@ -56,6 +56,15 @@ def test_with_rolling_a_follower_switches_only_in_its_turn() -> None:
     assert rollout_turn(its_turn, NEW, "abc1234", SERVING) == ""  # shop/1 is gone: skipped
 
 
+def test_with_rolling_the_leader_goes_first_unless_the_release_was_released_before_it_led() -> None:
+    """A unit elected leader mid-rollout (shop/2 here) switches in its turn, not at once."""
+    leads = replace(ROLLING, peers=replace(ROLLING.peers, leader="shop/2"))
+    assert rollout_turn(leads, NEW, "abc1234", SERVING, leader=True) == (
+        "rollout of abc1234: 1/3 switched, waiting for shop/1"
+    )
+    assert rollout_turn(replace(leads, released=OLD), NEW, "abc1234", SERVING, leader=True) == ""
+
+
 def test_with_all_every_unit_switches_when_it_has_built() -> None:
     assert rollout_turn(replace(ROLLING, config=parse_config({})), NEW, "abc1234", SERVING) == ""
 

@@ -63,10 +63,12 @@ def waits_for_leader(release_command: str, leader: bool, released: str, spec: st
     return bool(release_command) and not leader and released != spec
 
 
-def rollout_turn(state: WsgiState, spec: str, version: str, serving: Release) -> str:
-    """Why this unit (not the leader, ``serving`` a release) may not switch to release
-    ``spec`` yet with ``rollout=rolling`` (see :func:`.rollout.turn`); "" when it may."""
-    if state.config.rollout != rollout.ROLLING:
+def rollout_turn(state: WsgiState, spec: str, version: str, serving: Release, leader: bool = False) -> str:
+    """Why this unit (``serving`` a release) may not switch to release ``spec`` yet with
+    ``rollout=rolling`` (see :func:`.rollout.turn`); "" when it may. The leader goes first,
+    unless ``spec`` was released already (by the unit that led before it, or by itself
+    before a rollback): then it waits for its turn like any unit."""
+    if state.config.rollout != rollout.ROLLING or (leader and state.released != spec):
         return ""
     return rollout.turn(spec, version, state.released, state.unit_name, serving.spec, state.peers)
 
@@ -177,8 +179,8 @@ def build_release(
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
-    if serving is not None and not leader:
-        waits = rollout_turn(state, spec, revision.short, serving)
+    if serving is not None:
+        waits = rollout_turn(state, spec, revision.short, serving, leader)
         if waits:
             raise WaitingForRollout(waits)
     release_id = releases.new_id(revision.commit)
