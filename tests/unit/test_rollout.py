@@ -13,6 +13,7 @@ from charms.layer.wsgi_app.relation_data.common import RawRelation, RemoteUnit
 from charms.layer.wsgi_app.rollout import Failure, Peers, Report, Standing
 
 OLD, NEW, NEWER = "0123456789abcdef", "fedcba9876543210", "00112233445566ff"
+PREVIOUS = "0000111122223333"  # the release before OLD, that a rollback goes back to
 SERVES_OLD, SERVES_NEW = Report(OLD, "0123456"), Report(NEW, "abc1234")
 UNHEALTHY = Report(OLD, "0123456", Failure(NEW, "abc1234"))
 ROLLED_BACK = Report(OLD, "0123456", Failure(NEW, "abc1234", rollout.ROLLED_BACK))
@@ -197,6 +198,22 @@ REPORTS = [
     ("a build that works clears it", UNHEALTHY, (OLD, "0123456"), None, True, SERVES_OLD),
     ("serving it clears it", UNHEALTHY, (NEW, "abc1234"), None, False, SERVES_NEW),
     ("nothing serves", Report(), ("", ""), None, False, Report()),
+    (
+        "a rollback where it halted keeps the halt",
+        UNHEALTHY,
+        (PREVIOUS, "7654321"),
+        Failure(OLD, "0123456", rollout.ROLLED_BACK),
+        False,
+        Report(PREVIOUS, "7654321", Failure(NEW, "abc1234")),
+    ),
+    (
+        "a rollback of what it switched to is told",
+        SERVES_NEW,
+        (OLD, "0123456"),
+        Failure(NEW, "abc1234", rollout.ROLLED_BACK),
+        False,
+        ROLLED_BACK,
+    ),
 ]
 
 

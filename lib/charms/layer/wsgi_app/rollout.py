@@ -181,9 +181,12 @@ def progress(released: str, me: str, mine: Report, peers: Peers) -> Standing:
 def next_report(before: Report, serving: tuple[str, str], failure: Failure | None, built: bool) -> Report:
     """What this unit reports after a hook: the release it serves (``(spec, version)``),
     and the release it gave up in this hook (``failure``), else the one it gave up before,
-    kept until a build works here or it serves that release again."""
+    kept until a build works here or it serves that release again. Rolling back the
+    release it kept serving does not replace that: the rollout stays halted here."""
     spec, version = serving
     kept = before.failed
     if failure is None and kept is not None and (built or kept.spec == spec):
         kept = None
+    if failure is not None and failure.reason == ROLLED_BACK and kept is not None and kept.spec != spec:
+        failure = None
     return Report(spec, version, failure or kept)
