@@ -56,6 +56,15 @@ def test_with_rolling_a_follower_switches_only_in_its_turn() -> None:
     assert rollout_turn(its_turn, NEW, "abc1234", SERVING) == ""  # shop/1 is gone: skipped
 
 
+def test_with_rolling_the_leader_goes_first_unless_the_release_was_released_before_it_led() -> None:
+    """A unit elected leader mid-rollout (shop/2 here) switches in its turn, not at once."""
+    leads = replace(ROLLING, peers=replace(ROLLING.peers, leader="shop/2"))
+    assert rollout_turn(leads, NEW, "abc1234", SERVING, leader=True) == (
+        "rollout of abc1234: 1/3 switched, waiting for shop/1"
+    )
+    assert rollout_turn(replace(leads, released=OLD), NEW, "abc1234", SERVING, leader=True) == ""
+
+
 def test_with_all_every_unit_switches_when_it_has_built() -> None:
     assert rollout_turn(replace(ROLLING, config=parse_config({})), NEW, "abc1234", SERVING) == ""
 
@@ -260,6 +269,7 @@ def _follower_build(
     config: dict[str, str],
     released: str = "",
     serving: Release | None = None,
+    fetched: list[str] | None = None,
     **changes: object,
 ):
     """build_release as a follower whose leader published the commit, with the machine steps
@@ -281,7 +291,12 @@ def _follower_build(
     monkeypatch.setattr(state_module.Paths, "for_app", at_tmp)
     monkeypatch.setattr(build, "run_as", lambda state: type("Account", (), {"ids": (0, 0)})())
     monkeypatch.setattr(build.git_ssh, "git_ssh_environment", lambda config, paths: {})
-    monkeypatch.setattr(build.source, "fetch", lambda *args, **kwargs: FETCHED)
+
+    def fetch(*args, **kwargs):
+        (fetched if fetched is not None else []).append(FETCHED.label)
+        return FETCHED
+
+    monkeypatch.setattr(build.source, "fetch", fetch)
     monkeypatch.setattr(build.ownership, "ensure_dir", lambda path, uid, gid, mode: path.mkdir())
     monkeypatch.setattr(build.source, "export", export)
     monkeypatch.setattr(build, "install", install)
@@ -459,3 +474,24 @@ def test_with_rolling_a_unit_with_nothing_serving_deploys_at_once(monkeypatch, t
         _follower_build(
             monkeypatch, tmp_path, PLAIN, {"rollout": "rolling"}, unit_name="shop/2", peers=ROLLING.peers
         )
+
+
+def test_with_rolling_a_follower_waiting_for_its_turn_does_not_fetch(monkeypatch, tmp_path):
+    """The leader's published commit says which release it would build: no git fetch at
+    every hook (update-status included) while it waits; once its turn comes, it fetches."""
+    from charms.layer.wsgi_app import build
+    from charms.layer.wsgi_app.errors import WaitingForRollout
+
+    state = _repo_state()
+    spec = build.release_spec(
+        build.source_inputs(state, build.source.demo_revision(tmp_path).commit), "b" * 40
+    )
+    fetched: list[str] = []
+    waiting = {"serving": SERVING, "unit_name": "shop/2", "peers": ROLLING.peers, "released": spec}
+    with pytest.raises(WaitingForRollout, match=r"^rollout of bbbbbbb: 0/3 switched, waiting for shop/0$"):
+        _follower_build(monkeypatch, tmp_path, PLAIN, {"rollout": "rolling"}, fetched=fetched, **waiting)
+    assert fetched == []
+    its_turn = {**waiting, "peers": replace(ROLLING.peers, others=())}  # the others are gone
+    with pytest.raises(Stop):
+        _follower_build(monkeypatch, tmp_path, PLAIN, {"rollout": "rolling"}, fetched=fetched, **its_turn)
+    assert fetched == ["shop"]

@@ -4,6 +4,8 @@ of the wrong shape."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from charms.layer.wsgi_app import rollout
@@ -11,6 +13,7 @@ from charms.layer.wsgi_app.relation_data.common import RawRelation, RemoteUnit
 from charms.layer.wsgi_app.rollout import Failure, Peers, Report, Standing
 
 OLD, NEW, NEWER = "0123456789abcdef", "fedcba9876543210", "00112233445566ff"
+PREVIOUS = "0000111122223333"  # the release before OLD, that a rollback goes back to
 SERVES_OLD, SERVES_NEW = Report(OLD, "0123456"), Report(NEW, "abc1234")
 UNHEALTHY = Report(OLD, "0123456", Failure(NEW, "abc1234"))
 ROLLED_BACK = Report(OLD, "0123456", Failure(NEW, "abc1234", rollout.ROLLED_BACK))
@@ -64,7 +67,15 @@ TURNS = [
         {"u0": ROLLED_BACK, "u2": SERVES_NEW},
         "rollout of abc1234 halted at shop/0: rolled back",
     ),
-    ("the units after it do not count", NEW, NEW, "shop/0", {"u0": SERVES_NEW, "u2": UNHEALTHY}, ""),
+    ("the units after it do not count", NEW, NEW, "shop/0", {"u0": SERVES_NEW, "u2": SERVES_OLD}, ""),
+    (
+        "a unit after it gave it up (it led then, or was rolled back): halted there",
+        NEW,
+        NEW,
+        "shop/0",
+        {"u0": SERVES_NEW, "u2": UNHEALTHY},
+        "rollout of abc1234 halted at shop/2: health check failed",
+    ),
     ("the leader left the relation", NEW, NEW, "shop/0", {"u2": SERVES_OLD}, ""),
     (
         "the leader is gone and nothing was released",
@@ -87,6 +98,36 @@ def test_what_a_unit_gave_up_itself_does_not_hold_it_back() -> None:
     """The redeploy action on the unit where the rollout halted tries it again there."""
     mine = Peers("cluster:1", "shop/0", UNHEALTHY, (("shop/0", SERVES_NEW),))
     assert rollout.turn(NEW, "abc1234", NEW, "shop/1", OLD, mine) == ""
+
+
+def test_leadership_moving_mid_rollout_lets_no_unit_jump_the_queue_or_pass_a_halt() -> None:
+    """Once the leader released a release, the order is by unit number: a unit elected
+    leader since waits for its turn (it would switch at once as the leader), and the unit
+    where the rollout halted may still resume it."""
+    switching = Peers("cluster:1", "shop/2", Report(OLD), (("shop/0", SERVES_NEW), ("shop/1", SERVES_OLD)))
+    assert rollout.turn(NEW, "abc1234", NEW, "shop/2", OLD, switching) == (
+        "rollout of abc1234: 1/3 switched, waiting for shop/1"
+    )
+    halted = replace(switching, others=(("shop/0", SERVES_NEW), ("shop/1", UNHEALTHY)))
+    assert rollout.turn(NEW, "abc1234", NEW, "shop/2", OLD, halted) == (
+        "rollout of abc1234 halted at shop/1: health check failed"
+    )
+    # the redeploy action on shop/1 (the new leader is shop/2, before it no more)
+    on_halted = Peers("cluster:1", "shop/2", UNHEALTHY, (("shop/0", SERVES_NEW), ("shop/2", SERVES_OLD)))
+    assert rollout.turn(NEW, "abc1234", NEW, "shop/1", OLD, on_halted) == ""
+    shown = rollout.progress(NEW, "shop/0", SERVES_NEW, replace(halted, own=SERVES_NEW))
+    assert shown.text == "rollout of abc1234 halted at shop/1: health check failed"
+
+
+def test_a_leader_rolled_back_halts_the_rollout_and_resumes_it_itself() -> None:
+    """The leader (shop/3, not first by number) rolled the released release back: nobody
+    switches, and the redeploy action on the leader tries it again."""
+    rolled_back = Peers("cluster:1", "shop/3", Report(OLD), (("shop/3", ROLLED_BACK), ("shop/2", SERVES_OLD)))
+    assert rollout.turn(NEW, "abc1234", NEW, "shop/1", OLD, rolled_back) == (
+        "rollout of abc1234 halted at shop/3: rolled back"
+    )
+    on_leader = Peers("cluster:1", "shop/3", ROLLED_BACK, (("shop/1", SERVES_OLD), ("shop/2", SERVES_OLD)))
+    assert rollout.turn(NEW, "abc1234", NEW, "shop/3", OLD, on_leader) == ""
 
 
 # (case, what shop/1 reports now, shop/0's and shop/2's reports, where the rollout of
@@ -157,6 +198,22 @@ REPORTS = [
     ("a build that works clears it", UNHEALTHY, (OLD, "0123456"), None, True, SERVES_OLD),
     ("serving it clears it", UNHEALTHY, (NEW, "abc1234"), None, False, SERVES_NEW),
     ("nothing serves", Report(), ("", ""), None, False, Report()),
+    (
+        "a rollback where it halted keeps the halt",
+        UNHEALTHY,
+        (PREVIOUS, "7654321"),
+        Failure(OLD, "0123456", rollout.ROLLED_BACK),
+        False,
+        Report(PREVIOUS, "7654321", Failure(NEW, "abc1234")),
+    ),
+    (
+        "a rollback of what it switched to is told",
+        SERVES_NEW,
+        (OLD, "0123456"),
+        Failure(NEW, "abc1234", rollout.ROLLED_BACK),
+        False,
+        ROLLED_BACK,
+    ),
 ]
 
 

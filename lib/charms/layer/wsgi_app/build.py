@@ -63,10 +63,12 @@ def waits_for_leader(release_command: str, leader: bool, released: str, spec: st
     return bool(release_command) and not leader and released != spec
 
 
-def rollout_turn(state: WsgiState, spec: str, version: str, serving: Release) -> str:
-    """Why this unit (not the leader, ``serving`` a release) may not switch to release
-    ``spec`` yet with ``rollout=rolling`` (see :func:`.rollout.turn`); "" when it may."""
-    if state.config.rollout != rollout.ROLLING:
+def rollout_turn(state: WsgiState, spec: str, version: str, serving: Release, leader: bool = False) -> str:
+    """Why this unit (``serving`` a release) may not switch to release ``spec`` yet with
+    ``rollout=rolling`` (see :func:`.rollout.turn`); "" when it may. The leader goes first,
+    unless ``spec`` was released already (by the unit that led before it, or by itself
+    before a rollback): then it waits for its turn like any unit."""
+    if state.config.rollout != rollout.ROLLING or (leader and state.released != spec):
         return ""
     return rollout.turn(spec, version, state.released, state.unit_name, serving.spec, state.peers)
 
@@ -124,8 +126,8 @@ def agreed_revision(
         if state.agreed_source != agreed:
             publish(agreed)
         return fetched
-    published_for, _, commit = state.agreed_source.partition(":")
-    if published_for != source_id(state) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+    commit = published_commit(state)
+    if not commit:
         what = state.config.app_ref or "the default branch"
         raise WaitingForLeader(f"waiting for the leader to resolve {what} of {fetched.label}")
     if commit == fetched.commit:
@@ -136,6 +138,30 @@ def agreed_revision(
         raise FetchError(
             f"app_repo: commit {commit[:7]}, which the leader deploys, is not in the repository"
         ) from None
+
+
+def published_commit(state: WsgiState) -> str:
+    """The commit the leader published for this repository and ref; "" when none."""
+    published_for, _, commit = state.agreed_source.partition(":")
+    if published_for != source_id(state) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        return ""
+    return commit
+
+
+def hold_before_fetch(
+    state: WsgiState, inputs: dict[str, Any], serving: Release | None, leader: bool
+) -> None:
+    """A follower whose turn in a rolling release has not come waits without fetching: the
+    release it would build is the leader's published commit with this config, so its
+    repository is not fetched again at every hook (update-status included) while it waits.
+    Raises :class:`WaitingForRollout`."""
+    commit = published_commit(state)
+    if serving is None or leader or not commit or state.config.rollout != rollout.ROLLING:
+        return
+    spec = release_spec(inputs, commit)
+    waits = rollout_turn(state, spec, commit[:7], serving) if spec != serving.spec else ""
+    if waits:
+        raise WaitingForRollout(waits)
 
 
 def release_spec(inputs: dict[str, Any], commit: str) -> str:
@@ -159,7 +185,9 @@ def build_release(
     paths, config, account = state.paths, state.config, run_as(state)
     leader = publish is not None
     demo = source.demo_revision(demo_dir)
+    inputs = source_inputs(state, demo.commit)
     if config.app_repo:
+        hold_before_fetch(state, inputs, serving, leader)
         report(f"fetching {source.repo_label(config.app_repo)}")
         try:
             ssh_env = git_ssh.git_ssh_environment(config, paths)
@@ -173,12 +201,11 @@ def build_release(
         )
     else:
         revision = demo
-    inputs = source_inputs(state, demo.commit)
     spec = release_spec(inputs, revision.commit)
     if serving is not None and serving.spec == spec:
         return None
-    if serving is not None and not leader:
-        waits = rollout_turn(state, spec, revision.short, serving)
+    if serving is not None:
+        waits = rollout_turn(state, spec, revision.short, serving, leader)
         if waits:
             raise WaitingForRollout(waits)
     release_id = releases.new_id(revision.commit)

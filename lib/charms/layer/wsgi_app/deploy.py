@@ -100,9 +100,9 @@ def _serve(
             new_release = build_release(
                 state, demo_dir=demo_dir, publish=publish, report=report, serving=serving
             )
-        except WaitingForRollout:  # not its turn (rollout=rolling): what serves gets the new settings
+        except WaitingForRollout as held:  # not its turn (rollout=rolling)
             assert serving is not None
-            put_live(state, serving)
+            _apply_while_held(state, serving, held)
             raise
     live = new_release or serving
     assert live is not None
@@ -125,6 +125,18 @@ def _serve(
         releases.prune(paths, state.config.keep_releases)
         _prune_venvs(state)
     return Outcome(release=live, action=applied.action, deployed=new_release is not None)
+
+
+def _apply_while_held(state: WsgiState, serving: Release, held: WaitingForRollout) -> None:
+    """A unit held by a rolling release applies new settings to the release it serves. A
+    failure to is told with the wait, never instead of it: a unit that forgot it waits
+    would not build again when its turn comes (its source counts as built)."""
+    try:
+        applied = put_live(state, serving)
+    except DeployError as error:
+        raise WaitingForRollout(f"{held}; {error}") from None
+    if not applied.healthy:
+        raise WaitingForRollout(f"{held}; health check failed: {applied.detail}")
 
 
 def put_live(state: WsgiState, live: Release) -> Applied:

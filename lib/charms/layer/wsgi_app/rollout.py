@@ -4,9 +4,12 @@ tells the others in the ``cluster`` peer relation, and where the rollout stands.
 
 The leader goes first (it runs the release command and publishes the release in leader
 settings, ``released_spec``); the others follow by unit number, each once every unit
-before it reports the release healthy (its ``rollout-spec`` in peer data). A unit whose new
-release fails its health check keeps the old one and says so (``rollout-failed``): the
-units after it hold. Units that left the relation are not in the order, so nobody waits
+before it reports the release healthy (its ``rollout-spec`` in peer data). Once released,
+the order is by unit number alone: a unit elected leader since (or one rolled back) takes
+its place by number, so leadership moving mid-rollout neither lets it jump the queue nor
+switch past a halt. A unit whose new release fails its health check keeps the old one and
+says so (``rollout-failed``): the rollout halts there, and no other unit switches until
+that unit tries again. Units that left the relation are not in the order, so nobody waits
 for them; a unit with nothing serving yet deploys at once (it has nothing to keep).
 Peer data comes from our own units, but every value is checked like any relation data.
 """
@@ -124,29 +127,36 @@ def order(leader: str, units: Iterable[str]) -> list[str]:
     return ([leader] if leader in units else []) + rest
 
 
-def standing(target: str, version: str, me: str, mine: Report, peers: Peers) -> Standing:
-    """Where the rollout of release ``target`` (short commit ``version``) stands: done, or
-    waiting for the first unit in order that does not serve it, or halted there if that
-    unit gave it up. ``mine`` is this unit's report as it is now."""
+def standing(
+    target: str, version: str, me: str, mine: Report, peers: Peers, released: bool = False
+) -> Standing:
+    """Where the rollout of release ``target`` (short commit ``version``) stands: halted at
+    the first unit in order that gave it up and does not serve it, else waiting for the
+    first that does not serve it, or done. ``mine`` is this unit's report as it is now;
+    ``released``: the leader published ``target`` (the leader no longer goes first)."""
     reports = {**dict(peers.others), me: mine}
-    units = order(peers.leader, list(reports))
+    units = order("" if released else peers.leader, list(reports))
     behind = [unit for unit in units if reports[unit].spec != target]
     if not target or not behind:
         return Standing()
-    first, shown = behind[0], version or "the new release"
-    failed = reports[first].failed
-    if failed is not None and failed.spec == target:
-        return Standing(f"rollout of {shown} halted at {first}: {failed.reason}", me in behind, first)
+    shown = version or "the new release"
+    for unit in behind:
+        failed = reports[unit].failed
+        if failed is not None and failed.spec == target:
+            return Standing(f"rollout of {shown} halted at {unit}: {failed.reason}", me in behind, unit)
+    first = behind[0]
     switched = len(units) - len(behind)
     text = f"rollout of {shown}: {switched}/{len(units)} switched, waiting for {first}"
     return Standing(text, me in behind, first)
 
 
 def turn(spec: str, version: str, released: str, me: str, serving: str, peers: Peers) -> str:
-    """Why this unit (serving release ``serving``, not the leader) may not switch to
-    release ``spec`` yet, as its status says it; "" when its turn has come. What this unit
-    itself gave up before does not hold it back: trying again is how a rollout resumes."""
-    held = standing(spec, version, me, Report(serving), peers)
+    """Why this unit (serving release ``serving``; the leader only once ``spec`` is
+    released) may not switch to release ``spec`` yet, as its status says it; "" when its
+    turn has come. A halt at this unit does not hold it back: trying again is how a
+    rollout resumes."""
+    mine = Report(serving, failed=peers.own.failed)
+    held = standing(spec, version, me, mine, peers, released=spec == released)
     if held.at != me:
         return held.text
     if spec != released:  # the leader has not put it live yet (a leader unknown here, or gone)
@@ -161,7 +171,7 @@ def progress(released: str, me: str, mine: Report, peers: Peers) -> Standing:
     versions = [r.version for r in reports.values() if r.spec == released]
     versions += [r.failed.version for r in reports.values() if r.failed and r.failed.spec == released]
     version = next((v for v in versions if v), "")
-    found = standing(released, version, me, mine, peers)
+    found = standing(released, version, me, mine, peers, released=True)
     led = reports.get(peers.leader)
     if found.text or led is None or led.failed is None or led.failed.spec == released:
         return found
@@ -171,9 +181,12 @@ def progress(released: str, me: str, mine: Report, peers: Peers) -> Standing:
 def next_report(before: Report, serving: tuple[str, str], failure: Failure | None, built: bool) -> Report:
     """What this unit reports after a hook: the release it serves (``(spec, version)``),
     and the release it gave up in this hook (``failure``), else the one it gave up before,
-    kept until a build works here or it serves that release again."""
+    kept until a build works here or it serves that release again. Rolling back the
+    release it kept serving does not replace that: the rollout stays halted here."""
     spec, version = serving
     kept = before.failed
     if failure is None and kept is not None and (built or kept.spec == spec):
         kept = None
+    if failure is not None and failure.reason == ROLLED_BACK and kept is not None and kept.spec != spec:
+        failure = None
     return Report(spec, version, failure or kept)
