@@ -1,5 +1,6 @@
 """A fake of Juju's secret hook tools for unit tests: ``subprocess.run`` answered from an
-in-memory store, with Juju's owner/consumer rules and every call recorded."""
+in-memory store, with Juju's owner/consumer rules (before and after 3.1.7) and every call
+recorded."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ class FakeSecrets:
     """Secrets by id: ``revisions`` (number -> content), ``label``; what this unit tracks."""
 
     owner: bool = True  # this unit's application owns the secrets it adds
-    owner_refuses_refresh: bool = False  # as Juju 3.1+ answers an owner's --refresh
+    # Juju <= 3.1.6: an owner always reads the latest revision and is refused --refresh;
+    # from 3.1.7 an owner tracks a revision as a consumer does (the default here)
+    owner_refuses_refresh: bool = False
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     tracked: dict[str, int] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
@@ -63,12 +66,16 @@ class FakeSecrets:
             raise LookupError(f'secret "{xid}" not found')
         revisions = self.secrets[xid]["revisions"]
         latest = max(revisions)
-        if self.owner:
-            if "--refresh" in args and self.owner_refuses_refresh:
+        if self.owner and self.owner_refuses_refresh:  # Juju <= 3.1.6: the owner reads the latest
+            if "--refresh" in args:
                 raise LookupError("secret owner cannot use --refresh")
             return json.dumps(revisions[latest])
+        # consumers, and owners from Juju 3.1.7 on (juju/juju#16598): the revision tracked,
+        # fixed at the first read, moved to the latest by --refresh
         if "--refresh" in args or xid not in self.tracked:
             self.tracked[xid] = latest
+        if self.tracked[xid] not in revisions:
+            raise LookupError(f'secret revision "secret:{xid}/{self.tracked[xid]}" not found')
         return json.dumps(revisions[self.tracked[xid]])
 
     def secret_info_get(self, args: list[str]) -> str:

@@ -38,12 +38,14 @@ class Unit:
                 self.settings.pop(key, None)
 
     def key(self) -> str | None:
-        return secret_key.current(unit.leader_settings(), self.leader)
+        return secret_key.current(unit.leader_settings())
 
 
-@pytest.fixture
-def fake() -> FakeSecrets:
-    return FakeSecrets(owner=True, owner_refuses_refresh=True)
+@pytest.fixture(params=["juju-3.1.7+", "juju-3.1.6"])
+def fake(request) -> FakeSecrets:
+    """The leader's hook tools: from Juju 3.1.7 an owner tracks a revision as a consumer
+    does; before, it always read the latest and was refused --refresh."""
+    return FakeSecrets(owner=True, owner_refuses_refresh=request.param == "juju-3.1.6")
 
 
 def test_the_leader_moves_a_leader_settings_key_into_the_secret_unchanged(monkeypatch, tmp_path, fake):
@@ -176,3 +178,37 @@ def test_a_user_secret_is_read_once_then_again_only_in_its_secret_changed(monkey
     monkeypatch.setenv("JUJU_SECRET_ID", uri)
     assert unit.desired_state().secret_settings == {"API_TOKEN": "two"}
     assert consumer.calls == [["secret-get", uri, "--format=json", "--refresh"]] * 2
+
+
+def test_a_unit_elected_after_a_rotation_it_has_not_read_reads_the_announced_key(monkeypatch, tmp_path, fake):
+    """From Juju 3.1.7 the owner tracks a revision: a follower that read revision 1 and is
+    elected before its leader-settings-changed ran still tracks 1, which a plain secret-get
+    would give it as the announced revision 2's key, for good."""
+    settings: dict[str, str] = {}
+    Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    (tmp_path / "other").mkdir()
+    other = FakeSecrets(owner=False, owner_refuses_refresh=fake.owner_refuses_refresh, secrets=fake.secrets)
+    old = Unit(monkeypatch, tmp_path / "other", settings, other, leader=False).key()
+    leader = Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.rotate_secret_key()
+    new = leader.key()
+    assert new != old
+    other.owner = True  # the leader went; leader-elected runs on the other unit
+    elected = Unit(monkeypatch, tmp_path / "other", settings, other, leader=True)
+    assert elected.key() == new
+    unit.hookenv.cache.clear()
+    assert elected.key() == new  # and what it keeps
+
+
+def test_the_leader_reads_its_rotated_key_again_after_an_upgrade(monkeypatch, tmp_path, fake):
+    """upgrade-charm reads every secret again: a leader that read revision 1 in an earlier
+    upgrade still tracks it after rotating (secret-set moves no tracking)."""
+    settings: dict[str, str] = {}
+    leader = Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    first = secret_key.current(unit.leader_settings(), fresh=True)  # an upgrade-charm
+    unit.rotate_secret_key()
+    rotated = leader.key()
+    assert rotated != first
+    assert secret_key.current(unit.leader_settings(), fresh=True) == rotated  # the next upgrade

@@ -82,16 +82,18 @@ def _legacy(settings: Mapping[str, str], hook: str) -> None:
         hookenv.log("generated SECRET_KEY and shared it through leader settings (this Juju has no secrets)")
 
 
-def current(settings: Mapping[str, str], leader: bool, fresh: bool = False) -> str | None:
+def current(settings: Mapping[str, str], fresh: bool = False) -> str | None:
     """SECRET_KEY as the leader announced it: read from its secret once per revision
     (``fresh``: read again, as in ``secret-changed``), else the leader settings' own; None
-    until the leader has shared one. A secret that cannot be read is logged and the key
-    last read kept."""
+    until the leader has shared one. Every unit, the leader too, reads the latest revision:
+    from Juju 3.1.7 an owner tracks a revision as a consumer does (a unit elected after a
+    rotation it had not read still tracks the old one). A secret that cannot be read is
+    logged and the key last read kept."""
     uri, revision = settings.get(SECRET_KEY_URI_FIELD, ""), settings.get(SECRET_KEY_REVISION_FIELD, "")
     if not uri:
         return settings.get(SECRET_KEY_FIELD) or None
     try:
-        return juju_secrets.read(uri, revision, fresh=fresh, owner=leader).get(CONTENT_KEY) or None
+        return juju_secrets.read(uri, revision, fresh=fresh).get(CONTENT_KEY) or None
     except SecretError as error:
         hookenv.log(f"SECRET_KEY: cannot read revision {revision} of {uri}: {error}", hookenv.ERROR)
         return (juju_secrets.cached(uri, None) or {}).get(CONTENT_KEY) or None

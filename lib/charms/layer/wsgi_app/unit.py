@@ -65,7 +65,7 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
             integrations,
             unit_name=os.environ["JUJU_UNIT_NAME"],
             leader=leader,
-            secret_key=secret_key.current(settings, leader, fresh=_read_again(uri)),
+            secret_key=secret_key.current(settings, fresh=_read_again(uri)),
             read_secret=lambda named: juju_secrets.read(named, fresh=_read_again(named)),
         )
     finally:
