@@ -22,6 +22,9 @@ class FakeSecrets:
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     tracked: dict[str, int] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
+    # revisions secret-set made in this hook: Juju commits them when the hook ends, and
+    # secret-info-get does not count them before (the uniter's SecretMetadata)
+    uncommitted: dict[str, int] = field(default_factory=dict)
     files_seen: list[str] = field(default_factory=list)  # what the #file= arguments held
 
     def add(self, xid: str, content: dict[str, str], label: str = "") -> str:
@@ -56,8 +59,13 @@ class FakeSecrets:
         xid = f"d3q1v5hmp25c7e2rl{len(self.secrets):03d}"
         return self.add(xid, self._content(args[4:]), label) + "\n"
 
+    def end_hook(self) -> None:
+        self.uncommitted.clear()
+
     def secret_set(self, args: list[str]) -> str:
-        self.new_revision(args[0].removeprefix("secret:"), self._content(args[1:]))
+        xid = args[0].removeprefix("secret:")
+        self.new_revision(xid, self._content(args[1:]))
+        self.uncommitted[xid] = self.uncommitted.get(xid, 0) + 1
         return ""
 
     def secret_get(self, args: list[str]) -> str:
@@ -81,7 +89,8 @@ class FakeSecrets:
     def secret_info_get(self, args: list[str]) -> str:
         for xid, secret in self.secrets.items():
             if args[0] in (f"secret:{xid}", xid) or args[:2] == ["--label", secret["label"]]:
-                return json.dumps({xid: {"revision": max(secret["revisions"]), "label": secret["label"]}})
+                revision = max(secret["revisions"]) - self.uncommitted.get(xid, 0)
+                return json.dumps({xid: {"revision": revision, "label": secret["label"]}})
         raise LookupError("secret not found")
 
     def secret_remove(self, args: list[str]) -> str:

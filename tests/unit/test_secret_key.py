@@ -19,6 +19,7 @@ class Unit:
 
     def __init__(self, monkeypatch, tmp_path, settings: dict[str, str], fake: FakeSecrets, leader: bool):
         self.settings, self.fake, self.logged = settings, fake, []
+        fake.end_hook()  # a new hook: what the last one set is committed
         unit.hookenv.cache.clear()
         monkeypatch.setattr(unit.hookenv, "is_leader", lambda: leader)
         monkeypatch.setattr(unit.hookenv, "leader_get", lambda: dict(settings))
@@ -212,3 +213,24 @@ def test_the_leader_reads_its_rotated_key_again_after_an_upgrade(monkeypatch, tm
     rotated = leader.key()
     assert rotated != first
     assert secret_key.current(unit.leader_settings(), fresh=True) == rotated  # the next upgrade
+
+
+def test_each_rotation_announces_the_revision_it_made_and_the_old_one_goes(monkeypatch, tmp_path, fake):
+    """secret-info-get in the hook that ran secret-set still says the revision before (Juju
+    commits the new one when the hook ends): the announced revision is the one before
+    plus one, so the one replaced is not taken for the announced one at secret-remove."""
+    settings: dict[str, str] = {}
+    Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    uri = settings["secret_key_uri"]
+    revisions = fake.secrets[juju_secrets.xid(uri)]["revisions"]
+    for expected in (2, 3):
+        leader = Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+        unit.rotate_secret_key()
+        assert settings["secret_key_revision"] == str(expected) == str(max(revisions))
+        assert leader.key() == revisions[expected]["secret-key"]
+    Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    monkeypatch.setenv("JUJU_SECRET_ID", uri)
+    monkeypatch.setenv("JUJU_SECRET_REVISION", "2")  # no unit tracks it any more
+    unit.remove_secret_revision()
+    assert sorted(revisions) == [1, 3]

@@ -110,12 +110,14 @@ def rotate(settings: Mapping[str, str]) -> None:
         return
     if not hookenv.is_leader():
         raise DeployError("only the leader can rotate SECRET_KEY")
+    # the revision this makes is the latest before plus one: Juju commits it when the hook
+    # ends, and secret-info-get does not count it before
+    found = juju_secrets.owned(uri=uri)
+    revision = (found[1] if found else int(settings.get(SECRET_KEY_REVISION_FIELD) or 1)) + 1
     try:
         juju_secrets.update(uri, {CONTENT_KEY: value})
-        found = juju_secrets.owned(uri=uri)
     except SecretError as error:
         raise DeployError(f"SECRET_KEY: cannot add a revision: {error}") from None
-    revision = found[1] if found else int(settings.get(SECRET_KEY_REVISION_FIELD) or 1) + 1
     juju_secrets.remember(uri, str(revision), {CONTENT_KEY: value})
     if not leader_set({SECRET_KEY_REVISION_FIELD: str(revision)}):
         raise DeployError("only the leader can rotate SECRET_KEY")
