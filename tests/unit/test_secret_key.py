@@ -8,10 +8,12 @@ import pytest
 from fake_secrets import FakeSecrets
 
 from charms.layer.wsgi_app import juju_secrets, secret_key, unit
+from charms.layer.wsgi_app.config import ConfigError
 from charms.layer.wsgi_app.errors import DeployError
 from charms.layer.wsgi_app.state import Machine
 
 LEGACY = "the-key-main-s-charm-made-and-the-sessions-use"
+KNOWN_HOSTS = "git.example.org ssh-ed25519 AAAAC3Nz"
 
 
 class Unit:
@@ -234,3 +236,27 @@ def test_each_rotation_announces_the_revision_it_made_and_the_old_one_goes(monke
     monkeypatch.setenv("JUJU_SECRET_REVISION", "2")  # no unit tracks it any more
     unit.remove_secret_revision()
     assert sorted(revisions) == [1, 3]
+
+
+@pytest.mark.parametrize("option", ["environment_secret", "deploy_key"])
+def test_an_option_naming_secret_keys_own_secret_is_refused_without_reading_it(
+    monkeypatch, tmp_path, fake, option
+):
+    """An option may not name SECRET_KEY's secret: the config is refused naming the option,
+    and idle hooks read nothing (a user secret's read would take SECRET_KEY's cache entry,
+    and every hook would read both again)."""
+    settings: dict[str, str] = {}
+    Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    uri = settings["secret_key_uri"]
+    monkeypatch.setenv("JUJU_UNIT_NAME", "shop/0")
+    config = {option: uri, "app_repo": "git@git.example.org:shop.git", "known_hosts": KNOWN_HOSTS}
+    monkeypatch.setattr(unit.hookenv, "config", lambda: config)
+    monkeypatch.setattr(unit, "machine_facts", lambda: Machine(2, 2**32))
+    calls = len(fake.calls)
+    for _ in range(3):  # config-changed, update-status...
+        unit.hookenv.cache.clear()
+        with pytest.raises(ConfigError) as raised:
+            unit.desired_state()
+        assert raised.value.problems == [(option, f"secret {uri}: it is the charm's own SECRET_KEY secret")]
+    assert len(fake.calls) == calls
