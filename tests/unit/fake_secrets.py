@@ -64,8 +64,10 @@ class FakeSecrets:
 
     def secret_set(self, args: list[str]) -> str:
         xid = args[0].removeprefix("secret:")
-        self.new_revision(xid, self._content(args[1:]))
-        self.uncommitted[xid] = self.uncommitted.get(xid, 0) + 1
+        content, revisions = self._content(args[1:]), self.secrets[xid]["revisions"]
+        if content != revisions[max(revisions)]:  # Juju makes no revision of the same content
+            self.new_revision(xid, content)
+            self.uncommitted[xid] = self.uncommitted.get(xid, 0) + 1
         return ""
 
     def secret_get(self, args: list[str]) -> str:

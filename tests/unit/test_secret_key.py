@@ -86,6 +86,18 @@ def test_a_secret_a_failed_hook_left_is_found_by_its_label(monkeypatch, tmp_path
     assert leader.key() == LEGACY
 
 
+def test_a_left_secret_holding_the_same_key_is_announced_at_its_revision(monkeypatch, tmp_path, fake):
+    """The leader moved the key into a secret but could not announce it (it lost leadership):
+    the next leader finds it holding that very key, where secret-set would make no revision,
+    and announces the revision there is."""
+    fake.add("d3q1v5hmp25c7e2rlktg", {"secret-key": LEGACY}, label="wsgi-app-secret-key")
+    settings = {"secret_key": LEGACY}
+    leader = Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    assert settings["secret_key_revision"] == "1" and leader.key() == LEGACY
+    assert "secret-set" not in [call[0] for call in fake.calls]
+
+
 def test_on_juju_without_secrets_the_key_stays_in_leader_settings(monkeypatch, tmp_path, fake):
     settings = {"secret_key": LEGACY}
     leader = Unit(monkeypatch, tmp_path, settings, fake, leader=True)

@@ -63,13 +63,17 @@ def ensure(settings: Mapping[str, str], hook: str) -> None:
 
 
 def _create(value: str) -> tuple[str, int]:
-    """The secret holding ``value``: one a hook that failed after creating it left (found
-    by its label, and updated), else a new one."""
+    """The secret holding ``value`` and its revision: one a hook left unannounced (found by
+    its label; updated unless it holds ``value`` already, where Juju would make no
+    revision), else a new one."""
     found = juju_secrets.owned(label=LABEL)
     if found is None:
         return juju_secrets.add({CONTENT_KEY: value}, LABEL, DESCRIPTION), 1
-    juju_secrets.update(found[0], {CONTENT_KEY: value})
-    return found[0], found[1] + 1
+    uri, latest = found
+    if juju_secrets.get_latest(uri).get(CONTENT_KEY) == value:
+        return uri, latest
+    juju_secrets.update(uri, {CONTENT_KEY: value})
+    return uri, latest + 1
 
 
 def _legacy(settings: Mapping[str, str], hook: str) -> None:
