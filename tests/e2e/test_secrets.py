@@ -6,7 +6,8 @@
 - the ``database`` relation's credentials come in a ``secret-user`` secret and serve the
   demo's database check; a password PostgreSQL rotates reaches the app as a reload, with
   no failed request under load;
-- ``rotate-secret-key`` gives both units the new key, and the old revision goes;
+- ``rotate-secret-key`` gives both units the new key, and the old revision goes, from
+  the first leader and from the other unit once elected;
 - a user secret granted to the application becomes settings (``environment_secret``) and
   a deploy key (``deploy_key=secret:...``) cloning a private repository over ssh;
 - no secret value shows in status, the debug log, the config or a file the app can read
@@ -141,6 +142,26 @@ def test_rotate_secret_key_reaches_both_units_and_the_old_revision_goes(stack: L
     secret = secret_record(stack, uri)
     assert leader_data(stack)["secret_key_revision"] == str(secret["latest"]) == "2"
     assert sorted(secret["revisions"]) == ["2"], sorted(secret["revisions"])  # secret-remove ran
+
+
+def test_a_new_leader_rotates_and_every_unit_follows(stack: LocalModel) -> None:
+    """Leadership moves to the other unit, which read SECRET_KEY as a follower: an owner
+    tracks a revision as a consumer does (Juju 3.1.7 on), so every read of the key, the
+    leader's too, asks for the latest; the new leader's rotation reaches both units, its
+    own secret-changed included, and the replaced revision goes."""
+    names = unit_names(stack)
+    chief = next(unit for unit in names if unit != leader(stack))
+    stack.cli("elect", chief)
+    assert leader(stack) == chief
+    before = setting_digest(stack, chief, "SECRET_KEY")
+    uri = leader_data(stack)["secret_key_uri"]
+    result = stack.action("rotate-secret-key", unit=chief)
+    assert result["status"] == "completed", result
+    digests = {unit: setting_digest(stack, unit, "SECRET_KEY") for unit in names}
+    assert len(set(digests.values())) == 1 and before not in digests.values(), digests
+    secret = secret_record(stack, uri)
+    assert leader_data(stack)["secret_key_revision"] == str(secret["latest"]) == "3"
+    assert sorted(secret["revisions"]) == ["3"], sorted(secret["revisions"])
 
 
 def test_a_user_secret_becomes_settings_once_granted(stack: LocalModel) -> None:
