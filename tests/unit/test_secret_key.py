@@ -14,6 +14,9 @@ from charms.layer.wsgi_app.state import Machine
 
 LEGACY = "the-key-main-s-charm-made-and-the-sessions-use"
 KNOWN_HOSTS = "git.example.org ssh-ed25519 AAAAC3Nz"
+DEPLOY_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+)
 
 
 class Unit:
@@ -271,4 +274,32 @@ def test_an_option_naming_secret_keys_own_secret_is_refused_without_reading_it(
         with pytest.raises(ConfigError) as raised:
             unit.desired_state()
         assert raised.value.problems == [(option, f"secret {uri}: it is the charm's own SECRET_KEY secret")]
+    assert len(fake.calls) == calls
+
+
+def test_the_leaders_idle_hooks_call_no_secret_tool(monkeypatch, tmp_path, fake):
+    """Once read, SECRET_KEY, environment_secret and deploy_key cost the leader no hook tool
+    in update-status or config-changed (every input of the state read, as a hook reads them)."""
+    settings: dict[str, str] = {}
+    Unit(monkeypatch, tmp_path, settings, fake, leader=True)
+    unit.ensure_secret_key()
+    env = fake.add("d3q1v5hmp25c7e2rlktg", {"api-token": "one"})
+    key = fake.add("d3q1v5hmp25c7e2rlkuh", {"private-key": DEPLOY_KEY})
+    config = {
+        "environment_secret": env,
+        "deploy_key": key,
+        "app_repo": "git@git.example.org:shop.git",
+        "known_hosts": KNOWN_HOSTS,
+    }
+    monkeypatch.setenv("JUJU_UNIT_NAME", "shop/0")
+    monkeypatch.setattr(unit.hookenv, "config", lambda: config)
+    monkeypatch.setattr(unit, "machine_facts", lambda: Machine(2, 2**32))
+    first = unit.desired_state()
+    assert first.secret_settings == {"API_TOKEN": "one"} and first.config.deploy_key == DEPLOY_KEY
+    calls = len(fake.calls)
+    for hook in ("update-status", "config-changed", "update-status"):
+        monkeypatch.setattr(unit.hookenv, "hook_name", lambda hook=hook: hook)
+        unit.hookenv.cache.clear()
+        unit.ensure_secret_key()
+        assert unit.desired_state() == first
     assert len(fake.calls) == calls
