@@ -6,7 +6,8 @@
 - the ``database`` relation's credentials come in a ``secret-user`` secret and serve the
   demo's database check; a password PostgreSQL rotates reaches the app as a reload, with
   no failed request under load;
-- ``rotate-secret-key`` gives both units the new key, and the old revision goes;
+- ``rotate-secret-key`` gives both units the new key, and the old revision goes, from
+  the first leader and from the other unit once elected;
 - a user secret granted to the application becomes settings (``environment_secret``) and
   a deploy key (``deploy_key=secret:...``) cloning a private repository over ssh;
 - no secret value shows in status, the debug log, the config or a file the app can read
@@ -130,17 +131,33 @@ def test_a_rotated_password_is_picked_up_without_a_failed_request(stack: LocalMo
         assert health(stack, unit)["backends"]["database"]["ok"] is True  # the new workers connect
 
 
-def test_rotate_secret_key_reaches_both_units_and_the_old_revision_goes(stack: LocalModel) -> None:
-    names, chief = unit_names(stack), leader(stack)
-    before = setting_digest(stack, chief, "SECRET_KEY")
-    uri = leader_data(stack)["secret_key_uri"]
-    result = stack.action("rotate-secret-key", unit=chief)
+def rotate_secret_key(model: LocalModel, chief: str, revision: int) -> None:
+    """``rotate-secret-key`` on ``chief``: every unit has the same new key, revision
+    ``revision`` is announced and the latest, and the one it replaced went (secret-remove)."""
+    before = setting_digest(model, chief, "SECRET_KEY")
+    uri = leader_data(model)["secret_key_uri"]
+    result = model.action("rotate-secret-key", unit=chief)
     assert result["status"] == "completed", result
-    digests = {unit: setting_digest(stack, unit, "SECRET_KEY") for unit in names}
+    digests = {unit: setting_digest(model, unit, "SECRET_KEY") for unit in unit_names(model)}
     assert len(set(digests.values())) == 1 and before not in digests.values(), digests
-    secret = secret_record(stack, uri)
-    assert leader_data(stack)["secret_key_revision"] == str(secret["latest"]) == "2"
-    assert sorted(secret["revisions"]) == ["2"], sorted(secret["revisions"])  # secret-remove ran
+    secret = secret_record(model, uri)
+    assert leader_data(model)["secret_key_revision"] == str(secret["latest"]) == str(revision)
+    assert sorted(secret["revisions"]) == [str(revision)], sorted(secret["revisions"])
+
+
+def test_rotate_secret_key_reaches_both_units_and_the_old_revision_goes(stack: LocalModel) -> None:
+    rotate_secret_key(stack, leader(stack), 2)
+
+
+def test_a_new_leader_rotates_and_every_unit_follows(stack: LocalModel) -> None:
+    """Leadership moves to the other unit, which read SECRET_KEY as a follower: an owner
+    tracks a revision as a consumer does (Juju 3.1.7 on), so every read of the key, the
+    leader's too, asks for the latest; the new leader's rotation reaches both units, its
+    own secret-changed included, and the replaced revision goes."""
+    chief = next(unit for unit in unit_names(stack) if unit != leader(stack))
+    stack.cli("elect", chief)
+    assert leader(stack) == chief
+    rotate_secret_key(stack, chief, 3)
 
 
 def test_a_user_secret_becomes_settings_once_granted(stack: LocalModel) -> None:

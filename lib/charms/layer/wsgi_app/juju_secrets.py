@@ -30,8 +30,9 @@ from .writes import write_atomically
 SECRET_ID = re.compile(r"(?:secret:(?://[0-9a-f-]{1,64}/)?)?[0-9a-v]{20}")
 CACHE_NAME = ".wsgi-app-secrets.json"
 TOOL_TIMEOUT = 60
-# what secret-get answers a secret's owner that asks for --refresh (Juju 3.1+: the owner
-# always reads the latest revision)
+# what secret-get answers a secret's owner that asks for --refresh up to Juju 3.1.6, where
+# the owner always read the latest revision; from 3.1.7 (juju/juju#16598) an owner tracks a
+# revision as a consumer does, and only --refresh reads the latest
 OWNER_REFUSES_REFRESH = "owner"
 
 
@@ -82,7 +83,7 @@ def get(uri: str, refresh: bool = False) -> dict[str, str]:
 
 def get_latest(uri: str) -> dict[str, str]:
     """The latest revision, which this unit then tracks: ``--refresh``, or a plain read where
-    Juju refuses that to the secret's owner (who reads the latest anyway)."""
+    Juju (up to 3.1.6) refuses that to the secret's owner, who read the latest anyway."""
     try:
         return get(uri, refresh=True)
     except SecretError as error:
@@ -187,15 +188,15 @@ def forget_others(uris: set[str], path: Path | None = None) -> None:
         write_atomically(path, json.dumps(kept, sort_keys=True), 0o600, uid=os.geteuid(), gid=os.getegid())
 
 
-def read(uri: str, token: str = "", fresh: bool = False, owner: bool = False) -> dict[str, str]:
+def read(uri: str, token: str = "", fresh: bool = False) -> dict[str, str]:
     """The content of ``uri``: the cached one while its ``token`` holds and the hook does not
-    say it changed (``fresh``), else read from Juju, the latest revision (``owner``: a
-    plain read, which is the latest for the owner), and cached. Raises SecretError."""
+    say it changed (``fresh``), else the latest revision read from Juju (:func:`get_latest`,
+    for owners as for consumers), and cached. Raises SecretError."""
     if not fresh:
         known = cached(uri, token)
         if known is not None:
             return known
-    content = get(uri) if owner else get_latest(uri)
+    content = get_latest(uri)
     remember(uri, token, content)
     return content
 

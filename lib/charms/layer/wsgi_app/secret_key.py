@@ -63,13 +63,17 @@ def ensure(settings: Mapping[str, str], hook: str) -> None:
 
 
 def _create(value: str) -> tuple[str, int]:
-    """The secret holding ``value``: one a hook that failed after creating it left (found
-    by its label, and updated), else a new one."""
+    """The secret holding ``value`` and its revision: one a hook left unannounced (found by
+    its label; updated unless it holds ``value`` already, where Juju would make no
+    revision), else a new one."""
     found = juju_secrets.owned(label=LABEL)
     if found is None:
         return juju_secrets.add({CONTENT_KEY: value}, LABEL, DESCRIPTION), 1
-    juju_secrets.update(found[0], {CONTENT_KEY: value})
-    return found[0], found[1] + 1
+    uri, latest = found
+    if juju_secrets.get_latest(uri).get(CONTENT_KEY) == value:
+        return uri, latest
+    juju_secrets.update(uri, {CONTENT_KEY: value})
+    return uri, latest + 1
 
 
 def _legacy(settings: Mapping[str, str], hook: str) -> None:
@@ -82,16 +86,18 @@ def _legacy(settings: Mapping[str, str], hook: str) -> None:
         hookenv.log("generated SECRET_KEY and shared it through leader settings (this Juju has no secrets)")
 
 
-def current(settings: Mapping[str, str], leader: bool, fresh: bool = False) -> str | None:
+def current(settings: Mapping[str, str], fresh: bool = False) -> str | None:
     """SECRET_KEY as the leader announced it: read from its secret once per revision
     (``fresh``: read again, as in ``secret-changed``), else the leader settings' own; None
-    until the leader has shared one. A secret that cannot be read is logged and the key
-    last read kept."""
+    until the leader has shared one. Every unit, the leader too, reads the latest revision:
+    from Juju 3.1.7 an owner tracks a revision as a consumer does (a unit elected after a
+    rotation it had not read still tracks the old one). A secret that cannot be read is
+    logged and the key last read kept."""
     uri, revision = settings.get(SECRET_KEY_URI_FIELD, ""), settings.get(SECRET_KEY_REVISION_FIELD, "")
     if not uri:
         return settings.get(SECRET_KEY_FIELD) or None
     try:
-        return juju_secrets.read(uri, revision, fresh=fresh, owner=leader).get(CONTENT_KEY) or None
+        return juju_secrets.read(uri, revision, fresh=fresh).get(CONTENT_KEY) or None
     except SecretError as error:
         hookenv.log(f"SECRET_KEY: cannot read revision {revision} of {uri}: {error}", hookenv.ERROR)
         return (juju_secrets.cached(uri, None) or {}).get(CONTENT_KEY) or None
@@ -108,12 +114,14 @@ def rotate(settings: Mapping[str, str]) -> None:
         return
     if not hookenv.is_leader():
         raise DeployError("only the leader can rotate SECRET_KEY")
+    # the revision this makes is the latest before plus one: Juju commits it when the hook
+    # ends, and secret-info-get does not count it before
+    found = juju_secrets.owned(uri=uri)
+    revision = (found[1] if found else int(settings.get(SECRET_KEY_REVISION_FIELD) or 1)) + 1
     try:
         juju_secrets.update(uri, {CONTENT_KEY: value})
-        found = juju_secrets.owned(uri=uri)
     except SecretError as error:
         raise DeployError(f"SECRET_KEY: cannot add a revision: {error}") from None
-    revision = found[1] if found else int(settings.get(SECRET_KEY_REVISION_FIELD) or 1) + 1
     juju_secrets.remember(uri, str(revision), {CONTENT_KEY: value})
     if not leader_set({SECRET_KEY_REVISION_FIELD: str(revision)}):
         raise DeployError("only the leader can rotate SECRET_KEY")

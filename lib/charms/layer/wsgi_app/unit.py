@@ -65,11 +65,19 @@ def desired_state(integrations: Integrations | None = None) -> WsgiState:
             integrations,
             unit_name=os.environ["JUJU_UNIT_NAME"],
             leader=leader,
-            secret_key=secret_key.current(settings, leader, fresh=_read_again(uri)),
-            read_secret=lambda named: juju_secrets.read(named, fresh=_read_again(named)),
+            secret_key=secret_key.current(settings, fresh=_read_again(uri)),
+            read_secret=lambda named: _user_secret(named, uri),
         )
     finally:
         _forget_unnamed(uri)
+
+
+def _user_secret(named: str, secret_key_uri: str) -> dict[str, str]:
+    """The content of the user secret an option names; ValueError for the charm's own
+    SECRET_KEY secret (never a setting, and its cache entry is SECRET_KEY's)."""
+    if juju_secrets.same(named, secret_key_uri):
+        raise ValueError("it is the charm's own SECRET_KEY secret")
+    return juju_secrets.read(named, fresh=_read_again(named))
 
 
 def _read_again(uri: str) -> bool:
