@@ -131,7 +131,8 @@ def commit(model: Model, unit: str, leader: bool, before: Json, after: Json) -> 
         stored = kept.get(uri)
         if stored is None:
             if uri not in before and manages(secret):
-                kept[uri] = secret
+                # the revision secret-info-get showed during the hook is the hook's alone
+                kept[uri] = {key: value for key, value in secret.items() if key != "hook_start_latest"}
             continue
         if manages(stored):
             stored.update({key: secret.get(key) for key in OWNER_FIELDS})

@@ -269,6 +269,9 @@ def secret_set(args: list[str], ctx: Context, call: Call) -> None:
     secret.update(changes)
     latest = int(secret["latest"])
     if content and content != secret["revisions"].get(str(latest)):
+        # the metadata secret-info-get shows is read when the hook starts (Juju's HookContext):
+        # a revision this hook makes is not in it (not kept past the hook: see OWNER_FIELDS)
+        secret.setdefault("hook_start_latest", latest)
         secret["revisions"][str(latest + 1)] = content
         secret["latest"] = latest + 1
     secret["updated"] = time.time()
@@ -439,7 +442,7 @@ def secret_info_get(args: list[str], ctx: Context, call: Call) -> None:
             secret.get("label") if a.label else None,
         ):
             info: Context = {
-                "revision": int(secret["latest"]),
+                "revision": int(secret.get("hook_start_latest", secret["latest"])),
                 "label": secret.get("label", ""),
                 "owner": "unit" if "/" in secret["owner"] else "application",
             }

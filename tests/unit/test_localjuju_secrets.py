@@ -306,6 +306,21 @@ def test_hooks_commit_new_secrets_removals_and_the_units_tracking() -> None:
     assert juju_secrets.store(model) == {}  # a unit's secrets go with it
 
 
+def test_the_next_hook_shows_the_revisions_a_hook_made() -> None:
+    model = owner_and_consumer()
+    uri = model.data["test_uri"]
+    commit_hook(model, "pg/0", True, ["secret-set", uri, "token=two"])
+    before = juju_secrets.visible(model, "pg/0")
+    ctx = {**context("pg/0", True), "secrets": json.loads(json.dumps(before))}
+    new = Hook(ctx)("secret-add", "api-key=k")[1].strip()
+    Hook(ctx)("secret-set", new, "api-key=l")  # made and changed in one hook
+    juju_secrets.commit(model, "pg/0", True, before, ctx["secrets"])
+    for shown in (uri, new):
+        ctx = {**context("pg/0", True), "secrets": juju_secrets.visible(model, "pg/0")}
+        info = yaml.safe_load(Hook(ctx)("secret-info-get", shown)[1])
+        assert info[shown.removeprefix("secret:")]["revision"] == 2, shown
+
+
 def test_relation_removal_and_revocation_take_access_away() -> None:
     model = owner_and_consumer()
     uri = model.data["test_uri"]
@@ -482,6 +497,17 @@ def test_secret_info_get_prints_the_next_rotation_as_a_time_ops_parses() -> None
     info = json.loads(hook("secret-info-get", uri, "--format", "json")[1])
     assert info[uri.removeprefix("secret:")]["rotates"] == "1970-01-02T00:01:30Z"
     assert info[uri.removeprefix("secret:")]["rotation"] == "daily"
+
+
+def test_secret_info_get_shows_the_revision_the_hook_started_with() -> None:
+    """Juju reads a secret's metadata when the hook starts: a revision the hook itself made
+    shows from the next hook on (a charm announcing ``revision + 1`` after a set is right)."""
+    hook = Hook(context())
+    uri = hook("secret-add", "token=x")[1].strip()
+    hook("secret-set", uri, "token=y")
+    hook("secret-set", uri, "token=z")
+    assert yaml.safe_load(hook("secret-info-get", uri)[1])[uri.removeprefix("secret:")]["revision"] == 1
+    assert hook.context["secrets"][uri]["latest"] == 3
 
 
 def test_secret_ids_and_info_show_the_applications_secrets_to_the_leader_only() -> None:
