@@ -141,12 +141,13 @@ def can_log_in(port: str, user: str, password: str) -> bool:
 
 
 def test_credentials_in_a_secret_user_secret_serve_and_rotate(stack: LocalModel) -> None:
-    """A client listing its credentials in ``requested-secrets`` (as data_interfaces'
-    DatabaseRequires does) gets them in a ``secret-user`` secret of the server, granted to its
-    relation; the charm reads it with ``secret-get``. ``rotate-password`` is a new revision
+    """The charm lists its credentials in ``requested-secrets`` (as data_interfaces'
+    DatabaseRequires does) and gets them in a ``secret-user`` secret of the server, granted
+    to its relation; it reads it with ``secret-get``. ``rotate-password`` is a new revision
     (ALTER ROLE on the server) and queues ``secret-changed`` for the unit that read it."""
     rid = database_relation(stack)
-    stack.cli("set-relation-data", rid, APP, f"requested-secrets={json.dumps(REQUESTED_SECRETS)}")
+    asked = stack.record()["relations"][rid]["data"][APP]["requested-secrets"]
+    assert json.loads(asked) == REQUESTED_SECRETS
     server = stack.record()["relations"][rid]["data"]["postgresql"]
     assert not {"username", "password", "uris"} & set(server), sorted(server)
     assert server["database"] == "shop" and server["endpoints"], sorted(server)
@@ -158,14 +159,14 @@ def test_credentials_in_a_secret_user_secret_serve_and_rotate(stack: LocalModel)
     assert shown["content"]["password"] == env["PGPASSWORD"] and shown["content"]["username"] == env["PGUSER"]
     stack.cli("rotate-password", "postgresql")
     secret = stack.record()["secrets"][uri]
-    assert secret["latest"] == 2 and secret["consumers"][f"{APP}/0"] == {"revision": 1, "notified": 2}
+    # told of revision 2, the unit read it in its secret-changed hook (with --refresh)
+    assert secret["latest"] == 2 and secret["consumers"][f"{APP}/0"] == {"revision": 2, "notified": 2}
     rotated = yaml.safe_load(stack.cli("show-secret", uri, "--reveal").stdout)[uri.removeprefix("secret:")]
     password = rotated["content"]["password"]
     assert password != env["PGPASSWORD"]
     assert can_log_in(env["PGPORT"], env["PGUSER"], password)
     assert not can_log_in(env["PGPORT"], env["PGUSER"], env["PGPASSWORD"])
     assert password not in stack.cli("status", "--format", "json").stdout
-    stack.cli("set-relation-data", rid, APP, "requested-secrets=")  # plain credentials again
     assert settings(stack)["PGPASSWORD"] == password and backends(stack)["database"]["ok"] is True
 
 

@@ -1,8 +1,9 @@
 """Juju secrets end to end, on two units of the charm on the model's own network (10.231.0.x,
 ``--isolated``) with PostgreSQL in the server namespace (10.231.0.2):
 
-- units deployed with main's charm (SECRET_KEY in leader settings) keep their key when
-  upgraded to this one, which moves it into an application secret;
+- units deployed with the charm from before SECRET_KEY's secret (it kept the key in leader
+  settings) keep their key when upgraded to this one, which moves it into an application
+  secret;
 - the ``database`` relation's credentials come in a ``secret-user`` secret and serve the
   demo's database check; a password PostgreSQL rotates reaches the app as a reload, with
   no failed request under load;
@@ -33,14 +34,28 @@ from bench.machine import isolated_wheels
 
 SERVERS = "10.231.0.2"
 SECRET_KEY_LABEL = "wsgi-app-secret-key"
+SECRET_KEY_MODULE = "lib/charms/layer/wsgi_app/secret_key.py"
 STRIPE = "sk_live_" + hashlib.sha256(os.urandom(16)).hexdigest()[:24]
 
 
+def leader_settings_commit() -> str:
+    """The last commit whose charm keeps SECRET_KEY in leader settings: the parent of the
+    one that added secret_key.py (found in the history, which a clone of main has whole)."""
+    log = ["git", "-C", str(ROOT), "log", "--diff-filter=A", "--format=%H", "--", SECRET_KEY_MODULE]
+    added = subprocess.run(log, capture_output=True, text=True, check=True).stdout.split()
+    if not added:
+        pytest.fail(f"no commit adds {SECRET_KEY_MODULE} in this clone's history (a shallow clone?)")
+    return f"{added[-1]}^"
+
+
 def build_main_charm(directory: Path) -> Path:
-    """main's charm (SECRET_KEY in leader settings), built from main's tree in ``directory``."""
+    """The charm from before SECRET_KEY's secret (it keeps the key in leader settings),
+    built from that commit's tree in ``directory``."""
     source = directory / "src"
     source.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "main"], capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", leader_settings_commit()], capture_output=True, check=True
+    )
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
     env = dict(os.environ, CHARM_INTERFACES_DIR=str(source / "interfaces"))
     build = [sys.executable, str(source / "tools" / "build_charm.py"), "--output", str(directory / "build")]
@@ -85,7 +100,7 @@ def secret_record(model: LocalModel, uri: str) -> dict[str, Any]:
 
 def test_an_upgraded_unit_keeps_its_secret_key(stack: LocalModel, charm: Path) -> None:
     names = unit_names(stack)
-    assert "secret_key" in leader_data(stack)  # main's charm: SECRET_KEY in leader settings
+    assert "secret_key" in leader_data(stack)  # the older charm: SECRET_KEY in leader settings
     before = {unit: setting_digest(stack, unit, "SECRET_KEY") for unit in names}
     assert len(set(before.values())) == 1, before
     stack.cli("upgrade", APP, "--path", str(charm))
