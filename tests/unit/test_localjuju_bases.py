@@ -1,7 +1,7 @@
 """localjuju's machine bases: which names it boots, the wheels and image each one gets
-(bookworm's image keeps its cache name), the Ubuntu bases a bundle names played by
-Debian's, add-unit refusing another base than its application's, and status showing
-each machine's base."""
+(bookworm's image keeps its cache name), deploy and add-unit taking one (add-unit refusing
+another than its application's), and status showing each machine's base. A bundle's
+bases: test_localjuju_bundles.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from localjuju import bases, bundles, cli, deploying, machines, status_view
+from localjuju import bases, cli, deploying, machines, status_view
 from localjuju.bases import BaseError
 from localjuju.model import Model
 
@@ -123,66 +123,6 @@ def test_wheels_are_fetched_for_the_bases_python(base: bases.Base, monkeypatch: 
         f"--platform={platform}" for platform in base.platforms()
     ]
     assert "--no-index" in command
-
-
-# -- bundles ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def charm(tmp_path: Path) -> Path:
-    built = tmp_path / "build" / "shop"
-    built.mkdir(parents=True)
-    (built / "metadata.yaml").write_text("name: shop\n")
-    return built
-
-
-@pytest.mark.parametrize(
-    ("spec", "default", "played", "declared"),
-    [
-        ({}, "", BOOKWORM, ""),
-        ({}, "ubuntu@22.04", BOOKWORM, "ubuntu@22.04"),
-        ({"base": "ubuntu@24.04"}, "ubuntu@22.04", TRIXIE, "ubuntu@24.04"),  # the application's wins
-        ({"base": "ubuntu@24.04/stable"}, "", TRIXIE, "ubuntu@24.04/stable"),
-        ({"base": "debian@13"}, "ubuntu@22.04", TRIXIE, ""),  # played as named: nothing to say
-    ],
-)
-def test_a_bundles_bases_are_played_by_debians(
-    spec: dict[str, str], default: str, played: bases.Base, declared: str, tmp_path: Path, charm: Path
-) -> None:
-    planned = bundles.plan("shop", spec, tmp_path / "bundle.yaml", charm, default)
-    assert (planned.base, planned.declared) == (played, declared)
-
-
-def test_a_servers_base_is_not_played_and_an_unknown_charm_base_is_refused(
-    tmp_path: Path, charm: Path
-) -> None:
-    bundle = tmp_path / "bundle.yaml"
-    database = bundles.plan("db", {"charm": "postgresql", "base": "centos@7"}, bundle, charm, "ubuntu@20.04")
-    assert (database.server, database.base, database.declared) == ("postgresql", bases.DEFAULT, "")
-    with pytest.raises(SystemExit) as raised:
-        bundles.plan("shop", {"base": "ubuntu@20.04"}, bundle, charm)
-    assert str(raised.value) == (
-        "shop: base 'ubuntu@20.04' is not supported "
-        "(supported: debian@12, debian@13, ubuntu@22.04, ubuntu@24.04)"
-    )
-
-
-def test_deploying_a_bundle_says_which_base_plays_its_ubuntu_one(
-    tmp_path: Path, charm: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    bundle = tmp_path / "bundle.yaml"
-    bundle.write_text(
-        "default-base: ubuntu@22.04\napplications:\n"
-        "  shop: {charm: ./shop, base: ubuntu@24.04}\n  postgresql: {charm: postgresql, base: ubuntu@24.04}\n"
-    )
-    deployed: list[tuple[str, bases.Base]] = []
-    monkeypatch.setattr(bundles, "deploy", lambda charm, app, *args, base: deployed.append((app, base)))
-    monkeypatch.setattr(bundles, "deploy_server", lambda *args, **kwargs: None)
-    bundles.deploy_bundle(bundle, charm, "m")
-    assert deployed == [("shop", TRIXIE)]
-    said = capsys.readouterr().err
-    assert "shop: base ubuntu@24.04 is played by debian@13 (trixie: Python 3.13, systemd 257)" in said
-    assert "postgresql" not in said  # a server runs on the host
 
 
 # -- deploy and add-unit ---------------------------------------------------------------------
