@@ -15,12 +15,14 @@ from typing import Any
 import yaml
 
 from . import (
+    bases,
     bundles,
     configuring,
     deploying,
     destroying,
     leftovers,
     machine_events,
+    machines,
     pg_levers,
     relating,
     running,
@@ -43,6 +45,17 @@ def key_values(pairs: list[str]) -> dict[str, str]:
     return values
 
 
+def base_option(text: str) -> bases.Base:
+    """``--base``'s value: a base localjuju boots (argparse names the others)."""
+    try:
+        return bases.parse(text)
+    except bases.BaseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+BASE_HELP = f"the machines' base: {', '.join(bases.BASES)} (default {bases.DEFAULT.name})"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localjuju", description=__doc__)
     p.add_argument("-m", "--model", default=os.environ.get("LOCALJUJU_MODEL", DEFAULT_MODEL))
@@ -58,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--config", action="append", default=[], help="key=value (value @file reads a file)")
     d.add_argument("-n", "--num-units", type=int, default=1)
     d.add_argument("--channel", default="", help="(servers) the real charm's channel played, e.g. 16/stable")
+    d.add_argument("--base", type=base_option, help=f"(charms) {BASE_HELP}")
     d.add_argument(
         "--charm",
         dest="bundle_charm",
@@ -106,6 +120,11 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("add-unit", help="add a unit (and machine) to an application")
     a.add_argument("app")
+    a.add_argument(
+        "--base",
+        type=base_option,
+        help="the application's base (units share it: any other is refused)",
+    )
 
     ru = sub.add_parser("remove-unit", help="remove a unit: its relations depart, it stops, its machine goes")
     ru.add_argument("unit")
@@ -152,6 +171,15 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("app")
     up.add_argument("--path", type=Path)
 
+    im = sub.add_parser(
+        "images", help="build the machine image of each base once (cached), and print where each is"
+    )
+    im.add_argument(
+        "--base",
+        type=base_option,
+        action="append",
+        help=f"a base (repeatable; default: {', '.join(bases.BASES)})",
+    )
     sub.add_parser("destroy", help="stop and remove every machine and server of the model, and its files")
     sub.add_parser(
         "leftovers",
@@ -216,16 +244,21 @@ def deploy(args: argparse.Namespace, m: str) -> None:
         bundles.deploy_bundle(args.bundle, args.charm, m)
         return
     spec = args.charm
-    if spec.endswith((".yaml", ".yml")) and Path(spec).is_file():
+    bundle = spec.endswith((".yaml", ".yml")) and Path(spec).is_file()
+    server = None if bundle or Path(spec).exists() else deploying.server_name(spec)
+    if args.base is not None and (bundle or server):
+        raise SystemExit("--base takes a charm: a bundle names its bases, servers run on the host")
+    if bundle:
         bundles.deploy_bundle(Path(spec), args.bundle_charm, m)
-    elif not Path(spec).exists() and (name := deploying.server_name(spec)):
+    elif server:
         deploying.deploy_server(
-            name, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
+            server, args.app, key_values(args.config), args.num_units, m, args.isolated, args.channel
         )
     else:
         wheels = deploying.wheel_requirements(args.wheels, args.wheel)
+        base = args.base or bases.DEFAULT
         deploying.deploy(
-            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels
+            Path(spec), args.app, key_values(args.config), args.num_units, m, args.isolated, wheels, base
         )
 
 
@@ -322,7 +355,7 @@ def grant_access(args: argparse.Namespace, m: str) -> None:
 
 
 def add_unit(args: argparse.Namespace, m: str) -> None:
-    print(deploying.add_unit(args.app, m))
+    print(deploying.add_unit(args.app, m, args.base))
 
 
 def remove_unit(args: argparse.Namespace, m: str) -> None:
@@ -347,6 +380,11 @@ def set_relation_data(args: argparse.Namespace, m: str) -> None:
 
 def upgrade(args: argparse.Namespace, m: str) -> None:
     deploying.upgrade(args.app, args.path, m)
+
+
+def images(args: argparse.Namespace, m: str) -> None:
+    for base in args.base or bases.BASES.values():
+        print(f"{base.name}: {machines.image(base=base)}")
 
 
 def destroy(args: argparse.Namespace, m: str) -> None:
@@ -435,6 +473,7 @@ VERBS: dict[str, Verb] = {  # each subcommand (and alias) of the parser, and its
     "debug-log": debug_log,
     "upgrade": upgrade,
     "refresh": upgrade,
+    "images": images,
     "destroy": destroy,
     "leftovers": print_leftovers,
     "run-hook": run_hook,

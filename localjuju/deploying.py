@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import network, servers
+from . import bases, network, servers
 from .agent import Agent, remove_machine
 from .charm_files import read_charm_file
 from .configuring import typed
@@ -16,7 +16,7 @@ from .destroying import forget_if_empty
 from .model import DEFAULT_MODEL, Json, Model, open_model
 from .progress import step
 from .settling import interruptible, say, settle, uninterruptible
-from .units import add_charm_unit, add_server_unit, is_server, wheelhouse
+from .units import add_charm_unit, add_server_unit, app_base, is_server, wheelhouse
 
 
 def application(kind: str, charm: str, options: Json, config: Json, endpoints: Json) -> Json:
@@ -42,10 +42,12 @@ def deploy(
     model_name: str = DEFAULT_MODEL,
     isolated: bool = False,
     wheels: list[str] | None = None,
+    base: bases.Base = bases.DEFAULT,
 ) -> None:
-    """Deploy ``charm``; ``isolated`` puts its machines on the model's own network.
-    ``wheels`` (requirement lines) become its machines' only package index, also without
-    ``isolated``; an isolated machine without them has an empty one."""
+    """Deploy ``charm`` on machines of ``base``; ``isolated`` puts them on the model's own
+    network. ``wheels`` (requirement lines) become its machines' only package index (built
+    for the base's Python), also without ``isolated``; an isolated machine without them has
+    an empty one."""
     charm = charm.resolve()
     metadata = read_charm_file(charm, "metadata.yaml") or {}
     options = (read_charm_file(charm, "config.yaml") or {}).get("options", {})
@@ -56,7 +58,7 @@ def deploy(
     with deploying(model_name, app) as model:
         endpoints = {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")}
         model.applications[app] = application("charm", str(charm), options, dict(config or {}), endpoints)
-        model.applications[app]["isolated"] = isolated
+        model.applications[app].update(isolated=isolated, base=base.name)
         with rolled_back(model, app):
             if isolated or wheels:
                 model.applications[app]["wheels"] = list(wheels or [])
@@ -159,12 +161,14 @@ def deploy_server(
                 settle(Agent(model, say))
 
 
-def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
-    """Add a unit to ``app`` (a machine for a charm, the host for a server) and run its
-    hooks; returns its name."""
+def add_unit(app: str, model_name: str = DEFAULT_MODEL, base: bases.Base | None = None) -> str:
+    """Add a unit to ``app`` (a machine of its base for a charm, the host for a server) and
+    run its hooks; returns its name. A ``base`` other than the application's is refused:
+    every unit of an application has its base, as in Juju."""
     with open_model(model_name) as model, interruptible():
         if app not in model.applications:
             raise SystemExit(f'application "{app}" not found')
+        refuse_other_base(model, app, base)
         if is_server(model, app):
             unit = add_server_unit(model, app)
         else:
@@ -172,6 +176,19 @@ def add_unit(app: str, model_name: str = DEFAULT_MODEL) -> str:
         with step(f"running the hooks of {unit}"):
             settle(Agent(model, say))
         return unit
+
+
+def refuse_other_base(model: Model, app: str, base: bases.Base | None) -> None:
+    """SystemExit when ``base`` is given and is not ``app``'s (a server's units run on the host)."""
+    if base is None:
+        return
+    if is_server(model, app):
+        raise SystemExit(f"{app} is a server on the host: --base takes charm applications")
+    if base != app_base(model, app):
+        raise SystemExit(
+            f"cannot add a unit of base {base.name} to {app}: its units have base "
+            f"{app_base(model, app).name} (a unit has its application's base)"
+        )
 
 
 def remove_unit(unit: str, model_name: str = DEFAULT_MODEL) -> None:

@@ -1,14 +1,16 @@
 """Debian machines for a local model: a cached debootstrap image, booted with
 ``systemd-nspawn --boot`` on an overlay of that image, entered with ``nsenter``.
 
-An image is built once (``debootstrap --variant=minbase``) and reused; each machine
-gets its own writable upper layer, so a reboot keeps its files and ``destroy`` removes
-them. A machine shares the host's network namespace by default; with ``netns`` set it
-boots in that namespace (see :mod:`localjuju.network`).
+An image is built once per base (:mod:`localjuju.bases`: its Debian suite, debootstrap
+``--variant=minbase``) and reused; each machine gets its own writable upper layer, so a
+reboot keeps its files and ``destroy`` removes them. A machine shares the host's network
+namespace by default; with ``netns`` set it boots in that namespace (see
+:mod:`localjuju.network`).
 
 An isolated machine cannot reach a package index, so :func:`wheelhouse` fills its share
 directory with the wheels its charm will pip-install, as an air-gapped Juju deployment
-would; downloads are cached on the host, so a second run needs no network.
+would, for its base's Python; downloads are cached on the host, so a second run needs
+no network.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import procs
+from .bases import DEFAULT, Base
 from .progress import step
 
-SUITE = "bookworm"
 MIRROR = os.environ.get("LOCALJUJU_MIRROR", "http://deb.debian.org/debian")
 IMAGE_PACKAGES = {
     # what every machine has, as a Juju machine would (systemd, python3, git)
@@ -50,9 +52,6 @@ IMAGE_PACKAGES = {
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BOOT_TIMEOUT = 60
 SHARE = "/var/lib/localjuju"  # a machine's share directory, as the machine sees it
-# the machines' Python (Debian bookworm) and the wheel platforms it runs (glibc 2.36)
-MACHINE_PYTHON = "3.11"
-MACHINE_PLATFORMS = ("manylinux2014_x86_64", *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)))
 
 
 class MachineError(RuntimeError):
@@ -71,22 +70,30 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
-def image(name: str = "base", extra: Sequence[str] = ()) -> Path:
-    """The root filesystem ``name``, built with debootstrap unless it is cached."""
-    root = cache_dir() / "images" / name
+def image_key(name: str, base: Base) -> str:
+    """The cache name of image ``name`` of ``base``: the suite is part of it (``base-trixie``),
+    so one suite's image is never booted as another's; the default base's images keep the
+    names they had before there were bases (``base``), so their cache stays valid."""
+    return name if base == DEFAULT else f"{name}-{base.suite}"
+
+
+def image(name: str = "base", extra: Sequence[str] = (), base: Base = DEFAULT) -> Path:
+    """The root filesystem ``name`` of ``base``, built with debootstrap unless it is cached."""
+    key = image_key(name, base)
+    root = cache_dir() / "images" / key
     packages = (*IMAGE_PACKAGES.get("base", ()), *extra)
-    with locked(cache_dir() / "images" / f".{name}.lock"):
+    with locked(cache_dir() / "images" / f".{key}.lock"):
         if (root / ".localjuju-image").exists():
             return root
-        building = root.with_name(f".{name}.building")
+        building = root.with_name(f".{key}.building")
         shutil.rmtree(building, ignore_errors=True)
-        with step(f"building the {name} image with debootstrap ({SUITE}, once; cached in {root})"):
+        with step(f"building the {name} image with debootstrap ({base.suite}, once; cached in {root})"):
             subprocess.run(
                 [
                     "debootstrap",
                     "--variant=minbase",
                     f"--include={','.join(packages)}",
-                    SUITE,
+                    base.suite,
                     str(building),
                     MIRROR,
                 ],
@@ -98,7 +105,7 @@ def image(name: str = "base", extra: Sequence[str] = ()) -> Path:
         if HOST_CA_BUNDLE.exists():
             shutil.copy(HOST_CA_BUNDLE, building / "etc/ssl/certs/ca-certificates.crt")
             (building / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
-        (building / "etc/hostname").write_text(f"localjuju-{name}\n")
+        (building / "etc/hostname").write_text(f"localjuju-{key}\n")
         (building / "etc/machine-id").write_text("")  # a fresh id on each boot
         (building / ".localjuju-image").write_text(" ".join(packages) + "\n")
         if root.exists():
@@ -344,9 +351,9 @@ def _comm(pid: int) -> str:
 # -- wheelhouses --------------------------------------------------------------------------
 
 
-def wheelhouse(requirements: Sequence[str], dest: Path) -> list[str]:
+def wheelhouse(requirements: Sequence[str], dest: Path, base: Base = DEFAULT) -> list[str]:
     """Fill ``dest`` with wheels for ``requirements`` (requirement lines) and their
-    dependencies, for the machines' Python; return the file names.
+    dependencies, for the Python and glibc of ``base``'s machines; return the file names.
 
     Resolved offline from the host cache (``<cache>/wheels``) when it holds them; what it
     lacks is downloaded into it first. ``dest`` also gets a PEP 503 index in ``simple/``.
@@ -360,10 +367,10 @@ def wheelhouse(requirements: Sequence[str], dest: Path) -> list[str]:
         listing.write_text("".join(f"{line}\n" for line in requirements))
         with locked(cache / ".lock"):
             offline = ["--no-index", "--find-links", str(cache)]
-            if _pip_download(listing, dest, offline).returncode != 0:
-                with step(f"downloading wheels for Python {MACHINE_PYTHON} (once; cached in {cache})"):
-                    _pip_download(listing, cache, [], check=True)
-                _pip_download(listing, dest, offline, check=True)
+            if _pip_download(listing, dest, base, offline).returncode != 0:
+                with step(f"downloading wheels for Python {base.python} (once; cached in {cache})"):
+                    _pip_download(listing, cache, base, [], check=True)
+                _pip_download(listing, dest, base, offline, check=True)
     return _indexed(dest, sorted(p.name for p in dest.glob("*.whl")))
 
 
@@ -376,7 +383,7 @@ def _indexed(dest: Path, names: list[str]) -> list[str]:
 
 
 def _pip_download(
-    listing: Path, dest: Path, options: Sequence[str], check: bool = False
+    listing: Path, dest: Path, base: Base, options: Sequence[str], check: bool = False
 ) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
@@ -387,12 +394,12 @@ def _pip_download(
         "--disable-pip-version-check",
         "--only-binary=:all:",
         "--python-version",
-        MACHINE_PYTHON,
+        base.python,
         "--implementation",
         "cp",
         "--abi",
-        f"cp{MACHINE_PYTHON.replace('.', '')}",
-        *(f"--platform={platform}" for platform in MACHINE_PLATFORMS),
+        base.abi,
+        *(f"--platform={platform}" for platform in base.platforms()),
         "--dest",
         str(dest),
         *options,

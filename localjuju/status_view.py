@@ -1,12 +1,13 @@
 """What ``localjuju status`` shows: the model's applications, units (workload, agent,
-address, ports, leader) and relations, as data (``--format json/yaml``) or a table."""
+address, ports, leader), machines (address, base) and relations, as data (``--format
+json/yaml``) or a table."""
 
 from __future__ import annotations
 
 import sys
 from typing import Any
 
-from . import servers
+from . import bases, servers
 from .model import Model
 
 STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
@@ -19,7 +20,8 @@ def paint(text: str, status: str) -> str:
 
 
 def status_data(model: Model) -> dict[str, Any]:
-    """What ``status --format json`` prints: applications with their units, and relations."""
+    """What ``status --format json`` prints: applications with their units, machines, and
+    relations."""
     apps = {}
     for name, app in model.applications.items():
         units = {}
@@ -45,11 +47,21 @@ def status_data(model: Model) -> dict[str, Any]:
             "units": units,
             "kind": app.get("kind", "charm"),
         }
+        if apps[name]["kind"] == "charm":
+            apps[name]["base"] = app.get("base", bases.DEFAULT.name)
+    machines = {
+        number: {
+            "base": info.get("base", bases.DEFAULT.name),  # machines booted before bases: bookworm
+            "address": info.get("address", ""),
+            "instance-id": info["name"],
+        }
+        for number, info in model.machines.items()
+    }
     relations = [
         {"id": rid, "endpoints": [f"{a}:{e}" for a, e in rel["apps"].items()], "interface": rel["interface"]}
         for rid, rel in model.relations.items()
     ]
-    return {"model": model.name, "applications": apps, "relations": relations}
+    return {"model": model.name, "applications": apps, "machines": machines, "relations": relations}
 
 
 def print_status(data: dict[str, Any]) -> None:
@@ -69,6 +81,10 @@ def print_status(data: dict[str, Any]) -> None:
                 f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
                 f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
             )
+    if data["machines"]:
+        print(f"\n{'Machine':<8} {'Address':<15} {'Inst id':<24} Base")
+        for number, machine in data["machines"].items():
+            print(f"{number:<8} {machine['address']:<15} {machine['instance-id']:<24} {machine['base']}")
     if data["relations"]:
         print(f"\n{'Relation':<40} Interface")
         for rel in data["relations"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import machines, network, servers
+from . import bases, machines, network, servers
 from .agent import Agent, machine_of
 from .model import Json, Model, model_dir
 from .progress import step
@@ -25,15 +25,16 @@ def add_machine(
     extra_packages: tuple[str, ...] = (),
     isolated: bool = False,
     wheels: Path | None = None,
+    base: bases.Base = bases.DEFAULT,
 ) -> str:
-    """Boot a new machine: in the host's network namespace, or ``isolated`` on the model's
-    own network; ``wheels`` (a wheelhouse directory) becomes its only package index."""
+    """Boot a new machine of ``base``: in the host's network namespace, or ``isolated`` on
+    the model's own network; ``wheels`` (a wheelhouse directory) becomes its only package index."""
     number = str(model.data["next_machine"])
     model.data["next_machine"] += 1
-    image = machines.image(image_name, extra_packages)
+    image = machines.image(image_name, extra_packages, base)
     name = f"lj-{model.name}-{number}"[:60]
     directory = model_dir(model.name) / "machines" / number
-    info: Json = {"name": name, "dir": str(directory), "image": str(image), "netns": ""}
+    info: Json = {"name": name, "dir": str(directory), "image": str(image), "netns": "", "base": base.name}
     info["address"] = "127.0.0.1"
     if isolated:
         wire = network.attachment(model.name, int(number))
@@ -46,7 +47,7 @@ def add_machine(
     if isolated:
         network.attach(model.name, int(number))
     machine = machine_of(model, number)
-    with step(f"booting machine {number} ({name}{', ' + info['address'] if isolated else ''})"):
+    with step(f"booting machine {number} ({name}, {base.name}{', ' + info['address'] if isolated else ''})"):
         machine.boot()
     return number
 
@@ -59,9 +60,14 @@ def wheelhouse(model: Model, app: str) -> Path | None:
     directory = model.dir / "wheels" / app
     if not (directory / "simple").is_dir():
         with step(f"collecting the wheels {app} installs ({len(requirements)} requirements)"):
-            names = machines.wheelhouse(requirements, directory)
+            names = machines.wheelhouse(requirements, directory, app_base(model, app))
         say(f"{app}: offline wheelhouse of {len(names)} wheels")
     return directory
+
+
+def app_base(model: Model, app: str) -> bases.Base:
+    """The base of ``app``'s machines (an application recorded before bases: the default)."""
+    return bases.parse(model.applications[app].get("base", bases.DEFAULT.name))
 
 
 def add_charm_unit(model: Model, app: str, charm: Path) -> str:
@@ -71,7 +77,12 @@ def add_charm_unit(model: Model, app: str, charm: Path) -> str:
     number = application.setdefault("next_unit", 0)
     application["next_unit"] = number + 1
     unit = f"{app}/{number}"
-    machine = add_machine(model, isolated=bool(application.get("isolated")), wheels=wheelhouse(model, app))
+    machine = add_machine(
+        model,
+        isolated=bool(application.get("isolated")),
+        wheels=wheelhouse(model, app),
+        base=app_base(model, app),
+    )
     model.units[unit] = {
         "app": app,
         "machine": machine,

@@ -5,12 +5,15 @@ is theirs) and the one that serves on a port of its own run in the second lane; 
 rest share the host's loopback and port 8080, so they run one after the other in the
 first. Each lane is one pytest process; its output goes to ``build/e2e-<lane>.log`` and
 its summary line and module durations are printed here. Exits non-zero if a lane failed.
+Before the lanes start, the machine image of every base is built (once per host: it is
+cached), so no module builds one under its image lock while the other lane waits.
 
 Run: ``.venv/bin/python tools/run_e2e.py [pytest args...]`` (root; ``make e2e`` does).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 # modules on a network or port of their own (brokers, celery, layer, locks_offline,
-# processes, rollout, s3, scale, schedules and toolbox: isolated networks; fuzz: 8092),
+# processes, rollout, s3, scale, schedules, toolbox and trixie: isolated networks; fuzz: 8092),
 # together about as long as the rest; servers on the host take ports through localjuju's
 # host-wide reservations. Everything else runs in the loopback lane, including three modules
 # on isolated networks (django, secrets, units) that keep the two lanes about as long.
@@ -36,6 +39,7 @@ OWN_NETWORK = (
     "test_scale.py",
     "test_schedules.py",
     "test_toolbox.py",
+    "test_trixie.py",
 )
 
 
@@ -43,6 +47,16 @@ def lanes() -> dict[str, list[str]]:
     modules = sorted(path.name for path in E2E.glob("test_*.py"))
     own = [name for name in modules if name in OWN_NETWORK]
     return {"loopback": [name for name in modules if name not in own], "own-network": own}
+
+
+def prepare() -> None:
+    """Build the machine image of every base (``localjuju images``; cached ones cost nothing)."""
+    if os.geteuid() != 0:
+        return  # the e2e modules skip: they boot machines
+    begun = time.monotonic()
+    built = subprocess.run([sys.executable, "-m", "localjuju.cli", "images"], cwd=ROOT, check=False)
+    outcome = "ready" if built.returncode == 0 else f"FAILED (exit {built.returncode}); modules will retry"
+    print(f"machine images {outcome} in {time.monotonic() - begun:.0f}s", flush=True)
 
 
 def start(lane: str, modules: list[str], extra: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
@@ -71,6 +85,7 @@ def count(closing: str, word: str) -> int:
 def main() -> int:
     extra = sys.argv[1:]
     begun = time.monotonic()
+    prepare()
     running = {lane: start(lane, modules, extra) for lane, modules in lanes().items() if modules}
     failed, totals = False, {"passed": 0, "failed": 0, "error": 0}
     for lane, (process, log) in running.items():

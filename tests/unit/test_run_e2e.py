@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from tools import run_e2e
 
 
@@ -29,3 +31,16 @@ def test_summary_keeps_failures_durations_and_the_closing_line(tmp_path):
     ]
     assert run_e2e.count(lines[-1], "passed") == 2 and run_e2e.count(lines[-1], "failed") == 1
     assert run_e2e.count(lines[-1], "error") == 0
+
+
+def test_the_images_of_every_base_are_built_before_the_lanes_start(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(run_e2e.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(
+        run_e2e.subprocess,
+        "run",
+        lambda argv, **kwargs: calls.append(argv) or subprocess.CompletedProcess(argv, 0),
+    )
+    run_e2e.prepare()
+    assert [argv[1:] for argv in calls] == [["-m", "localjuju.cli", "images"]]
+    assert capsys.readouterr().out.startswith("machine images ready in ")
