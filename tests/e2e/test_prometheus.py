@@ -75,11 +75,13 @@ def test_the_leader_publishes_scrape_jobs_and_topology(stack: LocalModel) -> Non
     assert json.loads(rel["data"][APP]["scrape_jobs"]) == [
         {"metrics_path": "/metrics", "static_configs": [{"targets": [f"*:{METRICS_PORT}"]}]}
     ]
-    assert json.loads(rel["data"][APP]["scrape_metadata"]) == {
+    metadata = json.loads(rel["data"][APP]["scrape_metadata"])
+    assert metadata["unit"] in UNITS, metadata  # the leader's
+    assert metadata == {
         "model": stack.name,
         "model_uuid": record["uuid"],
         "application": APP,
-        "unit": json.loads(rel["data"][APP]["scrape_metadata"])["unit"],
+        "unit": metadata["unit"],
         "charm_name": APP,
     }
     for unit in UNITS:
