@@ -14,6 +14,7 @@ import yaml
 
 from charms.layer.wsgi_app.relation_data.prometheus_scrape import Topology, app_data, unit_data
 from localjuju import servers_prometheus as prom
+from localjuju.model import Model
 
 UUID = "8a1b3c5d-0e2f-4a6b-9c8d-7e6f5a4b3c2d"
 ADDRESSES = {"wsgi-app/0": "10.231.0.10", "wsgi-app/1": "10.231.0.11"}
@@ -197,3 +198,32 @@ def test_the_scrape_interval_option_is_a_duration(value, ok):
     else:
         with pytest.raises(prom.Skipped):
             prom.interval({"scrape_interval": value})
+
+
+def model_with(seen: list[str], removing: bool = False) -> Model:
+    """A model of two wsgi-app units on machines and Prometheus in the server namespace,
+    related over metrics-endpoint; Prometheus has seen ``seen`` join."""
+    model = Model.empty("prom-test")
+    model.data["applications"] = {"prometheus": {"isolated": True}, "wsgi-app": {"isolated": True}}
+    model.data["machines"] = {"0": {"address": "10.231.0.10"}, "1": {"address": "10.231.0.11"}}
+    model.data["units"] = {
+        "prometheus/0": {"app": "prometheus", "machine": "host"},
+        "wsgi-app/0": {"app": "wsgi-app", "machine": "0"},
+        "wsgi-app/1": {"app": "wsgi-app", "machine": "1"},
+    }
+    data = {"wsgi-app": APP_DATA, **dict(UNITS)}
+    rel = {"apps": {"wsgi-app": "metrics-endpoint", "prometheus": "metrics-endpoint"}, "data": data}
+    model.data["relations"] = {"4": {**rel, "seen": {"prometheus/0": seen}, "removing": removing}}
+    return model
+
+
+def test_the_jobs_follow_the_units_prometheus_has_seen_join():
+    jobs, notes = prom.all_jobs(model_with(["wsgi-app/0", "wsgi-app/1"]), "prometheus/0")
+    assert [job["static_configs"][0]["targets"] for job in jobs] == [
+        ["10.231.0.10:9102"],
+        ["10.231.0.11:9102"],
+    ]
+    assert notes == []
+    jobs, _ = prom.all_jobs(model_with(["wsgi-app/0"]), "prometheus/0")  # wsgi-app/1 departed
+    assert [job["static_configs"][0]["labels"]["juju_unit"] for job in jobs] == ["wsgi-app/0"]
+    assert prom.all_jobs(model_with(["wsgi-app/0"], removing=True), "prometheus/0") == ([], [])
