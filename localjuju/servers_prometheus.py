@@ -30,11 +30,11 @@ No alert rules, remote write, TLS, ingress or self-scrape job.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import re
 import shutil
 import subprocess
-import urllib.request
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -378,11 +378,24 @@ def apply(directory: Path, listener: str, text: str) -> None:
     candidate.chmod(0o644)
     candidate.replace(conf)
     if running:
-        request = urllib.request.Request(f"http://{listener}/-/reload", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
+        reload(listener)
         return
     start(directory, conf, listener)
+
+
+def reload(listener: str) -> None:
+    """``POST /-/reload`` straight to the unit's listener (no proxy from the environment);
+    raises RuntimeError unless Prometheus loaded the new config."""
+    host, port = listener.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("POST", "/-/reload")
+        answer = connection.getresponse()
+        body = answer.read().decode(errors="replace")
+    finally:
+        connection.close()
+    if answer.status != 200:
+        raise RuntimeError(f"prometheus /-/reload answered {answer.status}: {body.strip()[:500]}")
 
 
 def start(directory: Path, conf: Path, listener: str) -> None:
