@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 # modules on a network or port of their own (brokers, celery, layer, locks_offline,
-# processes, rollout, s3, scale, schedules, toolbox and trixie: isolated networks; fuzz: 8092),
+# processes, prometheus, rollout, s3, scale, schedules, toolbox and trixie: isolated networks;
+# fuzz: 8092),
 # together about as long as the rest; servers on the host take ports through localjuju's
 # host-wide reservations. Everything else runs in the loopback lane, including three modules
 # on isolated networks (django, secrets, units) that keep the two lanes about as long.
@@ -34,6 +35,7 @@ OWN_NETWORK = (
     "test_layer.py",
     "test_locks_offline.py",
     "test_processes.py",
+    "test_prometheus.py",
     "test_rollout.py",
     "test_s3.py",
     "test_scale.py",

@@ -2,13 +2,13 @@
 
 The machine Prometheus charm's ``scrape`` endpoint (and telegraf-style targets) use
 ``hostname``, ``port`` and optionally ``metrics_path`` of each unit. Flags
-(``metrics-endpoint`` stands for the endpoint's name in metadata.yaml):
-  metrics-endpoint.connected   a scraper has joined; publish with :meth:`PrometheusProvides.publish`
+(``scrape`` stands for the endpoint's name in metadata.yaml):
+  scrape.connected   a scraper has joined; publish with :meth:`PrometheusProvides.publish`
 The automatic ``endpoint.<name>.changed*`` and ``.departed`` flags are cleared once seen::
 
-    @when("metrics-endpoint.connected")
+    @when("scrape.connected")
     def publish():
-        scrape = endpoint_from_name("metrics-endpoint")
+        scrape = endpoint_from_name("scrape")
         for relation in scrape.relations:
             scrape.publish(relation, {"hostname": ip, "port": "9102", "metrics_path": "/metrics"})
 """

@@ -106,4 +106,4 @@ def test_an_unrelated_unit_of_this_charm_asks_only_its_peer_endpoint() -> None:
     metadata = yaml.safe_load((ROOT / "metadata.yaml").read_text())
     endpoints = {name for role in ("provides", "requires", "peers") for name in metadata.get(role) or {}}
     skipped = unrelated_endpoints({"units": {}, "relations": {}}, metadata, None)
-    assert endpoints - set(skipped) == {"cluster"} and len(skipped) == 10
+    assert endpoints - set(skipped) == {"cluster"} and len(skipped) == 11

@@ -22,6 +22,7 @@ LAYERS = {
     "rabbitmq": ("requires", "RabbitmqRequires"),
     "http": ("provides", "HttpProvides"),
     "prometheus": ("provides", "PrometheusProvides"),
+    "prometheus_scrape": ("provides", "PrometheusScrapeProvides"),
     "wsgi-app-logs": ("provides", "LogsProvides"),
 }
 
@@ -144,3 +145,19 @@ def test_observability_endpoints_publish_plain_strings_once(interface, cls, valu
     again = FakeRelation(unit=dict(relation.to_publish_raw))
     getattr(module, cls)("x").publish(again, values)
     assert not again.to_publish_raw.modified
+
+
+def test_prometheus_scrape_writes_application_data_only_when_given_it():
+    module = load("prometheus_scrape")
+    endpoint = module.PrometheusScrapeProvides("metrics-endpoint")
+    unit = {"prometheus_scrape_unit_address": "10.0.0.10", "prometheus_scrape_unit_name": "wsgi-app/0"}
+    relation = FakeRelation(unit={"private-address": "10.0.0.10"})
+    endpoint.publish(relation, unit)
+    assert dict(relation.to_publish_raw) == {"private-address": "10.0.0.10", **unit}
+    assert not relation.to_publish_app_raw.modified  # a follower: no application data
+    app = {"scrape_jobs": "[]", "scrape_metadata": '{"model": "m"}'}
+    endpoint.publish(relation, unit, app)
+    assert dict(relation.to_publish_app_raw) == app
+    again = FakeRelation(unit=dict(relation.to_publish_raw), app=dict(relation.to_publish_app_raw))
+    endpoint.publish(again, unit, app)
+    assert not again.to_publish_raw.modified and not again.to_publish_app_raw.modified

@@ -64,8 +64,9 @@ def logging_data(unit_name: str) -> dict[str, str]:
 
 
 def scrape_data(address: str, metrics_port: int) -> dict[str, str]:
-    """What this unit publishes on ``metrics-endpoint`` (interface prometheus); empty
-    values (metrics off) remove the keys, so the scraper drops the target."""
+    """What this unit publishes on ``scrape`` (the classic interface prometheus, for the
+    prometheus2 charm; ``metrics-endpoint`` is :mod:`.relation_data.prometheus_scrape`);
+    empty values (metrics off) remove the keys, so the scraper drops the target."""
     port = str(metrics_port) if metrics_port else ""
     return {
         "hostname": address if port else "",

@@ -8,6 +8,7 @@ layers' Endpoint classes (``interfaces/``), which exist only inside a reactive h
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from charmhelpers.core import hookenv
 from . import juju_secrets, leadership, observability, options, rollout
 from .integrations import Integrations
 from .juju_secrets import SECRET_ID, SecretError
-from .relation_data import http, postgresql_client, rabbitmq, s3
+from .relation_data import http, postgresql_client, prometheus_scrape, rabbitmq, s3
 from .relation_data.combine import ENDPOINTS, Gathered, RelationConflict, integrations_from
 from .relation_data.common import RawRelation, RemoteUnit, as_strings
 from .relation_data.pgsql import DatabaseRequest
@@ -266,8 +267,33 @@ def _publish_addresses(raw_config: dict[str, Any]) -> None:
     if logging is not None:
         for relation in logging.relations:
             logging.publish(relation, observability.logging_data(hookenv.local_unit()))
-    scrape, metrics_port = endpoint_from_name("metrics-endpoint"), _metrics_port(raw_config)
-    if scrape is not None and metrics_port is not None:
+    metrics_port = _metrics_port(raw_config)
+    if metrics_port is None:
+        return
+    scrape = endpoint_from_name("scrape")
+    if scrape is not None:
         for relation in scrape.relations:
             address = _own_address(relation.relation_id)
             scrape.publish(relation, observability.scrape_data(address, metrics_port))
+    _publish_scrape_jobs(endpoint_from_name("metrics-endpoint"), metrics_port)
+
+
+def _publish_scrape_jobs(endpoint: Any, metrics_port: int) -> None:
+    """The unit's address on every ``metrics-endpoint`` relation, and from the leader the
+    scrape jobs and topology (prometheus_scrape); the leadership answer is the hook's."""
+    if endpoint is None or not endpoint.relations:
+        return
+    unit = hookenv.local_unit()
+    app_values = None
+    if leadership.is_leader():
+        topology = prometheus_scrape.Topology(
+            model=os.environ.get("JUJU_MODEL_NAME", ""),
+            model_uuid=os.environ.get("JUJU_MODEL_UUID", ""),
+            application=unit.split("/", 1)[0],
+            unit=unit,
+            charm_name=hookenv.charm_name() or "",
+        )
+        app_values = prometheus_scrape.app_data(topology, metrics_port)
+    for relation in endpoint.relations:
+        address = _own_address(relation.relation_id)
+        endpoint.publish(relation, prometheus_scrape.unit_data(address, unit), app_values)
