@@ -206,7 +206,7 @@ def address(value: object, what: str = "address") -> str:
 def _line(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 1000:
         raise Refused(f"{what} {value!r} is not a line")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if not value.isprintable():  # control characters, line and paragraph separators
         raise Refused(f"{what} {value!r} holds a control character")
     lowered = value.lower()
     for fragment in FORBIDDEN:

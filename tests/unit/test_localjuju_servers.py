@@ -44,6 +44,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "s3-integrator": ({"s3-credentials": "s3"}, {}),
         "redis": ({"db": "redis"}, {}),
         "rabbitmq-server": ({"amqp": "rabbitmq"}, {}),
+        "haproxy": ({"website": "http"}, {"reverseproxy": "http"}),
     }
 
 
@@ -55,7 +56,8 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         ("ch:apache2", "apache2"),
         ("cs:xenial/elasticsearch-42", "elasticsearch"),
         ("./wsgi-app.charm", None),
-        ("haproxy", None),
+        ("haproxy", "haproxy"),
+        ("nginx", None),
     ],
 )
 def test_server_name_reads_deploy_and_bundle_charm_names(spec: str, name: str | None) -> None:
