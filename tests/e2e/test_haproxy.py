@@ -25,12 +25,12 @@ from localmodel import (
     SERVERS,
     LocalModel,
     SteadyLoad,
-    netns_get,
     report,
     servers_netns,
     unit_names,
     wait_until,
 )
+from localmodel import answering_units as units_answering
 
 from bench.machine import isolated_wheels
 
@@ -47,12 +47,7 @@ def server_lines(model: LocalModel) -> list[str]:
 
 def answering_units(model: LocalModel, requests: int) -> Counter[str]:
     """Which units answered ``requests`` GETs through haproxy (each must succeed)."""
-    seen: Counter[str] = Counter()
-    for _ in range(requests):
-        answer = netns_get(servers_netns(model), f"{SITE}/request")
-        assert answer.status == 200, answer
-        seen[answer.json()["unit"]] += 1
-    return seen
+    return units_answering(model, f"{SITE}/request", requests)
 
 
 @pytest.fixture(scope="module")
