@@ -8,12 +8,15 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from localjuju import haproxy_config as cfg
 from localjuju import servers, servers_haproxy
+from localjuju.agent import Agent
+from localjuju.model import Model
 
 HEAD = cfg.render_globals(
     {opt: spec["default"] for opt, spec in servers_haproxy.OPTIONS.items()}, user="haproxy"
@@ -303,3 +306,67 @@ def test_apply_starts_haproxy_then_reloads_it_with_a_new_worker(tmp_path: Path) 
     finally:
         servers.stop_pid(tmp_path / "haproxy.pid")
     assert servers.read_pid(tmp_path / "haproxy.pid") is None
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Agent, Model]]:
+    """A model (in a scratch home) with haproxy/0 on the host related to two units of ours."""
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOCALJUJU_CACHE", str(tmp_path / "cache"))
+    model = Model.empty("hx")
+    kind = servers.kinds()["haproxy"]
+    model.applications["haproxy"] = {"kind": "server:haproxy", "options": kind.options, "config": {}}
+    model.applications["wsgi-app"] = {"kind": "charm"}
+    model.units["haproxy/0"] = {"app": "haproxy", "machine": "host", "status": {}}
+    for n in (0, 1):
+        model.machines[str(n)] = {"address": f"127.0.0.{10 + n}"}
+        model.units[f"wsgi-app/{n}"] = {"app": "wsgi-app", "machine": str(n), "status": {}}
+    model.relations["0"] = {
+        "apps": {"haproxy": "reverseproxy", "wsgi-app": "website"},
+        "interface": "http",
+        "seen": {"haproxy/0": ["wsgi-app/0", "wsgi-app/1"]},
+        "data": {f"wsgi-app/{n}": {"port": "8080", "hostname": f"127.0.0.{10 + n}"} for n in (0, 1)},
+    }
+    agent = Agent(model)
+    try:
+        yield agent, model
+    finally:
+        servers_haproxy.teardown(model, "haproxy/0")
+
+
+def conf_servers(model: Model) -> list[str]:
+    conf = servers.unit_dir(model, "haproxy/0") / "haproxy.cfg"
+    return [line.split()[1] for line in conf.read_text().splitlines() if line.startswith("    server ")]
+
+
+@needs_haproxy
+def test_the_server_kind_serves_reloads_and_names_a_refused_unit(proxied: tuple[Agent, Model]) -> None:
+    agent, model = proxied
+    event = {"hook": "reverseproxy-relation-changed", "relation_id": "0"}
+    servers_haproxy.handle(agent, "haproxy/0", event)
+    unit = model.units["haproxy/0"]
+    assert unit["status"] == {"status": "active", "message": "Unit is ready"}
+    port = unit["server"]["port"]
+    assert unit["ports"] == [f"{port}/tcp"] and port >= servers_haproxy.BASE_PORT
+    servers.wait_for_port(port)
+    assert conf_servers(model) == ["wsgi-app-0-8080", "wsgi-app-1-8080"]
+    assert model.relations["0"]["data"]["haproxy/0"]["public-address"] == "127.0.0.1"
+    # a unit sends a second line in its address: it is left out, the others keep serving
+    model.relations["0"]["data"]["wsgi-app/1"]["private-address"] = "127.0.0.11\n    bind 127.0.0.1:2222"
+    servers_haproxy.handle(agent, "haproxy/0", event)
+    assert unit["status"]["status"] == "blocked"
+    assert "wsgi-app/1: private-address" in unit["status"]["message"]
+    assert conf_servers(model) == ["wsgi-app-0-8080"]
+    assert "relation data refused: wsgi-app/1" in (model.dir / "debug.log").read_text()
+    # it departs: the unit is ready again; the last one departing leaves the config as it was
+    model.relations["0"]["seen"]["haproxy/0"] = ["wsgi-app/0"]
+    servers_haproxy.handle(agent, "haproxy/0", event)
+    assert unit["status"] == {"status": "active", "message": "Unit is ready"}
+    model.relations["0"]["seen"]["haproxy/0"] = []
+    servers_haproxy.handle(agent, "haproxy/0", event)
+    assert conf_servers(model) == ["wsgi-app-0-8080"]
+    # an operator's services option haproxy refuses blocks the unit and keeps it running
+    model.applications["haproxy"]["config"]["services"] = "- {service_name: x, service_options: [bind :1]}"
+    servers_haproxy.handle(agent, "haproxy/0", event)
+    assert unit["status"]["status"] == "blocked" and "configuration refused" in unit["status"]["message"]
+    servers.wait_for_port(port)
