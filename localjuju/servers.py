@@ -49,6 +49,7 @@ MODULES = (
     "servers_redis",
     "servers_rabbitmq",
     "servers_prometheus",
+    "servers_haproxy",
 )
 HOST_ADDRESS = "127.0.0.1"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
-# modules on a network or port of their own (brokers, celery, layer, locks_offline,
+# modules on a network or port of their own (brokers, celery, haproxy, layer, locks_offline,
 # processes, prometheus, rollout, s3, scale, schedules, toolbox and trixie: isolated networks;
 # fuzz: 8092),
 # together about as long as the rest; servers on the host take ports through localjuju's
@@ -32,6 +32,7 @@ OWN_NETWORK = (
     "test_brokers.py",
     "test_celery.py",
     "test_fuzz.py",
+    "test_haproxy.py",
     "test_layer.py",
     "test_locks_offline.py",
     "test_processes.py",

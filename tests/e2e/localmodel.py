@@ -109,6 +109,17 @@ def site(model: driver.LocalModel) -> str:
     return f"http://{SERVERS}:{port}"
 
 
+def answering_units(model: driver.LocalModel, url: str, requests: int) -> Counter[str]:
+    """Which units answered ``requests`` GETs of ``url`` (the demo's ``/request``, through a
+    proxy on the model's own network), sent from its server namespace; each must succeed."""
+    seen: Counter[str] = Counter()
+    for _ in range(requests):
+        answer = netns_get(servers_netns(model), url)
+        assert answer.status == 200, answer
+        seen[answer.json()["unit"]] += 1
+    return seen
+
+
 def proxy_errors(model: driver.LocalModel) -> list[str]:
     """apache2's own account of the requests it could not proxy (its error log's proxy lines),
     for the message of a failed assertion: which member, and whether the connection was

@@ -30,6 +30,7 @@ from localmodel import (
     site,
     unit_names,
 )
+from localmodel import answering_units as units_answering
 
 from bench.machine import isolated_wheels
 
@@ -50,12 +51,7 @@ RUN_HOSTS = (  # the hostname of every run of release_command, one per line
 
 def answering_units(model: LocalModel, requests: int = 60) -> Counter[str]:
     """Which units answered ``requests`` GETs through apache2 (each must succeed)."""
-    seen: Counter[str] = Counter()
-    for _ in range(requests):
-        answer = netns_get(servers_netns(model), f"{site(model)}/request")
-        assert answer.status == 200, answer
-        seen[answer.json()["unit"]] += 1
-    return seen
+    return units_answering(model, f"{site(model)}/request", requests)
 
 
 def balancer_members(model: LocalModel) -> list[str]:

@@ -122,8 +122,14 @@ def elasticsearch(address: str, **changes: str) -> dict[str, str]:
 
 
 def proxy(address: str) -> dict[str, str]:
-    """apache2/haproxy on a reverseproxy relation: only Juju's own keys."""
+    """apache2 on a balancer or reverseproxy relation: only Juju's own keys."""
     return {"egress-subnets": f"{address}/32", "ingress-address": address, "private-address": address}
+
+
+def haproxy(address: str) -> dict[str, str]:
+    """haproxy on its reverseproxy relation: Juju's keys and its ``-joined``'s
+    ``public-address`` (``ssl_cert`` only when the charm has one; localjuju plays both)."""
+    return {**proxy(address), "public-address": address}
 
 
 S3_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -45,6 +45,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "redis": ({"db": "redis"}, {}),
         "rabbitmq-server": ({"amqp": "rabbitmq"}, {}),
         "prometheus": ({}, {"metrics-endpoint": "prometheus_scrape"}),
+        "haproxy": ({"website": "http"}, {"reverseproxy": "http"}),
     }
 
 
@@ -56,7 +57,8 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         ("ch:apache2", "apache2"),
         ("cs:xenial/elasticsearch-42", "elasticsearch"),
         ("./wsgi-app.charm", None),
-        ("haproxy", None),
+        ("haproxy", "haproxy"),
+        ("nginx", None),
     ],
 )
 def test_server_name_reads_deploy_and_bundle_charm_names(spec: str, name: str | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relation_records import proxy, relation
+from relation_records import haproxy, proxy, relation
 
 from charms.layer.wsgi_app.relation_data.http import read_proxies, website_data
 
@@ -21,6 +21,11 @@ def test_proxies_are_every_remote_unit_address():
     proxies, notes = read_proxies([apache, haproxy])
     assert proxies == ("10.0.0.60", "10.0.0.61", "fd00::62")
     assert notes == []
+
+
+def test_haproxys_own_keys_change_nothing_we_trust():
+    proxies, notes = read_proxies([relation(("haproxy/0", haproxy("10.231.0.2")), rid="website:3")])
+    assert (proxies, notes) == (("10.231.0.2",), [])
 
 
 def test_proxy_addresses_must_be_ip_addresses():
