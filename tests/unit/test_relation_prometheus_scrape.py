@@ -73,11 +73,20 @@ class FakeEndpoint:
         self.published.append((relation.relation_id, unit_values, app_values))
 
 
-@pytest.mark.parametrize("leader", [True, False])
-def test_publish_sets_unit_data_everywhere_and_app_data_from_the_leader(monkeypatch, leader):
+@pytest.mark.parametrize(
+    ("leader", "hook", "app_published"),
+    [
+        (True, "config-changed", True),
+        (False, "config-changed", False),
+        (True, "update-status", False),  # nothing it publishes changes: no relation-get of it
+    ],
+)
+def test_publish_sets_unit_data_everywhere_and_app_data_from_the_leader(
+    monkeypatch, leader, hook, app_published
+):
     import charms.reactive
 
-    juju = FakeJuju("update-status")
+    juju = FakeJuju(hook)
     juju.config["metrics_port"] = 9102
     juju.data = {"metrics-endpoint:7": {ME: {"ingress-address": "10.0.0.10"}, "prometheus/0": {}}}
     juju.install(monkeypatch)
@@ -89,7 +98,7 @@ def test_publish_sets_unit_data_everywhere_and_app_data_from_the_leader(monkeypa
     monkeypatch.setenv("JUJU_MODEL_UUID", UUID)
     relations.publish()
     topology = Topology("shop-prod", UUID, "wsgi-app", ME, "wsgi-app")
-    expected_app = app_data(topology, 9102) if leader else None
+    expected_app = app_data(topology, 9102) if app_published else None
     assert endpoints["metrics-endpoint"].published == [
         ("metrics-endpoint:7", unit_data("10.0.0.10", ME), expected_app)
     ]

@@ -285,7 +285,9 @@ def _publish_scrape_jobs(endpoint: Any, metrics_port: int) -> None:
         return
     unit = hookenv.local_unit()
     app_values = None
-    if leadership.is_leader():
+    # the jobs follow the config, leadership (leader-elected) and the relation's hooks, none
+    # of which update-status changes: it would only read the app data back (one relation-get)
+    if leadership.is_leader() and hookenv.hook_name() != "update-status":
         topology = prometheus_scrape.Topology(
             model=os.environ.get("JUJU_MODEL_NAME", ""),
             model_uuid=os.environ.get("JUJU_MODEL_UUID", ""),
