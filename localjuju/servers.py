@@ -48,6 +48,7 @@ MODULES = (
     "servers_s3",
     "servers_redis",
     "servers_rabbitmq",
+    "servers_rsyslog",
 )
 HOST_ADDRESS = "127.0.0.1"
 
