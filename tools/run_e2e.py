@@ -30,6 +30,7 @@ OWN_NETWORK = (
     "test_fuzz.py",
     "test_layer.py",
     "test_locks_offline.py",
+    "test_logging.py",
     "test_processes.py",
     "test_rollout.py",
     "test_s3.py",
