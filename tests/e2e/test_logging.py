@@ -88,16 +88,28 @@ def test_each_units_requests_and_app_output_reach_rsyslog_filed_under_that_unit(
         assert marker not in received(shipping, other)  # each ships only its principal's lines
 
 
+def test_removing_a_principal_unit_removes_its_subordinate_first(shipping: LocalModel) -> None:
+    principal = shipping.status()["applications"][APP]["units"][UNITS[1]]
+    (sub,) = principal["subordinates"]
+    shipping.cli("remove-unit", UNITS[1])
+    status = shipping.status()
+    assert sub not in status["applications"][SHIPPER]["units"]
+    assert len(status["applications"][SHIPPER]["units"]) == 1  # the other principal's stays
+    log = shipping.debug_log()
+    stops = [line.split(":")[0] for line in log.splitlines() if re.search(r" localjuju stop: ", line)]
+    assert stops.index(sub) < stops.index(UNITS[1]), stops  # it stopped before its principal
+    assert principal["machine"] not in shipping.record()["machines"]  # then the machine went
+
+
 def test_removing_the_relation_removes_the_subordinates_and_stops_the_forwarding(
     shipping: LocalModel,
 ) -> None:
     shipping.cli("remove-relation", f"{APP}:logging", f"{SHIPPER}:logging")
     status = shipping.status()
     assert status["applications"][SHIPPER]["units"] == {}
-    for unit in UNITS:
-        assert "subordinates" not in status["applications"][APP]["units"][unit]
-        assert status["applications"][APP]["units"][unit]["workload-status"] == "active"
-    assert len(shipping.record()["machines"]) == 2  # the principals' machines stay
+    principal = status["applications"][APP]["units"][UNITS[0]]
+    assert "subordinates" not in principal and principal["workload-status"] == "active"
+    assert principal["machine"] in shipping.record()["machines"]  # the principal's machine stays
     forwarder = f"log-shipper-{identifier(UNITS[0])}"
     assert shipping.sh(f"systemctl is-active {forwarder} || true", UNITS[0]).strip() in (
         "inactive",
