@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localjuju import status_view, units
+from localjuju import machine_events, status_view, units
 from localjuju.agent import REMOVED, Agent
 from localjuju.model import Model
 from localjuju.subordinates import refuse_unit_verbs
@@ -211,3 +211,34 @@ def test_unit_verbs_are_refused_on_a_subordinate() -> None:
     with pytest.raises(SystemExit, match="subordinate application log-shipper"):
         refuse_unit_verbs(model, "log-shipper", "add")
     refuse_unit_verbs(model, "wsgi-app", "add")  # a principal: allowed
+
+
+def test_killing_a_principals_machine_loses_its_subordinate_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path))
+    model = principal_and_shipper()
+    relate(model)
+    model.applications["log-shipper"]["leader"] = "log-shipper/1"
+    model.queue.clear()
+    model.save()
+    killed: list[str] = []
+
+    class Dead:
+        def __init__(self, number: str) -> None:
+            self.number = number
+
+        def kill(self) -> None:
+            killed.append(self.number)
+
+    monkeypatch.setattr(machine_events, "machine_of", lambda model, number: Dead(number))
+    monkeypatch.setattr(Agent, "dispatch", lambda self, event: None)
+    assert machine_events.kill_machine("wsgi-app/1", "unit-test") == "wsgi-app/0"
+    after = Model.load("unit-test")
+    assert killed == ["1"]
+    assert {u: after.units[u]["agent"] for u in ("wsgi-app/1", "log-shipper/1", "log-shipper/0")} == {
+        "wsgi-app/1": "lost",
+        "log-shipper/1": "lost",
+        "log-shipper/0": "allocating",  # on the other machine
+    }
+    assert after.applications["log-shipper"]["leader"] == "log-shipper/0"  # the lease moved
