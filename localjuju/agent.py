@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import juju_secrets, network, servers
+from . import juju_secrets, network, servers, subordinates
 from .machine import secret_tools
 from .machines import Machine
 from .model import Json, Model
@@ -369,7 +369,7 @@ class Agent:
             "JUJU_VERSION": JUJU_VERSION,
             "JUJU_CONTEXT_ID": f"{unit}-{hook}-{uuid.uuid4().hex[:8]}",
             "JUJU_MACHINE_ID": info["machine"],
-            "JUJU_PRINCIPAL_UNIT": "",
+            "JUJU_PRINCIPAL_UNIT": info.get("principal", ""),
             "JUJU_AVAILABILITY_ZONE": "",
             "JUJU_AGENT_SOCKET_NETWORK": "unix",
             "PATH": f"/var/lib/juju/tools/{tag(unit)}:{SYSTEM_PATH}",
@@ -581,7 +581,10 @@ class Agent:
         rid = str(self.model.data["next_relation_id"])
         self.model.data["next_relation_id"] += 1
         apps = {app_a: endpoint_a, app_b: endpoint_b}
-        self.model.relations[rid] = {"apps": apps, "interface": interface, "data": {}, "seen": {}}
+        rel = {"apps": apps, "interface": interface, "data": {}, "seen": {}}
+        if subordinates.relation_scope(self.model, apps) == "container":
+            rel["scope"] = "container"  # each side sees only the unit in its own container
+        self.model.relations[rid] = rel
         for app in apps:
             for unit in self.model.app_units(app):
                 self.enqueue(
@@ -592,7 +595,7 @@ class Agent:
                 )
         for unit_a in self.model.app_units(app_a):
             for unit_b in self.model.app_units(app_b):
-                if unit_a != unit_b:
+                if unit_a != unit_b and subordinates.sees(self.model, rel, unit_a, unit_b):
                     self.join(rid, unit_a, unit_b)
                     self.join(rid, unit_b, unit_a)
         return rid
@@ -610,13 +613,19 @@ class Agent:
                     relation_id=rid,
                     remote_app=next((a for a in rel["apps"] if a != app), app),
                 )
+        orphans = subordinates.orphans(self.model, rid)
         rel["removing"] = True
+        for unit in orphans:  # a subordinate with no container relation to its principal goes
+            self.remove_unit(unit)
 
     # -- unit lifecycle ----------------------------------------------------------------------
     def remove_unit(self, unit: str) -> None:
         """Queue what Juju runs when a unit is removed: every other unit sees it depart
         (so a proxy drops it first), then the unit itself departs and breaks each relation,
-        stops, and goes, with its machine. A lost unit runs no hooks of its own."""
+        stops, and goes, with its machine. A lost unit runs no hooks of its own. Its
+        subordinates go first: the principal waits for them, as in Juju."""
+        for subordinate in subordinates.subordinates_of(self.model, unit):
+            self.remove_unit(subordinate)
         app = self.model.units[unit]["app"]
         self.model.units[unit]["life"] = "dying"
         for rid, rel in self.model.relations_of(app):
@@ -633,10 +642,12 @@ class Agent:
         self.enqueue(unit, REMOVED)
 
     def finish_removal(self, unit: str) -> None:
-        """The unit and its machine leave the model; a new leader is elected if it led."""
+        """The unit and its machine leave the model (the machine stays while another unit,
+        its principal or a subordinate, is on it); a new leader is elected if it led."""
         info = self.model.units[unit]
         app = self.model.applications[info["app"]]
-        if info["machine"] in self.model.machines:
+        shared = any(u != unit and d["machine"] == info["machine"] for u, d in self.model.units.items())
+        if info["machine"] in self.model.machines and not shared:
             remove_machine(self.model, info["machine"])
         del self.model.units[unit]
         for rel in self.model.relations.values():

@@ -16,6 +16,7 @@ from .destroying import forget_if_empty
 from .model import DEFAULT_MODEL, Json, Model, open_model
 from .progress import step
 from .settling import interruptible, say, settle, uninterruptible
+from .subordinates import refuse_unit_verbs
 from .units import add_charm_unit, add_server_unit, app_base, is_server, wheelhouse
 
 
@@ -59,6 +60,9 @@ def deploy(
         endpoints = {role: dict(metadata.get(role) or {}) for role in ("provides", "requires", "peers")}
         model.applications[app] = application("charm", str(charm), options, dict(config or {}), endpoints)
         model.applications[app].update(isolated=isolated, base=base.name)
+        if metadata.get("subordinate"):  # its units come with its principals' (none now)
+            model.applications[app]["subordinate"] = True
+            units = 0
         with rolled_back(model, app):
             if isolated or wheels:
                 model.applications[app]["wheels"] = list(wheels or [])
@@ -169,6 +173,7 @@ def add_unit(app: str, model_name: str = DEFAULT_MODEL, base: bases.Base | None 
         if app not in model.applications:
             raise SystemExit(f'application "{app}" not found')
         refuse_other_base(model, app, base)
+        refuse_unit_verbs(model, app, "add")
         if is_server(model, app):
             unit = add_server_unit(model, app)
         else:
@@ -198,6 +203,7 @@ def remove_unit(unit: str, model_name: str = DEFAULT_MODEL) -> None:
             raise SystemExit(f'unit "{unit}" not found')
         if is_server(model, model.units[unit]["app"]):
             raise SystemExit(f"{unit} is a server unit: remove-unit takes charm units")
+        refuse_unit_verbs(model, model.units[unit]["app"], "remove")
         agent = Agent(model, say)
         agent.remove_unit(unit)
         with step(f"removing {unit}"):

@@ -37,18 +37,21 @@ def reboot(unit: str, model_name: str = DEFAULT_MODEL) -> None:
 
 
 def kill_machine(unit: str, model_name: str = DEFAULT_MODEL) -> str:
-    """Pull the plug on ``unit``'s machine: no hook runs there, its agent is lost, and a
-    leader it held passes to another unit (as when Juju's leadership lease lapses).
-    Returns the application's leader afterwards."""
+    """Pull the plug on ``unit``'s machine: no hook runs there, the agents of its units (its
+    subordinates' too) are lost, and a leader one held passes to another unit (as when
+    Juju's leadership lease lapses). Returns ``unit``'s application's leader afterwards."""
     with open_model(model_name) as model, interruptible():
         info = machine_unit(model, unit)
         with step(f"killing the machine of {unit}"):
             machine_of(model, info["machine"]).kill()
-        info["agent"] = "lost"
-        info["status"] = {"status": "unknown", "message": "agent lost, see juju show-status-log"}
         agent = Agent(model, say)
-        app = model.applications[info["app"]]
-        if app.get("leader") == unit:
-            agent.elect(info["app"])
+        for lost in [u for u, d in model.units.items() if d["machine"] == info["machine"]]:
+            model.units[lost]["agent"] = "lost"
+            model.units[lost]["status"] = {
+                "status": "unknown",
+                "message": "agent lost, see juju show-status-log",
+            }
+            if model.applications[model.units[lost]["app"]].get("leader") == lost:
+                agent.elect(model.units[lost]["app"])
         settle(agent)
-        return str(app.get("leader") or "")
+        return str(model.applications[info["app"]].get("leader") or "")

@@ -7,7 +7,8 @@ from .agent import Agent
 from .model import DEFAULT_MODEL, Json, Model, open_model
 from .progress import step
 from .settling import say, settle
-from .units import is_server
+from .subordinates import is_subordinate, relation_scope
+from .units import add_subordinates, is_server
 
 
 def _endpoint(model: Model, spec: str, other_interface: str = "") -> tuple[str, str, str]:
@@ -45,8 +46,12 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
         for rel in model.relations.values():
             if rel["apps"] == {app_a: end_a, app_b: end_b} and not rel.get("removing"):
                 raise SystemExit("relation already exists")
+        container = relation_scope(model, {app_a: end_a, app_b: end_b}) == "container"
+        if container and not any(is_subordinate(model, x) for x in (app_a, app_b)):
+            raise SystemExit(f"cannot relate {a} and {b}: a container-scoped relation needs a subordinate")
         agent = Agent(model, say)
         rid = agent.relate(app_a, end_a, app_b, end_b, interface)
+        add_subordinates(agent, model, rid)  # one per principal unit, on its machine
         with step(f"relating {app_a}:{end_a} and {app_b}:{end_b} ({interface})"):
             settle(agent)
         return rid

@@ -50,6 +50,7 @@ MODULES = (
     "servers_rabbitmq",
     "servers_prometheus",
     "servers_haproxy",
+    "servers_rsyslog",
 )
 HOST_ADDRESS = "127.0.0.1"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import bases, servers
 from .model import Model
+from .subordinates import is_container, principal_side, subordinates_of
 
 STATUS_COLOURS = {"active": "32", "blocked": "31", "error": "31", "waiting": "33", "maintenance": "33"}
 
@@ -19,28 +20,41 @@ def paint(text: str, status: str) -> str:
     return f"\033[{colour}m{text}\033[0m" if colour and sys.stdout.isatty() else text
 
 
+def unit_status(model: Model, unit: str) -> dict[str, Any]:
+    """One unit's entry in :func:`status_data`."""
+    info = model.units[unit]
+    app = model.applications[info["app"]]
+    machine = model.machines.get(info["machine"], {})
+    entry = {
+        "workload-status": info["status"].get("status", ""),
+        "message": info["status"].get("message", ""),
+        "agent-status": info.get("agent", ""),
+        "machine": info["machine"],
+        "address": machine.get("address")
+        or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
+        "open-ports": info.get("ports", []),
+        "leader": app.get("leader") == unit,
+    }
+    if info.get("error"):
+        entry["workload-status"] = "error"
+        entry["message"] = f'hook failed: "{info["error"]["hook"]}"'
+    if info.get("principal"):
+        entry["principal"] = info["principal"]
+    return entry
+
+
 def status_data(model: Model) -> dict[str, Any]:
     """What ``status --format json`` prints: applications with their units, machines, and
-    relations."""
+    relations. As in Juju, a principal unit lists its subordinates (``subordinates``) and a
+    subordinate application the applications it is ``subordinate-to``; its units also stay
+    under ``units`` (with their ``principal``), where Juju lists none."""
     apps = {}
     for name, app in model.applications.items():
-        units = {}
-        for unit in model.app_units(name):
-            info = model.units[unit]
-            machine = model.machines.get(info["machine"], {})
-            units[unit] = {
-                "workload-status": info["status"].get("status", ""),
-                "message": info["status"].get("message", ""),
-                "agent-status": info.get("agent", ""),
-                "machine": info["machine"],
-                "address": machine.get("address")
-                or (servers.unit_address(model, unit) if info["machine"] == "host" else ""),
-                "open-ports": info.get("ports", []),
-                "leader": app.get("leader") == unit,
-            }
-            if info.get("error"):
-                units[unit]["workload-status"] = "error"
-                units[unit]["message"] = f'hook failed: "{info["error"]["hook"]}"'
+        units = {unit: unit_status(model, unit) for unit in model.app_units(name)}
+        for unit, entry in units.items():
+            below = subordinates_of(model, unit)
+            if below:
+                entry["subordinates"] = {sub: unit_status(model, sub) for sub in below}
         apps[name] = {
             "charm": app.get("charm", app.get("kind")),
             "version": app.get("version", ""),
@@ -49,6 +63,11 @@ def status_data(model: Model) -> dict[str, Any]:
         }
         if apps[name]["kind"] == "charm":
             apps[name]["base"] = app.get("base", bases.DEFAULT.name)
+        if app.get("subordinate"):
+            related = {
+                principal_side(model, rel)[0] for _, rel in model.relations_of(name) if is_container(rel)
+            }
+            apps[name]["subordinate-to"] = sorted(related)
     machines = {
         number: {
             "base": info.get("base", bases.DEFAULT.name),  # machines booted before bases: bookworm
@@ -75,12 +94,11 @@ def print_status(data: dict[str, Any]) -> None:
     )
     for app in data["applications"].values():
         for unit, info in app["units"].items():
-            star = "*" if info["leader"] else ""
-            workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
-            print(
-                f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
-                f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
-            )
+            if info.get("principal"):
+                continue  # shown under its principal
+            print_unit(unit, info)
+            for sub, sub_info in info.get("subordinates", {}).items():
+                print_unit(f"  {sub}", sub_info)
     if data["machines"]:
         print(f"\n{'Machine':<8} {'Address':<15} {'Inst id':<24} Base")
         for number, machine in data["machines"].items():
@@ -89,6 +107,16 @@ def print_status(data: dict[str, Any]) -> None:
         print(f"\n{'Relation':<40} Interface")
         for rel in data["relations"]:
             print(f"{' <-> '.join(rel['endpoints']):<40} {rel['interface']}")
+
+
+def print_unit(unit: str, info: dict[str, Any]) -> None:
+    """One row of the units table."""
+    star = "*" if info["leader"] else ""
+    workload = paint(f"{info['workload-status']:<12}", info["workload-status"])
+    print(
+        f"{unit + star:<18} {workload} {info['agent-status']:<10} {info['machine']:<8} "
+        f"{info['address']:<15} {','.join(info['open-ports']):<10} {info['message']}"
+    )
 
 
 def unit_urls(data: dict[str, Any]) -> list[str]:

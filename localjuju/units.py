@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import bases, machines, network, servers
+from . import bases, machines, network, servers, subordinates
 from .agent import Agent, machine_of
 from .model import Json, Model, model_dir
 from .progress import step
@@ -70,13 +70,19 @@ def app_base(model: Model, app: str) -> bases.Base:
     return bases.parse(model.applications[app].get("base", bases.DEFAULT.name))
 
 
+def next_unit_name(model: Model, app: str) -> str:
+    """The name of ``app``'s next unit (numbers are never reused, as in Juju)."""
+    application = model.applications[app]
+    number = application.setdefault("next_unit", 0)
+    application["next_unit"] = number + 1
+    return f"{app}/{number}"
+
+
 def add_charm_unit(model: Model, app: str, charm: Path) -> str:
     """A new unit of charm application ``app`` on a new machine, with the charm installed
     and its first hooks queued; returns its name."""
     application = model.applications[app]
-    number = application.setdefault("next_unit", 0)
-    application["next_unit"] = number + 1
-    unit = f"{app}/{number}"
+    unit = next_unit_name(model, app)
     machine = add_machine(
         model,
         isolated=bool(application.get("isolated")),
@@ -92,6 +98,39 @@ def add_charm_unit(model: Model, app: str, charm: Path) -> str:
     }
     agent = Agent(model, say)
     agent.install_charm(unit, charm)
+    queue_first_hooks(agent, model, app, unit)
+    for rid, _ in model.relations_of(app):
+        add_subordinates(agent, model, rid)
+    return unit
+
+
+def add_subordinates(agent: Agent, model: Model, rid: str) -> list[str]:
+    """A unit of the subordinate application on each principal unit of container relation
+    ``rid`` that has none, on the principal's machine, with its first hooks queued; returns
+    their names (none for a global relation)."""
+    added = []
+    for app, principal in subordinates.missing(model, rid):
+        application = model.applications[app]
+        unit = next_unit_name(model, app)
+        model.units[unit] = {
+            "app": app,
+            "machine": model.units[principal]["machine"],
+            "principal": principal,
+            "agent": "allocating",
+            "ports": [],
+            "status": {"status": "waiting", "message": "agent initialising"},
+        }
+        agent.install_charm(unit, Path(application["charm"]))
+        queue_first_hooks(agent, model, app, unit)
+        added.append(unit)
+    return added
+
+
+def queue_first_hooks(agent: Agent, model: Model, app: str, unit: str) -> None:
+    """Queue a new charm unit's hooks in Juju's order: install, relation-created (peers, then
+    the application's other relations), leader-elected or leader-settings-changed,
+    config-changed, start, then joining the units it sees in each relation."""
+    application = model.applications[app]
     agent.enqueue(unit, "install")
     for endpoint in application["endpoints"].get("peers", {}):
         rid = next((r for r, rel in model.relations.items() if rel["apps"] == {app: endpoint}), None)
@@ -107,16 +146,13 @@ def add_charm_unit(model: Model, app: str, charm: Path) -> str:
     else:
         agent.enqueue(unit, "leader-settings-changed")
     start_and_join(agent, model, app, unit)
-    return unit
 
 
 def add_server_unit(model: Model, app: str) -> str:
     """A unit of a server application, on the host; queues the events a new unit gets."""
     application = model.applications[app]
     servers.kind_of(model, app).prepare()
-    number = application.setdefault("next_unit", 0)
-    application["next_unit"] = number + 1
-    unit = f"{app}/{number}"
+    unit = next_unit_name(model, app)
     model.units[unit] = {
         "app": app,
         "machine": "host",
@@ -155,6 +191,6 @@ def start_and_join(agent: Agent, model: Model, app: str, unit: str) -> None:
             if other_app == app and not peer:
                 continue
             for other in model.app_units(other_app):
-                if other != unit:
+                if other != unit and subordinates.sees(model, rel, unit, other):
                     agent.join(rid, unit, other)
                     agent.join(rid, other, unit)

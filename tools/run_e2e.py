@@ -35,6 +35,7 @@ OWN_NETWORK = (
     "test_haproxy.py",
     "test_layer.py",
     "test_locks_offline.py",
+    "test_logging.py",
     "test_processes.py",
     "test_prometheus.py",
     "test_rollout.py",

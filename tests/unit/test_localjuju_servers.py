@@ -46,6 +46,7 @@ def test_every_server_declares_the_real_charms_endpoints() -> None:
         "rabbitmq-server": ({"amqp": "rabbitmq"}, {}),
         "prometheus": ({}, {"metrics-endpoint": "prometheus_scrape"}),
         "haproxy": ({"website": "http"}, {"reverseproxy": "http"}),
+        "rsyslog": ({}, {}),  # no relation: a shipper is configured with its address
     }
 
 
