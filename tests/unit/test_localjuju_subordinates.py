@@ -242,3 +242,22 @@ def test_killing_a_principals_machine_loses_its_subordinate_too(
         "log-shipper/0": "allocating",  # on the other machine
     }
     assert after.applications["log-shipper"]["leader"] == "log-shipper/0"  # the lease moved
+
+
+def test_a_subordinate_of_another_base_than_its_principal_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Its units would run on the principal's debian@13 machines with a wheelhouse built
+    for debian@12's Python, and status would say debian@12: refused, as Juju refuses it."""
+    from localjuju import relating
+
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path))
+    model = principal_and_shipper()
+    model.applications["wsgi-app"]["base"] = "debian@13"
+    model.applications["log-shipper"]["base"] = "debian@12"
+    model.save()
+    with pytest.raises(SystemExit, match=r"one base.*--base debian@13"):
+        relating.relate("wsgi-app:logging", "log-shipper:logging", "unit-test")
+    after = Model.load("unit-test")
+    assert not after.relations and not after.app_units("log-shipper")
+    relating.refuse_other_bases(model, "wsgi-app", "wsgi-app")  # one base: nothing to refuse
