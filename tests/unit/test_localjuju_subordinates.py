@@ -261,3 +261,30 @@ def test_a_subordinate_of_another_base_than_its_principal_is_refused(
     after = Model.load("unit-test")
     assert not after.relations and not after.app_units("log-shipper")
     relating.refuse_other_bases(model, "wsgi-app", "wsgi-app")  # one base: nothing to refuse
+
+
+def test_a_subordinates_wheels_join_its_offline_principals_wheelhouse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The machine's wheelhouse is the only index its pip has (isolated, or deployed with
+    --wheels): the subordinate's wheels are added to it, and the index lists both."""
+    from localjuju import machines
+
+    model = principal_and_shipper()
+    shared = tmp_path / "m0" / "share" / "wheels"
+    shared.mkdir(parents=True)
+    (shared / "gunicorn-23.0.0-py3-none-any.whl").write_text("")
+    machines.write_index(shared, ["gunicorn-23.0.0-py3-none-any.whl"])
+    model.machines["0"].update(dir=str(tmp_path / "m0"), hook_env=machines.offline_pip_env())
+    own = tmp_path / "shipper-wheels"
+    own.mkdir()
+    (own / "requests-2.32.3-py3-none-any.whl").write_text("")
+    monkeypatch.setattr(units, "wheelhouse", lambda model, app: own if app == "log-shipper" else None)
+    relate(model)
+    assert sorted(p.name for p in shared.glob("*.whl")) == [
+        "gunicorn-23.0.0-py3-none-any.whl",
+        "requests-2.32.3-py3-none-any.whl",
+    ]
+    assert (shared / "simple" / "requests" / "index.html").is_file()
+    assert (shared / "simple" / "gunicorn" / "index.html").is_file()
+    assert not (tmp_path / "m1").exists()  # machine 1 is online (no hook_env): left alone
