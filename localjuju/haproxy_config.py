@@ -126,6 +126,10 @@ PROXY_KEYWORDS = frozenset(
 # fragments that name the host's files (errorfile, ca-file, crt...), its environment or
 # Lua, anywhere in an option: haproxy would read them as root at start
 FORBIDDEN = ("file", "crt", "lua", "env(", "${", "external-check", "spoe", "filter", "\\")
+# patterns or maps read from a file named by the option (``acl x src -f /etc/shadow``,
+# ``map_ip(/etc/shadow)``, ``set-map(...)``, ``add-acl(...)``): haproxy reads it as root and
+# quotes a line it cannot parse in its error, which would reach the status and the log
+FILE_ARGUMENTS = re.compile(r"(?<![^\s{])-[fM](?![^\s}])|(map|acl)(_\w+)?\(")
 NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 HOSTNAME = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -212,6 +216,9 @@ def _line(value: object, what: str) -> str:
     for fragment in FORBIDDEN:
         if fragment in lowered:
             raise Refused(f"{what} {value!r} names {fragment!r} (files, environment, Lua: refused)")
+    found = FILE_ARGUMENTS.search(value)
+    if found:
+        raise Refused(f"{what} {value!r} names {found.group(0)!r} (patterns from a file: refused)")
     return value.strip()
 
 

@@ -8,7 +8,7 @@ from .model import DEFAULT_MODEL, Json, Model, open_model
 from .progress import step
 from .settling import say, settle
 from .subordinates import is_subordinate, relation_scope
-from .units import add_subordinates, is_server
+from .units import add_subordinates, app_base, is_server
 
 
 def _endpoint(model: Model, spec: str, other_interface: str = "") -> tuple[str, str, str]:
@@ -49,12 +49,30 @@ def relate(a: str, b: str, model_name: str = DEFAULT_MODEL) -> str:
         container = relation_scope(model, {app_a: end_a, app_b: end_b}) == "container"
         if container and not any(is_subordinate(model, x) for x in (app_a, app_b)):
             raise SystemExit(f"cannot relate {a} and {b}: a container-scoped relation needs a subordinate")
+        if container:
+            refuse_other_bases(model, app_a, app_b)
         agent = Agent(model, say)
         rid = agent.relate(app_a, end_a, app_b, end_b, interface)
         add_subordinates(agent, model, rid)  # one per principal unit, on its machine
         with step(f"relating {app_a}:{end_a} and {app_b}:{end_b} ({interface})"):
             settle(agent)
         return rid
+
+
+def refuse_other_bases(model: Model, app_a: str, app_b: str) -> None:
+    """SystemExit when the two charm applications of a container-scoped relation have
+    different bases: the subordinate's units would run on the principal's machines, with
+    another Python than its wheelhouse was built for (Juju refuses it too: a principal and
+    its subordinate have one base)."""
+    if any(is_server(model, app) for app in (app_a, app_b)):
+        return
+    base_a, base_b = app_base(model, app_a), app_base(model, app_b)
+    if base_a != base_b:
+        raise SystemExit(
+            f"cannot relate {app_a} ({base_a.name}) and {app_b} ({base_b.name}): a principal and "
+            "its subordinate have one base (deploy the subordinate with --base "
+            f"{(base_b if is_subordinate(model, app_a) else base_a).name})"
+        )
 
 
 def remove_relation(a: str, b: str, model_name: str = DEFAULT_MODEL) -> None:

@@ -120,10 +120,24 @@ def add_subordinates(agent: Agent, model: Model, rid: str) -> list[str]:
             "ports": [],
             "status": {"status": "waiting", "message": "agent initialising"},
         }
+        share_wheels(model, model.units[principal]["machine"], app)
         agent.install_charm(unit, Path(application["charm"]))
         queue_first_hooks(agent, model, app, unit)
         added.append(unit)
     return added
+
+
+def share_wheels(model: Model, machine: str, app: str) -> None:
+    """Add ``app``'s wheelhouse to an offline ``machine``'s (a subordinate's, on its
+    principal's machine), its index rewritten over both: that index is the machine's only one."""
+    wheels = wheelhouse(model, app)
+    info = model.machines.get(machine, {})
+    if wheels is None or not info.get("hook_env"):
+        return  # nothing of its own to add, or a machine whose pip reaches the network
+    shared = Path(info["dir"]) / "share" / "wheels"
+    for wheel in wheels.glob("*.whl"):
+        shutil.copy2(wheel, shared / wheel.name)
+    machines.write_index(shared, sorted(path.name for path in shared.glob("*.whl")))
 
 
 def queue_first_hooks(agent: Agent, model: Model, app: str, unit: str) -> None:

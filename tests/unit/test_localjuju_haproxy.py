@@ -202,6 +202,29 @@ def test_options_split_between_frontend_and_backend_as_the_charm_splits_them() -
             "env(",
         ),
         ({"services": "- service_name: x\n  service_options: ['http-request use-service lua.x']\n"}, "lua"),
+        # haproxy reads these files as root and quotes their first line in its error
+        ({"services": "- service_name: x\n  service_options: ['acl bad src -f /etc/shadow']\n"}, "-f"),
+        (
+            {
+                "services": "- service_name: x\n  service_options: "
+                "['use_backend b if { src -f /etc/shadow }']\n"
+            },
+            "-f",
+        ),
+        (
+            {
+                "services": "- service_name: x\n  service_options: "
+                "['http-request set-header X %[src,map_ip(/etc/shadow)]']\n"
+            },
+            "map_ip(",
+        ),
+        (
+            {
+                "services": "- service_name: x\n  service_options: "
+                "['http-request add-acl(/etc/shadow) %[src]']\n"
+            },
+            "acl(",
+        ),
         ({"services": "- service_name: x\n  service_options: ['option external-check']\n"}, "external-check"),
         (
             {"services": "- service_name: x\n  service_options: ['http-response set-header X a\\\\x0aY']\n"},
@@ -370,3 +393,10 @@ def test_the_server_kind_serves_reloads_and_names_a_refused_unit(proxied: tuple[
     servers_haproxy.handle(agent, "haproxy/0", event)
     assert unit["status"]["status"] == "blocked" and "configuration refused" in unit["status"]["message"]
     servers.wait_for_port(port)
+
+
+def test_acls_matching_in_the_option_itself_are_taken() -> None:
+    assert (
+        cfg.option("acl host hdr(host) -m str -i example.com") == "acl host hdr(host) -m str -i example.com"
+    )
+    assert cfg.option("use_backend b if { path_beg -m beg /api }").endswith("/api }")

@@ -242,3 +242,49 @@ def test_killing_a_principals_machine_loses_its_subordinate_too(
         "log-shipper/0": "allocating",  # on the other machine
     }
     assert after.applications["log-shipper"]["leader"] == "log-shipper/0"  # the lease moved
+
+
+def test_a_subordinate_of_another_base_than_its_principal_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Its units would run on the principal's debian@13 machines with a wheelhouse built
+    for debian@12's Python, and status would say debian@12: refused, as Juju refuses it."""
+    from localjuju import relating
+
+    monkeypatch.setenv("LOCALJUJU_HOME", str(tmp_path))
+    model = principal_and_shipper()
+    model.applications["wsgi-app"]["base"] = "debian@13"
+    model.applications["log-shipper"]["base"] = "debian@12"
+    model.save()
+    with pytest.raises(SystemExit, match=r"one base.*--base debian@13"):
+        relating.relate("wsgi-app:logging", "log-shipper:logging", "unit-test")
+    after = Model.load("unit-test")
+    assert not after.relations and not after.app_units("log-shipper")
+    relating.refuse_other_bases(model, "wsgi-app", "wsgi-app")  # one base: nothing to refuse
+
+
+def test_a_subordinates_wheels_join_its_offline_principals_wheelhouse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The machine's wheelhouse is the only index its pip has (isolated, or deployed with
+    --wheels): the subordinate's wheels are added to it, and the index lists both."""
+    from localjuju import machines
+
+    model = principal_and_shipper()
+    shared = tmp_path / "m0" / "share" / "wheels"
+    shared.mkdir(parents=True)
+    (shared / "gunicorn-23.0.0-py3-none-any.whl").write_text("")
+    machines.write_index(shared, ["gunicorn-23.0.0-py3-none-any.whl"])
+    model.machines["0"].update(dir=str(tmp_path / "m0"), hook_env=machines.offline_pip_env())
+    own = tmp_path / "shipper-wheels"
+    own.mkdir()
+    (own / "requests-2.32.3-py3-none-any.whl").write_text("")
+    monkeypatch.setattr(units, "wheelhouse", lambda model, app: own if app == "log-shipper" else None)
+    relate(model)
+    assert sorted(p.name for p in shared.glob("*.whl")) == [
+        "gunicorn-23.0.0-py3-none-any.whl",
+        "requests-2.32.3-py3-none-any.whl",
+    ]
+    assert (shared / "simple" / "requests" / "index.html").is_file()
+    assert (shared / "simple" / "gunicorn" / "index.html").is_file()
+    assert not (tmp_path / "m1").exists()  # machine 1 is online (no hook_env): left alone
