@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 # modules on a network or port of their own (brokers, celery, haproxy, layer, locks_offline,
-# processes, prometheus, rollout, s3, scale, schedules, toolbox and trixie: isolated networks;
-# fuzz: 8092),
-# together about as long as the rest; servers on the host take ports through localjuju's
-# host-wide reservations. Everything else runs in the loopback lane, including three modules
-# on isolated networks (django, secrets, units) that keep the two lanes about as long.
+# processes, prometheus, rollout, s3, scale, schedules and toolbox: isolated networks; fuzz:
+# 8092), together about as long as the rest; servers on the host take ports through
+# localjuju's host-wide reservations. Everything else runs in the loopback lane, including
+# five modules on isolated networks (django, logging, secrets, trixie, units) that keep the
+# two lanes about as long.
 OWN_NETWORK = (
     "test_brokers.py",
     "test_celery.py",
@@ -35,7 +35,6 @@ OWN_NETWORK = (
     "test_haproxy.py",
     "test_layer.py",
     "test_locks_offline.py",
-    "test_logging.py",
     "test_processes.py",
     "test_prometheus.py",
     "test_rollout.py",
@@ -43,7 +42,6 @@ OWN_NETWORK = (
     "test_scale.py",
     "test_schedules.py",
     "test_toolbox.py",
-    "test_trixie.py",
 )
 
 
